@@ -1,0 +1,401 @@
+//! Detectors: pure functions from one identifier's observations to findings with a stable code,
+//! the evidence (what each side saw) and the fix in plain words. A detector never blames the
+//! domain for the tool's own failure to use a perspective; that is `perspective-error`.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Check, Finding, Method, Observation, Phase, Role, Severity};
+
+/// What a detector knows about the run besides the observations.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The identifier.
+    pub identifier: &'a str,
+    /// Wildcard identifier.
+    pub wildcard: bool,
+    /// Methods evaluated.
+    pub methods: &'a [Method],
+    /// Role of each perspective by name.
+    pub roles: &'a BTreeMap<String, Role>,
+    /// The CAA issuer domain.
+    pub ca: &'a str,
+}
+
+impl Context<'_> {
+    fn role(&self, name: &str) -> Role {
+        self.roles.get(name).copied().unwrap_or(Role::Source)
+    }
+}
+
+fn finding(
+    ctx: &Context<'_>,
+    code: &str,
+    severity: Severity,
+    who: Vec<String>,
+    evidence: Vec<String>,
+    fix: &str,
+) -> Finding {
+    Finding {
+        code: code.into(),
+        severity,
+        identifier: ctx.identifier.into(),
+        perspectives: who,
+        evidence,
+        fix: fix.into(),
+    }
+}
+
+/// Runs every detector.
+pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    perspective_errors(ctx, obs, &mut out);
+    wildcard_needs_dns01(ctx, &mut out);
+    geodns(ctx, obs, &mut out);
+    http_failures(ctx, obs, &mut out);
+    per_address(ctx, obs, &mut out);
+    caa(ctx, obs, &mut out);
+    dns_refused(ctx, obs, &mut out);
+    out
+}
+
+fn ca_like(obs: &[Observation], check: Check) -> impl Iterator<Item = &Observation> {
+    obs.iter()
+        .filter(move |o| o.check == check && o.address.is_none())
+}
+
+fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let mut by: BTreeMap<&str, &Observation> = BTreeMap::new();
+    for o in obs.iter().filter(|o| o.perspective_fault) {
+        by.entry(o.perspective.as_str()).or_insert(o);
+    }
+    for (name, o) in by {
+        out.push(finding(
+            ctx,
+            "perspective-error",
+            Severity::Warning,
+            vec![name.to_string()],
+            vec![format!("{name}: {}", o.summary)],
+            &format!(
+                "mpic-check could not use perspective {name} (its proxy or resolver failed); its results are \
+                 left out of the quorum and lower coverage. Check that perspective's settings, not the domain."
+            ),
+        ));
+    }
+}
+
+fn wildcard_needs_dns01(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    if ctx.wildcard && ctx.methods.contains(&Method::Http01) {
+        out.push(finding(
+            ctx,
+            "wildcard-needs-dns01",
+            Severity::Error,
+            Vec::new(),
+            vec![format!(
+                "{} is a wildcard and http-01 was requested",
+                ctx.identifier
+            )],
+            "CAs validate wildcard names only with dns-01: switch this certificate to a DNS plugin \
+             (e.g. certbot --preferred-challenges dns) or drop the wildcard",
+        ));
+    }
+}
+
+fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let addr: Vec<&Observation> = ca_like(obs, Check::Address)
+        .filter(|o| o.ok && o.phase.is_none())
+        .collect();
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in &addr {
+        groups
+            .entry(o.signature.as_str())
+            .or_default()
+            .push(o.perspective.as_str());
+    }
+    if groups.len() < 2 {
+        return;
+    }
+    // Harmless when every perspective's HTTP-01 answer is good and identical.
+    let http: Vec<&Observation> = ca_like(obs, Check::Http01)
+        .filter(|o| !o.perspective_fault)
+        .collect();
+    let http_consistent = !http.is_empty()
+        && http
+            .iter()
+            .all(|o| o.ok && o.signature == http[0].signature);
+    let uses_http = ctx.methods.contains(&Method::Http01);
+    let severity = if !uses_http || http_consistent {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    let evidence = groups
+        .iter()
+        .map(|(sig, who)| format!("{} resolve to {}", who.join(", "), sig.replace(',', " ")))
+        .collect();
+    let fix = if severity == Severity::Info {
+        "GeoDNS answers differently by region, and every regional address served the challenge path the \
+         same way: nothing to do, but keep every regional origin able to serve /.well-known/acme-challenge/ \
+         (or use dns-01)"
+    } else {
+        "GeoDNS answers differently by region and the regional origins do not answer the challenge the \
+         same way: make every regional origin serve /.well-known/acme-challenge/ from shared storage \
+         (or proxy that path to one origin), or switch to dns-01"
+    };
+    let who = addr.iter().map(|o| o.perspective.clone()).collect();
+    out.push(finding(
+        ctx,
+        "geodns-divergence",
+        severity,
+        who,
+        evidence,
+        fix,
+    ));
+}
+
+fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let http: Vec<&Observation> = ca_like(obs, Check::Http01)
+        .filter(|o| !o.perspective_fault)
+        .collect();
+    if http.is_empty() {
+        return;
+    }
+    let primary = http
+        .iter()
+        .find(|o| ctx.role(&o.perspective) == Role::Primary);
+    // Redirect and body problems are the same everywhere they occur: report each kind once.
+    for (code, fix) in [
+        (
+            "redirect-disallowed",
+            "CAs follow only 301/302/307/308 redirects to http:// or https:// on ports 80 or 443, at most 10, \
+             without loops: exempt /.well-known/acme-challenge/ from this redirect or point it at port 80/443",
+        ),
+        (
+            "body-too-large",
+            "the challenge response must be the bare key authorization (under 128 bytes): serve the token \
+             file as is, without an HTML wrapper, error page or injected content",
+        ),
+    ] {
+        let hit: Vec<&&Observation> = http.iter().filter(|o| o.signature == code).collect();
+        if !hit.is_empty() {
+            let evidence = hit
+                .iter()
+                .map(|o| format!("{}: {}", o.perspective, o.summary))
+                .collect();
+            let who = hit.iter().map(|o| o.perspective.clone()).collect();
+            out.push(finding(ctx, code, Severity::Error, who, evidence, fix));
+        }
+    }
+    let blocked_kind = |o: &Observation| {
+        !o.ok
+            && (matches!(o.phase, Some(Phase::Timeout | Phase::Connect))
+                || [
+                    "status:403",
+                    "status:451",
+                    "error:http:403",
+                    "error:http:451",
+                ]
+                .contains(&o.signature.as_str())
+                || o.summary.contains(": 403")
+                || o.summary.contains(": 451"))
+    };
+    let Some(primary) = primary else { return };
+    let failing: Vec<&&Observation> = http
+        .iter()
+        .filter(|o| ctx.role(&o.perspective) != Role::Primary && blocked_kind(o))
+        .collect();
+    let passing = http
+        .iter()
+        .filter(|o| ctx.role(&o.perspective) != Role::Primary && o.ok)
+        .count();
+    if primary.ok && !failing.is_empty() {
+        let mut evidence = vec![format!(
+            "{} (primary): {}",
+            primary.perspective, primary.summary
+        )];
+        evidence.extend(
+            failing
+                .iter()
+                .map(|o| format!("{}: {}", o.perspective, o.summary)),
+        );
+        let severity = if failing.len() > 1 || passing == 0 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        out.push(finding(
+            ctx,
+            "http-geoblocked",
+            severity,
+            failing.iter().map(|o| o.perspective.clone()).collect(),
+            evidence,
+            "port 80 answers from some regions but not others (timeout, refusal or 403/451): allow \
+             /.well-known/acme-challenge/ on port 80 from all countries in the firewall, WAF or CDN geo rules; \
+             CAs validate from several continents and do not publish their addresses",
+        ));
+    } else if !primary.ok && blocked_kind(primary) && failing.len() + 1 == http.len() {
+        out.push(finding(
+            ctx,
+            "http-unreachable",
+            Severity::Error,
+            http.iter().map(|o| o.perspective.clone()).collect(),
+            http.iter()
+                .map(|o| format!("{}: {}", o.perspective, o.summary))
+                .collect(),
+            "no perspective could fetch the challenge path: open port 80 to the world and make \
+             /.well-known/acme-challenge/ reachable without authentication",
+        ));
+    }
+}
+
+fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let mut by: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
+    for o in obs
+        .iter()
+        .filter(|o| o.check == Check::Http01 && o.address.is_some() && !o.perspective_fault)
+    {
+        by.entry(o.perspective.as_str()).or_default().push(o);
+    }
+    let mut dead: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut v6_broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (p, list) in &by {
+        let any_ok = list.iter().any(|o| o.ok);
+        let v4_ok = list
+            .iter()
+            .any(|o| o.ok && o.address.as_deref().is_some_and(|a| !a.contains(':')));
+        for o in list
+            .iter()
+            .filter(|o| !o.ok && matches!(o.phase, Some(Phase::Timeout | Phase::Connect)))
+        {
+            let a = o.address.clone().unwrap_or_default();
+            if a.contains(':') && v4_ok {
+                v6_broken
+                    .entry(a)
+                    .or_default()
+                    .push(format!("{p}: {}", o.summary));
+            } else if any_ok {
+                dead.entry(a)
+                    .or_default()
+                    .push(format!("{p}: {}", o.summary));
+            }
+        }
+    }
+    for (a, ev) in dead {
+        out.push(finding(
+            ctx,
+            "dead-address",
+            Severity::Error,
+            Vec::new(),
+            ev,
+            &format!(
+                "{a} is published for {} but does not answer on port 80 while the other addresses do: a CA \
+                 picks one address, so validation fails some of the time. Remove the record or fix that host.",
+                ctx.identifier
+            ),
+        ));
+    }
+    for (a, ev) in v6_broken {
+        out.push(finding(
+            ctx,
+            "ipv6-broken",
+            Severity::Warning,
+            Vec::new(),
+            ev,
+            &format!(
+                "the AAAA address {a} does not answer on port 80 but IPv4 does: CAs try IPv6 first and fall \
+                 back only on connection errors, so fix IPv6 on port 80 (firewall, listen directive) or remove the AAAA record"
+            ),
+        ));
+    }
+}
+
+fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let caa: Vec<&Observation> = ca_like(obs, Check::Caa)
+        .filter(|o| !o.perspective_fault)
+        .collect();
+    let forbids: Vec<&&Observation> = caa.iter().filter(|o| o.signature == "forbid").collect();
+    if !forbids.is_empty() {
+        let critical = forbids
+            .iter()
+            .any(|o| o.summary.contains("marked critical"));
+        let (code, fix) = if critical {
+            (
+                "caa-critical-unknown",
+                "a CAA record carries the critical flag on a property tag the CA does not know: remove the \
+                 flag (set it to 0) or the record",
+            )
+        } else {
+            (
+                "caa-forbids",
+                "the CAA records do not authorize this CA: add  CAA 0 issue \"<ca>\"  (and issuewild for \
+                 wildcards) at the name where the records are found, or remove the conflicting parameters",
+            )
+        };
+        let fix = fix.replace("<ca>", ctx.ca);
+        let evidence = forbids
+            .iter()
+            .map(|o| format!("{}: {}", o.perspective, o.summary))
+            .collect();
+        out.push(finding(
+            ctx,
+            code,
+            Severity::Error,
+            forbids.iter().map(|o| o.perspective.clone()).collect(),
+            evidence,
+            &fix,
+        ));
+    }
+    let failed: Vec<&&Observation> = caa.iter().filter(|o| o.phase.is_some()).collect();
+    if !failed.is_empty() {
+        let primary_failed = failed
+            .iter()
+            .any(|o| ctx.role(&o.perspective) == Role::Primary);
+        let severity = if primary_failed || failed.len() * 2 > caa.len() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        out.push(finding(
+            ctx,
+            "caa-lookup-failed",
+            severity,
+            failed.iter().map(|o| o.perspective.clone()).collect(),
+            failed.iter().map(|o| format!("{}: {}", o.perspective, o.summary)).collect(),
+            "a CAA lookup error at the name or a parent counts as a refusal at Let's Encrypt: make every \
+             nameserver answer CAA queries (NOERROR with an empty answer is fine; SERVFAIL, REFUSED, NOTIMP \
+             and timeouts are not), from every region",
+        ));
+    }
+}
+
+fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let addr: Vec<&Observation> = obs
+        .iter()
+        .filter(|o| !o.perspective_fault && o.address.is_none())
+        .collect();
+    let refused: Vec<&&Observation> = addr
+        .iter()
+        .filter(|o| {
+            o.phase == Some(Phase::Dns)
+                && (o.summary.contains("REFUSED") || o.summary.contains("SERVFAIL"))
+        })
+        .collect();
+    let answered = addr
+        .iter()
+        .any(|o| o.phase.is_none() && o.check == Check::Address);
+    if refused.is_empty() || !answered {
+        return;
+    }
+    let mut who: Vec<String> = refused.iter().map(|o| o.perspective.clone()).collect();
+    who.sort();
+    who.dedup();
+    out.push(finding(
+        ctx,
+        "dns-refused-by-region",
+        Severity::Error,
+        who,
+        refused.iter().map(|o| format!("{} ({}): {}", o.perspective, o.check, o.summary)).collect(),
+        "the DNS for this name answers some regions but refuses or fails others: remove geographic ACLs \
+         or rate limits on the authoritative servers (CAs resolve from several continents), and check the \
+         DNS provider's geo-restriction settings",
+    ));
+}

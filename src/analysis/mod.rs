@@ -1,0 +1,273 @@
+//! Pure analysis: from the observations of a run to findings, per-check quorum verdicts, an
+//! outcome per identifier and overall, and the coverage statement. No I/O happens here, so a saved
+//! run replays to the same report and every rule is unit-testable on hand-built observations.
+
+pub mod detect;
+pub mod quorum;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    Check, Coverage, Finding, IdentifierReport, Method, Observation, Outcome, PerspectiveInfo,
+    Role, Severity,
+};
+use quorum::Policy;
+
+/// Everything the probes produced: the input of the analysis and the content of `--save`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// Perspectives used.
+    pub perspectives: Vec<PerspectiveInfo>,
+    /// CAA issuer domain evaluated.
+    pub ca: String,
+    /// Per identifier: its name, methods and observations.
+    pub identifiers: Vec<IdentifierRun>,
+    /// What the HTTP side of the perspectives could show (for coverage).
+    pub http_vantages: usize,
+}
+
+/// One identifier's raw results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierRun {
+    /// Normalised name.
+    pub name: String,
+    /// Methods evaluated.
+    pub methods: Vec<Method>,
+    /// Observations.
+    pub observations: Vec<Observation>,
+}
+
+/// The analysis result.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// Per identifier.
+    pub identifiers: Vec<IdentifierReport>,
+    /// All findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Coverage lines.
+    pub coverage: Vec<Coverage>,
+    /// Worst outcome.
+    pub outcome: Outcome,
+}
+
+/// Analyses a run under a policy.
+pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
+    let roles: BTreeMap<String, Role> = run
+        .perspectives
+        .iter()
+        .map(|p| (p.name.clone(), p.role))
+        .collect();
+    let mut identifiers = Vec::new();
+    let mut findings = Vec::new();
+    let mut overall: Option<Outcome> = None;
+    for id in &run.identifiers {
+        let mut obs = id.observations.clone();
+        let order = |o: &Observation| {
+            (
+                o.check,
+                roles.get(&o.perspective).copied().unwrap_or(Role::Source),
+                o.perspective.clone(),
+                o.address.clone(),
+            )
+        };
+        obs.sort_by_key(order);
+        let ctx = detect::Context {
+            identifier: &id.name,
+            wildcard: id.name.starts_with("*."),
+            methods: &id.methods,
+            roles: &roles,
+            ca: &run.ca,
+        };
+        let mut f = detect::detect(&ctx, &obs);
+        let mut checks: Vec<Check> = id.methods.iter().map(|m| m.check()).collect();
+        checks.push(Check::Caa);
+        let mut verdicts = Vec::new();
+        for check in checks {
+            let ca_like = |o: &&Observation| o.check == check && o.address.is_none();
+            let primary = obs
+                .iter()
+                .filter(ca_like)
+                .find(|o| roles.get(&o.perspective) == Some(&Role::Primary));
+            let remotes: Vec<(&Observation, crate::model::Rir)> = obs
+                .iter()
+                .filter(ca_like)
+                .filter(|o| roles.get(&o.perspective) == Some(&Role::Remote))
+                .filter_map(|o| {
+                    let rir = run
+                        .perspectives
+                        .iter()
+                        .find(|p| p.name == o.perspective)?
+                        .rir?;
+                    Some((o, rir))
+                })
+                .collect();
+            if primary.is_none() && remotes.is_empty() {
+                continue;
+            }
+            verdicts.push(quorum::judge_with_outlook(check, primary, &remotes, policy));
+        }
+        let mut outcome = verdicts
+            .iter()
+            .fold(Outcome::Pass, |acc, v| acc.worst(v.outcome));
+        if verdicts.is_empty() {
+            outcome = Outcome::Unknown;
+        }
+        // A finding that a CA with other vantage points may hit makes a passing name at risk.
+        if outcome == Outcome::Pass
+            && f.iter()
+                .any(|x| x.severity >= Severity::Warning && x.code != "perspective-error")
+        {
+            outcome = Outcome::AtRisk;
+        }
+        if f.iter().any(|x| x.code == "wildcard-needs-dns01") {
+            outcome = outcome.worst(Outcome::Fail);
+        }
+        overall = Some(overall.map_or(outcome, |o: Outcome| o.worst(outcome)));
+        findings.append(&mut f);
+        identifiers.push(IdentifierReport {
+            name: id.name.clone(),
+            methods: id.methods.clone(),
+            outcome,
+            verdicts,
+            observations: obs,
+        });
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.identifier.cmp(&b.identifier))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    Analysis {
+        identifiers,
+        findings,
+        coverage: coverage(run),
+        outcome: overall.unwrap_or(Outcome::Unknown),
+    }
+}
+
+/// What this run could and could not detect, per failure mode.
+pub fn coverage(run: &Run) -> Vec<Coverage> {
+    let all: Vec<&Observation> = run
+        .identifiers
+        .iter()
+        .flat_map(|i| &i.observations)
+        .collect();
+    let remote_names: Vec<&str> = run
+        .perspectives
+        .iter()
+        .filter(|p| p.role == Role::Remote)
+        .map(|p| p.name.as_str())
+        .collect();
+    let proxied = run
+        .perspectives
+        .iter()
+        .filter(|p| p.role == Role::Remote && p.http != "direct")
+        .count();
+    let usable_remotes = remote_names
+        .iter()
+        .filter(|n| {
+            all.iter()
+                .any(|o| o.perspective == **n && !o.perspective_fault)
+        })
+        .count();
+    let has = |c: Check| all.iter().any(|o| o.check == c && !o.perspective_fault);
+    let multi_addr = all
+        .iter()
+        .any(|o| o.check == Check::Http01 && o.address.is_some());
+    let c = |mode: &str, tested: bool, why: String| Coverage {
+        failure_mode: mode.into(),
+        tested,
+        why,
+    };
+    let mut v = vec![
+        c(
+            "geodns-divergence",
+            usable_remotes > 0 && has(Check::Address),
+            format!(
+                "{usable_remotes} remote perspective(s) resolved the name with their own DNS view"
+            ),
+        ),
+        c(
+            "http-geoblocked",
+            proxied > 0 && has(Check::Http01),
+            if proxied > 0 {
+                format!(
+                    "{proxied} remote perspective(s) fetch HTTP through a proxy in their region"
+                )
+            } else {
+                "every HTTP fetch leaves from this host: geoblocking needs proxies or a remote engine".into()
+            },
+        ),
+        c(
+            "caa-forbids",
+            has(Check::Caa),
+            "CAA climb evaluated from each perspective".into(),
+        ),
+        c(
+            "caa-lookup-failed",
+            has(Check::Caa),
+            "CAA lookup errors recorded per perspective".into(),
+        ),
+        c(
+            "dns-refused-by-region",
+            usable_remotes > 0,
+            "each perspective asks with its own resolver or ECS subnet".into(),
+        ),
+        c(
+            "dead-address",
+            multi_addr,
+            if multi_addr {
+                "every published address fetched separately".into()
+            } else {
+                "the name has a single address, or proxies resolve names themselves".into()
+            },
+        ),
+        c(
+            "redirect-disallowed",
+            has(Check::Http01),
+            "redirects followed under the CA rules".into(),
+        ),
+        c(
+            "body-too-large",
+            has(Check::Http01),
+            "body read up to a bound and compared with the 128-byte limit".into(),
+        ),
+        c(
+            "txt-missing-on-ns",
+            false,
+            "per-nameserver comparison of TXT is not done by this version".into(),
+        ),
+        c(
+            "cdn-cached-challenge",
+            false,
+            "needs --webroot (probe file rewritten between fetches); not done by this version"
+                .into(),
+        ),
+        c(
+            "user-agent-filtered",
+            false,
+            "needs a second fetch with another User-Agent; not done by this version".into(),
+        ),
+    ];
+    let faults: Vec<&str> = remote_names
+        .iter()
+        .copied()
+        .filter(|n| {
+            all.iter()
+                .any(|o| o.perspective == *n && o.perspective_fault)
+        })
+        .collect();
+    if !faults.is_empty() {
+        v.push(c(
+            "perspective-error",
+            true,
+            format!("could not use: {}", faults.join(", ")),
+        ));
+    }
+    v
+}

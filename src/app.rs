@@ -1,0 +1,385 @@
+//! The only module that knows every stage: flags → validated plan → vantages → checks fanned out
+//! over identifiers × perspectives (bounded concurrency, a deadline per task) → pure analysis →
+//! report → renderer → exit code. Everything user-facing that can go wrong before probing is an
+//! `AppError` with exit code 3 and a one-line message.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+
+use crate::analysis::{self, IdentifierRun, Run, quorum::Policy};
+use crate::checks::{self, caa, http01};
+use crate::cli::{Cli, ColorArg, Format, MethodArg};
+use crate::config::{Config, DnsSpec, PolicyName};
+use crate::exit::Exit;
+use crate::identifier::Identifier;
+use crate::model::{
+    Check, Method, Observation, Outcome, PerspectiveInfo, Report, Role, SCHEMA_VERSION, ToolInfo,
+};
+use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
+use crate::report::{self, Style};
+
+/// A problem that stops the run before any probing: bad input or bad configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Everything the probes need, validated.
+#[derive(Debug)]
+pub struct Plan {
+    /// Identifiers with their methods.
+    pub identifiers: Vec<(Identifier, Vec<Method>)>,
+    /// The configuration.
+    pub config: Config,
+    /// Per-step timeout.
+    pub timeout: Duration,
+    /// CAA issuer domain.
+    pub ca: String,
+    /// ACME account URI for CAA accounturi.
+    pub account_uri: Option<String>,
+    /// Quorum policy.
+    pub policy: Policy,
+    /// HTTP-01 fetch plan.
+    pub http: http01::Plan,
+    /// Expected dns-01 values.
+    pub expect_txt: Vec<String>,
+}
+
+/// Validates flags and configuration into a plan.
+pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
+    let mut identifiers = Vec::new();
+    for raw in &cli.names {
+        let id = Identifier::parse(raw).map_err(|e| UsageError(e.to_string()))?;
+        let methods = match cli.method {
+            MethodArg::Auto if id.is_wildcard() => vec![Method::Dns01],
+            MethodArg::Auto | MethodArg::Http01 => vec![Method::Http01],
+            MethodArg::Dns01 => vec![Method::Dns01],
+        };
+        if !identifiers.iter().any(|(i, _): &(Identifier, _)| *i == id) {
+            identifiers.push((id, methods));
+        }
+    }
+    let config = Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let timeout = cli
+        .timeout
+        .or(config.timeout)
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let ca = match &cli.ca {
+        Some(c) => {
+            let c = c.trim().trim_end_matches('.').to_ascii_lowercase();
+            if c.is_empty() || c.contains(['/', ':', ' ', ';']) {
+                return Err(UsageError(format!(
+                    "--ca {c:?}: give the CA's CAA issuer domain, e.g. letsencrypt.org"
+                )));
+            }
+            c
+        }
+        None => config
+            .ca
+            .clone()
+            .unwrap_or_else(|| crate::config::DEFAULT_CA.to_string()),
+    };
+    let as_of = cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let policy_name = cli
+        .policy
+        .or(config.policy)
+        .unwrap_or(if cli.remotes.is_some() {
+            PolicyName::Custom
+        } else {
+            PolicyName::Br
+        });
+    let policy = Policy::named(policy_name, as_of, cli.remotes, cli.quorum).map_err(UsageError)?;
+    let mut http = http01::Plan::random();
+    if let Some(t) = &cli.token {
+        if t.is_empty()
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(UsageError(format!(
+                "--token {t:?}: an ACME token is base64url (A-Z a-z 0-9 - _)"
+            )));
+        }
+        http.token.clone_from(t);
+        http.expect_body.clone_from(&cli.expect_body);
+    }
+    Ok(Plan {
+        identifiers,
+        config,
+        timeout,
+        ca,
+        account_uri: cli.account_uri.clone(),
+        policy,
+        http,
+        expect_txt: cli.expect_txt.clone(),
+    })
+}
+
+/// Runs the probes of a plan and returns the raw run. Never fails: problems are observations.
+pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
+    let discovery = Arc::new(Discovery::default());
+    // Discovery of authoritative servers goes through a recursive view: the first configured
+    // recursive perspective (normally the primary), else the host's resolvers.
+    let boot_spec = plan
+        .config
+        .perspectives
+        .iter()
+        .find(|p| p.dns != DnsSpec::Authoritative)
+        .cloned();
+    let bootstrap = Arc::new(match boot_spec {
+        Some(s) => Vantage::new(s, plan.timeout, None, discovery.clone()),
+        None => Vantage::system(plan.timeout, discovery.clone()),
+    });
+    let mut vantages = Vec::new();
+    let preflights = join_all(
+        plan.config
+            .perspectives
+            .iter()
+            .map(|p| proxy_preflight(&p.http, plan.timeout)),
+    )
+    .await;
+    for (spec, pre) in plan.config.perspectives.iter().zip(preflights) {
+        let mut v = Vantage::new(
+            spec.clone(),
+            plan.timeout,
+            Some(bootstrap.clone()),
+            discovery.clone(),
+        );
+        if let Err(e) = pre {
+            v.broken = Some(e);
+        }
+        vantages.push(Arc::new(v));
+    }
+    let tasks = plan.identifiers.len() * vantages.len();
+    progress.set_length(tasks as u64);
+    let limit = Arc::new(Semaphore::new(64));
+    let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
+    let mut jobs = Vec::new();
+    for (id, methods) in &plan.identifiers {
+        for v in &vantages {
+            let limit = limit.clone();
+            jobs.push(async move {
+                let _permit = limit.acquire().await;
+                progress.set_message(format!("{} from {}", id.name, v.spec.name));
+                let obs =
+                    match tokio::time::timeout(deadline, perspective_checks(plan, v, id, methods))
+                        .await
+                    {
+                        Ok(o) => o,
+                        Err(_) => vec![{
+                            let mut o = checks::blank(&v.spec.name, Check::Address);
+                            o.phase = Some(crate::model::Phase::Timeout);
+                            o.summary = format!("perspective did not finish within {deadline:?}");
+                            o.signature = "error:timeout".into();
+                            o
+                        }],
+                    };
+                progress.inc(1);
+                (id.name.clone(), obs)
+            });
+        }
+    }
+    let results = join_all(jobs).await;
+    let identifiers = plan
+        .identifiers
+        .iter()
+        .map(|(id, methods)| IdentifierRun {
+            name: id.name.clone(),
+            methods: methods.clone(),
+            observations: results
+                .iter()
+                .filter(|(n, _)| *n == id.name)
+                .flat_map(|(_, o)| o.clone())
+                .collect(),
+        })
+        .collect();
+    Run {
+        perspectives: perspective_infos(&plan.config),
+        ca: plan.ca.clone(),
+        identifiers,
+        http_vantages: plan
+            .config
+            .perspectives
+            .iter()
+            .filter(|p| p.role != Role::Source)
+            .count(),
+    }
+}
+
+/// Public description of the perspectives (credentials redacted by `Display`).
+pub fn perspective_infos(c: &Config) -> Vec<PerspectiveInfo> {
+    c.perspectives
+        .iter()
+        .map(|p| PerspectiveInfo {
+            name: p.name.clone(),
+            role: p.role,
+            rir: p.rir,
+            dns: match &p.ecs {
+                Some(e) => format!("{} ecs={e}", p.dns),
+                None => p.dns.to_string(),
+            },
+            http: p.http.to_string(),
+        })
+        .collect()
+}
+
+async fn perspective_checks(
+    plan: &Plan,
+    v: &Vantage,
+    id: &Identifier,
+    methods: &[Method],
+) -> Vec<Observation> {
+    let name = &v.spec.name;
+    let wants_http =
+        methods.contains(&Method::Http01) && !id.is_wildcard() && v.spec.role != Role::Source;
+    if let Some(why) = &v.broken {
+        let mut all = vec![checks::broken(name, Check::Caa, why)];
+        if !id.is_wildcard() {
+            all.push(checks::broken(name, Check::Address, why));
+        }
+        if wants_http {
+            all.push(checks::broken(name, Check::Http01, why));
+        }
+        if methods.contains(&Method::Dns01) {
+            all.push(checks::broken(name, Check::Dns01, why));
+        }
+        return all;
+    }
+    let req = caa::Request {
+        issuer: &plan.ca,
+        wildcard: id.is_wildcard(),
+        method: methods.first().copied(),
+        account_uri: plan.account_uri.as_deref(),
+    };
+    let address = async {
+        if id.is_wildcard() {
+            None
+        } else {
+            Some(checks::address::check(v, id.base()).await)
+        }
+    };
+    let txt = async {
+        if methods.contains(&Method::Dns01) {
+            Some(checks::txt::check(v, &id.challenge_name(), &plan.expect_txt).await)
+        } else {
+            None
+        }
+    };
+    let (addr_obs, caa_obs, txt_obs) = tokio::join!(address, caa::check(v, id.base(), req), txt);
+    let mut out = vec![caa_obs];
+    out.extend(txt_obs);
+    if let Some(a) = addr_obs {
+        if wants_http {
+            let addrs: Vec<std::net::IpAddr> =
+                a.addresses.iter().filter_map(|s| s.parse().ok()).collect();
+            if a.phase.is_some() && v.pins_addresses() {
+                let mut o = checks::blank(name, Check::Http01);
+                o.phase = a.phase;
+                o.perspective_fault = a.perspective_fault;
+                o.summary = format!("not fetched: the name did not resolve ({})", a.summary);
+                o.signature = a.signature.clone();
+                out.push(o);
+            } else {
+                out.extend(http01::check(v, &id.name, &addrs, &plan.http).await);
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+/// Exit code for an outcome.
+pub fn exit_for(o: Outcome) -> Exit {
+    match o {
+        Outcome::Pass => Exit::Ready,
+        Outcome::AtRisk => Exit::AtRisk,
+        Outcome::Fail => Exit::WouldFail,
+        Outcome::Unknown => Exit::CouldNotAssess,
+    }
+}
+
+/// Builds the report from a run.
+pub fn build_report(
+    run: &Run,
+    policy: &Policy,
+    started: chrono::DateTime<chrono::Utc>,
+    duration: Duration,
+) -> Report {
+    let a = analysis::analyze(run, policy);
+    let exit = exit_for(a.outcome);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "mpic-check".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        duration_ms: duration.as_millis() as u64,
+        policy: policy.info(),
+        ca: run.ca.clone(),
+        outcome: a.outcome,
+        exit_code: exit.code(),
+        perspectives: run.perspectives.clone(),
+        identifiers: a.identifiers,
+        findings: a.findings,
+        coverage: a.coverage,
+    }
+}
+
+/// The whole program after flag parsing. Writes the report to `out`; returns the exit status.
+pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
+    let plan = plan(&cli)?;
+    let started = chrono::Utc::now();
+    let clock = Instant::now();
+    let stderr_tty = std::io::stderr().is_terminal();
+    let progress = if stderr_tty && !cli.quiet && cli.format == Format::Table {
+        let pb = indicatif::ProgressBar::new(0);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let run = probe(&plan, &progress).await;
+    progress.finish_and_clear();
+    let report = build_report(&run, &plan.policy, started, clock.elapsed());
+    match cli.format {
+        Format::Json => report::json::render(&report, out)?,
+        Format::Table => {
+            let tty = std::io::stdout().is_terminal();
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let color = match cli.color {
+                ColorArg::Always => true,
+                ColorArg::Never => false,
+                ColorArg::Auto => tty && !no_color,
+            };
+            let width = if tty {
+                terminal_width().unwrap_or(100)
+            } else {
+                100
+            };
+            report::table::render(
+                &report,
+                Style {
+                    color,
+                    width,
+                    verbose: cli.verbose > 0,
+                },
+                out,
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(exit_for(report.outcome))
+}
+
+fn terminal_width() -> Option<u16> {
+    let t = comfy_table::Table::new();
+    t.width()
+}

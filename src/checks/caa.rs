@@ -1,0 +1,540 @@
+//! CAA as a CA processes it: the RFC 8659 climb (every ancestor asked at once, as Let's Encrypt
+//! does; the closest non-empty RRset is relevant; a lookup error nearer than it fails the check,
+//! because it could hide records) and the evaluation of that RRset for one issuer domain, method
+//! and account (RFC 8657 `accounturi`, `validationmethods`). The evaluation is a pure function so
+//! each rule can be tested on its own.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+
+use super::blank;
+use crate::model::{CaaFacts, CaaRecord, Check, Method, Observation, Phase};
+use crate::perspective::Vantage;
+use crate::perspective::dns::escape_bytes;
+
+/// One raw CAA property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// Flags octet.
+    pub flags: u8,
+    /// Tag as received.
+    pub tag: String,
+    /// Raw value bytes.
+    pub value: Vec<u8>,
+}
+
+/// What a request looks like to the CA.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The CA's issuer domain, e.g. `letsencrypt.org`.
+    pub issuer: &'a str,
+    /// Whether the identifier is a wildcard.
+    pub wildcard: bool,
+    /// The validation method in use, when known.
+    pub method: Option<Method>,
+    /// The ACME account URI, when known.
+    pub account_uri: Option<&'a str>,
+}
+
+/// The CA's decision for one RRset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Issuance permitted; why.
+    Permit(String),
+    /// Issuance forbidden; why.
+    Forbid(String),
+}
+
+/// Tags whose critical bit does not block (known to Let's Encrypt).
+const KNOWN_TAGS: &[&str] = &["issue", "issuewild", "iodef", "issuemail", "issuevmc"];
+
+/// Evaluates a relevant RRset (RFC 8659 §4, RFC 8657, Boulder's choices in mpic-rules §3.3).
+pub fn evaluate(set: &[Property], req: Request<'_>) -> Decision {
+    // Boulder treats flag value 1 as critical too (a common misreading of the bit order).
+    if let Some(p) = set.iter().find(|p| {
+        (p.flags & 0x80 != 0 || p.flags & 0x01 != 0)
+            && !KNOWN_TAGS.contains(&p.tag.to_ascii_lowercase().as_str())
+    }) {
+        return Decision::Forbid(format!(
+            "unknown property \"{}\" is marked critical (flags {}): no CA may issue",
+            escape_bytes(p.tag.as_bytes()),
+            p.flags
+        ));
+    }
+    let tag_is = |p: &Property, t: &str| p.tag.eq_ignore_ascii_case(t);
+    let relevant: Vec<&Property> = if req.wildcard && set.iter().any(|p| tag_is(p, "issuewild")) {
+        set.iter().filter(|p| tag_is(p, "issuewild")).collect()
+    } else {
+        set.iter().filter(|p| tag_is(p, "issue")).collect()
+    };
+    let kind = if req.wildcard && set.iter().any(|p| tag_is(p, "issuewild")) {
+        "issuewild"
+    } else {
+        "issue"
+    };
+    if relevant.is_empty() {
+        return Decision::Permit(format!("no {kind} property: any CA may issue"));
+    }
+    let mut reasons = Vec::new();
+    let mut named = Vec::new();
+    for p in &relevant {
+        let Some((issuer, params)) = parse_issue_value(&p.value) else {
+            reasons.push(format!(
+                "{kind} \"{}\" does not parse (authorizes nobody)",
+                escape_bytes(&p.value)
+            ));
+            continue;
+        };
+        let Some(issuer) = issuer else {
+            reasons.push(format!("{kind} \";\" authorizes no CA"));
+            continue;
+        };
+        named.push(issuer.clone());
+        if !issuer.eq_ignore_ascii_case(req.issuer) {
+            continue;
+        }
+        match check_params(&params, req) {
+            Ok(note) => {
+                return Decision::Permit(format!(
+                    "{kind} \"{}\" authorizes {}{note}",
+                    escape_bytes(&p.value),
+                    req.issuer
+                ));
+            }
+            Err(why) => reasons.push(why),
+        }
+    }
+    let mut msg = format!("CAA {kind} records do not authorize {}", req.issuer);
+    if !named.is_empty() {
+        named.sort();
+        named.dedup();
+        msg.push_str(&format!(" (they name {})", named.join(", ")));
+    }
+    if !reasons.is_empty() {
+        msg.push_str(&format!("; {}", reasons.join("; ")));
+    }
+    Decision::Forbid(msg)
+}
+
+fn check_params(params: &[(String, String)], req: Request<'_>) -> Result<String, String> {
+    let acct: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("accounturi"))
+        .collect();
+    let methods: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("validationmethods"))
+        .collect();
+    let mut note = String::new();
+    if acct.len() > 1 {
+        return Err("more than one accounturi in one record: unsatisfiable".into());
+    }
+    if let Some((_, uri)) = acct.first() {
+        match req.account_uri {
+            Some(mine) if mine == uri => {}
+            Some(mine) => return Err(format!("accounturi {uri} is not this account ({mine})")),
+            None => note.push_str(&format!(
+                ", but only for account {uri} (pass --account-uri to check yours)"
+            )),
+        }
+    }
+    if methods.len() > 1 {
+        return Err("more than one validationmethods in one record: unsatisfiable".into());
+    }
+    if let Some((_, list)) = methods.first() {
+        let labels: Vec<&str> = list.split(',').collect();
+        if labels
+            .iter()
+            .any(|l| l.is_empty() || !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(format!("validationmethods {list:?} is malformed"));
+        }
+        match req.method {
+            Some(m) if labels.iter().any(|l| l.eq_ignore_ascii_case(m.as_str())) => {}
+            Some(m) => {
+                return Err(format!(
+                    "validationmethods={list} does not allow {}",
+                    m.as_str()
+                ));
+            }
+            None => note.push_str(&format!(", only with validationmethods={list}")),
+        }
+    }
+    Ok(note)
+}
+
+/// Parses an `issue`/`issuewild` value (RFC 8659 §4.2): optional issuer domain, then
+/// `;`-separated `tag=value` parameters. `None` when it does not parse.
+#[allow(clippy::type_complexity)]
+pub fn parse_issue_value(raw: &[u8]) -> Option<(Option<String>, Vec<(String, String)>)> {
+    let s = std::str::from_utf8(raw).ok()?;
+    let (domain, rest) = match s.split_once(';') {
+        Some((d, r)) => (d.trim_matches([' ', '\t']), Some(r)),
+        None => (s.trim_matches([' ', '\t']), None),
+    };
+    let issuer = if domain.is_empty() {
+        None
+    } else {
+        let ok = domain.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+        if !ok {
+            return None;
+        }
+        Some(domain.to_ascii_lowercase())
+    };
+    let mut params = Vec::new();
+    if let Some(rest) = rest {
+        for part in rest.split(';') {
+            let part = part.trim_matches([' ', '\t']);
+            if part.is_empty() {
+                continue;
+            }
+            let (k, v) = part.split_once('=')?;
+            let (k, v) = (k.trim_matches([' ', '\t']), v.trim_matches([' ', '\t']));
+            if k.is_empty()
+                || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                || !v.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b';')
+            {
+                return None;
+            }
+            params.push((k.to_string(), v.to_string()));
+        }
+    }
+    Some((issuer, params))
+}
+
+/// Runs the climb from `v` for `base` (the identifier without `*.`) and judges the result.
+pub async fn check(v: &Vantage, base: &str, req: Request<'_>) -> Observation {
+    let start = Instant::now();
+    let mut o = blank(&v.spec.name, Check::Caa);
+    let labels: Vec<&str> = base.split('.').collect();
+    // Every name from the identifier up to the TLD; never the root.
+    let names: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
+    let lookups = join_all(names.iter().map(|n| v.lookup(n, RecordType::CAA))).await;
+    o.elapsed_ms = start.elapsed().as_millis() as u64;
+    for l in &lookups {
+        o.dns.extend(l.exchanges.iter().cloned());
+    }
+    for (i, (name, l)) in names.iter().zip(&lookups).enumerate() {
+        let is_tld = i == names.len() - 1;
+        let nx = l.rcode() == Some(ResponseCode::NXDomain);
+        // NXDOMAIN below the TLD is an empty set; at the TLD it is an error (Boulder).
+        let failed = l.failure.is_some() || (nx && is_tld);
+        if failed {
+            let f = l
+                .failure
+                .clone()
+                .unwrap_or_else(|| crate::perspective::LookupFailure {
+                    phase: Phase::Dns,
+                    message: "NXDOMAIN at the TLD".into(),
+                    perspective_fault: false,
+                });
+            o.phase = Some(f.phase);
+            o.perspective_fault = f.perspective_fault;
+            o.summary = format!("DNS problem: {} looking up CAA for {name}", f.message);
+            o.signature = "error".into();
+            o.caa = Some(CaaFacts {
+                found_at: None,
+                records: Vec::new(),
+                decision: "error".into(),
+                reason: o.summary.clone(),
+            });
+            return o;
+        }
+        let set: Vec<Property> = l
+            .answer
+            .as_ref()
+            .map(|a| {
+                a.records(RecordType::CAA)
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::CAA(c) => Some(Property {
+                            flags: c.flags(),
+                            tag: c.tag.clone(),
+                            value: c.value.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if set.is_empty() {
+            continue;
+        }
+        let records = set
+            .iter()
+            .map(|p| CaaRecord {
+                flags: p.flags,
+                tag: escape_bytes(p.tag.as_bytes()),
+                value: escape_bytes(&p.value),
+            })
+            .collect();
+        let (decision, reason) = match evaluate(&set, req) {
+            Decision::Permit(r) => ("permit", r),
+            Decision::Forbid(r) => (
+                "forbid",
+                format!("CAA record for {name} prevents issuance: {r}"),
+            ),
+        };
+        o.ok = decision == "permit";
+        o.summary = if o.ok {
+            format!("permits ({name}: {reason})")
+        } else {
+            reason.clone()
+        };
+        o.signature = decision.into();
+        o.caa = Some(CaaFacts {
+            found_at: Some(name.clone()),
+            records,
+            decision: decision.into(),
+            reason,
+        });
+        return o;
+    }
+    o.ok = true;
+    o.summary = "no CAA records up to the TLD: any CA may issue".into();
+    o.signature = "permit".into();
+    o.caa = Some(CaaFacts {
+        found_at: None,
+        records: Vec::new(),
+        decision: "permit".into(),
+        reason: o.summary.clone(),
+    });
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(flags: u8, tag: &str, value: &str) -> Property {
+        Property {
+            flags,
+            tag: tag.into(),
+            value: value.as_bytes().to_vec(),
+        }
+    }
+    fn req() -> Request<'static> {
+        Request {
+            issuer: "letsencrypt.org",
+            wildcard: false,
+            method: Some(Method::Http01),
+            account_uri: None,
+        }
+    }
+    fn permits(set: &[Property], r: Request<'_>) -> bool {
+        matches!(evaluate(set, r), Decision::Permit(_))
+    }
+
+    #[test]
+    fn table_of_rules() {
+        let wild = Request {
+            wildcard: true,
+            ..req()
+        };
+        let acct = Request {
+            account_uri: Some("https://acme-v02.api.letsencrypt.org/acme/acct/1"),
+            ..req()
+        };
+        let dns = Request {
+            method: Some(Method::Dns01),
+            ..req()
+        };
+        let cases: Vec<(&str, Vec<Property>, Request<'_>, bool)> = vec![
+            ("empty set permits", vec![], req(), true),
+            (
+                "issue for us",
+                vec![p(0, "issue", "letsencrypt.org")],
+                req(),
+                true,
+            ),
+            (
+                "issue tag case-insensitive",
+                vec![p(0, "ISSUE", "LetsEncrypt.org")],
+                req(),
+                true,
+            ),
+            (
+                "issue for another CA",
+                vec![p(0, "issue", "pki.goog")],
+                req(),
+                false,
+            ),
+            (
+                "grants are additive",
+                vec![p(0, "issue", "pki.goog"), p(0, "issue", "letsencrypt.org")],
+                req(),
+                true,
+            ),
+            (
+                "empty issuer forbids",
+                vec![p(0, "issue", ";")],
+                req(),
+                false,
+            ),
+            (
+                "unparsable value authorizes nobody",
+                vec![p(0, "issue", "letsencrypt.org; =bad")],
+                req(),
+                false,
+            ),
+            (
+                "only iodef permits",
+                vec![p(0, "iodef", "mailto:a@b.c")],
+                req(),
+                true,
+            ),
+            (
+                "unknown non-critical tag ignored",
+                vec![p(0, "future", "x"), p(0, "issue", "letsencrypt.org")],
+                req(),
+                true,
+            ),
+            (
+                "unknown critical tag forbids",
+                vec![p(128, "future", "x"), p(0, "issue", "letsencrypt.org")],
+                req(),
+                false,
+            ),
+            (
+                "flag 1 counts as critical",
+                vec![p(1, "future", "x")],
+                req(),
+                false,
+            ),
+            (
+                "critical known tag is fine",
+                vec![p(128, "issue", "letsencrypt.org")],
+                req(),
+                true,
+            ),
+            (
+                "issuewild ignored for non-wildcard",
+                vec![p(0, "issuewild", ";"), p(0, "issue", "letsencrypt.org")],
+                req(),
+                true,
+            ),
+            (
+                "issuewild wins for wildcard",
+                vec![p(0, "issuewild", ";"), p(0, "issue", "letsencrypt.org")],
+                wild,
+                false,
+            ),
+            (
+                "issue used for wildcard without issuewild",
+                vec![p(0, "issue", "letsencrypt.org")],
+                wild,
+                true,
+            ),
+            (
+                "issuewild for us",
+                vec![p(0, "issuewild", "letsencrypt.org"), p(0, "issue", ";")],
+                wild,
+                true,
+            ),
+            (
+                "accounturi matches",
+                vec![p(
+                    0,
+                    "issue",
+                    "letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/1",
+                )],
+                acct,
+                true,
+            ),
+            (
+                "accounturi differs",
+                vec![p(
+                    0,
+                    "issue",
+                    "letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/2",
+                )],
+                acct,
+                false,
+            ),
+            (
+                "two accounturi unsatisfiable",
+                vec![p(0, "issue", "letsencrypt.org; accounturi=a; accounturi=a")],
+                acct,
+                false,
+            ),
+            (
+                "validationmethods allows",
+                vec![p(
+                    0,
+                    "issue",
+                    "letsencrypt.org; validationmethods=dns-01,http-01",
+                )],
+                req(),
+                true,
+            ),
+            (
+                "validationmethods excludes",
+                vec![p(0, "issue", "letsencrypt.org; validationmethods=dns-01")],
+                req(),
+                false,
+            ),
+            (
+                "validationmethods for dns-01",
+                vec![p(0, "issue", "letsencrypt.org; validationmethods=dns-01")],
+                dns,
+                true,
+            ),
+            (
+                "validationmethods malformed",
+                vec![p(0, "issue", "letsencrypt.org; validationmethods=http_01")],
+                req(),
+                false,
+            ),
+            (
+                "non-utf8 value",
+                vec![Property {
+                    flags: 0,
+                    tag: "issue".into(),
+                    value: vec![0xff],
+                }],
+                req(),
+                false,
+            ),
+        ];
+        for (what, set, r, want) in cases {
+            assert_eq!(permits(&set, r), want, "{what}: {:?}", evaluate(&set, r));
+        }
+    }
+
+    #[test]
+    fn forbid_names_the_issuers() {
+        let Decision::Forbid(m) = evaluate(&[p(0, "issue", "pki.goog")], req()) else {
+            panic!()
+        };
+        assert!(
+            m.contains("pki.goog") && m.contains("letsencrypt.org"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn issue_value_grammar() {
+        assert_eq!(
+            parse_issue_value(b"ca.example"),
+            Some((Some("ca.example".into()), vec![]))
+        );
+        assert_eq!(
+            parse_issue_value(b" ca.example ; a=b ;c=d"),
+            Some((
+                Some("ca.example".into()),
+                vec![("a".into(), "b".into()), ("c".into(), "d".into())]
+            ))
+        );
+        assert_eq!(parse_issue_value(b";"), Some((None, vec![])));
+        assert_eq!(parse_issue_value(b"bad_domain"), None);
+        assert_eq!(parse_issue_value(b"ca.example; novalue"), None);
+    }
+}

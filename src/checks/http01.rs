@@ -1,0 +1,457 @@
+//! HTTP-01 as a CA's validator does it (mpic-rules §3.4): `GET http://<name>/.well-known/
+//! acme-challenge/<token>` on port 80 with the CA's User-Agent, addresses from the perspective's
+//! own DNS view, IPv6 first with one fallback to IPv4 on the first request only, redirects
+//! followed by hand under the CA rules (301/302/307/308, http/https, ports 80/443, at most 10, no
+//! loops), status exactly 200 and a body under 128 bytes for a real token. Every address is also
+//! fetched on its own, because a dead extra A record fails validation only some of the time.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use hickory_resolver::proto::rr::RecordType;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::blank;
+use crate::model::{Check, HttpFacts, HttpHop, Observation, Phase};
+use crate::perspective::http::{self as h, Pins, Timeouts};
+use crate::perspective::{Vantage, dns::escape_bytes, http_port_override};
+
+/// Let's Encrypt's validation User-Agent as reported by users.
+pub const CA_USER_AGENT: &str =
+    "Mozilla/5.0 (compatible; Let's Encrypt validation server; +https://www.letsencrypt.org)";
+/// Redirects a CA follows at most.
+pub const MAX_REDIRECTS: usize = 10;
+/// A key authorization must be shorter than this (Boulder reads 128 bytes and fails at 128).
+pub const BODY_LIMIT: usize = 128;
+/// Bytes read at most, so a block page can be shown without reading an endless body.
+const READ_CAP: usize = 1024;
+/// Response headers that reveal caching, CDNs or WAFs.
+const HEADERS_OF_INTEREST: &[&str] = &[
+    "age",
+    "cache-control",
+    "expires",
+    "x-cache",
+    "x-cache-status",
+    "cf-cache-status",
+    "cf-ray",
+    "via",
+    "server",
+    "x-served-by",
+    "cdn-cache-control",
+    "surrogate-control",
+    "content-length",
+    "content-type",
+];
+
+/// What to fetch and what counts as success.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The token (random when unknown).
+    pub token: String,
+    /// The exact body expected (key authorization), when known.
+    pub expect_body: Option<String>,
+    /// User-Agent to send.
+    pub user_agent: String,
+}
+
+impl Plan {
+    /// A plan with an unguessable random token and no expected body.
+    pub fn random() -> Plan {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let token: String = (0..43)
+            .map(|_| {
+                const A: &[u8] =
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                A[rng.random_range(0..A.len())] as char
+            })
+            .collect();
+        Plan {
+            token,
+            expect_body: None,
+            user_agent: CA_USER_AGENT.into(),
+        }
+    }
+}
+
+/// Runs the CA-like fetch and, when the name has several addresses, one fetch per address.
+pub async fn check(v: &Vantage, name: &str, addrs: &[IpAddr], plan: &Plan) -> Vec<Observation> {
+    let url = match Url::parse(&format!(
+        "http://{name}/.well-known/acme-challenge/{}",
+        plan.token
+    )) {
+        Ok(u) => u,
+        Err(e) => {
+            let mut o = blank(&v.spec.name, Check::Http01);
+            o.phase = Some(Phase::Protocol);
+            o.summary = format!("cannot build the challenge URL: {e}");
+            return vec![o];
+        }
+    };
+    let mut out = vec![ca_like(v, &url, addrs, plan).await];
+    if v.pins_addresses() && addrs.len() > 1 {
+        let per = join_all(addrs.iter().map(|ip| async {
+            let start = Instant::now();
+            let r = fetch(v, &url, Some(*ip), plan).await;
+            let mut o = to_observation(v, r, plan, start);
+            o.address = Some(ip.to_string());
+            o
+        }))
+        .await;
+        out.extend(per);
+    }
+    out
+}
+
+async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Observation {
+    let start = Instant::now();
+    if !v.pins_addresses() {
+        // socks5h / HTTP proxy: the proxy resolves the name, as a remote vantage would.
+        let r = fetch(v, url, None, plan).await;
+        return to_observation(v, r, plan, start);
+    }
+    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
+    let Some(first) = v6.or(v4) else {
+        let mut o = blank(&v.spec.name, Check::Http01);
+        o.phase = Some(Phase::Dns);
+        o.summary = "no address to connect to from this perspective".into();
+        o.signature = "error:dns".into();
+        o.elapsed_ms = start.elapsed().as_millis() as u64;
+        return o;
+    };
+    let r = fetch(v, url, Some(first), plan).await;
+    let dial_failed = r.hops.len() == 1
+        && r.hops[0].status.is_none()
+        && matches!(r.error, Some((Phase::Connect | Phase::Timeout, _)));
+    if first.is_ipv6()
+        && dial_failed
+        && let Some(v4) = v4
+    {
+        let why = r.error.as_ref().map(|e| e.1.clone()).unwrap_or_default();
+        let mut o = to_observation(v, fetch(v, url, Some(v4), plan).await, plan, start);
+        o.summary = format!("{} (IPv4 after IPv6 {first} failed: {why})", o.summary);
+        return o;
+    }
+    to_observation(v, r, plan, start)
+}
+
+/// The result of following one chain.
+#[derive(Debug)]
+struct Fetched {
+    hops: Vec<HttpHop>,
+    url: String,
+    status: Option<u16>,
+    body: Option<(Vec<u8>, bool)>,
+    error: Option<(Phase, String)>,
+}
+
+fn effective_port(u: &Url) -> Option<u16> {
+    let p = u.port_or_known_default()?;
+    match (u.scheme(), http_port_override()) {
+        ("http", Some(test)) if p == test => Some(80),
+        _ => Some(p),
+    }
+}
+
+/// Follows one redirect chain from this perspective. `first_pin` fixes the address of the first
+/// request; later hops resolve through the perspective's DNS.
+async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &Plan) -> Fetched {
+    let mut url = start_url.clone();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut f = Fetched {
+        hops: Vec::new(),
+        url: start_url.to_string(),
+        status: None,
+        body: None,
+        error: None,
+    };
+    let timeouts = Timeouts {
+        connect: v.timeout,
+        total: v.timeout,
+    };
+    loop {
+        seen.insert(url.to_string());
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let mut pins = Pins::default();
+        let mut address = None;
+        if v.pins_addresses() && host.parse::<IpAddr>().is_err() {
+            let addrs = match (f.hops.is_empty(), first_pin) {
+                (true, Some(ip)) => vec![ip],
+                _ => {
+                    let (a, aaaa) = tokio::join!(
+                        v.lookup(&host, RecordType::A),
+                        v.lookup(&host, RecordType::AAAA)
+                    );
+                    let mut l = aaaa.addresses();
+                    l.extend(a.addresses());
+                    l
+                }
+            };
+            if addrs.is_empty() {
+                f.error = Some((
+                    Phase::Dns,
+                    format!("{host} does not resolve from this perspective"),
+                ));
+                return f;
+            }
+            address = Some(addrs[0].to_string());
+            pins.map.push((host.to_ascii_lowercase(), addrs));
+        }
+        let mut req_url = url.clone();
+        if let Some(p) = http_port_override()
+            && url.scheme() == "http"
+            && url.port_or_known_default() == Some(80)
+        {
+            let _ = req_url.set_port(Some(p));
+        }
+        let hop_start = Instant::now();
+        let client = match h::client(&v.spec.http, pins, timeouts) {
+            Ok(c) => c,
+            Err(e) => {
+                f.error = Some((Phase::Protocol, format!("cannot build HTTP client: {e}")));
+                return f;
+            }
+        };
+        let sent = client
+            .get(req_url)
+            .header("user-agent", &plan.user_agent)
+            .header("accept", "*/*")
+            .send()
+            .await;
+        let mut hop = HttpHop {
+            url: url.to_string(),
+            address,
+            status: None,
+            location: None,
+            headers: Vec::new(),
+            elapsed_ms: 0,
+        };
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
+                f.hops.push(hop);
+                let phase = h::phase_of(&e);
+                f.error = Some((phase, describe_error(phase, &e)));
+                return f;
+            }
+        };
+        let status = resp.status().as_u16();
+        hop.status = Some(status);
+        for (k, val) in resp.headers() {
+            let k = k.as_str().to_ascii_lowercase();
+            if HEADERS_OF_INTEREST.contains(&k.as_str()) {
+                hop.headers.push((k, escape_bytes(val.as_bytes())));
+            }
+        }
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+        hop.location = location.as_deref().map(|l| escape_bytes(l.as_bytes()));
+        f.status = Some(status);
+        f.url = url.to_string();
+        if (300..400).contains(&status) {
+            hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
+            f.hops.push(hop);
+            if !matches!(status, 301 | 302 | 307 | 308) {
+                f.error = Some((
+                    Phase::Http,
+                    format!("received disallowed redirect status code {status}"),
+                ));
+                return f;
+            }
+            let Some(loc) = location else {
+                f.error = Some((
+                    Phase::Http,
+                    format!("redirect {status} without a Location header"),
+                ));
+                return f;
+            };
+            let next = match url.join(&loc) {
+                Ok(n) => n,
+                Err(e) => {
+                    f.error = Some((
+                        Phase::Http,
+                        format!(
+                            "invalid redirect target {:?}: {e}",
+                            escape_bytes(loc.as_bytes())
+                        ),
+                    ));
+                    return f;
+                }
+            };
+            if !matches!(next.scheme(), "http" | "https") {
+                f.error = Some((
+                    Phase::Http,
+                    format!(
+                        "redirect to {} is not allowed: only http and https",
+                        next.scheme()
+                    ),
+                ));
+                return f;
+            }
+            match effective_port(&next) {
+                Some(80 | 443) => {}
+                other => {
+                    f.error = Some((
+                        Phase::Http,
+                        format!(
+                            "Invalid port in redirect target. Only ports 80 and 443 are supported, not {}",
+                            other.map_or("none".into(), |p| p.to_string())
+                        ),
+                    ));
+                    return f;
+                }
+            }
+            if seen.contains(next.as_str()) {
+                f.error = Some((Phase::Http, format!("Redirect loop detected at {next}")));
+                return f;
+            }
+            if f.hops.len() > MAX_REDIRECTS {
+                f.error = Some((
+                    Phase::Http,
+                    format!("Too many redirects (more than {MAX_REDIRECTS})"),
+                ));
+                return f;
+            }
+            url = next;
+            continue;
+        }
+        let body = h::read_capped(resp, READ_CAP).await;
+        hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
+        f.hops.push(hop);
+        match body {
+            Ok(b) => f.body = Some(b),
+            Err(e) => {
+                let phase = if e.to_ascii_lowercase().contains("timed out") {
+                    Phase::Timeout
+                } else {
+                    Phase::Http
+                };
+                f.error = Some((phase, format!("reading the body: {e}")));
+            }
+        }
+        return f;
+    }
+}
+
+fn describe_error(phase: Phase, e: &reqwest::Error) -> String {
+    let detail = h::error_text(e);
+    match phase {
+        Phase::Timeout if e.is_connect() => {
+            format!("Timeout during connect (likely firewall problem): {detail}")
+        }
+        Phase::Timeout => {
+            format!("Timeout after connect (your server may be slow or overloaded): {detail}")
+        }
+        Phase::Connect if detail.to_ascii_lowercase().contains("refused") => {
+            format!("Connection refused: {detail}")
+        }
+        Phase::Proxy => format!("the perspective's proxy failed: {detail}"),
+        _ => detail,
+    }
+}
+
+fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Observation {
+    let mut o = blank(&v.spec.name, Check::Http01);
+    o.elapsed_ms = start.elapsed().as_millis() as u64;
+    let (bytes, truncated) = f.body.clone().unwrap_or_default();
+    let facts = HttpFacts {
+        url: f
+            .hops
+            .first()
+            .map_or_else(|| f.url.clone(), |h| h.url.clone()),
+        via: v.spec.http.to_string(),
+        user_agent: plan.user_agent.clone(),
+        hops: f.hops.clone(),
+        status: f.status,
+        body_prefix: f
+            .body
+            .as_ref()
+            .map(|_| escape_bytes(&bytes[..bytes.len().min(160)])),
+        body_len: f.body.as_ref().map(|_| bytes.len() as u64),
+        body_sha256: f.body.as_ref().map(|_| hex(&Sha256::digest(&bytes))),
+        body_truncated: truncated,
+    };
+    o.http = Some(facts);
+    let redirects = f.hops.len().saturating_sub(1);
+    let via = if redirects > 0 {
+        format!(" after {redirects} redirect(s)")
+    } else {
+        String::new()
+    };
+    if let Some((phase, msg)) = f.error {
+        o.phase = Some(phase);
+        o.perspective_fault = phase == Phase::Proxy;
+        o.summary = msg;
+        o.signature = match (phase, f.status) {
+            (Phase::Http, Some(s)) => format!("error:http:{s}"),
+            _ => format!("error:{phase}"),
+        };
+        return o;
+    }
+    let status = f.status.unwrap_or(0);
+    match &plan.expect_body {
+        Some(expect) => {
+            let got = String::from_utf8_lossy(&bytes);
+            let trimmed = got.trim_end();
+            if status != 200 {
+                o.phase = Some(Phase::Http);
+                o.summary = format!("Invalid response from {}: {status}", f.url);
+                o.signature = format!("status:{status}");
+            } else if truncated || bytes.len() >= BODY_LIMIT {
+                o.phase = Some(Phase::Http);
+                o.summary = format!(
+                    "body is {}{} bytes; a CA reads fewer than {BODY_LIMIT}",
+                    if truncated { "over " } else { "" },
+                    bytes.len()
+                );
+                o.signature = "body-too-large".into();
+            } else if trimmed != expect.trim_end() {
+                o.summary = format!(
+                    "The key authorization file from the server did not match this challenge. Expected {:?} (got {:?})",
+                    expect,
+                    escape_bytes(trimmed.as_bytes())
+                );
+                o.signature = format!("mismatch:{}", hex(&Sha256::digest(trimmed.as_bytes())));
+            } else {
+                o.ok = true;
+                o.summary = format!("200, expected body{via}");
+                o.signature = "expected".into();
+            }
+        }
+        None => {
+            // Random token: the origin should answer 404 (or 200 from a catch-all); anything else
+            // would also stop a real challenge.
+            o.signature = format!("status:{status}");
+            if status == 404 || status == 200 {
+                o.ok = true;
+                o.summary = format!("{status} from the origin{via} (random token)");
+            } else {
+                o.phase = Some(Phase::Http);
+                o.summary = format!("Invalid response from {}: {status}{via}", f.url);
+            }
+        }
+    }
+    o
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Timeout helper for callers that bound a whole check.
+pub fn deadline(per_step: Duration) -> Duration {
+    per_step * (MAX_REDIRECTS as u32 + 2)
+}

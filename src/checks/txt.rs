@@ -1,0 +1,80 @@
+//! dns-01: the TXT RRset at `_acme-challenge.<base>` as one perspective sees it, CNAME and NS
+//! delegation followed, every value kept (joined strings, as RFC 8555 compares them), compared
+//! with the values the user expects. Apex and wildcard orders need two values in one RRset, so
+//! every expected value must be present for the check to pass.
+
+use std::time::Instant;
+
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+
+use super::{blank, fail_with};
+use crate::model::{Check, Observation};
+use crate::perspective::Vantage;
+use crate::perspective::dns::{escape_bytes, txt_joined};
+
+/// Looks up the challenge TXT from `v`.
+pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {
+    let start = Instant::now();
+    let mut o = blank(&v.spec.name, Check::Dns01);
+    let l = v.lookup(challenge_name, RecordType::TXT).await;
+    o.elapsed_ms = start.elapsed().as_millis() as u64;
+    o.dns = l.exchanges.clone();
+    if let Some(f) = &l.failure {
+        fail_with(&mut o, f);
+        return o;
+    }
+    let mut values: Vec<String> = l
+        .answer
+        .as_ref()
+        .map(|a| {
+            a.records(RecordType::TXT)
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(t) => Some(escape_bytes(&txt_joined(t))),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    values.sort();
+    values.dedup();
+    o.txt = values.clone();
+    let negative = if l.rcode() == Some(ResponseCode::NXDomain) {
+        "NXDOMAIN"
+    } else {
+        "no TXT record"
+    };
+    o.signature = if values.is_empty() {
+        "none".into()
+    } else {
+        values.join("|")
+    };
+    if expect.is_empty() {
+        o.ok = true;
+        o.summary = if values.is_empty() {
+            format!("{negative} at {challenge_name}")
+        } else {
+            format!("{} value(s): {}", values.len(), values.join(" "))
+        };
+        return o;
+    }
+    let missing: Vec<&String> = expect.iter().filter(|e| !values.contains(e)).collect();
+    if missing.is_empty() {
+        o.ok = true;
+        o.summary = format!("all {} expected value(s) present", expect.len());
+    } else if values.is_empty() {
+        o.summary = format!("No TXT record found at {challenge_name}");
+    } else {
+        o.summary = format!(
+            "Incorrect TXT record {:?} found at {challenge_name}; missing {}",
+            values[0],
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    o
+}

@@ -1,0 +1,198 @@
+//! Command-line flags (clap derive) with typed values. Parsing never touches the network; turning
+//! flags into a validated run plan is `app`'s job, so `--help` and bad flags stay instant.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use clap::{Parser, ValueEnum};
+
+use crate::config::PolicyName;
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+  Diagnose a renewal interactively:
+    mpic-check example.com www.example.com
+
+  Gate a renewal in CI or a timer (exit 0 = ready, 1 = at risk, 2 = would fail, 3 = could not assess):
+    mpic-check --config /etc/mpic-check/config.toml --method http-01 example.com && certbot renew
+
+  Monitor from cron with a JSON document:
+    mpic-check --format json --quiet example.com > /var/lib/mpic-check/example.com.json
+
+  Check a known token and key authorization from every perspective:
+    mpic-check --token TOKEN --expect-body TOKEN.THUMBPRINT example.com
+";
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table per name, findings with fixes, the verdict (default).
+    Table,
+    /// One JSON document (schema_version 1), for monitoring.
+    Json,
+}
+
+/// Which ACME challenge the renewal will use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// http-01 for normal names, dns-01 for wildcards.
+    Auto,
+    /// ACME http-01 (port 80).
+    #[value(name = "http-01")]
+    Http01,
+    /// ACME dns-01 (TXT at _acme-challenge).
+    #[value(name = "dns-01")]
+    Dns01,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Only on a terminal and without NO_COLOR.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 5s, 1500ms, 1m)"))?;
+    if d.is_zero() || d > Duration::from_secs(600) {
+        return Err("must be between 1ms and 10m".into());
+    }
+    Ok(d)
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    s.parse::<NaiveDate>()
+        .map_err(|_| format!("{s:?} is not a date like 2026-12-15"))
+}
+
+/// mpic-check: will this certificate renewal survive Multi-Perspective Issuance Corroboration?
+///
+/// Queries each name's addresses, CAA and the HTTP-01 challenge path (or the dns-01 TXT) from
+/// several configured network perspectives, shows where they disagree and why, and predicts
+/// whether a CA's quorum of remote perspectives would corroborate the validation.
+#[derive(Debug, Parser)]
+#[command(name = "mpic-check", version, after_help = format!("{EXAMPLES}\n{}", crate::exit::Exit::TABLE))]
+pub struct Cli {
+    /// Names to check (e.g. example.com, *.example.com, bücher.de).
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+
+    /// Config file with the perspectives (default: $XDG_CONFIG_HOME/mpic-check/config.toml,
+    /// then /etc/mpic-check/config.toml, then the built-in set).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Challenge the renewal will use.
+    #[arg(short = 'm', long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+
+    /// CAA issuer domain of the CA [default: letsencrypt.org, or the config's].
+    #[arg(long, value_name = "DOMAIN")]
+    pub ca: Option<String>,
+
+    /// ACME account URI, to evaluate CAA accounturi restrictions.
+    #[arg(long, value_name = "URI")]
+    pub account_uri: Option<String>,
+
+    /// Quorum policy: br (BR minimum on --as-of), letsencrypt (4 remotes, 3 needed), custom.
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyName>,
+
+    /// Remote perspectives a custom policy assumes.
+    #[arg(long, value_name = "N", requires = "quorum")]
+    pub remotes: Option<usize>,
+
+    /// Corroborating remotes a custom policy requires.
+    #[arg(long, value_name = "Q", requires = "remotes")]
+    pub quorum: Option<usize>,
+
+    /// Evaluate the BR phase in force on this date [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+
+    /// Timeout for each network step [default: 5s, or the config's].
+    #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// HTTP-01 token to fetch (default: a random one, and the kind of answer is compared).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Exact body (key authorization) the token must return.
+    #[arg(long, value_name = "BODY", requires = "token")]
+    pub expect_body: Option<String>,
+
+    /// dns-01 TXT value that must be present (repeat for apex + wildcard).
+    #[arg(long, value_name = "VALUE")]
+    pub expect_txt: Vec<String>,
+
+    /// Colour in the table output.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// No progress bar and no summary on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// More detail: every observation in the table.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn typed_values() {
+        let c = Cli::try_parse_from([
+            "mpic-check",
+            "-f",
+            "json",
+            "--method",
+            "dns-01",
+            "--timeout",
+            "1500ms",
+            "--as-of",
+            "2026-12-15",
+            "a.test",
+        ])
+        .unwrap();
+        assert_eq!(c.format, Format::Json);
+        assert_eq!(c.method, MethodArg::Dns01);
+        assert_eq!(c.timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(c.as_of.unwrap().to_string(), "2026-12-15");
+        assert!(Cli::try_parse_from(["mpic-check", "--timeout", "0s", "a.test"]).is_err());
+        assert!(Cli::try_parse_from(["mpic-check", "--as-of", "tomorrow", "a.test"]).is_err());
+        assert!(Cli::try_parse_from(["mpic-check"]).is_err());
+        assert!(Cli::try_parse_from(["mpic-check", "--expect-body", "x", "a.test"]).is_err());
+    }
+
+    #[test]
+    fn help_has_the_three_uses_and_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        for s in [
+            "certbot renew",
+            "--format json",
+            "EXIT CODES",
+            "3  could not assess",
+        ] {
+            assert!(help.contains(s), "help lacks {s}");
+        }
+    }
+}

@@ -1,0 +1,968 @@
+//! The configuration file (TOML, design §4) and the built-in default perspective set. Users write
+//! this file by hand, so every error names the file, the line and the key, unknown keys are
+//! rejected (a typo must not silently fall back to a default), and proxy credentials never leave
+//! this module in printable form: every `Display` of a perspective side is redacted.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::model::{Rir, Role};
+
+/// Per-step network timeout when neither the file nor the command line sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// CAA issuer domain evaluated by default (Let's Encrypt).
+pub const DEFAULT_CA: &str = "letsencrypt.org";
+
+/// A configuration problem, always pointing at where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A value or structure is wrong.
+    #[error("{path}:{line}: {key}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// The key (dotted path).
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// How a perspective asks DNS questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsSpec {
+    /// The host's resolvers from resolv.conf.
+    System,
+    /// A recursive resolver over UDP (TCP on truncation, or always through a proxy).
+    Udp(SocketAddr),
+    /// A recursive resolver over TCP.
+    Tcp(SocketAddr),
+    /// DNS over HTTPS (RFC 8484), e.g. `https://dns.example/dns-query`.
+    Doh(Url),
+    /// Ask the zone's authoritative servers directly, without recursion.
+    Authoritative,
+}
+
+impl FromStr for DnsSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "system" => return Ok(DnsSpec::System),
+            "authoritative" => return Ok(DnsSpec::Authoritative),
+            _ => {}
+        }
+        if s.starts_with("https://") {
+            let url = Url::parse(s).map_err(|e| format!("invalid DoH URL {s:?}: {e}"))?;
+            if url.host_str().is_none() {
+                return Err(format!("DoH URL {s:?} has no host"));
+            }
+            return Ok(DnsSpec::Doh(url));
+        }
+        let (scheme, rest) = s.split_once("://").ok_or_else(|| {
+            format!(
+                "{s:?} is not a DNS side: use system, authoritative, udp://IP[:port], \
+                 tcp://IP[:port] or https://HOST/dns-query"
+            )
+        })?;
+        let addr = parse_ip_port(rest, 53).ok_or_else(|| {
+            format!(
+                "{s:?}: expected an IP address with an optional port, e.g. {scheme}://192.0.2.53:53"
+            )
+        })?;
+        match scheme {
+            "udp" => Ok(DnsSpec::Udp(addr)),
+            "tcp" => Ok(DnsSpec::Tcp(addr)),
+            other => Err(format!(
+                "unknown DNS scheme {other:?}: use udp://, tcp://, https://, system or authoritative"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DnsSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsSpec::System => f.write_str("system"),
+            DnsSpec::Authoritative => f.write_str("authoritative"),
+            DnsSpec::Udp(a) => write!(f, "udp://{a}"),
+            DnsSpec::Tcp(a) => write!(f, "tcp://{a}"),
+            DnsSpec::Doh(u) => f.write_str(&redact_url(u)),
+        }
+    }
+}
+
+/// `IP`, `IP:port`, `[v6]` or `[v6]:port`.
+fn parse_ip_port(s: &str, default_port: u16) -> Option<SocketAddr> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Some(sa);
+    }
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    bare.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, default_port))
+}
+
+/// Which kind of proxy carries a perspective's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// SOCKS5; this tool resolves names (the perspective's DNS decides the address).
+    Socks5,
+    /// SOCKS5 with remote resolution (the proxy's location decides).
+    Socks5h,
+    /// An HTTP proxy (it resolves names itself).
+    Http,
+}
+
+/// Where a SOCKS5 proxy listens and how to log in (the password is never displayed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SocksEndpoint {
+    /// Host name or IP.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// User name and password.
+    pub auth: Option<(String, String)>,
+}
+
+impl fmt::Debug for SocksEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "socks5://{}{}:{}",
+            if self.auth.is_some() { "***@" } else { "" },
+            self.host,
+            self.port
+        )
+    }
+}
+
+/// How a perspective makes HTTP requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpSpec {
+    /// From this host.
+    Direct,
+    /// Through a proxy.
+    Proxy {
+        /// Proxy kind.
+        kind: ProxyKind,
+        /// The full URL including credentials: never print it; use `Display`.
+        url: Url,
+    },
+}
+
+impl HttpSpec {
+    /// The proxy host and port, for DNS over TCP through a SOCKS5 proxy.
+    pub fn socks_endpoint(&self) -> Option<SocksEndpoint> {
+        match self {
+            HttpSpec::Proxy {
+                kind: ProxyKind::Socks5 | ProxyKind::Socks5h,
+                url,
+            } => {
+                let host = url
+                    .host_str()?
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let auth = (!url.username().is_empty()).then(|| {
+                    let dec = |s: &str| {
+                        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                            .next()
+                            .map(|(_, v)| v.into_owned())
+                            .unwrap_or_default()
+                    };
+                    (dec(url.username()), dec(url.password().unwrap_or("")))
+                });
+                Some(SocksEndpoint {
+                    host: host.to_string(),
+                    port: url.port().unwrap_or(1080),
+                    auth,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for HttpSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "direct" {
+            return Ok(HttpSpec::Direct);
+        }
+        let url = Url::parse(s).map_err(|_| {
+            format!(
+                "{:?} is not an HTTP side: use direct, socks5://HOST:PORT, socks5h://HOST:PORT \
+                 or http://HOST:PORT",
+                redact_str(s)
+            )
+        })?;
+        let kind = match url.scheme() {
+            "socks5" => ProxyKind::Socks5,
+            "socks5h" => ProxyKind::Socks5h,
+            "http" => ProxyKind::Http,
+            other => {
+                return Err(format!(
+                    "unsupported proxy scheme {other:?}: use socks5://, socks5h:// or http://"
+                ));
+            }
+        };
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("proxy {:?} has no host", redact_url(&url)));
+        }
+        if url.port().is_none() {
+            return Err(format!(
+                "proxy {:?} needs an explicit port",
+                redact_url(&url)
+            ));
+        }
+        if url.path() != "/" && !url.path().is_empty() {
+            return Err(format!("proxy {:?} must not have a path", redact_url(&url)));
+        }
+        Ok(HttpSpec::Proxy { kind, url })
+    }
+}
+
+impl fmt::Display for HttpSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpSpec::Direct => f.write_str("direct"),
+            HttpSpec::Proxy { url, .. } => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+/// A URL with any user name and password replaced by `***`.
+pub fn redact_url(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.as_str().trim_end_matches('/').to_string();
+    }
+    let mut u = url.clone();
+    let _ = u.set_username("***");
+    let _ = u.set_password(None);
+    u.as_str().trim_end_matches('/').to_string()
+}
+
+/// Redacts `user:pass@` in a string that did not parse as a URL.
+fn redact_str(s: &str) -> String {
+    match (s.find("://"), s.rfind('@')) {
+        (Some(i), Some(j)) if j > i => format!("{}***{}", &s[..i + 3], &s[j..]),
+        _ => s.to_string(),
+    }
+}
+
+/// An EDNS Client Subnet: address and source prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    /// Network address (host bits cleared).
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix: u8,
+}
+
+impl FromStr for Subnet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ip, len) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not a CIDR subnet like 198.51.100.0/24"))?;
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("{ip:?} is not an IP address"))?;
+        let prefix: u8 = len
+            .parse()
+            .map_err(|_| format!("{len:?} is not a prefix length"))?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        if prefix > max {
+            return Err(format!("prefix /{prefix} is longer than {max}"));
+        }
+        Ok(Subnet {
+            addr: mask(ip, prefix),
+            prefix,
+        })
+    }
+}
+
+fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
+            IpAddr::V4((u32::from(v4) & m).into())
+        }
+        IpAddr::V6(v6) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
+            IpAddr::V6((u128::from(v6) & m).into())
+        }
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// One configured vantage point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerspectiveSpec {
+    /// Unique name, `[a-z0-9-]+`.
+    pub name: String,
+    /// Role in the quorum.
+    pub role: Role,
+    /// RIR (required for primary and remote in files).
+    pub rir: Option<Rir>,
+    /// Latitude, longitude.
+    pub location: Option<(f64, f64)>,
+    /// DNS side.
+    pub dns: DnsSpec,
+    /// ECS subnet to send.
+    pub ecs: Option<Subnet>,
+    /// HTTP side.
+    pub http: HttpSpec,
+}
+
+/// Quorum policy names (design §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyName {
+    /// The CA/Browser Forum Baseline Requirements minimum in force on the date.
+    Br,
+    /// Let's Encrypt as published: 1 primary + 4 remotes, 3 of 4, two RIRs.
+    Letsencrypt,
+    /// `--remotes N --quorum Q`.
+    Custom,
+}
+
+impl FromStr for PolicyName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "br" => Ok(PolicyName::Br),
+            "letsencrypt" => Ok(PolicyName::Letsencrypt),
+            "custom" => Ok(PolicyName::Custom),
+            _ => Err(format!(
+                "unknown policy {s:?}: use br, letsencrypt or custom"
+            )),
+        }
+    }
+}
+
+/// Where the configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A file.
+    File(PathBuf),
+    /// The built-in default set.
+    BuiltIn,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it came from.
+    pub source: ConfigSource,
+    /// Per-step timeout, if the file set one.
+    pub timeout: Option<Duration>,
+    /// CAA issuer domain, if the file set one.
+    pub ca: Option<String>,
+    /// Policy, if the file set one.
+    pub policy: Option<PolicyName>,
+    /// Whether the zone's authoritative servers are asked as extra sources.
+    pub authoritative_sources: bool,
+    /// Perspectives, primary first.
+    pub perspectives: Vec<PerspectiveSpec>,
+}
+
+impl Config {
+    /// Loads the file named on the command line, else the first of the standard locations that
+    /// exists, else the built-in default.
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Config::load(p);
+        }
+        let mut candidates = Vec::new();
+        if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+            candidates.push(PathBuf::from(x).join("mpic-check/config.toml"));
+        } else if let Some(h) = std::env::var_os("HOME").filter(|x| !x.is_empty()) {
+            candidates.push(PathBuf::from(h).join(".config/mpic-check/config.toml"));
+        }
+        candidates.push(PathBuf::from("/etc/mpic-check/config.toml"));
+        for c in candidates {
+            if c.is_file() {
+                return Config::load(&c);
+            }
+        }
+        Ok(Config::built_in())
+    }
+
+    /// Reads and validates one file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            let msg = e.message().trim().to_string();
+            let key = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                .unwrap_or("toml")
+                .to_string();
+            ConfigError::Invalid {
+                path: p.clone(),
+                line,
+                key,
+                message: msg,
+            }
+        })?;
+        let err = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
+            path: p.clone(),
+            line: line_of(text, span.start),
+            key: key.to_string(),
+            message,
+        };
+
+        let mut cfg = Config {
+            source: ConfigSource::File(path.to_path_buf()),
+            timeout: None,
+            ca: None,
+            policy: None,
+            authoritative_sources: true,
+            perspectives: Vec::new(),
+        };
+        if let Some(d) = raw.defaults {
+            if let Some(t) = d.timeout {
+                let v = humantime::parse_duration(t.get_ref())
+                    .map_err(|e| err(t.span(), "defaults.timeout", format!("{e} (e.g. \"5s\")")))?;
+                if v.is_zero() || v > Duration::from_secs(600) {
+                    return Err(err(
+                        t.span(),
+                        "defaults.timeout",
+                        "must be between 1ms and 10m".into(),
+                    ));
+                }
+                cfg.timeout = Some(v);
+            }
+            if let Some(ca) = d.ca {
+                let v = ca
+                    .get_ref()
+                    .trim()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                if v.is_empty() || v.contains(['/', ':', ' ']) {
+                    return Err(err(
+                        ca.span(),
+                        "defaults.ca",
+                        "must be a CAA issuer domain like letsencrypt.org".into(),
+                    ));
+                }
+                cfg.ca = Some(v);
+            }
+            if let Some(pol) = d.policy {
+                cfg.policy = Some(
+                    pol.get_ref()
+                        .parse()
+                        .map_err(|m| err(pol.span(), "defaults.policy", m))?,
+                );
+            }
+            if let Some(a) = d.authoritative_sources {
+                cfg.authoritative_sources = a;
+            }
+        }
+        if let Some(e) = raw.engine.first() {
+            return Err(err(
+                e.span(),
+                "engine",
+                "remote engines (Globalping, Open MPIC) are not supported by this version; \
+                 use [[perspective]] entries with proxies"
+                    .into(),
+            ));
+        }
+        if raw.perspective.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: p.clone(),
+                line: 1,
+                key: "perspective".into(),
+                message:
+                    "no [[perspective]] defined: a file replaces the built-in set, so it needs \
+                          one primary and its remotes"
+                        .into(),
+            });
+        }
+        for (i, rp) in raw.perspective.iter().enumerate() {
+            let k = |f: &str| format!("perspective[{i}].{f}");
+            let name = rp.name.get_ref();
+            if name.is_empty()
+                || name.len() > 63
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(err(
+                    rp.name.span(),
+                    &k("name"),
+                    format!("{name:?} must be 1-63 characters of [a-z0-9-]"),
+                ));
+            }
+            if cfg
+                .perspectives
+                .iter()
+                .any(|q: &PerspectiveSpec| q.name == *name)
+            {
+                return Err(err(
+                    rp.name.span(),
+                    &k("name"),
+                    format!("duplicate perspective name {name:?}"),
+                ));
+            }
+            let role = match rp.role.get_ref().as_str() {
+                "primary" => Role::Primary,
+                "remote" => Role::Remote,
+                "source" => Role::Source,
+                other => {
+                    return Err(err(
+                        rp.role.span(),
+                        &k("role"),
+                        format!("{other:?}: use primary, remote or source"),
+                    ));
+                }
+            };
+            let rir = match &rp.rir {
+                Some(r) => Some(Rir::parse(r.get_ref()).ok_or_else(|| {
+                    err(
+                        r.span(),
+                        &k("rir"),
+                        format!(
+                            "{:?}: use ARIN, RIPE, APNIC, LACNIC or AFRINIC",
+                            r.get_ref()
+                        ),
+                    )
+                })?),
+                None if role != Role::Source => {
+                    return Err(err(
+                        rp.name.span(),
+                        &k("rir"),
+                        format!(
+                            "perspective {name:?} is {role}: it needs rir = \"ARIN|RIPE|APNIC|LACNIC|AFRINIC\""
+                        ),
+                    ));
+                }
+                None => None,
+            };
+            let location = match &rp.location {
+                Some(l) => {
+                    let v = l.get_ref();
+                    if v.len() != 2
+                        || !(-90.0..=90.0).contains(&v[0])
+                        || !(-180.0..=180.0).contains(&v[1])
+                    {
+                        return Err(err(
+                            l.span(),
+                            &k("location"),
+                            "must be [latitude, longitude] in degrees".into(),
+                        ));
+                    }
+                    Some((v[0], v[1]))
+                }
+                None => None,
+            };
+            let dns = match &rp.dns {
+                Some(d) => d
+                    .get_ref()
+                    .parse()
+                    .map_err(|m| err(d.span(), &k("dns"), m))?,
+                None => DnsSpec::System,
+            };
+            let ecs = match &rp.ecs {
+                Some(e) => Some(
+                    e.get_ref()
+                        .parse()
+                        .map_err(|m| err(e.span(), &k("ecs"), m))?,
+                ),
+                None => None,
+            };
+            let http: HttpSpec = match &rp.http {
+                Some(h) => h
+                    .get_ref()
+                    .parse()
+                    .map_err(|m| err(h.span(), &k("http"), m))?,
+                None => HttpSpec::Direct,
+            };
+            if let (
+                HttpSpec::Proxy {
+                    kind: ProxyKind::Http,
+                    ..
+                },
+                DnsSpec::Udp(_) | DnsSpec::Tcp(_),
+            ) = (&http, &dns)
+            {
+                // Allowed: DNS goes direct; an HTTP proxy cannot carry DNS. Documented in README.
+            }
+            cfg.perspectives.push(PerspectiveSpec {
+                name: name.clone(),
+                role,
+                rir,
+                location,
+                dns,
+                ecs,
+                http,
+            });
+        }
+        let primaries: Vec<_> = raw
+            .perspective
+            .iter()
+            .filter(|rp| rp.role.get_ref() == "primary")
+            .collect();
+        match primaries.len() {
+            1 => {}
+            0 => {
+                return Err(ConfigError::Invalid {
+                    path: p.clone(),
+                    line: line_of(text, raw.perspective[0].name.span().start),
+                    key: "perspective.role".into(),
+                    message: "no perspective has role = \"primary\"; exactly one must".into(),
+                });
+            }
+            _ => {
+                return Err(err(
+                    primaries[1].role.span(),
+                    "perspective.role",
+                    format!(
+                        "more than one primary ({}); exactly one is allowed",
+                        primaries.len()
+                    ),
+                ));
+            }
+        }
+        cfg.perspectives.sort_by_key(|s| s.role != Role::Primary);
+        Ok(cfg)
+    }
+
+    /// The built-in default (design §4): the host as primary, five authoritative views with a
+    /// regional ECS subnet each, plus three anycast public resolvers as sources.
+    ///
+    /// The ECS subnets are taken from the IANA IPv4 address space registry: each is the first /24
+    /// of a /8 administered by that RIR and announced by a large eyeball network of the region
+    /// (73/8 Comcast US, 80/8 incl. Deutsche Telekom DE, 126/8 SoftBank JP, 177/8 Brazilian
+    /// access networks, 41/8 African access networks). GeoDNS providers map them to that region.
+    pub fn built_in() -> Config {
+        let remote = |name: &str, rir, loc, ecs: &str| PerspectiveSpec {
+            name: name.into(),
+            role: Role::Remote,
+            rir: Some(rir),
+            location: Some(loc),
+            dns: DnsSpec::Authoritative,
+            ecs: Some(ecs.parse().expect("built-in subnet")),
+            http: HttpSpec::Direct,
+        };
+        let source = |name: &str, ip: [u8; 4]| PerspectiveSpec {
+            name: name.into(),
+            role: Role::Source,
+            rir: None,
+            location: None,
+            dns: DnsSpec::Udp(SocketAddr::from((ip, 53))),
+            ecs: None,
+            http: HttpSpec::Direct,
+        };
+        Config {
+            source: ConfigSource::BuiltIn,
+            timeout: None,
+            ca: None,
+            policy: None,
+            authoritative_sources: true,
+            perspectives: vec![
+                PerspectiveSpec {
+                    name: "local".into(),
+                    role: Role::Primary,
+                    rir: None,
+                    location: None,
+                    dns: DnsSpec::System,
+                    ecs: None,
+                    http: HttpSpec::Direct,
+                },
+                remote("arin-us", Rir::Arin, (39.04, -77.49), "73.0.0.0/24"),
+                remote("ripe-de", Rir::Ripe, (50.11, 8.68), "80.128.0.0/24"),
+                remote("apnic-jp", Rir::Apnic, (35.68, 139.69), "126.0.0.0/24"),
+                remote("lacnic-br", Rir::Lacnic, (-23.55, -46.63), "177.0.0.0/24"),
+                remote("afrinic-za", Rir::Afrinic, (-26.20, 28.05), "41.0.0.0/24"),
+                source("cloudflare", [1, 1, 1, 1]),
+                source("google", [8, 8, 8, 8]),
+                source("quad9", [9, 9, 9, 9]),
+            ],
+        }
+    }
+
+    /// The primary perspective (validation guarantees one).
+    pub fn primary(&self) -> &PerspectiveSpec {
+        self.perspectives
+            .iter()
+            .find(|p| p.role == Role::Primary)
+            .expect("validated: one primary")
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    perspective: Vec<RawPerspective>,
+    #[serde(default)]
+    engine: Vec<Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    timeout: Option<Spanned<String>>,
+    ca: Option<Spanned<String>>,
+    policy: Option<Spanned<String>>,
+    authoritative_sources: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerspective {
+    name: Spanned<String>,
+    role: Spanned<String>,
+    rir: Option<Spanned<String>>,
+    location: Option<Spanned<Vec<f64>>>,
+    dns: Option<Spanned<String>>,
+    ecs: Option<Spanned<String>>,
+    http: Option<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("t.toml")).map_err(|e| e.to_string())
+    }
+
+    const GOOD: &str = r#"
+[defaults]
+timeout = "2s"
+ca = "LetsEncrypt.org"
+policy = "letsencrypt"
+
+[[perspective]]
+name = "eu-ripe"
+role = "remote"
+rir = "RIPE"
+location = [52.37, 4.90]
+dns = "udp://127.0.1.2:5353"
+ecs = "198.51.100.7/24"
+http = "socks5://user:s3cret@127.0.30.2:1080"
+
+[[perspective]]
+name = "home"
+role = "primary"
+rir = "arin"
+dns = "tcp://[::1]"
+
+[[perspective]]
+name = "ns-a"
+role = "source"
+dns = "https://doh.example.test/dns-query"
+"#;
+
+    #[test]
+    fn parses_every_key_and_puts_primary_first() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(c.ca.as_deref(), Some("letsencrypt.org"));
+        assert_eq!(c.policy, Some(PolicyName::Letsencrypt));
+        assert_eq!(c.perspectives[0].name, "home");
+        assert_eq!(
+            c.perspectives[0].dns,
+            DnsSpec::Tcp("[::1]:53".parse().unwrap())
+        );
+        let eu = &c.perspectives[1];
+        assert_eq!(eu.rir, Some(Rir::Ripe));
+        assert_eq!(eu.location, Some((52.37, 4.90)));
+        assert_eq!(eu.ecs.unwrap().to_string(), "198.51.100.0/24");
+        assert_eq!(eu.dns, DnsSpec::Udp("127.0.1.2:5353".parse().unwrap()));
+        assert_eq!(c.perspectives[2].role, Role::Source);
+    }
+
+    #[test]
+    fn credentials_are_never_displayed() {
+        let c = parse(GOOD).unwrap();
+        let shown = c.perspectives[1].http.to_string();
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("user"),
+            "{shown}"
+        );
+        assert!(shown.contains("127.0.30.2:1080"));
+        let ep = c.perspectives[1].http.socks_endpoint().unwrap();
+        assert_eq!(ep.auth, Some(("user".into(), "s3cret".into())));
+        assert!(!format!("{ep:?}").contains("s3cret"));
+        let e = "x".parse::<HttpSpec>().unwrap_err();
+        assert!(!e.contains("secret"));
+        let e = "ftp://a:secret@h:1".parse::<HttpSpec>().unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    fn err_of(text: &str) -> String {
+        parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\ncolour = 1\n",
+        );
+        assert!(e.starts_with("t.toml:5: colour:"), "{e}");
+        let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"boss\"\nrir = \"ARIN\"\n");
+        assert!(e.starts_with("t.toml:3: perspective[0].role:"), "{e}");
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\ndns = \"udp://ns.example:53\"\n",
+        );
+        assert!(e.starts_with("t.toml:5: perspective[0].dns:"), "{e}");
+        let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"remote\"\n");
+        assert!(
+            e.contains("perspective[0].rir") && e.contains("needs rir"),
+            "{e}"
+        );
+        let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"remote\"\nrir = \"ARIN\"\n");
+        assert!(e.contains("no perspective has role = \"primary\""), "{e}");
+        let two = "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                   [[perspective]]\nname = \"b\"\nrole = \"primary\"\nrir = \"RIPE\"\n";
+        let e = err_of(two);
+        assert!(
+            e.starts_with("t.toml:7:") && e.contains("more than one primary"),
+            "{e}"
+        );
+        let dup = "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                   [[perspective]]\nname = \"a\"\nrole = \"remote\"\nrir = \"RIPE\"\n";
+        assert!(err_of(dup).starts_with("t.toml:6: perspective[1].name: duplicate"));
+        let e =
+            err_of("[[perspective]]\nname = \"Big Name\"\nrole = \"primary\"\nrir = \"ARIN\"\n");
+        assert!(e.contains("[a-z0-9-]"), "{e}");
+        let e = err_of("[defaults]\ntimeout = \"soon\"\n");
+        assert!(e.starts_with("t.toml:2: defaults.timeout:"), "{e}");
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\nhttp = \"ftp://h:1\"\n",
+        );
+        assert!(
+            e.contains("perspective[0].http") && e.contains("unsupported proxy scheme"),
+            "{e}"
+        );
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\necs = \"10.0.0.0/33\"\n",
+        );
+        assert!(e.contains("perspective[0].ecs"), "{e}");
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\nlocation = [91.0, 0.0]\n",
+        );
+        assert!(e.contains("perspective[0].location"), "{e}");
+        let e = err_of("");
+        assert!(e.contains("no [[perspective]]"), "{e}");
+        let e = err_of("[[perspective]\n");
+        assert!(e.starts_with("t.toml:1:"), "{e}");
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+    }
+
+    #[test]
+    fn dns_and_proxy_syntax() {
+        assert_eq!("system".parse::<DnsSpec>().unwrap(), DnsSpec::System);
+        assert_eq!(
+            "udp://192.0.2.1".parse::<DnsSpec>().unwrap(),
+            DnsSpec::Udp("192.0.2.1:53".parse().unwrap())
+        );
+        assert!(matches!(
+            "https://dns.test/dns-query".parse::<DnsSpec>().unwrap(),
+            DnsSpec::Doh(_)
+        ));
+        assert!("quic://192.0.2.1".parse::<DnsSpec>().is_err());
+        assert!("udp://192.0.2.1:99999".parse::<DnsSpec>().is_err());
+        assert!(
+            "socks5://127.0.0.1"
+                .parse::<HttpSpec>()
+                .unwrap_err()
+                .contains("explicit port")
+        );
+        assert!(matches!(
+            "socks5h://127.0.0.1:1080".parse::<HttpSpec>().unwrap(),
+            HttpSpec::Proxy {
+                kind: ProxyKind::Socks5h,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn built_in_has_one_primary_five_rirs_and_sources() {
+        let c = Config::built_in();
+        assert_eq!(c.primary().name, "local");
+        let remotes: Vec<_> = c
+            .perspectives
+            .iter()
+            .filter(|p| p.role == Role::Remote)
+            .collect();
+        assert_eq!(remotes.len(), 5);
+        let mut rirs: Vec<_> = remotes.iter().map(|p| p.rir.unwrap()).collect();
+        rirs.sort();
+        rirs.dedup();
+        assert_eq!(rirs.len(), 5);
+        assert!(
+            remotes
+                .iter()
+                .all(|p| p.dns == DnsSpec::Authoritative && p.ecs.is_some())
+        );
+    }
+
+    #[test]
+    fn engines_are_refused_plainly() {
+        let e = err_of("[[engine]]\nkind = \"globalping\"\n");
+        assert!(
+            e.starts_with("t.toml:1: engine:") && e.contains("not supported"),
+            "{e}"
+        );
+    }
+}

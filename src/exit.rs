@@ -1,0 +1,55 @@
+//! The public exit-code table. Scripts, CI gates and Nagios read these numbers, so they are part of
+//! the contract: they follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+//! and never change meaning between releases.
+
+use std::process::ExitCode;
+
+/// What the process exit status tells a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: every identifier would pass MPIC as far as this run can tell.
+    Ready = 0,
+    /// 1: quorum met, but something a CA with other vantage points may hit (renewal at risk).
+    AtRisk = 1,
+    /// 2: the primary fails or the quorum is missed: a renewal would fail.
+    WouldFail = 2,
+    /// 3: could not assess: bad input, bad config, or too few perspectives answered.
+    CouldNotAssess = 3,
+}
+
+impl Exit {
+    /// The numeric status.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// One line per code, as printed in `--help` and the README.
+    pub const TABLE: &'static str = "\
+EXIT CODES:
+  0  ready: every name would pass MPIC as far as this run can tell
+  1  at risk: quorum met, but some perspectives disagree or a CA elsewhere may fail
+  2  would fail: the primary fails or too few remote perspectives corroborate
+  3  could not assess: bad input, bad config, or too few perspectives answered";
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_nagios_convention() {
+        assert_eq!(Exit::Ready.code(), 0);
+        assert_eq!(Exit::AtRisk.code(), 1);
+        assert_eq!(Exit::WouldFail.code(), 2);
+        assert_eq!(Exit::CouldNotAssess.code(), 3);
+        for n in 0..4 {
+            assert!(Exit::TABLE.contains(&format!("  {n}  ")));
+        }
+    }
+}

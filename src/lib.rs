@@ -1,0 +1,16 @@
+//! mpic-check: predicts whether a certificate renewal survives Multi-Perspective Issuance
+//! Corroboration. Data flows one way: `cli` flags → `config` (validated perspectives) →
+//! `perspective` (DNS and HTTP vantages) → `checks` (observations) → `analysis` (findings and
+//! quorum verdicts, pure) → `report` (renderers) → `exit` code. `app` wires the stages; the binary
+//! only parses flags and prints at most one error line.
+
+pub mod analysis;
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod identifier;
+pub mod model;
+pub mod perspective;
+pub mod report;

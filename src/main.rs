@@ -1,0 +1,47 @@
+//! The `mpic-check` binary: parse flags, run, map the result to an exit code. It prints at most
+//! one error line; everything else is the library's.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mpic_check::{app, cli::Cli, exit::Exit};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let usage_error = e.use_stderr();
+            let _ = e.print();
+            // --help and --version are not errors; bad flags are bad input (exit 3).
+            return if usage_error {
+                Exit::CouldNotAssess.into()
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mpic-check: error: cannot start the async runtime: {e}");
+            return Exit::CouldNotAssess.into();
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match runtime.block_on(app::run(cli, &mut stdout)) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("mpic-check: error: {e:#}");
+            Exit::CouldNotAssess.into()
+        }
+    }
+}

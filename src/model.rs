@@ -1,0 +1,548 @@
+//! The data that flows between the stages: what a perspective is, what it saw (`Observation`), what
+//! the analysis concluded (`Finding`, `Verdict`) and the whole `Report`. All of it is serde so a
+//! run can be saved, replayed and emitted as the versioned JSON document of design §8. Types here
+//! hold facts only; deciding what they mean is the analysis' job.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON document. Bump only on an incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What a perspective counts as in the CA's quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The CA's own vantage: must pass, is not counted in the quorum.
+    Primary,
+    /// A remote perspective: counted in the quorum.
+    Remote,
+    /// Diffed for diagnosis (authoritative servers, public resolvers), never counted.
+    Source,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Primary => "primary",
+            Role::Remote => "remote",
+            Role::Source => "source",
+        })
+    }
+}
+
+/// Regional Internet Registry service regions; the BRs require corroborating remotes in two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Rir {
+    /// North America.
+    Arin,
+    /// Europe, Middle East, Central Asia.
+    Ripe,
+    /// Asia-Pacific.
+    Apnic,
+    /// Latin America and the Caribbean.
+    Lacnic,
+    /// Africa.
+    Afrinic,
+}
+
+impl Rir {
+    /// All five, in a stable order.
+    pub const ALL: [Rir; 5] = [Rir::Arin, Rir::Ripe, Rir::Apnic, Rir::Lacnic, Rir::Afrinic];
+
+    /// The registry's usual short name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rir::Arin => "ARIN",
+            Rir::Ripe => "RIPE",
+            Rir::Apnic => "APNIC",
+            Rir::Lacnic => "LACNIC",
+            Rir::Afrinic => "AFRINIC",
+        }
+    }
+
+    /// Accepts the short names case-insensitively, and "RIPE NCC".
+    pub fn parse(s: &str) -> Option<Rir> {
+        let up = s.trim().to_ascii_uppercase();
+        let up = up.strip_suffix(" NCC").unwrap_or(&up);
+        Rir::ALL.into_iter().find(|r| r.as_str() == up)
+    }
+}
+
+impl fmt::Display for Rir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The checks a perspective performs for an identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Check {
+    /// A/AAAA (and the CNAME chain): what address this perspective would contact.
+    #[serde(rename = "address")]
+    Address,
+    /// The RFC 8659 CAA climb and its evaluation for the CA.
+    #[serde(rename = "caa")]
+    Caa,
+    /// TXT at `_acme-challenge.<base>`.
+    #[serde(rename = "dns-01")]
+    Dns01,
+    /// `GET http://<name>/.well-known/acme-challenge/<token>`.
+    #[serde(rename = "http-01")]
+    Http01,
+}
+
+impl Check {
+    /// The name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Address => "address",
+            Check::Caa => "caa",
+            Check::Dns01 => "dns-01",
+            Check::Http01 => "http-01",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An ACME domain-validation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Method {
+    /// ACME http-01 (port 80).
+    #[serde(rename = "http-01")]
+    Http01,
+    /// ACME dns-01 (TXT at `_acme-challenge`).
+    #[serde(rename = "dns-01")]
+    Dns01,
+}
+
+impl Method {
+    /// The check that carries this method.
+    pub fn check(self) -> Check {
+        match self {
+            Method::Http01 => Check::Http01,
+            Method::Dns01 => Check::Dns01,
+        }
+    }
+
+    /// The ACME label (also used by CAA `validationmethods`).
+    pub fn as_str(self) -> &'static str {
+        self.check().as_str()
+    }
+}
+
+/// Where a failed observation failed. `None` on an observation means the perspective got an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Name resolution failed (SERVFAIL, REFUSED, unreachable resolver, malformed reply).
+    Dns,
+    /// TCP connect refused or reset.
+    Connect,
+    /// TLS handshake (after a redirect to https).
+    Tls,
+    /// The perspective's proxy failed: the tool's problem, not the domain's.
+    Proxy,
+    /// An HTTP-level problem: bad status, disallowed redirect, oversized body.
+    Http,
+    /// A step did not finish within the configured timeout.
+    Timeout,
+    /// The peer spoke something that is not the expected protocol.
+    Protocol,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Dns => "dns",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Proxy => "proxy",
+            Phase::Http => "http",
+            Phase::Timeout => "timeout",
+            Phase::Protocol => "protocol",
+        })
+    }
+}
+
+/// One resource record as seen on the wire, rendered as text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rr {
+    /// Owner name, absolute without trailing dot.
+    pub name: String,
+    /// Record type mnemonic (`A`, `CNAME`, …).
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// TTL in seconds as received.
+    pub ttl: u32,
+    /// Record data in presentation form; TXT strings joined, bytes escaped.
+    pub data: String,
+}
+
+/// The facts of one DNS exchange (one question to one server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsExchange {
+    /// The question name, absolute without trailing dot.
+    pub qname: String,
+    /// The question type mnemonic.
+    pub qtype: String,
+    /// Which server answered, e.g. `udp://127.0.0.53:53` (proxy credentials never appear).
+    pub server: String,
+    /// Response code (`NOERROR`, `NXDOMAIN`, …); absent when no reply arrived.
+    pub rcode: Option<String>,
+    /// Authoritative-answer flag.
+    pub aa: bool,
+    /// Authenticated-data flag (DNSSEC validated by the resolver).
+    pub ad: bool,
+    /// Answer-section records (including CNAMEs).
+    pub answers: Vec<Rr>,
+    /// Aliases followed, in order, starting with the question name.
+    pub cname_chain: Vec<String>,
+    /// For NXDOMAIN/NODATA: the negative-caching TTL from the SOA (min of SOA TTL and minimum).
+    pub negative_ttl: Option<u32>,
+    /// EDNS Client Subnet sent, as CIDR.
+    pub ecs: Option<String>,
+    /// ECS scope prefix returned by the server, if it echoed the option.
+    pub ecs_scope: Option<u8>,
+    /// Milliseconds from send to reply (or failure).
+    pub elapsed_ms: u64,
+    /// Why no usable reply arrived (timeout, truncation without TCP, malformed), if so.
+    pub error: Option<String>,
+}
+
+/// One HTTP request/response in a redirect chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHop {
+    /// The URL requested.
+    pub url: String,
+    /// The address connected to (or the proxy-resolved target when a proxy decided).
+    pub address: Option<String>,
+    /// Status code received, if any.
+    pub status: Option<u16>,
+    /// `Location` header, for redirects.
+    pub location: Option<String>,
+    /// Response headers that reveal caching, a CDN or a WAF (lower-case names).
+    pub headers: Vec<(String, String)>,
+    /// Milliseconds for this hop.
+    pub elapsed_ms: u64,
+}
+
+/// What an HTTP-01 fetch showed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFacts {
+    /// The first URL.
+    pub url: String,
+    /// How the request left: `direct` or the redacted proxy URL.
+    pub via: String,
+    /// User-Agent sent.
+    pub user_agent: String,
+    /// Each hop of the redirect chain.
+    pub hops: Vec<HttpHop>,
+    /// Final status, if a response arrived.
+    pub status: Option<u16>,
+    /// First bytes of the body, escaped for display.
+    pub body_prefix: Option<String>,
+    /// Bytes of body read (reading stops at a small bound).
+    pub body_len: Option<u64>,
+    /// SHA-256 of the bytes read, hex.
+    pub body_sha256: Option<String>,
+    /// Whether reading stopped at the bound (the body is at least that long).
+    pub body_truncated: bool,
+}
+
+/// One CAA property as found, with the raw flags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaaRecord {
+    /// Flags octet (128 = issuer critical).
+    pub flags: u8,
+    /// Property tag as received.
+    pub tag: String,
+    /// Property value, escaped.
+    pub value: String,
+}
+
+/// What a CAA climb showed and how it was judged for the CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaaFacts {
+    /// The name whose RRset is relevant (closest non-empty), if any.
+    pub found_at: Option<String>,
+    /// Its records.
+    pub records: Vec<CaaRecord>,
+    /// `permit`, `forbid`, or `error`.
+    pub decision: String,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+/// What one perspective saw for one identifier and one check: facts only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    /// Perspective (or source) name.
+    pub perspective: String,
+    /// The check.
+    pub check: Check,
+    /// For per-address HTTP-01 fetches: the address tested. Absent for the CA-like fetch.
+    pub address: Option<String>,
+    /// The check succeeded from this vantage (DCV answer as required, CAA permits, name resolves).
+    pub ok: bool,
+    /// Where it failed, when it failed without a usable answer.
+    pub phase: Option<Phase>,
+    /// True when the failure is the tool's own (proxy down, resolver unreachable): coverage, not blame.
+    pub perspective_fault: bool,
+    /// One line for humans.
+    pub summary: String,
+    /// Wall time of the whole check from this perspective.
+    pub elapsed_ms: u64,
+    /// A compact value the analysis compares across perspectives (sorted addresses, TXT set, HTTP
+    /// answer kind). Two perspectives that saw the same thing have equal signatures.
+    pub signature: String,
+    /// Addresses this perspective resolved (address check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// DNS exchanges behind this observation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<DnsExchange>,
+    /// HTTP facts (HTTP-01).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpFacts>,
+    /// CAA facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caa: Option<CaaFacts>,
+    /// TXT values seen (DNS-01).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub txt: Vec<String>,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; does not threaten the renewal.
+    Info,
+    /// A CA with other vantage points may fail, or a margin is thin.
+    Warning,
+    /// The renewal fails or very likely fails.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// A named problem with the evidence and the fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Stable code (design §6), e.g. `geodns-divergence`.
+    pub code: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The identifier concerned.
+    pub identifier: String,
+    /// Perspectives or sources involved.
+    pub perspectives: Vec<String>,
+    /// What each side saw, in plain words.
+    pub evidence: Vec<String>,
+    /// What to change.
+    pub fix: String,
+}
+
+/// Outcome of a check, an identifier or the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// All perspectives agree and the primary passes.
+    Pass,
+    /// Quorum met, but some disagree or a finding may bite elsewhere.
+    AtRisk,
+    /// Primary fails or quorum missed.
+    Fail,
+    /// Too few perspectives answered to decide.
+    Unknown,
+}
+
+impl Outcome {
+    /// Severity order used to combine outcomes: fail > unknown > at-risk > pass.
+    pub fn rank(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::AtRisk => 1,
+            Outcome::Unknown => 2,
+            Outcome::Fail => 3,
+        }
+    }
+
+    /// The worse of two outcomes.
+    pub fn worst(self, other: Outcome) -> Outcome {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The text used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::AtRisk => "at-risk",
+            Outcome::Fail => "fail",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The quorum arithmetic for one identifier and one corroborated check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verdict {
+    /// The check (`caa`, `http-01`, `dns-01`).
+    pub check: Check,
+    /// Outcome for this check.
+    pub outcome: Outcome,
+    /// Remote perspectives that corroborate the primary.
+    pub corroborating: usize,
+    /// Remote perspectives that were asked and answered (tool failures excluded).
+    pub remotes: usize,
+    /// Corroborating remotes needed for this many remotes under the policy.
+    pub required: usize,
+    /// RIRs among the corroborating remotes.
+    pub rirs: Vec<Rir>,
+    /// Whether the primary passed.
+    pub primary_ok: bool,
+    /// Names of corroborating remotes.
+    pub corroborating_perspectives: Vec<String>,
+    /// Names of remotes that disagree with the primary.
+    pub dissenting_perspectives: Vec<String>,
+    /// The arithmetic in one line, e.g. "3/4 remotes corroborate, 3 needed, RIRs ARIN+RIPE".
+    pub explanation: String,
+    /// The same check judged under the next BR phase, when it starts within 60 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_phase: Option<String>,
+}
+
+/// Policy in force for the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInfo {
+    /// `br`, `letsencrypt` or `custom`.
+    pub name: String,
+    /// Minimum number of remote perspectives the policy expects a CA to use.
+    pub remotes_required: usize,
+    /// Non-corroborating remotes tolerated for that many remotes.
+    pub allowed_failures: usize,
+    /// Distinct RIRs required among corroborating remotes.
+    pub rirs_required: usize,
+    /// The date the policy was evaluated for (YYYY-MM-DD).
+    pub as_of: String,
+}
+
+/// A perspective as reported (credentials redacted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerspectiveInfo {
+    /// Unique name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// RIR, when given.
+    pub rir: Option<Rir>,
+    /// DNS side, redacted.
+    pub dns: String,
+    /// HTTP side, redacted.
+    pub http: String,
+}
+
+/// The results for one identifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierReport {
+    /// The normalised identifier.
+    pub name: String,
+    /// The DCV methods evaluated.
+    pub methods: Vec<Method>,
+    /// Worst of the verdicts.
+    pub outcome: Outcome,
+    /// One verdict per corroborated check.
+    pub verdicts: Vec<Verdict>,
+    /// Every observation, sorted by check then perspective.
+    pub observations: Vec<Observation>,
+}
+
+/// Whether a failure mode could be seen by this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coverage {
+    /// The finding code this is about.
+    pub failure_mode: String,
+    /// Whether this run could have detected it.
+    pub tested: bool,
+    /// Why (not).
+    pub why: String,
+}
+
+/// Name and version of the tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolInfo {
+    /// Always `mpic-check`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+/// The whole result of a run: the JSON document of design §8.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Document version (1).
+    pub schema_version: u32,
+    /// Tool name and version.
+    pub tool: ToolInfo,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+    /// The quorum policy.
+    pub policy: PolicyInfo,
+    /// CAA issuer domain evaluated.
+    pub ca: String,
+    /// Worst identifier outcome.
+    pub outcome: Outcome,
+    /// The process exit status this report maps to.
+    pub exit_code: u8,
+    /// Perspectives used.
+    pub perspectives: Vec<PerspectiveInfo>,
+    /// Per-identifier results.
+    pub identifiers: Vec<IdentifierReport>,
+    /// Findings across identifiers, most severe first.
+    pub findings: Vec<Finding>,
+    /// What this run could and could not see.
+    pub coverage: Vec<Coverage>,
+}

@@ -1,0 +1,604 @@
+//! DNS as one perspective sees it: a small transport (UDP, TCP, TCP through SOCKS5, DNS over
+//! HTTPS) that sends exactly one question per call and keeps every fact of the reply (rcode, AA/AD,
+//! TTLs, ECS scope, negative TTL). hickory-proto does the wire format; the transport is ours
+//! because a CA-faithful diff needs what a stub resolver hides: no cache, no retries that multiply
+//! a timeout, replies with the wrong ID or question ignored instead of believed, truncation and
+//! refusal reported as such, and a hard bound on time and bytes for hostile servers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use hickory_resolver::proto::op::{Edns, Message, MessageType, Query, ResponseCode};
+use hickory_resolver::proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::config::Subnet;
+use crate::model::{DnsExchange, Rr};
+
+/// Longest CNAME chain followed before giving up (CNAME loops end here too).
+pub const MAX_CNAME_CHAIN: usize = 12;
+/// EDNS payload size advertised, as recommended by DNS Flag Day 2020.
+const EDNS_PAYLOAD: u16 = 1232;
+
+/// How to reach one DNS server.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// UDP, with TCP to the same server when the reply is truncated.
+    Udp(SocketAddr),
+    /// TCP.
+    Tcp(SocketAddr),
+    /// TCP through a SOCKS5 proxy (UDP is never sent around a proxy).
+    SocksTcp {
+        /// The DNS server.
+        server: SocketAddr,
+        /// The proxy.
+        proxy: crate::config::SocksEndpoint,
+    },
+    /// RFC 8484 POST with the perspective's HTTP client (which carries its proxy).
+    Doh {
+        /// The endpoint URL.
+        url: url::Url,
+        /// A client configured for this perspective.
+        client: reqwest::Client,
+    },
+}
+
+impl Transport {
+    /// A printable name for the server (never with credentials).
+    pub fn label(&self) -> String {
+        match self {
+            Transport::Udp(a) => format!("udp://{a}"),
+            Transport::Tcp(a) => format!("tcp://{a}"),
+            Transport::SocksTcp { server, proxy } => format!("tcp://{server} via {proxy:?}"),
+            Transport::Doh { url, .. } => crate::config::redact_url(url),
+        }
+    }
+}
+
+/// Options of one question.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask {
+    /// Recursion desired (false when asking authoritative servers).
+    pub recursion: bool,
+    /// EDNS Client Subnet to send.
+    pub ecs: Option<Subnet>,
+    /// Bound for the whole exchange, including a TCP retry.
+    pub timeout: Duration,
+}
+
+/// A reply and the facts recorded about it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Facts for the report.
+    pub facts: DnsExchange,
+    /// The parsed reply, when one arrived.
+    pub message: Option<Message>,
+}
+
+/// Why an exchange produced no usable reply.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DnsFailure {
+    /// No reply in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// Socket-level problem talking to the server.
+    #[error("{0}")]
+    Network(String),
+    /// The proxy refused or failed.
+    #[error("proxy: {0}")]
+    Proxy(String),
+    /// The reply could not be parsed or was not a reply to our question.
+    #[error("malformed reply: {0}")]
+    Malformed(String),
+    /// TC=1 and TCP was not possible.
+    #[error("reply truncated and TCP retry failed: {0}")]
+    Truncated(String),
+}
+
+impl Answer {
+    /// Response code of the reply.
+    pub fn rcode(&self) -> Option<ResponseCode> {
+        self.message.as_ref().map(|m| m.metadata.response_code)
+    }
+
+    /// A real answer: NOERROR or NXDOMAIN (both are facts about the domain).
+    pub fn is_answer(&self) -> bool {
+        matches!(
+            self.rcode(),
+            Some(ResponseCode::NoError | ResponseCode::NXDomain)
+        )
+    }
+
+    /// Answer records of `rtype` owned by the end of the CNAME chain.
+    pub fn records(&self, rtype: RecordType) -> Vec<&Record> {
+        let Some(m) = &self.message else {
+            return Vec::new();
+        };
+        let target = self
+            .facts
+            .cname_chain
+            .last()
+            .cloned()
+            .unwrap_or_else(|| self.facts.qname.clone());
+        m.answers
+            .iter()
+            .filter(|r| r.record_type() == rtype && name_str(&r.name).eq_ignore_ascii_case(&target))
+            .collect()
+    }
+
+    /// Addresses in the answer (A or AAAA).
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        let mut v: Vec<IpAddr> = [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .flat_map(|t| self.records(t))
+            .filter_map(|r| r.data.ip_addr())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The last name of the CNAME chain when the reply stops there without the target's records
+    /// (an authoritative server of another zone must be asked).
+    pub fn dangling_cname(&self, rtype: RecordType) -> Option<String> {
+        let last = self.facts.cname_chain.last()?;
+        if self.facts.cname_chain.len() > 1
+            && self.records(rtype).is_empty()
+            && self.rcode() == Some(ResponseCode::NoError)
+        {
+            Some(last.clone())
+        } else {
+            None
+        }
+    }
+}
+
+/// Absolute name without the trailing dot, lower case.
+pub fn name_str(n: &Name) -> String {
+    let s = n.to_ascii();
+    s.strip_suffix('.').unwrap_or(&s).to_ascii_lowercase()
+}
+
+/// Sends one question and records everything about the reply. Never returns an error: a failure is
+/// recorded in `facts.error` with `message = None`.
+pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -> Answer {
+    let start = Instant::now();
+    let mut facts = DnsExchange {
+        qname: qname.trim_end_matches('.').to_ascii_lowercase(),
+        qtype: rtype.to_string(),
+        server: t.label(),
+        rcode: None,
+        aa: false,
+        ad: false,
+        answers: Vec::new(),
+        cname_chain: Vec::new(),
+        negative_ttl: None,
+        ecs: ask.ecs.map(|s| s.to_string()),
+        ecs_scope: None,
+        elapsed_ms: 0,
+        error: None,
+    };
+    let result = match build_query(qname, rtype, ask) {
+        Ok((id, bytes, q)) => {
+            match tokio::time::timeout(ask.timeout, send(t, id, &bytes, &q)).await {
+                Ok(r) => r,
+                Err(_) => Err(DnsFailure::Timeout(ask.timeout)),
+            }
+        }
+        Err(e) => Err(DnsFailure::Malformed(e)),
+    };
+    facts.elapsed_ms = start.elapsed().as_millis() as u64;
+    match result {
+        Ok((msg, via_tcp)) => {
+            fill_facts(&mut facts, &msg);
+            if via_tcp && matches!(t, Transport::Udp(_)) {
+                facts.server.push_str(" (tcp after truncation)");
+            }
+            Answer {
+                facts,
+                message: Some(msg),
+            }
+        }
+        Err(e) => {
+            facts.error = Some(e.to_string());
+            Answer {
+                facts,
+                message: None,
+            }
+        }
+    }
+}
+
+/// Classifies a failed exchange for the observation's phase and blame.
+pub fn failure_kind(a: &Answer) -> Option<FailureKind> {
+    let err = a.facts.error.as_deref()?;
+    Some(if err.starts_with("proxy:") {
+        FailureKind::Proxy
+    } else if err.starts_with("timed out") {
+        FailureKind::Timeout
+    } else if err.starts_with("malformed") || err.starts_with("reply truncated") {
+        FailureKind::Protocol
+    } else {
+        FailureKind::Network
+    })
+}
+
+/// Coarse class of a failed exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The proxy failed.
+    Proxy,
+    /// No reply in time.
+    Timeout,
+    /// Unparseable or truncated.
+    Protocol,
+    /// Refused connection, unreachable.
+    Network,
+}
+
+fn build_query(qname: &str, rtype: RecordType, ask: Ask) -> Result<(u16, Vec<u8>, Query), String> {
+    let name = Name::from_ascii(qname).map_err(|e| e.to_string())?;
+    let name = if name.is_fqdn() {
+        name
+    } else {
+        Name::from_ascii(format!("{qname}.")).map_err(|e| e.to_string())?
+    };
+    let q = Query::query(name, rtype);
+    let mut msg = Message::query();
+    let id: u16 = rand::random();
+    msg.metadata.id = id;
+    msg.metadata.recursion_desired = ask.recursion;
+    msg.add_query(q.clone());
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    if let Some(s) = ask.ecs {
+        edns.options_mut()
+            .insert(EdnsOption::Subnet(ClientSubnet::new(s.addr, s.prefix, 0)));
+    }
+    msg.set_edns(edns);
+    let bytes = msg.to_vec().map_err(|e| e.to_string())?;
+    Ok((id, bytes, q))
+}
+
+async fn send(
+    t: &Transport,
+    id: u16,
+    bytes: &[u8],
+    q: &Query,
+) -> Result<(Message, bool), DnsFailure> {
+    match t {
+        Transport::Udp(server) => {
+            let msg = udp(*server, id, bytes, q).await?;
+            if msg.metadata.truncation {
+                let mut s = TcpStream::connect(server)
+                    .await
+                    .map_err(|e| DnsFailure::Truncated(e.to_string()))?;
+                let m = tcp_roundtrip(&mut s, id, bytes, q)
+                    .await
+                    .map_err(|e| DnsFailure::Truncated(e.to_string()))?;
+                return Ok((m, true));
+            }
+            Ok((msg, false))
+        }
+        Transport::Tcp(server) => {
+            let mut s = TcpStream::connect(server)
+                .await
+                .map_err(|e| DnsFailure::Network(e.to_string()))?;
+            Ok((tcp_roundtrip(&mut s, id, bytes, q).await?, true))
+        }
+        Transport::SocksTcp { server, proxy } => {
+            let proxy_addr = (proxy.host.as_str(), proxy.port);
+            let stream = match &proxy.auth {
+                Some((u, p)) => {
+                    tokio_socks::tcp::Socks5Stream::connect_with_password(proxy_addr, *server, u, p)
+                        .await
+                }
+                None => tokio_socks::tcp::Socks5Stream::connect(proxy_addr, *server).await,
+            };
+            let mut s = stream.map_err(|e| socks_failure(&e))?;
+            Ok((tcp_roundtrip(&mut s, id, bytes, q).await?, true))
+        }
+        Transport::Doh { url, client } => {
+            let resp = client
+                .post(url.clone())
+                .header("content-type", "application/dns-message")
+                .header("accept", "application/dns-message")
+                .body(bytes.to_vec())
+                .send()
+                .await
+                .map_err(|e| {
+                    if crate::perspective::http::is_proxy_error(&e) {
+                        DnsFailure::Proxy(crate::perspective::http::error_text(&e))
+                    } else {
+                        DnsFailure::Network(crate::perspective::http::error_text(&e))
+                    }
+                })?;
+            if !resp.status().is_success() {
+                return Err(DnsFailure::Network(format!(
+                    "DoH server answered HTTP {}",
+                    resp.status()
+                )));
+            }
+            let body = crate::perspective::http::read_capped(resp, 65_535)
+                .await
+                .map_err(DnsFailure::Network)?;
+            if body.1 {
+                return Err(DnsFailure::Malformed(
+                    "DoH reply larger than 65535 bytes".into(),
+                ));
+            }
+            // RFC 8484 recommends ID 0 on the wire; accept either.
+            let msg =
+                Message::from_vec(&body.0).map_err(|e| DnsFailure::Malformed(e.to_string()))?;
+            check_reply(&msg, msg.metadata.id, q)?;
+            Ok((msg, true))
+        }
+    }
+}
+
+fn socks_failure(e: &tokio_socks::Error) -> DnsFailure {
+    use tokio_socks::Error as E;
+    match e {
+        // The proxy answered but could not reach the server: that is the server's side.
+        E::ConnectionRefused | E::HostUnreachable | E::NetworkUnreachable | E::TtlExpired => {
+            DnsFailure::Network(format!("{e} (reported by the proxy)"))
+        }
+        _ => DnsFailure::Proxy(e.to_string()),
+    }
+}
+
+async fn udp(server: SocketAddr, id: u16, bytes: &[u8], q: &Query) -> Result<Message, DnsFailure> {
+    let bind: SocketAddr = if server.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let sock = UdpSocket::bind(bind)
+        .await
+        .map_err(|e| DnsFailure::Network(e.to_string()))?;
+    sock.connect(server)
+        .await
+        .map_err(|e| DnsFailure::Network(e.to_string()))?;
+    sock.send(bytes)
+        .await
+        .map_err(|e| DnsFailure::Network(e.to_string()))?;
+    let mut buf = vec![0u8; 65_535];
+    let mut last_bad = None;
+    // Keep listening past spoofed or stray datagrams (wrong ID, wrong question): they must be
+    // ignored, not believed. The caller's timeout bounds the loop.
+    loop {
+        let n = match sock.recv(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(last_bad.unwrap_or_else(|| DnsFailure::Network(e.to_string())));
+            }
+        };
+        match Message::from_vec(&buf[..n]) {
+            Ok(m) => match check_reply(&m, id, q) {
+                Ok(()) => return Ok(m),
+                Err(e) => last_bad = Some(e),
+            },
+            Err(e) => last_bad = Some(DnsFailure::Malformed(e.to_string())),
+        }
+    }
+}
+
+async fn tcp_roundtrip<S>(
+    s: &mut S,
+    id: u16,
+    bytes: &[u8],
+    q: &Query,
+) -> Result<Message, DnsFailure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let net = |e: std::io::Error| DnsFailure::Network(e.to_string());
+    let mut framed = Vec::with_capacity(bytes.len() + 2);
+    framed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+    framed.extend_from_slice(bytes);
+    s.write_all(&framed).await.map_err(net)?;
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            DnsFailure::Network("server closed the TCP connection without a reply".into())
+        } else {
+            net(e)
+        }
+    })?;
+    let n = u16::from_be_bytes(len) as usize;
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).await.map_err(net)?;
+    let m = Message::from_vec(&buf).map_err(|e| DnsFailure::Malformed(e.to_string()))?;
+    check_reply(&m, id, q)?;
+    Ok(m)
+}
+
+fn check_reply(m: &Message, id: u16, q: &Query) -> Result<(), DnsFailure> {
+    if m.metadata.message_type != MessageType::Response {
+        return Err(DnsFailure::Malformed("not a response".into()));
+    }
+    if m.metadata.id != id {
+        return Err(DnsFailure::Malformed(format!(
+            "reply ID {} does not match query ID {id}",
+            m.metadata.id
+        )));
+    }
+    match m.queries.first() {
+        Some(rq) if rq.name().eq_case(q.name()) || name_str(rq.name()) == name_str(q.name()) => {
+            if rq.query_type() != q.query_type() {
+                return Err(DnsFailure::Malformed(
+                    "reply is for another record type".into(),
+                ));
+            }
+            Ok(())
+        }
+        Some(rq) => Err(DnsFailure::Malformed(format!(
+            "reply is for another name ({})",
+            name_str(rq.name())
+        ))),
+        // Some servers omit the question in error replies; accept those only when not NOERROR.
+        None if m.metadata.response_code != ResponseCode::NoError => Ok(()),
+        None => Err(DnsFailure::Malformed(
+            "reply has no question section".into(),
+        )),
+    }
+}
+
+fn fill_facts(f: &mut DnsExchange, m: &Message) {
+    f.rcode = Some(rcode_str(m.metadata.response_code));
+    f.aa = m.metadata.authoritative;
+    f.ad = m.metadata.authentic_data;
+    f.answers = m.answers.iter().map(rr_of).collect();
+    let mut chain = vec![f.qname.clone()];
+    while chain.len() <= MAX_CNAME_CHAIN {
+        let cur = chain.last().cloned().unwrap_or_default();
+        let next = m.answers.iter().find_map(|r| match &r.data {
+            RData::CNAME(c) if name_str(&r.name) == cur => Some(name_str(&c.0)),
+            _ => None,
+        });
+        match next {
+            Some(n) if !chain.contains(&n) => chain.push(n),
+            Some(n) => {
+                chain.push(n);
+                f.error = Some("CNAME loop".into());
+                break;
+            }
+            None => break,
+        }
+    }
+    if chain.len() > MAX_CNAME_CHAIN && f.error.is_none() {
+        f.error = Some(format!("CNAME chain longer than {MAX_CNAME_CHAIN}"));
+    }
+    f.cname_chain = if chain.len() > 1 { chain } else { Vec::new() };
+    let no_data = m.answers.iter().all(|r| matches!(r.data, RData::CNAME(_)));
+    if no_data
+        && matches!(
+            m.metadata.response_code,
+            ResponseCode::NoError | ResponseCode::NXDomain
+        )
+    {
+        f.negative_ttl = m.authorities.iter().find_map(|r| match &r.data {
+            RData::SOA(s) => Some(s.minimum.min(r.ttl)),
+            _ => None,
+        });
+    }
+    if let Some(EdnsOption::Subnet(cs)) = m.edns.as_ref().and_then(|e| e.option(EdnsCode::Subnet)) {
+        f.ecs_scope = Some(cs.scope_prefix());
+    }
+}
+
+/// Presentation names of response codes as operators know them.
+pub fn rcode_str(c: ResponseCode) -> String {
+    match c {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        other => format!("RCODE{}", u16::from(other)),
+    }
+}
+
+fn rr_of(r: &Record) -> Rr {
+    Rr {
+        name: name_str(&r.name),
+        rtype: r.record_type().to_string(),
+        ttl: r.ttl,
+        data: rdata_text(&r.data),
+    }
+}
+
+/// Record data as text, with TXT strings joined (as CAs compare them) and bytes escaped.
+pub fn rdata_text(d: &RData) -> String {
+    match d {
+        RData::A(a) => a.0.to_string(),
+        RData::AAAA(a) => a.0.to_string(),
+        RData::CNAME(c) => name_str(&c.0),
+        RData::NS(n) => name_str(&n.0),
+        RData::TXT(t) => escape_bytes(&txt_joined(t)),
+        RData::CAA(c) => format!(
+            "{} {} \"{}\"",
+            c.flags(),
+            escape_bytes(c.tag.as_bytes()),
+            escape_bytes(&c.value)
+        ),
+        RData::SOA(s) => format!("{} {} {}", name_str(&s.mname), name_str(&s.rname), s.serial),
+        other => other.to_string(),
+    }
+}
+
+/// The strings of one TXT record concatenated, as RFC 8555 dns-01 compares them.
+pub fn txt_joined(t: &hickory_resolver::proto::rr::rdata::TXT) -> Vec<u8> {
+    t.txt_data.iter().flat_map(|s| s.iter().copied()).collect()
+}
+
+/// Escapes bytes from the wire so they are safe in a terminal and in JSON: printable ASCII as is,
+/// everything else as `\xNN`, quotes and backslashes escaped.
+pub fn escape_bytes(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_neutralises_terminal_sequences() {
+        assert_eq!(escape_bytes(b"ok"), "ok");
+        assert_eq!(escape_bytes(b"\x1b[31mred"), "\\x1b[31mred");
+        assert_eq!(escape_bytes("é".as_bytes()), "\\xc3\\xa9");
+        assert_eq!(escape_bytes(b"a\"b\\"), "a\\\"b\\\\");
+    }
+
+    #[tokio::test]
+    async fn silent_server_costs_one_timeout() {
+        // A bound UDP socket that never answers.
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let ask = Ask {
+            recursion: true,
+            ecs: None,
+            timeout: Duration::from_millis(300),
+        };
+        let a = exchange(&Transport::Udp(addr), "example.test", RecordType::A, ask).await;
+        assert!(a.message.is_none());
+        assert_eq!(failure_kind(&a), Some(FailureKind::Timeout));
+        assert!(a.facts.elapsed_ms < 3_000);
+    }
+
+    #[tokio::test]
+    async fn wrong_id_is_ignored_and_reply_bounded() {
+        let srv = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = srv.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+            let mut q = Message::from_vec(&buf[..n]).unwrap();
+            q.metadata.message_type = MessageType::Response;
+            q.metadata.id = q.metadata.id.wrapping_add(1);
+            srv.send_to(&q.to_vec().unwrap(), from).await.unwrap();
+        });
+        let ask = Ask {
+            recursion: true,
+            ecs: None,
+            timeout: Duration::from_millis(400),
+        };
+        let a = exchange(&Transport::Udp(addr), "example.test", RecordType::A, ask).await;
+        assert!(
+            a.message.is_none(),
+            "a reply with the wrong ID must not be believed"
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! HTTP as one perspective sees it: a reqwest client per fetch that leaves through the
+//! perspective's proxy (or directly), resolves names through the perspective's own DNS view, never
+//! follows redirects on its own (the HTTP-01 engine follows them under the CA's rules, hop by
+//! hop), accepts any certificate after a redirect to https (as CAs do) but only TLS 1.2+, and
+//! never reads more body than a small bound. Errors are classified into the observation phases so
+//! a dead proxy is never blamed on the domain.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::{HttpSpec, ProxyKind};
+use crate::model::Phase;
+
+/// A name→addresses map the client uses instead of any system resolver. Built from the
+/// perspective's DNS answers, so a fetch connects where that perspective's view points.
+#[derive(Debug, Clone, Default)]
+pub struct Pins {
+    /// Lower-case host name → addresses in the order to try.
+    pub map: Vec<(String, Vec<IpAddr>)>,
+}
+
+impl Pins {
+    fn lookup(&self, host: &str) -> Option<Vec<IpAddr>> {
+        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        self.map
+            .iter()
+            .find(|(n, _)| *n == h)
+            .map(|(_, a)| a.clone())
+    }
+}
+
+/// The resolver handed to reqwest: pinned names answer from the map; any other name (a redirect
+/// to a host this perspective has not resolved) fails plainly rather than leak to the system
+/// resolver, because the engine resolves redirect targets itself before each hop.
+#[derive(Debug)]
+struct PinResolver(Pins);
+
+impl reqwest::dns::Resolve for PinResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let found = self.0.lookup(name.as_str());
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            match found {
+                Some(addrs) if !addrs.is_empty() => {
+                    let it: reqwest::dns::Addrs =
+                        Box::new(addrs.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+                    Ok(it)
+                }
+                _ => Err(format!("{host} has no address in this perspective's DNS view").into()),
+            }
+        })
+    }
+}
+
+/// Timeouts of one fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP (and proxy) connect.
+    pub connect: Duration,
+    /// Whole request including the capped body read.
+    pub total: Duration,
+}
+
+/// Builds a client for one perspective and one set of pins.
+pub fn client(spec: &HttpSpec, pins: Pins, t: Timeouts) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_danger_accept_invalid_certs(true)
+        .tls_danger_accept_invalid_hostnames(true)
+        .tls_version_min(reqwest::tls::Version::TLS_1_2)
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(t.connect)
+        .read_timeout(t.total)
+        .timeout(t.total)
+        .dns_resolver(Arc::new(PinResolver(pins)));
+    if let HttpSpec::Proxy { url, .. } = spec {
+        let p = reqwest::Proxy::all(url.as_str()).map_err(|e| error_text(&e))?;
+        b = b.proxy(p);
+    }
+    b.build().map_err(|e| error_text(&e))
+}
+
+/// A client for DNS over HTTPS with certificate verification (real trust store), through the
+/// perspective's proxy. Name resolution of the DoH host uses the system resolver only for a
+/// direct connection; through socks5h/HTTP proxies the proxy resolves it.
+pub fn doh_client(spec: &HttpSpec, timeout: Duration) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    if let HttpSpec::Proxy { url, kind } = spec {
+        let mut u = url.clone();
+        // DoH through socks5 would resolve the DoH host locally; socks5h keeps it at the proxy,
+        // which is what a remote perspective means.
+        if *kind == ProxyKind::Socks5 {
+            let _ = u.set_scheme("socks5h");
+        }
+        b = b.proxy(reqwest::Proxy::all(u.as_str()).map_err(|e| error_text(&e))?);
+    }
+    b.build().map_err(|e| error_text(&e))
+}
+
+/// The whole error chain on one line, without duplicates.
+pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+/// Whether the failure is the proxy's own (unreachable, auth, policy), as opposed to the proxy
+/// reporting that the target refused or could not be reached.
+pub fn is_proxy_error(e: &reqwest::Error) -> bool {
+    let t = error_text(e).to_ascii_lowercase();
+    let via_proxy = t.contains("socks") || t.contains("proxy") || t.contains("tunnel");
+    let target_side = [
+        "connection refused",
+        "host unreachable",
+        "network unreachable",
+        "ttl expired",
+        "general server failure",
+    ]
+    .iter()
+    .any(|s| t.contains(&format!("socks error: {s}")));
+    via_proxy && !target_side
+}
+
+/// Maps a reqwest error to an observation phase.
+pub fn phase_of(e: &reqwest::Error) -> Phase {
+    let text = error_text(e).to_ascii_lowercase();
+    if is_proxy_error(e) {
+        Phase::Proxy
+    } else if e.is_timeout() || text.contains("timed out") {
+        Phase::Timeout
+    } else if text.contains("tls") || text.contains("certificate") || text.contains("handshake") {
+        Phase::Tls
+    } else if e.is_connect() {
+        Phase::Connect
+    } else if text.contains("invalid http version")
+        || text.contains("parse")
+        || text.contains("invalid")
+    {
+        Phase::Protocol
+    } else {
+        Phase::Http
+    }
+}
+
+/// Reads at most `cap` bytes of the body; returns the bytes and whether more were available.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), String> {
+    let mut out = Vec::new();
+    if resp.content_length().is_some_and(|l| l as usize > cap) {
+        // Still read the first bytes so the report can show what the page was.
+        if let Some(c) = resp.chunk().await.map_err(|e| error_text(&e))? {
+            out.extend_from_slice(&c[..c.len().min(cap)]);
+        }
+        return Ok((out, true));
+    }
+    while let Some(c) = resp.chunk().await.map_err(|e| error_text(&e))? {
+        let room = cap - out.len();
+        if c.len() > room {
+            out.extend_from_slice(&c[..room]);
+            return Ok((out, true));
+        }
+        out.extend_from_slice(&c);
+    }
+    Ok((out, false))
+}
+
+/// Checks that a perspective's proxy answers at all (TCP connect, and for SOCKS5 the method
+/// negotiation), so a dead proxy is reported once as the tool's problem instead of as a wall of
+/// per-check failures blamed on the domain.
+pub async fn proxy_preflight(spec: &HttpSpec, timeout: Duration) -> Result<(), String> {
+    let HttpSpec::Proxy { url, kind } = spec else {
+        return Ok(());
+    };
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url.port().unwrap_or(1080);
+    let shown = crate::config::redact_url(url);
+    let work = async {
+        let mut s = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| format!("proxy {shown} unreachable: {e}"))?;
+        if matches!(kind, ProxyKind::Socks5 | ProxyKind::Socks5h) {
+            let with_auth = !url.username().is_empty();
+            let hello: &[u8] = if with_auth { &[5, 2, 0, 2] } else { &[5, 1, 0] };
+            s.write_all(hello)
+                .await
+                .map_err(|e| format!("proxy {shown}: {e}"))?;
+            let mut r = [0u8; 2];
+            s.read_exact(&mut r)
+                .await
+                .map_err(|e| format!("proxy {shown} did not answer the SOCKS5 greeting: {e}"))?;
+            if r[0] != 5 || r[1] == 0xff {
+                return Err(format!(
+                    "proxy {shown} is not a SOCKS5 proxy or accepts none of our auth methods"
+                ));
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("proxy {shown} did not answer within {timeout:?}")),
+    }
+}

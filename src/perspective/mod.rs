@@ -1,0 +1,488 @@
+//! A perspective made usable: a `Vantage` owns one perspective's DNS side (its own servers, no
+//! cache, nothing shared with other perspectives, as the BRs require) and its HTTP side, and
+//! answers "what does this name look like from here". The `authoritative` DNS side discovers the
+//! zone's nameservers once per run (through the bootstrap resolver) and then asks every address
+//! directly, non-recursively, with the perspective's ECS subnet.
+
+pub mod dns;
+pub mod http;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use tokio::sync::Mutex;
+
+use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec, ProxyKind};
+use crate::model::{DnsExchange, Phase};
+use dns::{Answer, Ask, FailureKind, Transport};
+
+/// Environment variable that moves the authoritative DNS port (tests and labs only).
+pub const DNS_PORT_ENV: &str = "MPIC_CHECK_DNS_PORT";
+/// Environment variable that moves the HTTP-01 port (tests and labs only).
+pub const HTTP_PORT_ENV: &str = "MPIC_CHECK_HTTP_PORT";
+
+/// Port used to reach authoritative servers.
+pub fn dns_port() -> u16 {
+    std::env::var(DNS_PORT_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(53)
+}
+
+/// Port used for HTTP-01, when overridden for tests.
+pub fn http_port_override() -> Option<u16> {
+    std::env::var(HTTP_PORT_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&p| p != 80)
+}
+
+/// The result of asking one question from one perspective, possibly of several servers.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// Every exchange made, in order.
+    pub exchanges: Vec<DnsExchange>,
+    /// The reply the perspective relies on, when any server gave an answer.
+    pub answer: Option<Answer>,
+    /// Why there is no answer (or why the answer is an error rcode).
+    pub failure: Option<LookupFailure>,
+}
+
+/// A lookup that produced no usable answer.
+#[derive(Debug, Clone)]
+pub struct LookupFailure {
+    /// Phase for the observation.
+    pub phase: Phase,
+    /// One line.
+    pub message: String,
+    /// The perspective's own machinery failed (proxy, unreachable resolver), not the domain.
+    pub perspective_fault: bool,
+}
+
+impl Lookup {
+    /// Answer records' texts of `rtype` at the end of the chain.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.answer
+            .as_ref()
+            .map(Answer::addresses)
+            .unwrap_or_default()
+    }
+
+    /// Response code of the answer relied on.
+    pub fn rcode(&self) -> Option<ResponseCode> {
+        self.answer.as_ref().and_then(Answer::rcode)
+    }
+}
+
+/// Cache of zone-cut discoveries for one run. This is the tool's own bookkeeping (which servers
+/// are authoritative), not an answer cache: the answers themselves are always asked fresh.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    zones: Mutex<HashMap<String, Result<NsAddrs, String>>>,
+}
+
+/// Nameserver names with one of their addresses each (a name with two addresses appears twice).
+pub type NsAddrs = Vec<(String, SocketAddr)>;
+
+/// One perspective's ability to ask DNS questions and make HTTP requests.
+#[derive(Debug)]
+pub struct Vantage {
+    /// The configuration.
+    pub spec: PerspectiveSpec,
+    /// Per-step timeout.
+    pub timeout: Duration,
+    servers: Vec<Transport>,
+    bootstrap: Option<Arc<Vantage>>,
+    discovery: Arc<Discovery>,
+    /// Set when the perspective's proxy (or resolver configuration) is unusable.
+    pub broken: Option<String>,
+}
+
+impl Vantage {
+    /// Builds the vantage. `bootstrap` is the recursive view used to discover authoritative
+    /// servers (the primary's, or the system's when the primary is itself authoritative).
+    pub fn new(
+        spec: PerspectiveSpec,
+        timeout: Duration,
+        bootstrap: Option<Arc<Vantage>>,
+        discovery: Arc<Discovery>,
+    ) -> Vantage {
+        let socks = spec.http.socks_endpoint();
+        let via = |addr: SocketAddr, tcp_only: bool| match &socks {
+            Some(ep) => Transport::SocksTcp {
+                server: addr,
+                proxy: ep.clone(),
+            },
+            None if tcp_only => Transport::Tcp(addr),
+            None => Transport::Udp(addr),
+        };
+        let mut broken = None;
+        let servers = match &spec.dns {
+            DnsSpec::Udp(a) => vec![via(*a, false)],
+            DnsSpec::Tcp(a) => vec![via(*a, true)],
+            DnsSpec::System => match system_servers() {
+                Ok(v) => v.into_iter().map(|a| via(a, false)).collect(),
+                Err(e) => {
+                    broken = Some(e);
+                    Vec::new()
+                }
+            },
+            DnsSpec::Doh(url) => match http::doh_client(&spec.http, timeout) {
+                Ok(client) => vec![Transport::Doh {
+                    url: url.clone(),
+                    client,
+                }],
+                Err(e) => {
+                    broken = Some(format!("cannot build DoH client: {e}"));
+                    Vec::new()
+                }
+            },
+            DnsSpec::Authoritative => Vec::new(),
+        };
+        Vantage {
+            spec,
+            timeout,
+            servers,
+            bootstrap,
+            discovery,
+            broken,
+        }
+    }
+
+    /// A plain recursive vantage over the host's resolvers, for discovery when no configured
+    /// perspective is recursive.
+    pub fn system(timeout: Duration, discovery: Arc<Discovery>) -> Vantage {
+        let spec = PerspectiveSpec {
+            name: "system".into(),
+            role: crate::model::Role::Source,
+            rir: None,
+            location: None,
+            dns: DnsSpec::System,
+            ecs: None,
+            http: HttpSpec::Direct,
+        };
+        Vantage::new(spec, timeout, None, discovery)
+    }
+
+    /// Whether HTTP requests may be pinned to this perspective's resolved addresses.
+    pub fn pins_addresses(&self) -> bool {
+        !matches!(
+            &self.spec.http,
+            HttpSpec::Proxy {
+                kind: ProxyKind::Socks5h | ProxyKind::Http,
+                ..
+            }
+        )
+    }
+
+    fn ask(&self, recursion: bool) -> Ask {
+        Ask {
+            recursion,
+            ecs: self.spec.ecs,
+            timeout: self.timeout,
+        }
+    }
+
+    /// Asks `name`/`rtype` the way this perspective would.
+    pub async fn lookup(&self, name: &str, rtype: RecordType) -> Lookup {
+        if let Some(b) = &self.broken {
+            return Lookup {
+                exchanges: Vec::new(),
+                answer: None,
+                failure: Some(LookupFailure {
+                    phase: Phase::Dns,
+                    message: b.clone(),
+                    perspective_fault: true,
+                }),
+            };
+        }
+        match self.spec.dns {
+            DnsSpec::Authoritative => self.lookup_authoritative(name, rtype).await,
+            _ => recursive_lookup(&self.servers, name, rtype, self.ask(true)).await,
+        }
+    }
+
+    async fn lookup_authoritative(&self, name: &str, rtype: RecordType) -> Lookup {
+        let mut exchanges = Vec::new();
+        let mut chain: Vec<String> = Vec::new();
+        let mut qname = name.trim_end_matches('.').to_ascii_lowercase();
+        for _ in 0..dns::MAX_CNAME_CHAIN {
+            let servers = match self.authoritative_servers(&qname).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return Lookup {
+                        exchanges,
+                        answer: None,
+                        failure: Some(LookupFailure {
+                            phase: Phase::Dns,
+                            message: e,
+                            perspective_fault: false,
+                        }),
+                    };
+                }
+            };
+            let socks = self.spec.http.socks_endpoint();
+            let transports: Vec<Transport> = servers
+                .iter()
+                .map(|(_, a)| match &socks {
+                    Some(ep) => Transport::SocksTcp {
+                        server: *a,
+                        proxy: ep.clone(),
+                    },
+                    None => Transport::Udp(*a),
+                })
+                .collect();
+            let answers = join_all(
+                transports
+                    .iter()
+                    .map(|t| dns::exchange(t, &qname, rtype, self.ask(false))),
+            )
+            .await;
+            exchanges.extend(answers.iter().map(|a| a.facts.clone()));
+            let Some(best) = answers.iter().find(|a| a.is_answer()).cloned() else {
+                let failure = summarize_failures(&answers);
+                return Lookup {
+                    exchanges,
+                    answer: None,
+                    failure: Some(failure),
+                };
+            };
+            if let Some(next) = best.dangling_cname(rtype) {
+                let mut links = best.facts.cname_chain.clone();
+                if !chain.is_empty() {
+                    links.remove(0);
+                }
+                chain.extend(links);
+                if chain.iter().filter(|c| **c == next).count() > 1 {
+                    let failure = LookupFailure {
+                        phase: Phase::Dns,
+                        message: format!("CNAME loop at {next}"),
+                        perspective_fault: false,
+                    };
+                    return Lookup {
+                        exchanges,
+                        answer: Some(best),
+                        failure: Some(failure),
+                    };
+                }
+                qname = next;
+                continue;
+            }
+            let mut best = best;
+            if !chain.is_empty() {
+                let mut full = chain.clone();
+                full.extend(best.facts.cname_chain.iter().skip(1).cloned());
+                best.facts.cname_chain = full;
+                best.facts.qname = chain[0].clone();
+            }
+            return Lookup {
+                exchanges,
+                answer: Some(best),
+                failure: None,
+            };
+        }
+        Lookup {
+            exchanges,
+            answer: None,
+            failure: Some(LookupFailure {
+                phase: Phase::Dns,
+                message: format!("CNAME chain longer than {}", dns::MAX_CNAME_CHAIN),
+                perspective_fault: false,
+            }),
+        }
+    }
+
+    /// The authoritative servers (name, address) of the zone containing `name`.
+    pub async fn authoritative_servers(&self, name: &str) -> Result<NsAddrs, String> {
+        let boot = match &self.bootstrap {
+            Some(b) => b.clone(),
+            None => {
+                return Err("no recursive resolver to discover the authoritative servers".into());
+            }
+        };
+        discover(&boot, &self.discovery, name).await
+    }
+}
+
+async fn recursive_lookup(
+    servers: &[Transport],
+    name: &str,
+    rtype: RecordType,
+    ask: Ask,
+) -> Lookup {
+    let mut exchanges = Vec::new();
+    let mut failures = Vec::new();
+    for t in servers {
+        let a = dns::exchange(t, name, rtype, ask).await;
+        exchanges.push(a.facts.clone());
+        if a.message.is_some() {
+            let failure = (!a.is_answer()).then(|| rcode_failure(&a));
+            return Lookup {
+                exchanges,
+                answer: Some(a),
+                failure,
+            };
+        }
+        let proxy = dns::failure_kind(&a) == Some(FailureKind::Proxy);
+        failures.push(a);
+        // A proxy failure will not get better with another server.
+        if proxy {
+            break;
+        }
+    }
+    if servers.is_empty() {
+        return Lookup {
+            exchanges,
+            answer: None,
+            failure: Some(LookupFailure {
+                phase: Phase::Dns,
+                message: "no DNS server configured".into(),
+                perspective_fault: true,
+            }),
+        };
+    }
+    let failure = summarize_failures(&failures);
+    Lookup {
+        exchanges,
+        answer: None,
+        failure: Some(failure),
+    }
+}
+
+fn rcode_failure(a: &Answer) -> LookupFailure {
+    let rc = a.facts.rcode.clone().unwrap_or_default();
+    LookupFailure {
+        phase: Phase::Dns,
+        message: format!("{rc} from {}", a.facts.server),
+        perspective_fault: false,
+    }
+}
+
+fn summarize_failures(answers: &[Answer]) -> LookupFailure {
+    if let Some(a) = answers.iter().find(|a| a.message.is_some()) {
+        return rcode_failure(a);
+    }
+    let kinds: Vec<_> = answers.iter().filter_map(dns::failure_kind).collect();
+    let first = answers.first().map(|a| {
+        format!(
+            "{}: {}",
+            a.facts.server,
+            a.facts.error.clone().unwrap_or_default()
+        )
+    });
+    let message = first.unwrap_or_else(|| "no server answered".into());
+    if kinds.contains(&FailureKind::Proxy) {
+        LookupFailure {
+            phase: Phase::Proxy,
+            message,
+            perspective_fault: true,
+        }
+    } else if kinds.iter().all(|k| *k == FailureKind::Timeout) && !kinds.is_empty() {
+        LookupFailure {
+            phase: Phase::Timeout,
+            message,
+            perspective_fault: false,
+        }
+    } else if kinds.contains(&FailureKind::Protocol) {
+        LookupFailure {
+            phase: Phase::Protocol,
+            message,
+            perspective_fault: false,
+        }
+    } else {
+        LookupFailure {
+            phase: Phase::Dns,
+            message,
+            perspective_fault: false,
+        }
+    }
+}
+
+fn system_servers() -> Result<Vec<SocketAddr>, String> {
+    let (cfg, _) = hickory_resolver::system_conf::read_system_conf()
+        .map_err(|e| format!("cannot read /etc/resolv.conf: {e}"))?;
+    let mut v: Vec<SocketAddr> = Vec::new();
+    for ns in cfg.name_servers() {
+        let port = ns.connections.first().map_or(53, |c| c.port);
+        let a = SocketAddr::new(ns.ip, port);
+        if !v.contains(&a) {
+            v.push(a);
+        }
+    }
+    if v.is_empty() {
+        return Err("no nameserver in /etc/resolv.conf".into());
+    }
+    Ok(v)
+}
+
+/// Finds the zone cut for `name` (closest enclosing name with an NS RRset, asked of every
+/// ancestor at once) and the addresses of its nameservers, v4 and v6.
+async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<NsAddrs, String> {
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    let candidates: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
+    {
+        let z = cache.zones.lock().await;
+        for c in &candidates {
+            if let Some(r) = z.get(c) {
+                return r.clone();
+            }
+        }
+    }
+    let lookups = join_all(candidates.iter().map(|c| boot.lookup(c, RecordType::NS))).await;
+    let mut found = None;
+    for (c, l) in candidates.iter().zip(&lookups) {
+        if let Some(a) = &l.answer {
+            let ns: Vec<String> = a
+                .records(RecordType::NS)
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::NS(n) => Some(dns::name_str(&n.0)),
+                    _ => None,
+                })
+                .collect();
+            if !ns.is_empty() && a.facts.cname_chain.is_empty() {
+                found = Some((c.clone(), ns));
+                break;
+            }
+        }
+    }
+    match found {
+        None => Err(format!(
+            "could not find the authoritative nameservers of {name}"
+        )),
+        Some((zone, ns_names)) => {
+            let port = dns_port();
+            let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
+                [
+                    boot.lookup(n, RecordType::A),
+                    boot.lookup(n, RecordType::AAAA),
+                ]
+            }))
+            .await;
+            let mut servers = Vec::new();
+            for (i, l) in addr_lookups.iter().enumerate() {
+                for ip in l.addresses() {
+                    let entry = (ns_names[i / 2].clone(), SocketAddr::new(ip, port));
+                    if !servers.contains(&entry) {
+                        servers.push(entry);
+                    }
+                }
+            }
+            let out = if servers.is_empty() {
+                Err(format!(
+                    "the nameservers of {zone} ({}) have no addresses",
+                    ns_names.join(", ")
+                ))
+            } else {
+                Ok(servers)
+            };
+            cache.zones.lock().await.insert(zone, out.clone());
+            out
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Renderers: turn a `Report` into bytes for a human (table) or a program (JSON). Each writes to
+//! any `impl Write` and decides nothing; colour and width are inputs, so tests render into a
+//! `Vec<u8>` with fixed settings.
+
+pub mod json;
+pub mod table;
+
+/// Presentation settings for the table renderer.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// ANSI colour on.
+    pub color: bool,
+    /// Target width in columns.
+    pub width: u16,
+    /// Show every observation, not only the matrix.
+    pub verbose: bool,
+}

@@ -1,0 +1,155 @@
+//! In-process test harness for the integration tests: a scriptable DNS server
+//! ([`dns`]), a deliberately simple HTTP/1.1 origin ([`http`]) and a SOCKS5
+//! proxy with a chosen egress address ([`socks`]). Everything binds to
+//! 127.0.0.0/8 on ephemeral ports and never talks to anything outside it, so
+//! the tests need no root, no network namespace and no Internet access.
+//!
+//! Threading model: every server owns a dedicated OS thread running its own
+//! current-thread tokio runtime ([`ServerThread`]). That is why all
+//! constructors are plain synchronous `fn`s: they work the same from a
+//! `#[test]`, a `#[tokio::test]` of either flavour, or a test that blocks on
+//! `std::process::Command` running the real CLI binary (which would starve
+//! servers spawned on the test's own runtime). Dropping a server handle stops
+//! its thread: the runtime is shut down, which cancels every connection task,
+//! and the thread is joined before `drop` returns, so the ports are closed
+//! afterwards.
+
+// The support modules are compiled into one test binary together with tests
+// that may not use every helper yet.
+#![allow(dead_code)]
+
+pub mod dns;
+pub mod http;
+pub mod socks;
+
+mod selftest;
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+/// True for IPv4 addresses in 127.0.0.0/8 — the only addresses the harness
+/// may bind to or connect to.
+pub fn is_loopback_v4(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if v4.octets()[0] == 127)
+}
+
+/// Panics unless `ip` is in 127.0.0.0/8. Called by every constructor so a
+/// typo in a test can never make a fake server listen on a real interface.
+pub fn assert_loopback(ip: IpAddr) {
+    assert!(
+        is_loopback_v4(ip),
+        "test harness sockets must bind to 127.0.0.0/8 only, got {ip}"
+    );
+}
+
+/// Shorthand for `127.a.b.c` in tests.
+pub fn lo(a: u8, b: u8, c: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, a, b, c))
+}
+
+/// Binds one socket (set) per address, all on the same port: first on
+/// `ips[0]` with port 0 to let the kernel pick a free port, then on the other
+/// addresses with that port. If any bind fails (the port may be taken on
+/// another address) everything is dropped and the whole set is retried with a
+/// fresh port, up to 20 times.
+///
+/// `bind(ip, port)` must return the bound socket(s) and the port actually used.
+pub(crate) fn bind_same_port<T>(
+    ips: &[IpAddr],
+    mut bind: impl FnMut(IpAddr, u16) -> io::Result<(T, u16)>,
+) -> io::Result<Vec<T>> {
+    assert!(!ips.is_empty(), "need at least one address to bind");
+    for ip in ips {
+        assert_loopback(*ip);
+    }
+    let mut last_err = io::Error::other("no bind attempted");
+    'attempt: for _ in 0..20 {
+        let (first, port) = match bind(ips[0], 0) {
+            Ok(bound) => bound,
+            Err(e) => {
+                last_err = e;
+                continue;
+            }
+        };
+        let mut all = vec![first];
+        for ip in &ips[1..] {
+            match bind(*ip, port) {
+                Ok((sock, _)) => all.push(sock),
+                Err(e) => {
+                    last_err = e;
+                    continue 'attempt;
+                }
+            }
+        }
+        return Ok(all);
+    }
+    Err(last_err)
+}
+
+/// A server's background thread. The thread runs a current-thread tokio
+/// runtime until the future returned by `make` finishes or the handle is
+/// dropped.
+///
+/// Drop sends the stop signal, then joins the thread. The thread leaves
+/// `block_on` (dropping the server future, and with it listeners), then shuts
+/// the runtime down, which cancels all spawned connection tasks; that is
+/// bounded, because the harness never uses `spawn_blocking`.
+#[derive(Debug)]
+pub(crate) struct ServerThread {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// `make` runs on the new thread, inside the runtime, so it may convert
+    /// std sockets with `from_std` and call `tokio::spawn`.
+    pub(crate) fn spawn<F, Fut>(name: &str, make: F) -> ServerThread
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        // Build the runtime here so a failure surfaces in the test, not in a
+        // detached thread.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("build server runtime");
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                rt.block_on(async move {
+                    tokio::select! {
+                        () = make() => {}
+                        // Fires on an explicit stop and also when the sender
+                        // is dropped without sending.
+                        _ = stop_rx => {}
+                    }
+                });
+                rt.shutdown_timeout(Duration::from_secs(2));
+            })
+            .expect("spawn server thread");
+        ServerThread {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A panic on the server thread has already been printed; do not
+            // turn it into a double panic while a test is unwinding.
+            let _ = thread.join();
+        }
+    }
+}
