@@ -1,1 +1,2 @@
+mod e2e;
 mod support;

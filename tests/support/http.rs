@@ -102,7 +102,8 @@ impl Site {
     }
 
     /// `path` (exact match; the query string is part of the path unless no
-    /// route matches it, then it is retried without) answers `resp`.
+    /// route matches it, then it is retried without) answers `resp`. A path
+    /// ending in `*` matches every path with that prefix.
     pub fn response(mut self, path: &str, resp: Resp) -> Self {
         self.routes.push((path.to_owned(), resp));
         self
@@ -154,7 +155,7 @@ impl Site {
             self.routes
                 .iter()
                 .rev()
-                .find(|(r, _)| r == p)
+                .find(|(r, _)| r == p || r.strip_suffix('*').is_some_and(|pre| p.starts_with(pre)))
                 .map(|(_, x)| x)
         };
         let path = target.split_once('?').map_or(target, |(p, _)| p);
