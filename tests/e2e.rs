@@ -380,7 +380,7 @@ fn a_dead_proxy_is_the_tools_problem_not_the_domains() {
 fn every_perspective_failing_still_gives_complete_json() {
     let lab = lab(plain_zone(), |_| Site::new());
     let text = std::fs::read_to_string(&lab.config).unwrap();
-    let mut dead = text.clone();
+    let mut dead = text;
     for p in &lab.proxies {
         dead = dead.replace(&p.url(false), "socks5://127.0.31.9:9");
     }
@@ -432,4 +432,16 @@ fn bad_input_is_one_line_and_exit_3() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+#[ignore = "prints the table for a human to look at"]
+fn show_table() {
+    let lab = lab(geo_zone(), |_| {
+        Site::new().block_source(lo(0, 0, 4), Block::Drop)
+    });
+    let (_, out, err) = lab.table(&["www.example.test", "-v"]);
+    let (_, doc) = lab.json(&["www.example.test"]);
+    println!("{}", doc["coverage"]);
+    println!("{out}\n{err}");
 }

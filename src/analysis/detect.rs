@@ -130,7 +130,7 @@ fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     };
     let evidence = groups
         .iter()
-        .map(|(sig, who)| format!("{} resolve to {}", who.join(", "), sig.replace(',', " ")))
+        .map(|(sig, who)| format!("{} → {}", who.join(", "), sig.replace(',', " ")))
         .collect();
     let fix = if severity == Severity::Info {
         "GeoDNS answers differently by region, and every regional address served the challenge path the \

@@ -111,7 +111,11 @@ pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let s = err.to_string();
+        let mut s = err.to_string();
+        // reqwest repeats the whole URL; the observation already records it.
+        if s.starts_with("error sending request for url") {
+            s = "error sending request".into();
+        }
         if !parts.iter().any(|p| p.contains(&s)) {
             parts.push(s);
         }

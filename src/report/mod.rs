@@ -15,3 +15,17 @@ pub struct Style {
     /// Show every observation, not only the matrix.
     pub verbose: bool,
 }
+
+/// Wraps `text` to `width` columns without splitting words at hyphens (finding codes and host
+/// names contain them).
+pub fn wrap(text: &str, width: u16, first: &str, rest: &str) -> Vec<String> {
+    let opts = textwrap::Options::new(usize::from(width).max(40))
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(false);
+    textwrap::wrap(text, opts)
+        .into_iter()
+        .map(|c| c.into_owned())
+        .collect()
+}

@@ -113,15 +113,12 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
         "Coverage: {tested} of {} failure modes testable with these perspectives{}",
         r.coverage.len(),
         if not.is_empty() {
-            format!("; not tested: {}", not.join(", "))
-        } else {
             String::new()
+        } else {
+            format!("; not tested: {}", not.join(", "))
         }
     );
-    for line in textwrap::wrap(
-        &cov,
-        textwrap::Options::new(style.width as usize).subsequent_indent("  "),
-    ) {
+    for line in super::wrap(&cov, style.width, "", "  ") {
         writeln!(w, "{line}")?;
     }
     writeln!(
@@ -238,16 +235,7 @@ fn render_identifier(
             paint(style, v.outcome.as_str(), outcome_color(v.outcome)),
             v.explanation
         );
-        for (i, l) in textwrap::wrap(
-            &line,
-            textwrap::Options::new(style.width as usize)
-                .initial_indent("  ")
-                .subsequent_indent("      "),
-        )
-        .iter()
-        .enumerate()
-        {
-            let _ = i;
+        for l in super::wrap(&line, style.width, "  ", "      ") {
             writeln!(w, "{l}")?;
         }
         if let Some(n) = &v.next_phase {
@@ -262,7 +250,6 @@ fn render_findings(r: &Report, style: Style, w: &mut impl Write) -> io::Result<(
         writeln!(w)?;
         return writeln!(w, "Findings: none");
     }
-    let width = style.width as usize;
     for sev in [Severity::Error, Severity::Warning, Severity::Info] {
         let list: Vec<_> = r.findings.iter().filter(|f| f.severity == sev).collect();
         if list.is_empty() {
@@ -278,24 +265,74 @@ fn render_findings(r: &Report, style: Style, w: &mut impl Write) -> io::Result<(
         for f in list {
             writeln!(w, "  {} [{}]", paint(style, &f.code, color), f.identifier)?;
             for e in &f.evidence {
-                for l in textwrap::wrap(
-                    e,
-                    textwrap::Options::new(width)
-                        .initial_indent("    - ")
-                        .subsequent_indent("      "),
-                ) {
+                for l in super::wrap(e, style.width, "    - ", "      ") {
                     writeln!(w, "{l}")?;
                 }
             }
-            for l in textwrap::wrap(
-                &format!("fix: {}", f.fix),
-                textwrap::Options::new(width)
-                    .initial_indent("    ")
-                    .subsequent_indent("         "),
-            ) {
+            for l in super::wrap(&format!("fix: {}", f.fix), style.width, "    ", "         ") {
                 writeln!(w, "{l}")?;
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Coverage, PolicyInfo, ToolInfo};
+
+    pub(crate) fn empty_report() -> Report {
+        Report {
+            schema_version: 1,
+            tool: ToolInfo {
+                name: "mpic-check".into(),
+                version: "0".into(),
+            },
+            started_at: "2026-11-28T00:00:00.000Z".into(),
+            duration_ms: 5,
+            policy: PolicyInfo {
+                name: "br".into(),
+                remotes_required: 4,
+                allowed_failures: 1,
+                rirs_required: 2,
+                as_of: "2026-11-28".into(),
+            },
+            ca: "letsencrypt.org".into(),
+            outcome: Outcome::Pass,
+            exit_code: 0,
+            perspectives: Vec::new(),
+            identifiers: Vec::new(),
+            findings: Vec::new(),
+            coverage: vec![
+                Coverage {
+                    failure_mode: "a-mode".into(),
+                    tested: true,
+                    why: "x".into(),
+                },
+                Coverage {
+                    failure_mode: "b-mode".into(),
+                    tested: false,
+                    why: "y".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn coverage_names_what_was_not_tested() {
+        let mut out = Vec::new();
+        render(
+            &empty_report(),
+            Style {
+                color: false,
+                width: 80,
+                verbose: false,
+            },
+            &mut out,
+        )
+        .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("not tested:") && s.contains("b-mode"), "{s}");
+    }
 }
