@@ -182,7 +182,29 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
             });
         }
     }
-    let results = join_all(jobs).await;
+    let source_jobs = plan.identifiers.iter().map(|(id, methods)| {
+        let (bootstrap, discovery) = (bootstrap.clone(), discovery.clone());
+        async move {
+            if !plan.config.authoritative_sources {
+                return (id.name.clone(), Vec::new());
+            }
+            (
+                id.name.clone(),
+                nameserver_sources(plan, &bootstrap, &discovery, id, methods).await,
+            )
+        }
+    });
+    let (results, sources) = tokio::join!(join_all(jobs), join_all(source_jobs));
+    let mut perspectives = perspective_infos(&plan.config);
+    let mut results = results;
+    for (name, list) in sources {
+        for (info, obs) in list {
+            if !perspectives.iter().any(|p| p.name == info.name) {
+                perspectives.push(info);
+            }
+            results.push((name.clone(), obs));
+        }
+    }
     let identifiers = plan
         .identifiers
         .iter()
@@ -197,7 +219,7 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
         })
         .collect();
     Run {
-        perspectives: perspective_infos(&plan.config),
+        perspectives,
         ca: plan.ca.clone(),
         identifiers,
         http_vantages: plan
@@ -206,6 +228,7 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
             .iter()
             .filter(|p| p.role != Role::Source)
             .count(),
+        expect_txt: plan.expect_txt.clone(),
     }
 }
 
@@ -222,8 +245,102 @@ pub fn perspective_infos(c: &Config) -> Vec<PerspectiveInfo> {
                 None => p.dns.to_string(),
             },
             http: p.http.to_string(),
+            nameserver: None,
         })
         .collect()
+}
+
+/// Every address of every authoritative nameserver of the name's zone (and of the dns-01
+/// challenge's zone when `_acme-challenge` is delegated) becomes a source asked the same
+/// questions, so the analysis can name the server that lacks a record or lags behind.
+async fn nameserver_sources(
+    plan: &Plan,
+    bootstrap: &Vantage,
+    discovery: &Arc<Discovery>,
+    id: &Identifier,
+    methods: &[Method],
+) -> Vec<(PerspectiveInfo, Vec<Observation>)> {
+    let dns01 = methods.contains(&Method::Dns01);
+    let challenge = id.challenge_name();
+    let (main, chal) = tokio::join!(bootstrap.zone_of(id.base()), async {
+        if dns01 {
+            bootstrap.zone_of(&challenge).await.ok()
+        } else {
+            None
+        }
+    });
+    let Ok(main) = main else { return Vec::new() };
+    let chal = chal.filter(|z| z.apex != main.apex);
+    let delegated = chal.is_some();
+    let req = caa::Request {
+        issuer: &plan.ca,
+        wildcard: id.is_wildcard(),
+        method: methods.first().copied(),
+        account_uri: plan.account_uri.as_deref(),
+    };
+    let mut jobs = Vec::new();
+    for (zone, is_main) in std::iter::once((&main, true)).chain(chal.iter().map(|z| (z, false))) {
+        for (ns, addr) in &zone.servers {
+            let name = if is_main {
+                format!("{ns}@{}", addr.ip())
+            } else {
+                format!("{ns}@{} ({})", addr.ip(), zone.apex)
+            };
+            let spec = crate::config::PerspectiveSpec {
+                name: name.clone(),
+                role: Role::Source,
+                rir: None,
+                location: None,
+                dns: DnsSpec::Nameserver(*addr),
+                ecs: None,
+                http: crate::config::HttpSpec::Direct,
+            };
+            let info = PerspectiveInfo {
+                name,
+                role: Role::Source,
+                rir: None,
+                dns: spec.dns.to_string(),
+                http: "none".into(),
+                nameserver: Some(ns.clone()),
+            };
+            let v = Vantage::new(spec, plan.timeout, None, discovery.clone());
+            let challenge = &challenge;
+            let apex = zone.apex.clone();
+            jobs.push(async move {
+                let want_txt = dns01 && (!is_main || !delegated);
+                let (soa, addr, caa_o, txt) = tokio::join!(
+                    checks::soa::check(&v, &apex),
+                    async {
+                        if is_main && !id.is_wildcard() {
+                            Some(checks::address::check(&v, id.base()).await)
+                        } else {
+                            None
+                        }
+                    },
+                    async {
+                        if is_main {
+                            Some(caa::check(&v, id.base(), req, Some(&apex)).await)
+                        } else {
+                            None
+                        }
+                    },
+                    async {
+                        if want_txt {
+                            Some(checks::txt::check(&v, challenge, &plan.expect_txt).await)
+                        } else {
+                            None
+                        }
+                    },
+                );
+                let mut obs = vec![soa];
+                obs.extend(addr);
+                obs.extend(caa_o);
+                obs.extend(txt);
+                (info, obs)
+            });
+        }
+    }
+    join_all(jobs).await
 }
 
 async fn perspective_checks(
@@ -268,7 +385,8 @@ async fn perspective_checks(
             None
         }
     };
-    let (addr_obs, caa_obs, txt_obs) = tokio::join!(address, caa::check(v, id.base(), req), txt);
+    let (addr_obs, caa_obs, txt_obs) =
+        tokio::join!(address, caa::check(v, id.base(), req, None), txt);
     let mut out = vec![caa_obs];
     out.extend(txt_obs);
     if let Some(a) = addr_obs {

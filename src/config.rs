@@ -58,6 +58,9 @@ pub enum DnsSpec {
     Doh(Url),
     /// Ask the zone's authoritative servers directly, without recursion.
     Authoritative,
+    /// One authoritative server, asked without recursion. Not configurable: the tool creates these
+    /// as sources for every nameserver address it discovers.
+    Nameserver(SocketAddr),
 }
 
 impl FromStr for DnsSpec {
@@ -102,6 +105,7 @@ impl fmt::Display for DnsSpec {
         match self {
             DnsSpec::System => f.write_str("system"),
             DnsSpec::Authoritative => f.write_str("authoritative"),
+            DnsSpec::Nameserver(a) => write!(f, "nameserver {a} (no recursion)"),
             DnsSpec::Udp(a) => write!(f, "udp://{a}"),
             DnsSpec::Tcp(a) => write!(f, "tcp://{a}"),
             DnsSpec::Doh(u) => f.write_str(&redact_url(u)),

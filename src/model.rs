@@ -92,6 +92,9 @@ pub enum Check {
     /// `GET http://<name>/.well-known/acme-challenge/<token>`.
     #[serde(rename = "http-01")]
     Http01,
+    /// The zone's SOA serial, asked of each authoritative server (sources only).
+    #[serde(rename = "soa")]
+    Soa,
 }
 
 impl Check {
@@ -102,6 +105,7 @@ impl Check {
             Check::Caa => "caa",
             Check::Dns01 => "dns-01",
             Check::Http01 => "http-01",
+            Check::Soa => "soa",
         }
     }
 }
@@ -477,6 +481,9 @@ pub struct PerspectiveInfo {
     pub dns: String,
     /// HTTP side, redacted.
     pub http: String,
+    /// For sources the tool discovered: the authoritative nameserver's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nameserver: Option<String>,
 }
 
 /// The results for one identifier.

@@ -1,2 +1,3 @@
+mod dns;
 mod e2e;
 mod support;

@@ -19,6 +19,10 @@ pub struct Context<'a> {
     pub roles: &'a BTreeMap<String, Role>,
     /// The CAA issuer domain.
     pub ca: &'a str,
+    /// Sources that are authoritative nameservers: perspective name → nameserver host name.
+    pub nameservers: &'a BTreeMap<String, String>,
+    /// dns-01 values the user expects.
+    pub expect_txt: &'a [String],
 }
 
 impl Context<'_> {
@@ -55,7 +59,238 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     per_address(ctx, obs, &mut out);
     caa(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
+    nameservers(ctx, obs, &mut out);
+    txt(ctx, obs, &mut out);
     out
+}
+
+fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let ns_obs: Vec<&Observation> = obs
+        .iter()
+        .filter(|o| ctx.nameservers.contains_key(&o.perspective))
+        .collect();
+    if ns_obs.is_empty() {
+        return;
+    }
+    // Unreachable or refusing servers: one finding naming them all.
+    let mut down: BTreeMap<&str, &Observation> = BTreeMap::new();
+    for o in ns_obs
+        .iter()
+        .filter(|o| o.phase.is_some() && o.check == Check::Soa)
+    {
+        down.entry(o.perspective.as_str()).or_insert(o);
+    }
+    let servers: BTreeMap<&str, ()> = ns_obs
+        .iter()
+        .map(|o| (o.perspective.as_str(), ()))
+        .collect();
+    if !down.is_empty() {
+        let all = down.len() == servers.len();
+        let v6_only = down.keys().all(|p| p.contains(':'));
+        out.push(finding(
+            ctx,
+            "ns-unreachable",
+            if all { Severity::Error } else { Severity::Warning },
+            down.keys().map(|s| s.to_string()).collect(),
+            down.iter().map(|(p, o)| format!("{p}: {}", o.summary)).collect(),
+            &if v6_only {
+                "these nameservers do not answer over IPv6: a CA's resolver may pick them and time out; \
+                 fix IPv6 reachability of port 53 (UDP and TCP) or remove their AAAA glue"
+                    .to_string()
+            } else {
+                "these nameservers do not answer (or refuse): a CA's resolver that picks them fails or \
+                 retries; fix them or remove them from the NS set and the parent's delegation"
+                    .to_string()
+            },
+        ));
+    }
+    // Disagreements between servers of the same zone, per check.
+    for check in [Check::Soa, Check::Address, Check::Caa] {
+        let answered: Vec<&&Observation> = ns_obs
+            .iter()
+            .filter(|o| o.check == check && o.phase.is_none())
+            .collect();
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for o in &answered {
+            groups
+                .entry(o.signature.as_str())
+                .or_default()
+                .push(o.perspective.as_str());
+        }
+        if groups.len() < 2 {
+            continue;
+        }
+        let what = match check {
+            Check::Soa => "SOA serial",
+            Check::Address => "addresses",
+            _ => "CAA records",
+        };
+        let evidence = groups
+            .iter()
+            .map(|(sig, who)| format!("{} serve {what} {sig}", who.join(", ")))
+            .collect();
+        let minority: Vec<String> = groups
+            .values()
+            .min_by_key(|v| v.len())
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default();
+        out.push(finding(
+            ctx,
+            "ns-inconsistent",
+            if check == Check::Soa { Severity::Warning } else { Severity::Error },
+            minority.clone(),
+            evidence,
+            &format!(
+                "the authoritative servers disagree on {what}; a CA's resolver may ask any of them. Check \
+                 zone transfers to {} (NOTIFY, AXFR/IXFR, allow-transfer, serial increased) and wait until \
+                 every server serves the same zone before renewing",
+                minority.join(", ")
+            ),
+        ));
+    }
+}
+
+fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let txt: Vec<&Observation> = obs
+        .iter()
+        .filter(|o| o.check == Check::Dns01 && !o.perspective_fault)
+        .collect();
+    if txt.is_empty() {
+        return;
+    }
+    // Per nameserver: who lacks what the others (or the user) expect.
+    let ns_txt: Vec<&&Observation> = txt
+        .iter()
+        .filter(|o| ctx.nameservers.contains_key(&o.perspective))
+        .collect();
+    let wanted: Vec<String> = if ctx.expect_txt.is_empty() {
+        let mut all: Vec<String> = ns_txt.iter().flat_map(|o| o.txt.clone()).collect();
+        all.sort();
+        all.dedup();
+        all
+    } else {
+        ctx.expect_txt.to_vec()
+    };
+    let missing: Vec<(&&&Observation, Vec<&String>)> = ns_txt
+        .iter()
+        .filter(|o| o.phase.is_none())
+        .map(|o| {
+            (
+                o,
+                wanted
+                    .iter()
+                    .filter(|w| !o.txt.contains(w))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, m)| !m.is_empty())
+        .collect();
+    if !missing.is_empty() && !wanted.is_empty() {
+        let evidence = missing
+            .iter()
+            .map(|(o, m)| {
+                let ns = ctx
+                    .nameservers
+                    .get(&o.perspective)
+                    .cloned()
+                    .unwrap_or_default();
+                let ip = o
+                    .perspective
+                    .split('@')
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(' ')
+                    .next()
+                    .unwrap_or("");
+                format!(
+                    "TXT {} missing on {ns} ({ip}); it has: {}",
+                    m.iter()
+                        .map(|s| format!("{s:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if o.txt.is_empty() {
+                        "nothing".into()
+                    } else {
+                        o.txt.join(" ")
+                    }
+                )
+            })
+            .collect();
+        let first = missing[0].0;
+        let ns = ctx
+            .nameservers
+            .get(&first.perspective)
+            .cloned()
+            .unwrap_or_default();
+        out.push(finding(
+            ctx,
+            "txt-missing-on-ns",
+            Severity::Error,
+            missing.iter().map(|(o, _)| o.perspective.clone()).collect(),
+            evidence,
+            &format!(
+                "TXT missing on {ns}: wait for the zone transfer or fix NOTIFY before asking the CA to \
+                 validate (in a DNS-01 hook: mpic-check wait-txt, or a propagation delay that checks every \
+                 nameserver)"
+            ),
+        ));
+    }
+    // Apex + wildcard in one order need two values in one RRset.
+    if ctx.expect_txt.len() > 1 {
+        let short: Vec<&&Observation> = txt
+            .iter()
+            .filter(|o| o.phase.is_none() && !o.ok && !o.txt.is_empty())
+            .collect();
+        if !short.is_empty() {
+            out.push(finding(
+                ctx,
+                "txt-shared-name",
+                Severity::Error,
+                short.iter().map(|o| o.perspective.clone()).collect(),
+                short.iter().map(|o| format!("{}: {}", o.perspective, o.summary)).collect(),
+                "an apex and its wildcard share _acme-challenge: both values must be in the TXT RRset at \
+                 the same time; make the DNS hook add a record instead of replacing the RRset",
+            ));
+        }
+    }
+    // Leftover values from old attempts, without an expectation.
+    if ctx.expect_txt.is_empty() {
+        let stale: Vec<&&Observation> = txt
+            .iter()
+            .filter(|o| {
+                o.phase.is_none() && !o.txt.is_empty() && ctx.role(&o.perspective) == Role::Primary
+            })
+            .collect();
+        if let Some(o) = stale.first() {
+            out.push(finding(
+                ctx,
+                "txt-leftover",
+                Severity::Info,
+                vec![o.perspective.clone()],
+                vec![format!("{} value(s) at the challenge name: {}", o.txt.len(), o.txt.join(" "))],
+                "TXT values from earlier attempts do not hurt validation, but a DNS hook that cleans up \
+                 should remove them; many leftovers can make the answer too large",
+            ));
+        }
+    }
+    // Long negative caching at the challenge name.
+    for o in txt.iter().filter(|o| o.txt.is_empty() && o.phase.is_none()) {
+        if let Some(ttl) = o.dns.iter().filter_map(|d| d.negative_ttl).max()
+            && ttl > 600
+        {
+            out.push(finding(
+                ctx,
+                "negative-cache-risk",
+                Severity::Warning,
+                vec![o.perspective.clone()],
+                vec![format!("{}: no TXT yet, and resolvers may cache that for {ttl} s (SOA minimum)", o.perspective)],
+                "a resolver that asked before the TXT existed keeps the negative answer for the SOA \
+                 minimum: lower the SOA minimum/negative TTL of the zone (e.g. 300 s), or create the TXT \
+                 well before the CA checks",
+            ));
+            break;
+        }
+    }
 }
 
 fn ca_like(obs: &[Observation], check: Check) -> impl Iterator<Item = &Observation> {

@@ -27,6 +27,9 @@ pub struct Run {
     pub identifiers: Vec<IdentifierRun>,
     /// What the HTTP side of the perspectives could show (for coverage).
     pub http_vantages: usize,
+    /// dns-01 values the user expected.
+    #[serde(default)]
+    pub expect_txt: Vec<String>,
 }
 
 /// One identifier's raw results.
@@ -61,6 +64,11 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         .iter()
         .map(|p| (p.name.clone(), p.role))
         .collect();
+    let nameservers: BTreeMap<String, String> = run
+        .perspectives
+        .iter()
+        .filter_map(|p| p.nameserver.clone().map(|n| (p.name.clone(), n)))
+        .collect();
     let mut identifiers = Vec::new();
     let mut findings = Vec::new();
     let mut overall: Option<Outcome> = None;
@@ -81,6 +89,8 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             methods: &id.methods,
             roles: &roles,
             ca: &run.ca,
+            nameservers: &nameservers,
+            expect_txt: &run.expect_txt,
         };
         let mut f = detect::detect(&ctx, &obs);
         let mut checks: Vec<Check> = id.methods.iter().map(|m| m.check()).collect();

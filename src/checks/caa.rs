@@ -211,19 +211,32 @@ pub fn parse_issue_value(raw: &[u8]) -> Option<(Option<String>, Vec<(String, Str
 }
 
 /// Runs the climb from `v` for `base` (the identifier without `*.`) and judges the result.
-pub async fn check(v: &Vantage, base: &str, req: Request<'_>) -> Observation {
+/// `stop_at` limits the climb to names at or below a zone apex (for a single authoritative
+/// server, which cannot answer for parent zones); its signature is then the records themselves,
+/// so servers of one zone can be compared.
+pub async fn check(
+    v: &Vantage,
+    base: &str,
+    req: Request<'_>,
+    stop_at: Option<&str>,
+) -> Observation {
     let start = Instant::now();
     let mut o = blank(&v.spec.name, Check::Caa);
     let labels: Vec<&str> = base.split('.').collect();
     // Every name from the identifier up to the TLD; never the root.
-    let names: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
+    let mut names: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
+    if let Some(apex) = stop_at
+        && let Some(i) = names.iter().position(|n| n == apex)
+    {
+        names.truncate(i + 1);
+    }
     let lookups = join_all(names.iter().map(|n| v.lookup(n, RecordType::CAA))).await;
     o.elapsed_ms = start.elapsed().as_millis() as u64;
     for l in &lookups {
         o.dns.extend(l.exchanges.iter().cloned());
     }
     for (i, (name, l)) in names.iter().zip(&lookups).enumerate() {
-        let is_tld = i == names.len() - 1;
+        let is_tld = i == names.len() - 1 && stop_at.is_none();
         let nx = l.rcode() == Some(ResponseCode::NXDomain);
         // NXDOMAIN below the TLD is an empty set; at the TLD it is an error (Boulder).
         let failed = l.failure.is_some() || (nx && is_tld);
@@ -299,8 +312,15 @@ pub async fn check(v: &Vantage, base: &str, req: Request<'_>) -> Observation {
         return o;
     }
     o.ok = true;
-    o.summary = "no CAA records up to the TLD: any CA may issue".into();
-    o.signature = "permit".into();
+    o.summary = match stop_at {
+        Some(apex) => format!("no CAA records between {base} and the zone apex {apex}"),
+        None => "no CAA records up to the TLD: any CA may issue".into(),
+    };
+    o.signature = if stop_at.is_some() {
+        "none".into()
+    } else {
+        "permit".into()
+    };
     o.caa = Some(CaaFacts {
         found_at: None,
         records: Vec::new(),

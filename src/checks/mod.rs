@@ -6,6 +6,7 @@
 pub mod address;
 pub mod caa;
 pub mod http01;
+pub mod soa;
 pub mod txt;
 
 use crate::model::{Check, Observation, Phase};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec, ProxyKind};
 use crate::model::{DnsExchange, Phase};
@@ -83,7 +83,20 @@ impl Lookup {
 /// are authoritative), not an answer cache: the answers themselves are always asked fresh.
 #[derive(Debug, Default)]
 pub struct Discovery {
-    zones: Mutex<HashMap<String, Result<NsAddrs, String>>>,
+    by_name: Mutex<HashMap<String, ZoneCell>>,
+    by_apex: Mutex<HashMap<String, ZoneCell>>,
+}
+
+/// One discovery, computed once and shared by everyone who waits for it.
+type ZoneCell = Arc<OnceCell<Result<Zone, String>>>;
+
+/// A discovered zone cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// The apex (owner of the NS RRset).
+    pub apex: String,
+    /// Nameserver names with their addresses.
+    pub servers: NsAddrs,
 }
 
 /// Nameserver names with one of their addresses each (a name with two addresses appears twice).
@@ -143,6 +156,7 @@ impl Vantage {
                 }
             },
             DnsSpec::Authoritative => Vec::new(),
+            DnsSpec::Nameserver(a) => vec![Transport::Udp(*a)],
         };
         Vantage {
             spec,
@@ -203,6 +217,9 @@ impl Vantage {
         }
         match self.spec.dns {
             DnsSpec::Authoritative => self.lookup_authoritative(name, rtype).await,
+            DnsSpec::Nameserver(_) => {
+                recursive_lookup(&self.servers, name, rtype, self.ask(false)).await
+            }
             _ => recursive_lookup(&self.servers, name, rtype, self.ask(true)).await,
         }
     }
@@ -299,13 +316,19 @@ impl Vantage {
 
     /// The authoritative servers (name, address) of the zone containing `name`.
     pub async fn authoritative_servers(&self, name: &str) -> Result<NsAddrs, String> {
-        let boot = match &self.bootstrap {
-            Some(b) => b.clone(),
-            None => {
-                return Err("no recursive resolver to discover the authoritative servers".into());
+        self.zone_of(name).await.map(|z| z.servers)
+    }
+
+    /// The zone containing `name`: its apex and its servers. Uses this vantage itself as the
+    /// recursive view when it has no bootstrap.
+    pub async fn zone_of(&self, name: &str) -> Result<Zone, String> {
+        match &self.bootstrap {
+            Some(b) => discover(b, &self.discovery, name).await,
+            None if !matches!(self.spec.dns, DnsSpec::Authoritative) => {
+                discover(self, &self.discovery, name).await
             }
-        };
-        discover(&boot, &self.discovery, name).await
+            None => Err("no recursive resolver to discover the authoritative servers".into()),
+        }
     }
 }
 
@@ -321,7 +344,16 @@ async fn recursive_lookup(
         let a = dns::exchange(t, name, rtype, ask).await;
         exchanges.push(a.facts.clone());
         if a.message.is_some() {
-            let failure = (!a.is_answer()).then(|| rcode_failure(&a));
+            let failure = if !a.is_answer() {
+                Some(rcode_failure(&a))
+            } else {
+                // A reply that loops through CNAMEs or never ends is no usable answer.
+                a.facts.error.as_ref().map(|e| LookupFailure {
+                    phase: Phase::Dns,
+                    message: format!("{e} from {}", a.facts.server),
+                    perspective_fault: false,
+                })
+            };
             return Lookup {
                 exchanges,
                 answer: Some(a),
@@ -422,17 +454,26 @@ fn system_servers() -> Result<Vec<SocketAddr>, String> {
 
 /// Finds the zone cut for `name` (closest enclosing name with an NS RRset, asked of every
 /// ancestor at once) and the addresses of its nameservers, v4 and v6.
-async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<NsAddrs, String> {
-    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<Zone, String> {
+    let key = name.trim_end_matches('.').to_ascii_lowercase();
+    let cell = cache
+        .by_name
+        .lock()
+        .await
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    // Concurrent perspectives asking about the same name share one discovery.
+    cell.get_or_init(|| find_zone(boot, cache, key))
+        .await
+        .clone()
+}
+
+async fn find_zone(boot: &Vantage, cache: &Discovery, name: String) -> Result<Zone, String> {
+    let labels: Vec<&str> = name.split('.').collect();
     let candidates: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
-    {
-        let z = cache.zones.lock().await;
-        for c in &candidates {
-            if let Some(r) = z.get(c) {
-                return r.clone();
-            }
-        }
-    }
+    // Every ancestor at once: the closest one that owns an NS RRset is the zone cut. Asked per
+    // name (not reused from a parent) so an NS-delegated _acme-challenge is found.
     let lookups = join_all(candidates.iter().map(|c| boot.lookup(c, RecordType::NS))).await;
     let mut found = None;
     for (c, l) in candidates.iter().zip(&lookups) {
@@ -451,38 +492,48 @@ async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<NsAdd
             }
         }
     }
-    match found {
-        None => Err(format!(
+    let Some((apex, ns_names)) = found else {
+        return Err(format!(
             "could not find the authoritative nameservers of {name}"
-        )),
-        Some((zone, ns_names)) => {
-            let port = dns_port();
-            let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
-                [
-                    boot.lookup(n, RecordType::A),
-                    boot.lookup(n, RecordType::AAAA),
-                ]
-            }))
-            .await;
-            let mut servers = Vec::new();
-            for (i, l) in addr_lookups.iter().enumerate() {
-                for ip in l.addresses() {
-                    let entry = (ns_names[i / 2].clone(), SocketAddr::new(ip, port));
-                    if !servers.contains(&entry) {
-                        servers.push(entry);
-                    }
+        ));
+    };
+    let cell = cache
+        .by_apex
+        .lock()
+        .await
+        .entry(apex.clone())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| async {
+        let port = dns_port();
+        let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
+            [
+                boot.lookup(n, RecordType::A),
+                boot.lookup(n, RecordType::AAAA),
+            ]
+        }))
+        .await;
+        let mut servers = Vec::new();
+        for (i, l) in addr_lookups.iter().enumerate() {
+            for ip in l.addresses() {
+                let entry = (ns_names[i / 2].clone(), SocketAddr::new(ip, port));
+                if !servers.contains(&entry) {
+                    servers.push(entry);
                 }
             }
-            let out = if servers.is_empty() {
-                Err(format!(
-                    "the nameservers of {zone} ({}) have no addresses",
-                    ns_names.join(", ")
-                ))
-            } else {
-                Ok(servers)
-            };
-            cache.zones.lock().await.insert(zone, out.clone());
-            out
         }
-    }
+        if servers.is_empty() {
+            Err(format!(
+                "the nameservers of {apex} ({}) have no addresses",
+                ns_names.join(", ")
+            ))
+        } else {
+            Ok(Zone {
+                apex: apex.clone(),
+                servers,
+            })
+        }
+    })
+    .await
+    .clone()
 }

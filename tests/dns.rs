@@ -1,0 +1,356 @@
+//! The DNS engine end to end: authoritative perspectives that discover the zone's nameservers
+//! through the primary's resolver and ask each one directly with an ECS subnet, every nameserver
+//! address diffed as a source (missing TXT, refusal, silence, old serial), CNAME loops and long
+//! chains bounded, truncation answered over TCP, and the dns-01 / CAA observations in the JSON.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use crate::e2e::{codes, finding};
+use crate::support::dns::{Behaviour, DnsServer, Zone};
+use crate::support::lo;
+
+pub const TOKEN: &str = "LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ";
+pub const OLD_TOKEN: &str = "old-value-from-an-earlier-attempt-xxxxxxxxxx";
+
+/// A resolver that knows the delegation of example.test, and two authoritative servers.
+pub struct AuthLab {
+    pub resolver: DnsServer,
+    pub ns: Vec<DnsServer>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+/// The zone as the authoritative servers serve it; `ns2` can be altered by the caller.
+pub fn example_zone() -> Zone {
+    Zone::new("example.test")
+        .ns("example.test", "ns1.example.test")
+        .ns("example.test", "ns2.example.test")
+        .a("ns1.example.test", "127.0.1.1")
+        .a("ns2.example.test", "127.0.1.2")
+        .a("www.example.test", "127.0.20.1")
+        .caa("example.test", 0, "issue", "letsencrypt.org")
+        .txt("_acme-challenge.www.example.test", TOKEN)
+}
+
+/// The resolver's own data: the delegation (NS + glue) and the same records, so the primary
+/// agrees with ns1.
+pub fn resolver_zone() -> Zone {
+    Zone::new("test")
+        .ns("example.test", "ns1.example.test")
+        .ns("example.test", "ns2.example.test")
+        .a("ns1.example.test", "127.0.1.1")
+        .a("ns2.example.test", "127.0.1.2")
+        .a("www.example.test", "127.0.20.1")
+        .caa("example.test", 0, "issue", "letsencrypt.org")
+        .txt("_acme-challenge.www.example.test", TOKEN)
+}
+
+/// Starts the lab. `ns_zone` builds each authoritative server's zone from its address.
+pub fn auth_lab(
+    resolver: Zone,
+    ns_zone: impl Fn(IpAddr) -> Zone,
+    remotes: &[(&str, &str, &str)],
+) -> AuthLab {
+    let resolver = DnsServer::start(lo(0, 0, 53), resolver);
+    let ns = DnsServer::start_many(&[lo(0, 1, 1), lo(0, 1, 2)], ns_zone);
+    let mut toml = format!(
+        "[defaults]\ntimeout = \"1s\"\n\n[[perspective]]\nname = \"home\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+         dns = \"udp://{}\"\n",
+        resolver.addr
+    );
+    for (name, rir, ecs) in remotes {
+        toml.push_str(&format!(
+            "\n[[perspective]]\nname = \"{name}\"\nrole = \"remote\"\nrir = \"{rir}\"\ndns = \"authoritative\"\necs = \"{ecs}\"\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lab.toml");
+    std::fs::write(&config, toml).unwrap();
+    AuthLab {
+        resolver,
+        ns,
+        dir,
+        config,
+    }
+}
+
+pub const REMOTES: &[(&str, &str, &str)] = &[
+    ("us", "ARIN", "198.51.100.0/24"),
+    ("eu", "RIPE", "203.0.113.0/24"),
+    ("ap", "APNIC", "192.0.2.0/24"),
+];
+
+impl AuthLab {
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let out = Command::cargo_bin("mpic-check")
+            .unwrap()
+            .env("MPIC_CHECK_DNS_PORT", self.ns[0].port().to_string())
+            // Nothing listens there: HTTP-01 is not under test in this module.
+            .env("MPIC_CHECK_HTTP_PORT", "9")
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .arg("--config")
+            .arg(&self.config)
+            .args(["--as-of", "2026-11-28", "--format", "json"])
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let strict: Result<mpic_check::model::Report, _> = serde_json::from_slice(&out.stdout);
+        assert!(
+            strict.is_ok(),
+            "schema: {strict:?}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        )
+    }
+}
+
+/// Observations of `perspective` for `check` (CA-like ones only).
+pub fn obs<'a>(doc: &'a Value, perspective: &str, check: &str) -> &'a Value {
+    doc["identifiers"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["perspective"] == perspective && o["check"] == check && o["address"].is_null())
+        .unwrap_or_else(|| panic!("no {check} observation for {perspective}: {doc:#}"))
+}
+
+#[test]
+fn authoritative_perspectives_use_ecs_and_show_dns_caa_txt_facts() {
+    let lab = auth_lab(
+        resolver_zone(),
+        |_| {
+            // A view replaces the whole record set for queries from that subnet.
+            let view = |addr: &str| {
+                Zone::new("example.test")
+                    .a("www.example.test", addr)
+                    .caa("example.test", 0, "issue", "letsencrypt.org")
+                    .txt("_acme-challenge.www.example.test", TOKEN)
+            };
+            example_zone()
+                .view_for_ecs("203.0.113.0/24", view("127.0.20.2"))
+                .view_for_ecs("192.0.2.0/24", view("127.0.20.9"))
+        },
+        REMOTES,
+    );
+    let (_, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    // DNS-01 and CAA pass everywhere.
+    for p in ["home", "us", "eu", "ap"] {
+        assert_eq!(obs(&doc, p, "dns-01")["ok"], true, "{p}: {doc:#}");
+        assert_eq!(obs(&doc, p, "caa")["ok"], true, "{p}");
+    }
+    let eu = obs(&doc, "eu", "dns-01");
+    let ex = &eu["dns"][0];
+    assert_eq!(ex["ecs"], "203.0.113.0/24");
+    assert_eq!(ex["ecs_scope"], 24);
+    assert_eq!(ex["aa"], true);
+    assert!(
+        ex["server"].as_str().unwrap().starts_with("udp://127.0.1."),
+        "{ex}"
+    );
+    assert_eq!(eu["txt"][0], TOKEN);
+    let caa = obs(&doc, "us", "caa");
+    assert_eq!(caa["caa"]["found_at"], "example.test");
+    assert_eq!(caa["caa"]["records"][0]["tag"], "issue");
+    // Each nameserver address became a source, and they agree.
+    let names: Vec<&str> = doc["perspectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["nameserver"].as_str())
+        .collect();
+    assert_eq!(names, ["ns1.example.test", "ns2.example.test"]);
+    assert!(
+        !codes(&doc).contains(&"ns-inconsistent".to_string()),
+        "{doc:#}"
+    );
+    assert!(!codes(&doc).contains(&"txt-missing-on-ns".to_string()));
+    assert_eq!(doc["identifiers"][0]["verdicts"][0]["check"], "dns-01");
+    assert_eq!(doc["identifiers"][0]["verdicts"][0]["outcome"], "pass");
+
+    // The address check shows the ECS views: the APNIC subnet's answer differs.
+    let (_, doc) = lab.json(&["www.example.test"]);
+    assert_eq!(obs(&doc, "ap", "address")["addresses"][0], "127.0.20.9");
+    assert_eq!(obs(&doc, "eu", "address")["addresses"][0], "127.0.20.2");
+    assert_eq!(obs(&doc, "us", "address")["addresses"][0], "127.0.20.1");
+    assert!(codes(&doc).contains(&"geodns-divergence".to_string()));
+}
+
+#[test]
+fn a_secondary_missing_the_txt_is_named_with_the_fix() {
+    let lab = auth_lab(
+        resolver_zone(),
+        |ip| {
+            if ip == lo(0, 1, 2) {
+                // ns2 missed the last zone transfer: old serial, old TXT.
+                Zone::new("example.test")
+                    .serial(1)
+                    .ns("example.test", "ns1.example.test")
+                    .a("www.example.test", "127.0.20.1")
+                    .caa("example.test", 0, "issue", "letsencrypt.org")
+                    .txt("_acme-challenge.www.example.test", OLD_TOKEN)
+            } else {
+                example_zone().serial(2)
+            }
+        },
+        REMOTES,
+    );
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    let f = finding(&doc, "txt-missing-on-ns");
+    assert_eq!(f["severity"], "error");
+    let ev = f["evidence"].to_string();
+    assert!(
+        ev.contains("ns2.example.test (127.0.1.2)") && ev.contains(OLD_TOKEN),
+        "{ev}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("TXT missing on ns2.example.test: wait for the zone transfer")
+    );
+    let serial = doc["findings"].as_array().unwrap().iter().find(|f| {
+        f["code"] == "ns-inconsistent" && f["evidence"].to_string().contains("SOA serial")
+    });
+    assert!(serial.is_some(), "{doc:#}");
+    assert_eq!(
+        code, 1,
+        "a lagging secondary puts the renewal at risk: {doc:#}"
+    );
+}
+
+#[test]
+fn refusing_and_silent_nameservers_are_reported_not_fatal() {
+    for (b, word) in [
+        (Behaviour::Refused, "REFUSED"),
+        (Behaviour::Silent, "timed out"),
+    ] {
+        let lab = auth_lab(
+            resolver_zone(),
+            move |ip| {
+                if ip == lo(0, 1, 2) {
+                    example_zone().behaviour(b)
+                } else {
+                    example_zone()
+                }
+            },
+            REMOTES,
+        );
+        let (code, doc) = lab.json(&["--method", "dns-01", "www.example.test"]);
+        let f = finding(&doc, "ns-unreachable");
+        assert_eq!(f["severity"], "warning");
+        assert!(f["evidence"].to_string().contains(word), "{word}: {f}");
+        assert_eq!(f["perspectives"][0], "ns2.example.test@127.0.1.2");
+        // The remotes still got their answers from ns1.
+        assert_eq!(obs(&doc, "eu", "dns-01")["ok"], true);
+        assert_eq!(code, 1, "{doc:#}");
+    }
+}
+
+#[test]
+fn cname_loops_and_long_chains_are_bounded_failures() {
+    let looping = resolver_zone()
+        .cname("loop.example.test", "loop2.example.test")
+        .cname("loop2.example.test", "loop.example.test");
+    let mut long = resolver_zone();
+    for i in 0..20 {
+        long = long.cname(
+            &format!("c{i}.example.test"),
+            &format!("c{}.example.test", i + 1),
+        );
+    }
+    long = long.a("c20.example.test", "127.0.20.1");
+    for (zone, name, word) in [
+        (looping, "loop.example.test", "CNAME loop"),
+        (long, "c0.example.test", "CNAME chain longer"),
+    ] {
+        let lab = auth_lab(zone, |_| example_zone(), &[]);
+        let (code, doc) = lab.json(&[name]);
+        let a = obs(&doc, "home", "address");
+        assert_eq!(a["ok"], false);
+        assert_eq!(a["phase"], "dns");
+        assert!(a["summary"].as_str().unwrap().contains(word), "{a}");
+        assert_eq!(code, 2, "{doc:#}");
+    }
+}
+
+#[test]
+fn truncated_udp_answers_are_retried_over_tcp() {
+    let lab = auth_lab(
+        resolver_zone().behaviour(Behaviour::TruncateUdp),
+        |_| example_zone(),
+        &[],
+    );
+    let (_, doc) = lab.json(&["--method", "dns-01", "www.example.test"]);
+    let t = obs(&doc, "home", "dns-01");
+    assert_eq!(t["ok"], true, "{t}");
+    assert_eq!(t["txt"][0], TOKEN);
+    assert!(
+        t["dns"][0]["server"]
+            .as_str()
+            .unwrap()
+            .ends_with("(tcp after truncation)"),
+        "{t}"
+    );
+    assert!(
+        lab.resolver
+            .queries()
+            .iter()
+            .any(|q| q.transport == crate::support::dns::Transport::Tcp)
+    );
+}
+
+#[test]
+fn caa_that_forbids_the_ca_fails_with_the_fix() {
+    let zone = Zone::new("test")
+        .a("www.example.test", "127.0.20.1")
+        .caa("example.test", 0, "issue", "pki.goog")
+        .caa("example.test", 0, "iodef", "mailto:sec@example.test");
+    let lab = auth_lab(zone, |_| example_zone(), &[]);
+    let (code, doc) = lab.json(&["--method", "dns-01", "www.example.test"]);
+    let f = finding(&doc, "caa-forbids");
+    assert!(f["evidence"].to_string().contains("pki.goog"), "{f}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("issue \"letsencrypt.org\"")
+    );
+    assert_eq!(code, 2);
+    // The same records with --ca pki.goog pass.
+    let (_, doc) = lab.json(&["--method", "dns-01", "--ca", "pki.goog", "www.example.test"]);
+    assert_eq!(obs(&doc, "home", "caa")["ok"], true);
+}
+
+#[test]
+fn caa_servfail_nearer_than_the_records_fails_the_check() {
+    let zone = resolver_zone().behaviour_for_type("CAA", Behaviour::ServFail);
+    let lab = auth_lab(zone, |_| example_zone(), &[]);
+    let (code, doc) = lab.json(&["--method", "dns-01", "www.example.test"]);
+    let c = obs(&doc, "home", "caa");
+    assert_eq!(c["ok"], false);
+    assert!(c["summary"].as_str().unwrap().contains("SERVFAIL"), "{c}");
+    assert_eq!(finding(&doc, "caa-lookup-failed")["severity"], "error");
+    assert_eq!(code, 2);
+}
