@@ -294,6 +294,7 @@ async fn nameserver_sources(
                 dns: DnsSpec::Nameserver(*addr),
                 ecs: None,
                 http: crate::config::HttpSpec::Direct,
+                doh_ca: None,
             };
             let info = PerspectiveInfo {
                 name,
@@ -469,6 +470,8 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     let report = build_report(&run, &plan.policy, started, clock.elapsed());
     match cli.format {
         Format::Json => report::json::render(&report, out)?,
+        Format::Nagios => report::nagios::render(&report, out)?,
+        Format::Prometheus => report::prometheus::render(&report, out)?,
         Format::Table => {
             let tty = std::io::stdout().is_terminal();
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -31,6 +31,10 @@ pub enum Format {
     Table,
     /// One JSON document (schema_version 1), for monitoring.
     Json,
+    /// Nagios/Icinga plugin output: one status line with perfdata; exit code = state.
+    Nagios,
+    /// Prometheus text exposition, for the node_exporter textfile collector.
+    Prometheus,
 }
 
 /// Which ACME challenge the renewal will use.

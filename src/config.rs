@@ -352,6 +352,8 @@ pub struct PerspectiveSpec {
     pub ecs: Option<Subnet>,
     /// HTTP side.
     pub http: HttpSpec,
+    /// Extra trust anchors (PEM file) for a DoH server with a private CA.
+    pub doh_ca: Option<PathBuf>,
 }
 
 /// Quorum policy names (design §7).
@@ -628,16 +630,17 @@ impl Config {
                     .map_err(|m| err(h.span(), &k("http"), m))?,
                 None => HttpSpec::Direct,
             };
-            if let (
-                HttpSpec::Proxy {
-                    kind: ProxyKind::Http,
-                    ..
-                },
-                DnsSpec::Udp(_) | DnsSpec::Tcp(_),
-            ) = (&http, &dns)
-            {
-                // Allowed: DNS goes direct; an HTTP proxy cannot carry DNS. Documented in README.
-            }
+            let doh_ca = match &rp.doh_ca {
+                Some(c) if !matches!(dns, DnsSpec::Doh(_)) => {
+                    return Err(err(
+                        c.span(),
+                        &k("doh_ca"),
+                        "only applies to a DoH (https://) DNS side".into(),
+                    ));
+                }
+                Some(c) => Some(PathBuf::from(c.get_ref())),
+                None => None,
+            };
             cfg.perspectives.push(PerspectiveSpec {
                 name: name.clone(),
                 role,
@@ -646,6 +649,7 @@ impl Config {
                 dns,
                 ecs,
                 http,
+                doh_ca,
             });
         }
         let primaries: Vec<_> = raw
@@ -694,6 +698,7 @@ impl Config {
             dns: DnsSpec::Authoritative,
             ecs: Some(ecs.parse().expect("built-in subnet")),
             http: HttpSpec::Direct,
+            doh_ca: None,
         };
         let source = |name: &str, ip: [u8; 4]| PerspectiveSpec {
             name: name.into(),
@@ -703,6 +708,7 @@ impl Config {
             dns: DnsSpec::Udp(SocketAddr::from((ip, 53))),
             ecs: None,
             http: HttpSpec::Direct,
+            doh_ca: None,
         };
         Config {
             source: ConfigSource::BuiltIn,
@@ -719,6 +725,7 @@ impl Config {
                     dns: DnsSpec::System,
                     ecs: None,
                     http: HttpSpec::Direct,
+                    doh_ca: None,
                 },
                 remote("arin-us", Rir::Arin, (39.04, -77.49), "73.0.0.0/24"),
                 remote("ripe-de", Rir::Ripe, (50.11, 8.68), "80.128.0.0/24"),
@@ -778,6 +785,7 @@ struct RawPerspective {
     dns: Option<Spanned<String>>,
     ecs: Option<Spanned<String>>,
     http: Option<Spanned<String>>,
+    doh_ca: Option<Spanned<String>>,
 }
 
 #[cfg(test)]

@@ -88,7 +88,11 @@ pub fn client(spec: &HttpSpec, pins: Pins, t: Timeouts) -> Result<reqwest::Clien
 /// A client for DNS over HTTPS with certificate verification (real trust store), through the
 /// perspective's proxy. Name resolution of the DoH host uses the system resolver only for a
 /// direct connection; through socks5h/HTTP proxies the proxy resolves it.
-pub fn doh_client(spec: &HttpSpec, timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn doh_client(
+    spec: &HttpSpec,
+    extra_ca: Option<&std::path::Path>,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -102,6 +106,24 @@ pub fn doh_client(spec: &HttpSpec, timeout: Duration) -> Result<reqwest::Client,
             let _ = u.set_scheme("socks5h");
         }
         b = b.proxy(reqwest::Proxy::all(u.as_str()).map_err(|e| error_text(&e))?);
+    }
+    if let Some(path) = extra_ca {
+        let pem = std::fs::read(path).map_err(|e| format!("doh_ca {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            format!(
+                "doh_ca {}: not a PEM certificate bundle: {e}",
+                path.display()
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(format!(
+                "doh_ca {}: no certificate in the file",
+                path.display()
+            ));
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
     }
     b.build().map_err(|e| error_text(&e))
 }

@@ -145,16 +145,18 @@ impl Vantage {
                     Vec::new()
                 }
             },
-            DnsSpec::Doh(url) => match http::doh_client(&spec.http, timeout) {
-                Ok(client) => vec![Transport::Doh {
-                    url: url.clone(),
-                    client,
-                }],
-                Err(e) => {
-                    broken = Some(format!("cannot build DoH client: {e}"));
-                    Vec::new()
+            DnsSpec::Doh(url) => {
+                match http::doh_client(&spec.http, spec.doh_ca.as_deref(), timeout) {
+                    Ok(client) => vec![Transport::Doh {
+                        url: url.clone(),
+                        client,
+                    }],
+                    Err(e) => {
+                        broken = Some(format!("cannot build DoH client: {e}"));
+                        Vec::new()
+                    }
                 }
-            },
+            }
             DnsSpec::Authoritative => Vec::new(),
             DnsSpec::Nameserver(a) => vec![Transport::Udp(*a)],
         };
@@ -179,6 +181,7 @@ impl Vantage {
             dns: DnsSpec::System,
             ecs: None,
             http: HttpSpec::Direct,
+            doh_ca: None,
         };
         Vantage::new(spec, timeout, None, discovery)
     }

@@ -3,6 +3,8 @@
 //! `Vec<u8>` with fixed settings.
 
 pub mod json;
+pub mod nagios;
+pub mod prometheus;
 pub mod table;
 
 /// Presentation settings for the table renderer.
