@@ -46,6 +46,8 @@ pub struct Plan {
     pub http: http01::Plan,
     /// Expected dns-01 values.
     pub expect_txt: Vec<String>,
+    /// Web root for the probe file.
+    pub webroot: Option<std::path::PathBuf>,
 }
 
 /// Validates flags and configuration into a plan.
@@ -115,6 +117,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         policy,
         http,
         expect_txt: cli.expect_txt.clone(),
+        webroot: cli.webroot.clone(),
     })
 }
 
@@ -197,6 +200,13 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
     let (results, sources) = tokio::join!(join_all(jobs), join_all(source_jobs));
     let mut perspectives = perspective_infos(&plan.config);
     let mut results = results;
+    let mut probe_problem = None;
+    if let Some(dir) = &plan.webroot {
+        progress.set_message(format!("webroot probe in {}", dir.display()));
+        if let Err(e) = webroot_phase(plan, dir, &vantages, &mut results).await {
+            probe_problem = Some(e);
+        }
+    }
     for (name, list) in sources {
         for (info, obs) in list {
             if !perspectives.iter().any(|p| p.name == info.name) {
@@ -229,7 +239,71 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
             .filter(|p| p.role != Role::Source)
             .count(),
         expect_txt: plan.expect_txt.clone(),
+        probe_problem,
     }
+}
+
+fn key_authorization_like() -> String {
+    let a = http01::Plan::random().token;
+    let b = http01::Plan::random().token;
+    format!("{a}.{b}")
+}
+
+/// The webroot probe (design §5): with the file absent each perspective already fetched the
+/// token (phase 1, in `results`); now write it and fetch it from every perspective with the exact
+/// content expected, rewrite it and fetch again (a cache shows the old content), then delete it.
+/// The file is removed when this future completes or is dropped (Ctrl-C, SIGTERM, deadline).
+async fn webroot_phase(
+    plan: &Plan,
+    dir: &std::path::Path,
+    vantages: &[Arc<Vantage>],
+    results: &mut [(String, Vec<Observation>)],
+) -> Result<(), String> {
+    let first = key_authorization_like();
+    let second = key_authorization_like();
+    let mut file = crate::webroot::ProbeFile::create(dir, &plan.http.token, &first).map_err(|e| e.to_string())?;
+    let mut targets = Vec::new();
+    for (idx, (name, obs)) in results.iter().enumerate() {
+        let Some((id, methods)) = plan.identifiers.iter().find(|(i, _)| i.name == *name) else { continue };
+        if id.is_wildcard() || !methods.contains(&Method::Http01) || obs.is_empty() {
+            continue;
+        }
+        let perspective = obs[0].perspective.clone();
+        let Some(v) = vantages.iter().find(|v| v.spec.name == perspective) else { continue };
+        if v.broken.is_some() || v.spec.role == Role::Source {
+            continue;
+        }
+        let addrs: Vec<std::net::IpAddr> = obs
+            .iter()
+            .find(|o| o.check == Check::Address)
+            .map(|o| o.addresses.iter().filter_map(|a| a.parse().ok()).collect())
+            .unwrap_or_default();
+        targets.push((idx, v.clone(), id.name.clone(), addrs));
+    }
+    let with = |body: &str| http01::Plan { expect_body: Some(body.to_string()), ..plan.http.clone() };
+    let (plan_a, plan_b) = (with(&first), with(&second));
+    let main = join_all(targets.iter().map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_a))).await;
+    file.rewrite(&second).map_err(|e| e.to_string())?;
+    let again = join_all(targets.iter().map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_b))).await;
+    file.remove().map_err(|e| e.to_string())?;
+    let first_digest = http01::hex(&<sha2::Sha256 as sha2::Digest>::digest(first.as_bytes()));
+    for (((idx, ..), mut fresh), again) in targets.iter().zip(main).zip(again) {
+        let obs = &mut results[*idx].1;
+        let before = obs.iter().find(|o| o.check == Check::Http01 && o.address.is_none()).and_then(|o| o.http.as_ref()?.status);
+        if let (Some(m), Some(a)) = (fresh.first_mut(), again.first()) {
+            let stale = a.http.as_ref().and_then(|h| h.body_sha256.as_deref()) == Some(first_digest.as_str());
+            m.probe = Some(crate::model::ProbeFacts {
+                before_status: before,
+                rewrite_status: a.http.as_ref().and_then(|h| h.status),
+                rewrite_matched: a.ok,
+                rewrite_stale: stale,
+                rewrite_summary: a.summary.clone(),
+            });
+        }
+        obs.retain(|o| o.check != Check::Http01);
+        obs.append(&mut fresh);
+    }
+    Ok(())
 }
 
 /// Public description of the perspectives (credentials redacted by `Display`).
@@ -465,7 +539,19 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let run = probe(&plan, &progress).await;
+    let run = if plan.webroot.is_some() {
+        // The probe file must not outlive an interrupted run: stop probing on a signal, which
+        // drops the probe future and with it the file, then report the interruption.
+        tokio::select! {
+            r = probe(&plan, &progress) => r,
+            sig = shutdown_signal() => {
+                progress.finish_and_clear();
+                return Err(UsageError(format!("interrupted by {sig}; the probe file was removed")).into());
+            }
+        }
+    } else {
+        probe(&plan, &progress).await
+    };
     progress.finish_and_clear();
     let report = build_report(&run, &plan.policy, started, clock.elapsed());
     match cli.format {
@@ -498,6 +584,21 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     }
     out.flush()?;
     Ok(exit_for(report.outcome))
+}
+
+async fn shutdown_signal() -> &'static str {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        () = term => "SIGTERM",
+    }
 }
 
 fn terminal_width() -> Option<u16> {

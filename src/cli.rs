@@ -135,6 +135,12 @@ pub struct Cli {
     #[arg(long, value_name = "BODY", requires = "token")]
     pub expect_body: Option<String>,
 
+    /// Web root that serves these names: write a probe file under .well-known/acme-challenge/,
+    /// fetch it from every perspective, rewrite it (a cache shows the old content), delete it.
+    /// Nothing existing is touched; the file is removed also on Ctrl-C, SIGTERM or error.
+    #[arg(long, value_name = "DIR", conflicts_with = "token")]
+    pub webroot: Option<PathBuf>,
+
     /// dns-01 TXT value that must be present (repeat for apex + wildcard).
     #[arg(long, value_name = "VALUE")]
     pub expect_txt: Vec<String>,

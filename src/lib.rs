@@ -14,3 +14,4 @@ pub mod identifier;
 pub mod model;
 pub mod perspective;
 pub mod report;
+pub mod webroot;

@@ -263,6 +263,22 @@ pub struct HttpFacts {
     pub body_sha256: Option<String>,
     /// Whether reading stopped at the bound (the body is at least that long).
     pub body_truncated: bool,
+    /// A second fetch with a browser User-Agent, made when the CA's User-Agent was refused, to
+    /// tell User-Agent filtering from geoblocking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_user_agent: Option<AltFetch>,
+}
+
+/// The outcome of the same fetch with another User-Agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AltFetch {
+    /// The User-Agent sent.
+    pub user_agent: String,
+    /// Final status, if a response arrived.
+    pub status: Option<u16>,
+    /// One line.
+    pub summary: String,
 }
 
 /// One CAA property as found, with the raw flags.
@@ -329,6 +345,26 @@ pub struct Observation {
     /// TXT values seen (DNS-01).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub txt: Vec<String>,
+    /// The webroot probe's extra fetches (HTTP-01 with `--webroot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeFacts>,
+}
+
+/// What the webroot probe saw around the main fetch: before the file existed, and after it was
+/// rewritten with new content (a cache shows the old content).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeFacts {
+    /// Final status before the file was written.
+    pub before_status: Option<u16>,
+    /// Final status after the rewrite.
+    pub rewrite_status: Option<u16>,
+    /// Whether the new content came back after the rewrite.
+    pub rewrite_matched: bool,
+    /// Whether the old content came back after the rewrite (a cache).
+    pub rewrite_stale: bool,
+    /// One line about the rewrite fetch.
+    pub rewrite_summary: String,
 }
 
 /// How bad a finding is.

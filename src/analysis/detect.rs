@@ -420,8 +420,121 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
             out.push(finding(ctx, code, Severity::Error, who, evidence, fix));
         }
     }
+    // User-Agent filtering: the CA's User-Agent refused, a browser's accepted.
+    let ua_filtered: Vec<&&Observation> = http
+        .iter()
+        .filter(|o| {
+            o.http
+                .as_ref()
+                .and_then(|h| h.alt_user_agent.as_ref())
+                .and_then(|a| a.status)
+                .is_some_and(|s| s < 400 || s == 404)
+        })
+        .collect();
+    if !ua_filtered.is_empty() {
+        let evidence = ua_filtered
+            .iter()
+            .map(|o| {
+                let alt = o.http.as_ref().and_then(|h| h.alt_user_agent.as_ref());
+                format!(
+                    "{}: with the CA's User-Agent {}; with a browser's: {}",
+                    o.perspective,
+                    o.summary,
+                    alt.map_or(String::new(), |a| a.summary.clone())
+                )
+            })
+            .collect();
+        out.push(finding(
+            ctx,
+            "user-agent-filtered",
+            Severity::Error,
+            ua_filtered.iter().map(|o| o.perspective.clone()).collect(),
+            evidence,
+            "a filter (WAF, bot protection, fail2ban, .htaccess rule) refuses the CA's validation \
+             User-Agent: exempt /.well-known/acme-challenge/ from User-Agent and bot rules; CAs send \
+             e.g. \"Mozilla/5.0 (compatible; Let's Encrypt validation server; +https://www.letsencrypt.org)\"",
+        ));
+    }
+    let ua_names: Vec<&str> = ua_filtered.iter().map(|o| o.perspective.as_str()).collect();
+    // Answers served from a cache on the challenge path.
+    let cached: Vec<(&&Observation, String)> = http
+        .iter()
+        .filter_map(|o| {
+            let h = o.http.as_ref()?.hops.last()?;
+            let get = |k: &str| h.headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_ascii_lowercase());
+            let age = get("age").and_then(|a| a.trim().parse::<u64>().ok()).filter(|a| *a > 0);
+            let hit = ["x-cache", "cf-cache-status", "x-cache-status"]
+                .iter()
+                .filter_map(|k| get(k).map(|v| (k, v)))
+                .find(|(_, v)| v.contains("hit"));
+            let why = match (age, hit) {
+                (Some(a), _) => format!("Age: {a}"),
+                (None, Some((k, v))) => format!("{k}: {v}"),
+                _ => return None,
+            };
+            Some((o, why))
+        })
+        .collect();
+    if !cached.is_empty() {
+        out.push(finding(
+            ctx,
+            "cdn-cached-challenge",
+            Severity::Warning,
+            cached.iter().map(|(o, _)| o.perspective.clone()).collect(),
+            cached.iter().map(|(o, why)| format!("{}: {} came from a cache ({why})", o.perspective, o.summary)).collect(),
+            "a cache (CDN, reverse proxy) answers on /.well-known/acme-challenge/: bypass the cache for \
+             that path (e.g. Cache-Control: no-store, a CDN cache rule or page rule) so every CA \
+             perspective reaches the origin's current file",
+        ));
+    }
+    // The webroot probe: a stale body after the rewrite, a cached 404, or a file never served.
+    let probed: Vec<&&Observation> = http.iter().filter(|o| o.probe.is_some()).collect();
+    let stale: Vec<&&&Observation> = probed.iter().filter(|o| o.probe.as_ref().is_some_and(|p| p.rewrite_stale)).collect();
+    let cached_404: Vec<&&&Observation> = probed
+        .iter()
+        .filter(|o| {
+            !o.ok && o.http.as_ref().and_then(|h| h.status) == Some(404) && cached.iter().any(|(c, _)| c.perspective == o.perspective)
+        })
+        .collect();
+    if !stale.is_empty() || !cached_404.is_empty() {
+        let mut evidence: Vec<String> = stale
+            .iter()
+            .map(|o| format!("{}: after the probe file was rewritten, the old content came back ({})", o.perspective, o.probe.as_ref().map_or("", |p| p.rewrite_summary.as_str())))
+            .collect();
+        evidence.extend(cached_404.iter().map(|o| format!("{}: 404 from a cache although the file exists", o.perspective)));
+        let mut who: Vec<String> = stale.iter().chain(&cached_404).map(|o| o.perspective.clone()).collect();
+        who.dedup();
+        out.push(finding(
+            ctx,
+            "cdn-cached-challenge",
+            Severity::Error,
+            who,
+            evidence,
+            "a cache in front of the origin serves old answers for /.well-known/acme-challenge/: a CA \
+             would get a previous token or a cached 404. Exclude that path from caching (Cache-Control: \
+             no-store at the origin, a bypass rule at the CDN)",
+        ));
+    }
+    let never_served: Vec<&&&Observation> = probed
+        .iter()
+        .filter(|o| !o.ok && o.phase == Some(Phase::Http) && !cached_404.iter().any(|c| c.perspective == o.perspective) && !stale.iter().any(|c| c.perspective == o.perspective))
+        .filter(|o| o.http.as_ref().and_then(|h| h.status) == Some(404))
+        .collect();
+    if !never_served.is_empty() {
+        out.push(finding(
+            ctx,
+            "webroot-mismatch",
+            Severity::Error,
+            never_served.iter().map(|o| o.perspective.clone()).collect(),
+            never_served.iter().map(|o| format!("{}: {}", o.perspective, o.summary)).collect(),
+            "the file written under --webroot was not served for this name: the web server's document \
+             root (or its alias for /.well-known/acme-challenge/) is another directory; point certbot's \
+             webroot (-w) at the directory that server actually serves",
+        ));
+    }
     let blocked_kind = |o: &Observation| {
-        !o.ok
+        !ua_names.contains(&o.perspective.as_str())
+            && !o.ok
             && (matches!(o.phase, Some(Phase::Timeout | Phase::Connect))
                 || [
                     "status:403",

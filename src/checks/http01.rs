@@ -22,6 +22,9 @@ use crate::perspective::{Vantage, dns::escape_bytes, http_port_override};
 /// Let's Encrypt's validation User-Agent as reported by users.
 pub const CA_USER_AGENT: &str =
     "Mozilla/5.0 (compatible; Let's Encrypt validation server; +https://www.letsencrypt.org)";
+/// A current desktop browser's User-Agent, for telling User-Agent filters from geoblocking.
+pub const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
 /// Redirects a CA follows at most.
 pub const MAX_REDIRECTS: usize = 10;
 /// A key authorization must be shorter than this (Boulder reads 128 bytes and fails at 128).
@@ -91,19 +94,47 @@ pub async fn check(v: &Vantage, name: &str, addrs: &[IpAddr], plan: &Plan) -> Ve
             return vec![o];
         }
     };
-    let mut out = vec![ca_like(v, &url, addrs, plan).await];
-    if v.pins_addresses() && addrs.len() > 1 {
-        let per = join_all(addrs.iter().map(|ip| async {
-            let start = Instant::now();
-            let r = fetch(v, &url, Some(*ip), plan).await;
-            let mut o = to_observation(v, r, plan, start);
-            o.address = Some(ip.to_string());
-            o
-        }))
-        .await;
-        out.extend(per);
+    let per_address = async {
+        if v.pins_addresses() && addrs.len() > 1 {
+            join_all(addrs.iter().map(|ip| async {
+                let start = Instant::now();
+                let r = fetch(v, &url, Some(*ip), plan).await;
+                let mut o = to_observation(v, r, plan, start);
+                o.address = Some(ip.to_string());
+                o
+            }))
+            .await
+        } else {
+            Vec::new()
+        }
+    };
+    let (mut main, per) = tokio::join!(ca_like(v, &url, addrs, plan), per_address);
+    if refused_kind(&main) {
+        // Same request with a browser's User-Agent: if that one passes, a User-Agent filter (not
+        // the region) is what refuses the CA.
+        let browser = Plan { user_agent: BROWSER_USER_AGENT.into(), ..plan.clone() };
+        let alt = ca_like(v, &url, addrs, &browser).await;
+        if let Some(h) = main.http.as_mut() {
+            h.alt_user_agent = Some(crate::model::AltFetch {
+                user_agent: BROWSER_USER_AGENT.into(),
+                status: alt.http.as_ref().and_then(|x| x.status),
+                summary: alt.summary.clone(),
+            });
+        }
     }
+    let mut out = vec![main];
+    out.extend(per);
     out
+}
+
+/// A refusal that a filter on the request (not the network path) could cause.
+fn refused_kind(o: &Observation) -> bool {
+    if o.ok || o.perspective_fault {
+        return false;
+    }
+    let status = o.http.as_ref().and_then(|h| h.status);
+    matches!(status, Some(401 | 403 | 406 | 429 | 444 | 451 | 503))
+        || (status.is_none() && matches!(o.phase, Some(Phase::Protocol | Phase::Http | Phase::Connect)))
 }
 
 async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Observation {
@@ -147,6 +178,8 @@ struct Fetched {
     status: Option<u16>,
     body: Option<(Vec<u8>, bool)>,
     error: Option<(Phase, String)>,
+    /// The chain stopped at a redirect a CA would not follow.
+    redirect_refused: bool,
 }
 
 fn effective_port(u: &Url) -> Option<u16> {
@@ -168,6 +201,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         status: None,
         body: None,
         error: None,
+        redirect_refused: false,
     };
     let timeouts = Timeouts {
         connect: v.timeout,
@@ -268,6 +302,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                     Phase::Http,
                     format!("received disallowed redirect status code {status}"),
                 ));
+                f.redirect_refused = true;
                 return f;
             }
             let Some(loc) = location else {
@@ -275,6 +310,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                     Phase::Http,
                     format!("redirect {status} without a Location header"),
                 ));
+                f.redirect_refused = true;
                 return f;
             };
             let next = match url.join(&loc) {
@@ -287,7 +323,8 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                             escape_bytes(loc.as_bytes())
                         ),
                     ));
-                    return f;
+                    f.redirect_refused = true;
+                return f;
                 }
             };
             if !matches!(next.scheme(), "http" | "https") {
@@ -298,6 +335,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                         next.scheme()
                     ),
                 ));
+                f.redirect_refused = true;
                 return f;
             }
             match effective_port(&next) {
@@ -310,11 +348,13 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                             other.map_or("none".into(), |p| p.to_string())
                         ),
                     ));
-                    return f;
+                    f.redirect_refused = true;
+                return f;
                 }
             }
             if seen.contains(next.as_str()) {
                 f.error = Some((Phase::Http, format!("Redirect loop detected at {next}")));
+                f.redirect_refused = true;
                 return f;
             }
             if f.hops.len() > MAX_REDIRECTS {
@@ -322,6 +362,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                     Phase::Http,
                     format!("Too many redirects (more than {MAX_REDIRECTS})"),
                 ));
+                f.redirect_refused = true;
                 return f;
             }
             url = next;
@@ -382,6 +423,7 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
         body_len: f.body.as_ref().map(|_| bytes.len() as u64),
         body_sha256: f.body.as_ref().map(|_| hex(&Sha256::digest(&bytes))),
         body_truncated: truncated,
+        alt_user_agent: None,
     };
     o.http = Some(facts);
     let redirects = f.hops.len().saturating_sub(1);
@@ -395,6 +437,7 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
         o.perspective_fault = phase == Phase::Proxy;
         o.summary = msg;
         o.signature = match (phase, f.status) {
+            _ if f.redirect_refused => "redirect-disallowed".into(),
             (Phase::Http, Some(s)) => format!("error:http:{s}"),
             _ => format!("error:{phase}"),
         };

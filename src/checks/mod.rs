@@ -29,6 +29,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         http: None,
         caa: None,
         txt: Vec::new(),
+        probe: None,
     }
 }
 
