@@ -261,15 +261,20 @@ async fn webroot_phase(
 ) -> Result<(), String> {
     let first = key_authorization_like();
     let second = key_authorization_like();
-    let mut file = crate::webroot::ProbeFile::create(dir, &plan.http.token, &first).map_err(|e| e.to_string())?;
+    let mut file = crate::webroot::ProbeFile::create(dir, &plan.http.token, &first)
+        .map_err(|e| e.to_string())?;
     let mut targets = Vec::new();
     for (idx, (name, obs)) in results.iter().enumerate() {
-        let Some((id, methods)) = plan.identifiers.iter().find(|(i, _)| i.name == *name) else { continue };
+        let Some((id, methods)) = plan.identifiers.iter().find(|(i, _)| i.name == *name) else {
+            continue;
+        };
         if id.is_wildcard() || !methods.contains(&Method::Http01) || obs.is_empty() {
             continue;
         }
         let perspective = obs[0].perspective.clone();
-        let Some(v) = vantages.iter().find(|v| v.spec.name == perspective) else { continue };
+        let Some(v) = vantages.iter().find(|v| v.spec.name == perspective) else {
+            continue;
+        };
         if v.broken.is_some() || v.spec.role == Role::Source {
             continue;
         }
@@ -280,18 +285,35 @@ async fn webroot_phase(
             .unwrap_or_default();
         targets.push((idx, v.clone(), id.name.clone(), addrs));
     }
-    let with = |body: &str| http01::Plan { expect_body: Some(body.to_string()), ..plan.http.clone() };
+    let with = |body: &str| http01::Plan {
+        expect_body: Some(body.to_string()),
+        ..plan.http.clone()
+    };
     let (plan_a, plan_b) = (with(&first), with(&second));
-    let main = join_all(targets.iter().map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_a))).await;
+    let main = join_all(
+        targets
+            .iter()
+            .map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_a)),
+    )
+    .await;
     file.rewrite(&second).map_err(|e| e.to_string())?;
-    let again = join_all(targets.iter().map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_b))).await;
+    let again = join_all(
+        targets
+            .iter()
+            .map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_b)),
+    )
+    .await;
     file.remove().map_err(|e| e.to_string())?;
     let first_digest = http01::hex(&<sha2::Sha256 as sha2::Digest>::digest(first.as_bytes()));
     for (((idx, ..), mut fresh), again) in targets.iter().zip(main).zip(again) {
         let obs = &mut results[*idx].1;
-        let before = obs.iter().find(|o| o.check == Check::Http01 && o.address.is_none()).and_then(|o| o.http.as_ref()?.status);
+        let before = obs
+            .iter()
+            .find(|o| o.check == Check::Http01 && o.address.is_none())
+            .and_then(|o| o.http.as_ref()?.status);
         if let (Some(m), Some(a)) = (fresh.first_mut(), again.first()) {
-            let stale = a.http.as_ref().and_then(|h| h.body_sha256.as_deref()) == Some(first_digest.as_str());
+            let stale = a.http.as_ref().and_then(|h| h.body_sha256.as_deref())
+                == Some(first_digest.as_str());
             m.probe = Some(crate::model::ProbeFacts {
                 before_status: before,
                 rewrite_status: a.http.as_ref().and_then(|h| h.status),

@@ -32,7 +32,10 @@ pub enum WebrootError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WebrootError + '_ {
-    move |source| WebrootError::Io { path: path.display().to_string(), source }
+    move |source| WebrootError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// A probe file the tool created, removed on `remove` or drop.
@@ -48,10 +51,15 @@ pub struct ProbeFile {
 impl ProbeFile {
     /// Creates `<webroot>/.well-known/acme-challenge/<token>` holding `content`.
     pub fn create(webroot: &Path, token: &str, content: &str) -> Result<ProbeFile, WebrootError> {
-        if !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') || token.is_empty() {
+        if !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || token.is_empty()
+        {
             return Err(WebrootError::Exists(format!("invalid token {token:?}")));
         }
-        let meta = fs::metadata(webroot).map_err(|_| WebrootError::NotADirectory(webroot.display().to_string()))?;
+        let meta = fs::metadata(webroot)
+            .map_err(|_| WebrootError::NotADirectory(webroot.display().to_string()))?;
         if !meta.is_dir() {
             return Err(WebrootError::NotADirectory(webroot.display().to_string()));
         }
@@ -81,7 +89,11 @@ impl ProbeFile {
         let path = dir.join(token);
         // create_new = O_CREAT|O_EXCL: fails on any existing entry, a symlink included, so
         // nothing that was already there is ever opened, let alone overwritten.
-        let file = OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path);
         let mut file = match file {
             Ok(f) => f,
             Err(e) => {
@@ -94,8 +106,17 @@ impl ProbeFile {
             }
         };
         let meta = file.metadata().map_err(io(&path))?;
-        let mut probe = ProbeFile { path, file: None, identity: (meta.dev(), meta.ino()), created_dirs, removed: false };
-        if let Err(e) = file.write_all(content.as_bytes()).and_then(|()| file.sync_all()) {
+        let mut probe = ProbeFile {
+            path,
+            file: None,
+            identity: (meta.dev(), meta.ino()),
+            created_dirs,
+            removed: false,
+        };
+        if let Err(e) = file
+            .write_all(content.as_bytes())
+            .and_then(|()| file.sync_all())
+        {
             probe.file = Some(file);
             let _ = probe.remove();
             return Err(io(&probe.path)(e));
@@ -112,7 +133,10 @@ impl ProbeFile {
     /// Replaces the content through the handle opened at creation (no reopening by name).
     pub fn rewrite(&mut self, content: &str) -> Result<(), WebrootError> {
         let path = self.path.clone();
-        let f = self.file.as_mut().ok_or_else(|| WebrootError::Exists(path.display().to_string()))?;
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| WebrootError::Exists(path.display().to_string()))?;
         f.set_len(0).map_err(io(&path))?;
         f.seek(SeekFrom::Start(0)).map_err(io(&path))?;
         f.write_all(content.as_bytes()).map_err(io(&path))?;
@@ -209,7 +233,10 @@ mod tests {
         let dir = root.path().join(".well-known/acme-challenge");
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("taken"), "keep").unwrap();
-        assert!(matches!(ProbeFile::create(root.path(), "taken", "X"), Err(WebrootError::Exists(_))));
+        assert!(matches!(
+            ProbeFile::create(root.path(), "taken", "X"),
+            Err(WebrootError::Exists(_))
+        ));
         assert_eq!(fs::read_to_string(dir.join("taken")).unwrap(), "keep");
         let target = root.path().join("target");
         fs::write(&target, "secret").unwrap();
@@ -238,6 +265,9 @@ mod tests {
             Err(WebrootError::NotADirectory(_))
         ));
         fs::write(root.path().join(".well-known"), "file").unwrap();
-        assert!(matches!(ProbeFile::create(root.path(), "t", "A"), Err(WebrootError::NotDir(_))));
+        assert!(matches!(
+            ProbeFile::create(root.path(), "t", "A"),
+            Err(WebrootError::NotDir(_))
+        ));
     }
 }

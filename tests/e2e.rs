@@ -119,17 +119,24 @@ pub fn plain_zone() -> Zone {
 }
 
 impl Lab {
-    /// The binary, set up for this lab.
-    pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("mpic-check").unwrap();
+    /// The binary, set up for this lab, as a plain `std::process::Command` (for tests that
+    /// signal the running process).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
         c.env("MPIC_CHECK_HTTP_PORT", self.origins.port().to_string())
             .env("HOME", self.dir.path())
             .env_remove("XDG_CONFIG_HOME")
             .env("NO_COLOR", "1")
             .arg("--config")
             .arg(&self.config)
-            .args(["--as-of", "2026-11-28"])
-            .timeout(Duration::from_secs(60));
+            .args(["--as-of", "2026-11-28"]);
+        c
+    }
+
+    /// The binary, set up for this lab.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::from_std(self.std_cmd());
+        c.timeout(Duration::from_secs(60));
         c
     }
 

@@ -1,3 +1,4 @@
 mod dns;
 mod e2e;
+mod http;
 mod support;

@@ -461,8 +461,15 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
         .iter()
         .filter_map(|o| {
             let h = o.http.as_ref()?.hops.last()?;
-            let get = |k: &str| h.headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_ascii_lowercase());
-            let age = get("age").and_then(|a| a.trim().parse::<u64>().ok()).filter(|a| *a > 0);
+            let get = |k: &str| {
+                h.headers
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.to_ascii_lowercase())
+            };
+            let age = get("age")
+                .and_then(|a| a.trim().parse::<u64>().ok())
+                .filter(|a| *a > 0);
             let hit = ["x-cache", "cf-cache-status", "x-cache-status"]
                 .iter()
                 .filter_map(|k| get(k).map(|v| (k, v)))
@@ -489,20 +496,40 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
     }
     // The webroot probe: a stale body after the rewrite, a cached 404, or a file never served.
     let probed: Vec<&&Observation> = http.iter().filter(|o| o.probe.is_some()).collect();
-    let stale: Vec<&&&Observation> = probed.iter().filter(|o| o.probe.as_ref().is_some_and(|p| p.rewrite_stale)).collect();
+    let stale: Vec<&&&Observation> = probed
+        .iter()
+        .filter(|o| o.probe.as_ref().is_some_and(|p| p.rewrite_stale))
+        .collect();
     let cached_404: Vec<&&&Observation> = probed
         .iter()
         .filter(|o| {
-            !o.ok && o.http.as_ref().and_then(|h| h.status) == Some(404) && cached.iter().any(|(c, _)| c.perspective == o.perspective)
+            !o.ok
+                && o.http.as_ref().and_then(|h| h.status) == Some(404)
+                && cached.iter().any(|(c, _)| c.perspective == o.perspective)
         })
         .collect();
     if !stale.is_empty() || !cached_404.is_empty() {
         let mut evidence: Vec<String> = stale
             .iter()
-            .map(|o| format!("{}: after the probe file was rewritten, the old content came back ({})", o.perspective, o.probe.as_ref().map_or("", |p| p.rewrite_summary.as_str())))
+            .map(|o| {
+                format!(
+                    "{}: after the probe file was rewritten, the old content came back ({})",
+                    o.perspective,
+                    o.probe.as_ref().map_or("", |p| p.rewrite_summary.as_str())
+                )
+            })
             .collect();
-        evidence.extend(cached_404.iter().map(|o| format!("{}: 404 from a cache although the file exists", o.perspective)));
-        let mut who: Vec<String> = stale.iter().chain(&cached_404).map(|o| o.perspective.clone()).collect();
+        evidence.extend(cached_404.iter().map(|o| {
+            format!(
+                "{}: 404 from a cache although the file exists",
+                o.perspective
+            )
+        }));
+        let mut who: Vec<String> = stale
+            .iter()
+            .chain(&cached_404)
+            .map(|o| o.perspective.clone())
+            .collect();
         who.dedup();
         out.push(finding(
             ctx,
@@ -517,7 +544,12 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
     }
     let never_served: Vec<&&&Observation> = probed
         .iter()
-        .filter(|o| !o.ok && o.phase == Some(Phase::Http) && !cached_404.iter().any(|c| c.perspective == o.perspective) && !stale.iter().any(|c| c.perspective == o.perspective))
+        .filter(|o| {
+            !o.ok
+                && o.phase == Some(Phase::Http)
+                && !cached_404.iter().any(|c| c.perspective == o.perspective)
+                && !stale.iter().any(|c| c.perspective == o.perspective)
+        })
         .filter(|o| o.http.as_ref().and_then(|h| h.status) == Some(404))
         .collect();
     if !never_served.is_empty() {

@@ -177,20 +177,44 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
 
 /// What this run could and could not detect, per failure mode.
 pub fn coverage(run: &Run) -> Vec<Coverage> {
-    let all: Vec<&Observation> = run.identifiers.iter().flat_map(|i| &i.observations).collect();
-    let remote_names: Vec<&str> =
-        run.perspectives.iter().filter(|p| p.role == Role::Remote).map(|p| p.name.as_str()).collect();
-    let proxied =
-        run.perspectives.iter().filter(|p| p.role == Role::Remote && p.http != "direct").count();
+    let all: Vec<&Observation> = run
+        .identifiers
+        .iter()
+        .flat_map(|i| &i.observations)
+        .collect();
+    let remote_names: Vec<&str> = run
+        .perspectives
+        .iter()
+        .filter(|p| p.role == Role::Remote)
+        .map(|p| p.name.as_str())
+        .collect();
+    let proxied = run
+        .perspectives
+        .iter()
+        .filter(|p| p.role == Role::Remote && p.http != "direct")
+        .count();
     let usable_remotes = remote_names
         .iter()
-        .filter(|n| all.iter().any(|o| o.perspective == **n && !o.perspective_fault))
+        .filter(|n| {
+            all.iter()
+                .any(|o| o.perspective == **n && !o.perspective_fault)
+        })
         .count();
-    let nameservers = run.perspectives.iter().filter(|p| p.nameserver.is_some()).count();
+    let nameservers = run
+        .perspectives
+        .iter()
+        .filter(|p| p.nameserver.is_some())
+        .count();
     let has = |c: Check| all.iter().any(|o| o.check == c && !o.perspective_fault);
-    let multi_addr = all.iter().any(|o| o.check == Check::Http01 && o.address.is_some());
+    let multi_addr = all
+        .iter()
+        .any(|o| o.check == Check::Http01 && o.address.is_some());
     let probed = all.iter().any(|o| o.probe.is_some());
-    let c = |mode: &str, tested: bool, why: String| Coverage { failure_mode: mode.into(), tested, why };
+    let c = |mode: &str, tested: bool, why: String| Coverage {
+        failure_mode: mode.into(),
+        tested,
+        why,
+    };
     let ns_why = if nameservers > 0 {
         format!("{nameservers} authoritative nameserver address(es) asked directly and compared")
     } else {
@@ -200,23 +224,48 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         c(
             "geodns-divergence",
             usable_remotes > 0 && has(Check::Address),
-            format!("{usable_remotes} remote perspective(s) resolved the name with their own DNS view"),
+            format!(
+                "{usable_remotes} remote perspective(s) resolved the name with their own DNS view"
+            ),
         ),
         c(
             "http-geoblocked",
             proxied > 0 && has(Check::Http01),
             if proxied > 0 {
-                format!("{proxied} remote perspective(s) fetch HTTP through a proxy in their region")
+                format!(
+                    "{proxied} remote perspective(s) fetch HTTP through a proxy in their region"
+                )
             } else {
-                "every HTTP fetch leaves from this host: geoblocking needs proxies in other regions".into()
+                "every HTTP fetch leaves from this host: geoblocking needs proxies in other regions"
+                    .into()
             },
         ),
-        c("dns-refused-by-region", usable_remotes > 0, "each perspective asks with its own resolver or ECS subnet".into()),
+        c(
+            "dns-refused-by-region",
+            usable_remotes > 0,
+            "each perspective asks with its own resolver or ECS subnet".into(),
+        ),
         c("ns-inconsistent", nameservers > 1, ns_why.clone()),
         c("ns-unreachable", nameservers > 0, ns_why.clone()),
-        c("txt-missing-on-ns", nameservers > 1 && has(Check::Dns01), if has(Check::Dns01) { ns_why } else { "only with --method dns-01".into() }),
-        c("caa-forbids", has(Check::Caa), "CAA climb evaluated from each perspective".into()),
-        c("caa-lookup-failed", has(Check::Caa), "CAA lookup errors recorded per perspective".into()),
+        c(
+            "txt-missing-on-ns",
+            nameservers > 1 && has(Check::Dns01),
+            if has(Check::Dns01) {
+                ns_why
+            } else {
+                "only with --method dns-01".into()
+            },
+        ),
+        c(
+            "caa-forbids",
+            has(Check::Caa),
+            "CAA climb evaluated from each perspective".into(),
+        ),
+        c(
+            "caa-lookup-failed",
+            has(Check::Caa),
+            "CAA lookup errors recorded per perspective".into(),
+        ),
         c(
             "dead-address",
             multi_addr,
@@ -226,26 +275,51 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
                 "the name has a single address, or proxies resolve names themselves".into()
             },
         ),
-        c("redirect-disallowed", has(Check::Http01), "redirects followed under the CA rules".into()),
-        c("body-too-large", probed, if probed { "the probe file's exact body was compared".into() } else { "needs a known body: --webroot or --token with --expect-body".into() }),
+        c(
+            "redirect-disallowed",
+            has(Check::Http01),
+            "redirects followed under the CA rules".into(),
+        ),
+        c(
+            "body-too-large",
+            probed,
+            if probed {
+                "the probe file's exact body was compared".into()
+            } else {
+                "needs a known body: --webroot or --token with --expect-body".into()
+            },
+        ),
         c(
             "cdn-cached-challenge",
             has(Check::Http01),
             if probed {
-                "probe file written, fetched, rewritten and fetched again from every perspective".into()
+                "probe file written, fetched, rewritten and fetched again from every perspective"
+                    .into()
             } else {
-                "cache headers checked only; --webroot also detects stale content and cached 404s".into()
+                "cache headers checked only; --webroot also detects stale content and cached 404s"
+                    .into()
             },
         ),
-        c("user-agent-filtered", has(Check::Http01), "a refused fetch is repeated with a browser User-Agent".into()),
+        c(
+            "user-agent-filtered",
+            has(Check::Http01),
+            "a refused fetch is repeated with a browser User-Agent".into(),
+        ),
     ];
     let faults: Vec<&str> = remote_names
         .iter()
         .copied()
-        .filter(|n| all.iter().any(|o| o.perspective == *n && o.perspective_fault))
+        .filter(|n| {
+            all.iter()
+                .any(|o| o.perspective == *n && o.perspective_fault)
+        })
         .collect();
     if !faults.is_empty() {
-        v.push(c("perspective-error", true, format!("could not use: {}", faults.join(", "))));
+        v.push(c(
+            "perspective-error",
+            true,
+            format!("could not use: {}", faults.join(", ")),
+        ));
     }
     v
 }

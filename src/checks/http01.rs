@@ -23,8 +23,7 @@ use crate::perspective::{Vantage, dns::escape_bytes, http_port_override};
 pub const CA_USER_AGENT: &str =
     "Mozilla/5.0 (compatible; Let's Encrypt validation server; +https://www.letsencrypt.org)";
 /// A current desktop browser's User-Agent, for telling User-Agent filters from geoblocking.
-pub const BROWSER_USER_AGENT: &str =
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+pub const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
 /// Redirects a CA follows at most.
 pub const MAX_REDIRECTS: usize = 10;
 /// A key authorization must be shorter than this (Boulder reads 128 bytes and fails at 128).
@@ -112,13 +111,16 @@ pub async fn check(v: &Vantage, name: &str, addrs: &[IpAddr], plan: &Plan) -> Ve
     if refused_kind(&main) {
         // Same request with a browser's User-Agent: if that one passes, a User-Agent filter (not
         // the region) is what refuses the CA.
-        let browser = Plan { user_agent: BROWSER_USER_AGENT.into(), ..plan.clone() };
+        let browser = Plan {
+            user_agent: BROWSER_USER_AGENT.into(),
+            ..plan.clone()
+        };
         let alt = ca_like(v, &url, addrs, &browser).await;
         if let Some(h) = main.http.as_mut() {
             h.alt_user_agent = Some(crate::model::AltFetch {
                 user_agent: BROWSER_USER_AGENT.into(),
                 status: alt.http.as_ref().and_then(|x| x.status),
-                summary: alt.summary.clone(),
+                summary: alt.summary,
             });
         }
     }
@@ -134,7 +136,11 @@ fn refused_kind(o: &Observation) -> bool {
     }
     let status = o.http.as_ref().and_then(|h| h.status);
     matches!(status, Some(401 | 403 | 406 | 429 | 444 | 451 | 503))
-        || (status.is_none() && matches!(o.phase, Some(Phase::Protocol | Phase::Http | Phase::Connect)))
+        || (status.is_none()
+            && matches!(
+                o.phase,
+                Some(Phase::Protocol | Phase::Http | Phase::Connect)
+            ))
 }
 
 async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Observation {
@@ -324,7 +330,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                         ),
                     ));
                     f.redirect_refused = true;
-                return f;
+                    return f;
                 }
             };
             if !matches!(next.scheme(), "http" | "https") {
@@ -349,7 +355,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                         ),
                     ));
                     f.redirect_refused = true;
-                return f;
+                    return f;
                 }
             }
             if seen.contains(next.as_str()) {

@@ -40,6 +40,8 @@ pub struct Resp {
     /// added by the server.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Write the body one byte per interval (a slow-drip server).
+    pub drip: Option<Duration>,
 }
 
 impl Resp {
@@ -49,6 +51,7 @@ impl Resp {
             status,
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
+            drip: None,
         }
     }
 
@@ -59,6 +62,12 @@ impl Resp {
 
     pub fn with_header(mut self, name: &str, value: &str) -> Resp {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends the body one byte per `every` (bounded by the client going away).
+    pub fn with_drip(mut self, every: Duration) -> Resp {
+        self.drip = Some(every);
         self
     }
 
@@ -80,6 +89,9 @@ pub enum Block {
     Close,
 }
 
+/// Cached answers of a CDN-like edge, by request target.
+type EdgeCache = Arc<Mutex<Vec<(String, Resp)>>>;
+
 /// What one origin address serves. Later rules win over earlier ones.
 #[derive(Clone, Debug, Default)]
 pub struct Site {
@@ -88,6 +100,9 @@ pub struct Site {
     source_blocks: Vec<(IpAddr, Block)>,
     ua_blocks: Vec<(String, Block)>,
     headers: Vec<(String, String)>,
+    /// CDN-like cache of challenge-path answers (first answer per path is kept and replayed).
+    cache: Option<EdgeCache>,
+    cache_errors: bool,
 }
 
 impl Site {
@@ -131,6 +146,19 @@ impl Site {
         self
     }
 
+    /// Plays a CDN edge: the first 200 answer for each `/.well-known/acme-challenge/` path is
+    /// cached and replayed with `Age` and `X-Cache: HIT`, whatever the origin has now.
+    pub fn caching(mut self) -> Self {
+        self.cache = Some(Arc::new(Mutex::new(Vec::new())));
+        self
+    }
+
+    /// Like [`Site::caching`], but 404s are cached too (a negative-caching CDN).
+    pub fn caching_errors(mut self) -> Self {
+        self.cache_errors = true;
+        self.caching()
+    }
+
     /// A header added to every response, block pages included (e.g. `Age`,
     /// `Cache-Control`, `X-Cache`, `Server`).
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -151,6 +179,27 @@ impl Site {
     }
 
     fn route(&self, target: &str) -> Resp {
+        let Some(cache) = &self.cache else {
+            return self.route_origin(target);
+        };
+        if !target.starts_with("/.well-known/acme-challenge/") {
+            return self.route_origin(target);
+        }
+        let mut c = cache.lock().unwrap();
+        if let Some((_, r)) = c.iter().find(|(p, _)| p == target) {
+            return r
+                .clone()
+                .with_header("Age", "120")
+                .with_header("X-Cache", "HIT from test-edge");
+        }
+        let fresh = self.route_origin(target);
+        if fresh.status == 200 || self.cache_errors {
+            c.push((target.to_owned(), fresh.clone()));
+        }
+        fresh.with_header("X-Cache", "MISS from test-edge")
+    }
+
+    fn route_origin(&self, target: &str) -> Resp {
         let find = |p: &str| {
             self.routes
                 .iter()
@@ -456,6 +505,14 @@ async fn write_response(
     let _ = write!(out, "Content-Length: {}\r\n", resp.body.len());
     out.push_str("Connection: close\r\n\r\n");
     let mut bytes = out.into_bytes();
+    if let (Some(every), false) = (resp.drip, head_only) {
+        stream.write_all(&bytes).await?;
+        for b in &resp.body {
+            tokio::time::sleep(every).await;
+            stream.write_all(std::slice::from_ref(b)).await?;
+        }
+        return stream.shutdown().await;
+    }
     if !head_only {
         bytes.extend_from_slice(&resp.body);
     }

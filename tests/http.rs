@@ -1,0 +1,426 @@
+//! The HTTP-01 engine end to end: the CA's redirect rules, body limits, slow bodies, per-address
+//! fetches (a dead extra address, an AAAA that refuses), User-Agent filtering told apart from
+//! geoblocking, and the webroot probe (served, stale cache, cached 404, wrong webroot, and the
+//! file removed again when the process is interrupted).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::dns::obs;
+use crate::e2e::{Lab, codes, finding, lab, plain_zone, verdict};
+use crate::support::dns::Zone;
+use crate::support::http::{Block, HttpOrigin, Resp, Site};
+use crate::support::lo;
+
+fn challenge(site: Site, resp: Resp) -> Site {
+    site.response("/.well-known/acme-challenge/*", resp)
+}
+
+fn run(lab: &Lab, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["www.example.test"];
+    all.extend_from_slice(args);
+    lab.json(&all)
+}
+
+#[test]
+fn disallowed_redirects_fail_with_the_rule_named() {
+    let cases: Vec<(Resp, &str)> = vec![
+        (
+            Resp::redirect(
+                302,
+                "http://www.example.test:8080/.well-known/acme-challenge/x",
+            ),
+            "not 8080",
+        ),
+        (
+            Resp::redirect(301, "ftp://www.example.test/x"),
+            "only http and https",
+        ),
+        (
+            Resp::redirect(302, "/.well-known/acme-challenge/loop"),
+            "Redirect loop",
+        ),
+        (
+            Resp::redirect(303, "/elsewhere"),
+            "disallowed redirect status code 303",
+        ),
+    ];
+    for (resp, word) in cases {
+        let lab = lab(plain_zone(), move |_| challenge(Site::new(), resp.clone()));
+        let (code, doc) = run(&lab, &[]);
+        assert_eq!(code, 2, "{word}: {doc:#}");
+        let f = finding(&doc, "redirect-disallowed");
+        assert!(f["evidence"].to_string().contains(word), "{word}: {f}");
+        assert_eq!(
+            obs(&doc, "home", "http-01")["signature"],
+            "redirect-disallowed"
+        );
+    }
+}
+
+fn redirect_chain(n: usize) -> Site {
+    let mut site = challenge(Site::new(), Resp::redirect(302, "/r1"));
+    for i in 1..n {
+        site = site.response(
+            &format!("/r{i}"),
+            Resp::redirect(302, &format!("/r{}", i + 1)),
+        );
+    }
+    site.response(&format!("/r{n}"), Resp::status(404, "end of chain"))
+}
+
+#[test]
+fn ten_redirects_are_followed_eleven_are_not() {
+    let lab10 = lab(plain_zone(), |_| redirect_chain(10));
+    let (code, doc) = run(&lab10, &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    let h = &obs(&doc, "us-east", "http-01")["http"];
+    assert_eq!(h["hops"].as_array().unwrap().len(), 11);
+    assert_eq!(h["status"], 404);
+    let lab11 = lab(plain_zone(), |_| redirect_chain(11));
+    let (code, doc) = run(&lab11, &[]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        finding(&doc, "redirect-disallowed")["evidence"]
+            .to_string()
+            .contains("Too many redirects")
+    );
+}
+
+#[test]
+fn a_known_token_needs_the_exact_small_body() {
+    let token = "tok-0123456789";
+    let body = "tok-0123456789.thumbprint";
+    let path = format!("/.well-known/acme-challenge/{token}");
+    let good = lab(plain_zone(), {
+        let path = path.clone();
+        move |_| Site::new().file(&path, &format!("{body}\n"))
+    });
+    let (code, doc) = run(&good, &["--token", token, "--expect-body", body]);
+    assert_eq!(code, 0, "trailing whitespace is trimmed as CAs do: {doc:#}");
+    assert_eq!(obs(&doc, "eu-west", "http-01")["signature"], "expected");
+
+    let big = lab(plain_zone(), {
+        let path = path.clone();
+        move |_| Site::new().response(&path, Resp::status(200, "").with_body(vec![b'x'; 1 << 20]))
+    });
+    let (code, doc) = run(&big, &["--token", token, "--expect-body", body]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        codes(&doc).contains(&"body-too-large".to_string()),
+        "{doc:#}"
+    );
+    let h = &obs(&doc, "home", "http-01")["http"];
+    assert_eq!(h["body_truncated"], true);
+    assert!(
+        h["body_len"].as_u64().unwrap() <= 1024,
+        "never reads more than a small bound"
+    );
+
+    let wrong = lab(plain_zone(), move |_| {
+        Site::new().file(&path, "someone-elses-token.x")
+    });
+    let (code, doc) = run(&wrong, &["--token", token, "--expect-body", body]);
+    assert_eq!(code, 2);
+    assert!(
+        obs(&doc, "home", "http-01")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("did not match")
+    );
+}
+
+#[test]
+fn a_slow_drip_body_ends_at_the_timeout() {
+    let token = "drip";
+    let lab = lab(plain_zone(), |_| {
+        Site::new().response(
+            "/.well-known/acme-challenge/drip",
+            Resp::status(200, "0123456789abcdefghijklmnopqrstuvwxyz")
+                .with_drip(Duration::from_millis(250)),
+        )
+    });
+    let (code, doc) = run(
+        &lab,
+        &["--token", token, "--expect-body", "x", "--timeout", "1s"],
+    );
+    let o = obs(&doc, "home", "http-01");
+    assert_eq!(o["ok"], false);
+    assert_eq!(o["phase"], "timeout", "{o}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_dead_extra_address_is_found_by_fetching_each() {
+    // 127.0.20.3 has no origin: the port is closed there.
+    let zone = plain_zone().a("www.example.test", "127.0.20.3");
+    let lab = lab(zone, |_| Site::new());
+    let (_, doc) = run(&lab, &[]);
+    let f = finding(&doc, "dead-address");
+    assert!(f["fix"].as_str().unwrap().contains("127.0.20.3"), "{f}");
+    let per: Vec<&Value> = doc["identifiers"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["perspective"] == "home" && o["check"] == "http-01" && !o["address"].is_null()
+        })
+        .collect();
+    assert_eq!(per.len(), 2);
+    assert!(
+        per.iter()
+            .any(|o| o["address"] == "127.0.20.3" && o["ok"] == false && o["phase"] == "connect"),
+        "{per:?}"
+    );
+}
+
+/// A lab without proxies: every perspective connects directly (needed for ::1, which the test
+/// proxies refuse as a target).
+fn direct_lab(
+    zone: Zone,
+    site: Site,
+) -> (
+    crate::support::dns::DnsServer,
+    HttpOrigin,
+    tempfile::TempDir,
+    PathBuf,
+) {
+    let dns = crate::support::dns::DnsServer::start(lo(0, 0, 53), zone);
+    let origin = HttpOrigin::start(lo(0, 20, 1), site);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("direct.toml");
+    let mut toml = String::from("[defaults]\ntimeout = \"2s\"\n");
+    for (name, role, rir) in [
+        ("home", "primary", "ARIN"),
+        ("r1", "remote", "RIPE"),
+        ("r2", "remote", "APNIC"),
+    ] {
+        toml.push_str(&format!(
+            "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{rir}\"\ndns = \"udp://{}\"\n",
+            dns.addr
+        ));
+    }
+    std::fs::write(&config, toml).unwrap();
+    (dns, origin, dir, config)
+}
+
+fn run_direct(origin: &HttpOrigin, dir: &Path, config: &Path, args: &[&str]) -> (i32, Value) {
+    let out = assert_cmd::Command::cargo_bin("mpic-check")
+        .unwrap()
+        .env("MPIC_CHECK_HTTP_PORT", origin.port().to_string())
+        .env("HOME", dir)
+        .env_remove("XDG_CONFIG_HOME")
+        .arg("--config")
+        .arg(config)
+        .args([
+            "--as-of",
+            "2026-11-28",
+            "--format",
+            "json",
+            "www.example.test",
+        ])
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn an_aaaa_that_refuses_falls_back_to_ipv4_and_is_reported() {
+    let zone = plain_zone().aaaa("www.example.test", "::1");
+    let (_dns, origin, dir, config) = direct_lab(zone, Site::new());
+    let (code, doc) = run_direct(&origin, dir.path(), &config, &[]);
+    let main = obs(&doc, "home", "http-01");
+    assert_eq!(
+        main["ok"], true,
+        "the CA falls back to IPv4 on a dial error: {main}"
+    );
+    assert!(
+        main["summary"]
+            .as_str()
+            .unwrap()
+            .contains("IPv4 after IPv6"),
+        "{main}"
+    );
+    let f = finding(&doc, "ipv6-broken");
+    assert!(f["fix"].as_str().unwrap().contains("::1"));
+    assert_eq!(code, 1, "{doc:#}");
+}
+
+#[test]
+fn user_agent_filtering_is_not_mistaken_for_geoblocking() {
+    let lab = lab(plain_zone(), |_| {
+        Site::new().block_user_agent("Let's Encrypt", Block::Status(403))
+    });
+    let (code, doc) = run(&lab, &[]);
+    assert_eq!(code, 2, "{doc:#}");
+    let f = finding(&doc, "user-agent-filtered");
+    assert!(f["fix"].as_str().unwrap().contains("User-Agent"));
+    assert!(!codes(&doc).contains(&"http-geoblocked".to_string()));
+    let alt = &obs(&doc, "eu-west", "http-01")["http"]["alt_user_agent"];
+    assert_eq!(alt["status"], 404, "{alt}");
+    assert_eq!(verdict(&doc, "http-01")["outcome"], "fail");
+}
+
+fn listing(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let content = if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+                Vec::new()
+            } else {
+                std::fs::read(e.path()).unwrap()
+            };
+            v.push((e.path().display().to_string(), content));
+        }
+    }
+    v.sort();
+    v
+}
+
+fn webroot_lab(make: impl Fn(PathBuf) -> Site + Send + Sync + 'static) -> (Lab, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("index.html"), "home page").unwrap();
+    let path = root.path().to_path_buf();
+    let lab = lab(plain_zone(), move |_| make(path.clone()));
+    (lab, root)
+}
+
+#[test]
+fn webroot_probe_is_served_everywhere_and_leaves_nothing_behind() {
+    let (lab, root) = webroot_lab(|dir| Site::new().webroot(dir));
+    let before = listing(root.path());
+    let dir = root.path().display().to_string();
+    let (code, doc) = run(&lab, &["--webroot", &dir]);
+    assert_eq!(code, 0, "{doc:#}");
+    let o = obs(&doc, "ap-south", "http-01");
+    assert_eq!(o["signature"], "expected");
+    assert_eq!(o["probe"]["before_status"], 404);
+    assert_eq!(o["probe"]["rewrite_matched"], true);
+    assert_eq!(
+        listing(root.path()),
+        before,
+        "the webroot is exactly as before"
+    );
+    // Every perspective fetched the probe file three times (before, written, rewritten).
+    let hits = lab
+        .origins
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/.well-known/acme-challenge/"))
+        .count();
+    assert!(hits >= 12, "{hits}");
+}
+
+#[test]
+fn a_cache_that_serves_the_old_probe_content_is_caught() {
+    let (lab, root) = webroot_lab(|dir| Site::new().webroot(dir).caching());
+    let dir = root.path().display().to_string();
+    let (code, doc) = run(&lab, &["--webroot", &dir]);
+    let f = finding(&doc, "cdn-cached-challenge");
+    assert_eq!(f["severity"], "error");
+    assert!(f["evidence"].to_string().contains("old content"), "{f}");
+    assert_eq!(obs(&doc, "home", "http-01")["probe"]["rewrite_stale"], true);
+    assert!(code >= 1);
+}
+
+#[test]
+fn a_cached_404_and_a_wrong_webroot_are_told_apart() {
+    let (lab, root) = webroot_lab(|dir| Site::new().webroot(dir).caching_errors());
+    let dir = root.path().display().to_string();
+    let (code, doc) = run(&lab, &["--webroot", &dir]);
+    assert!(
+        finding(&doc, "cdn-cached-challenge")["evidence"]
+            .to_string()
+            .contains("404 from a cache"),
+        "{doc:#}"
+    );
+    assert!(!codes(&doc).contains(&"webroot-mismatch".to_string()));
+    assert_eq!(code, 2);
+
+    let (lab, root) = webroot_lab(|_| Site::new());
+    let dir = root.path().display().to_string();
+    let (code, doc) = run(&lab, &["--webroot", &dir]);
+    assert!(
+        codes(&doc).contains(&"webroot-mismatch".to_string()),
+        "{doc:#}"
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn an_unusable_webroot_is_reported_and_nothing_is_overwritten() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join(".well-known"), "a file, not a directory").unwrap();
+    let lab = lab(plain_zone(), |_| Site::new());
+    let dir = root.path().display().to_string();
+    let (_, doc) = run(&lab, &["--webroot", &dir]);
+    let f = finding(&doc, "webroot-probe-failed");
+    assert!(f["evidence"].to_string().contains("not a directory"), "{f}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join(".well-known")).unwrap(),
+        "a file, not a directory"
+    );
+}
+
+#[test]
+fn interrupting_a_webroot_probe_restores_the_webroot() {
+    for signal in ["INT", "TERM"] {
+        // One region's requests hang, so the run sits in the probe phase for a while.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("index.html"), "home page").unwrap();
+        let path = root.path().to_path_buf();
+        let lab = lab(plain_zone(), move |_| {
+            Site::new()
+                .webroot(path.clone())
+                .block_source(lo(0, 0, 5), Block::Drop)
+        });
+        let before = listing(root.path());
+        let mut cmd = lab.std_cmd();
+        let child = cmd
+            .args(["--format", "json", "--timeout", "3s", "--webroot"])
+            .arg(root.path())
+            .arg("www.example.test")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let challenge_dir = root.path().join(".well-known/acme-challenge");
+        let mut seen = false;
+        for _ in 0..200 {
+            if std::fs::read_dir(&challenge_dir).is_ok_and(|mut d| d.next().is_some()) {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(seen, "the probe file never appeared");
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{signal}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("interrupted") && err.contains("removed"),
+            "{err}"
+        );
+        assert_eq!(
+            listing(root.path()),
+            before,
+            "SIG{signal}: webroot exactly as before"
+        );
+    }
+}
