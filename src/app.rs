@@ -342,6 +342,7 @@ pub fn perspective_infos(c: &Config) -> Vec<PerspectiveInfo> {
             },
             http: p.http.to_string(),
             nameserver: None,
+            location: p.location.map(|(a, b)| [a, b]),
         })
         .collect()
 }
@@ -399,6 +400,7 @@ async fn nameserver_sources(
                 dns: spec.dns.to_string(),
                 http: "none".into(),
                 nameserver: Some(ns.clone()),
+                location: None,
             };
             let v = Vantage::new(spec, plan.timeout, None, discovery.clone());
             let challenge = &challenge;
@@ -506,6 +508,26 @@ async fn perspective_checks(
     out
 }
 
+fn helper_command(cmd: &crate::cli::Command, out: &mut impl Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    match cmd {
+        crate::cli::Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command, "mpic-check", out);
+            Ok(())
+        }
+        crate::cli::Command::Man => clap_mangen::Man::new(command).render(out),
+    }
+}
+
+/// The exit status under the gate threshold.
+pub fn gated(outcome: Outcome, fail_on: crate::cli::FailOn) -> Exit {
+    match (exit_for(outcome), fail_on) {
+        (Exit::AtRisk, crate::cli::FailOn::Error) => Exit::Ready,
+        (e, _) => e,
+    }
+}
+
 /// Exit code for an outcome.
 pub fn exit_for(o: Outcome) -> Exit {
     match o {
@@ -546,6 +568,13 @@ pub fn build_report(
 
 /// The whole program after flag parsing. Writes the report to `out`; returns the exit status.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
+    if let Some(cmd) = &cli.command {
+        helper_command(cmd, out)?;
+        return Ok(Exit::Ready);
+    }
+    if let Some(path) = &cli.replay {
+        return replay(&cli, path, out);
+    }
     let plan = plan(&cli)?;
     let started = chrono::Utc::now();
     let clock = Instant::now();
@@ -575,11 +604,80 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         probe(&plan, &progress).await
     };
     progress.finish_and_clear();
-    let report = build_report(&run, &plan.policy, started, clock.elapsed());
+    let duration = clock.elapsed();
+    if let Some(path) = &cli.save {
+        let saved = SavedRun {
+            schema_version: SCHEMA_VERSION,
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_ms: duration.as_millis() as u64,
+            run: run.clone(),
+        };
+        let text = serde_json::to_string_pretty(&saved)?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| UsageError(format!("--save {}: {e}", path.display())))?;
+    }
+    let mut report = build_report(&run, &plan.policy, started, duration);
+    let exit = gated(report.outcome, cli.fail_on);
+    report.exit_code = exit.code();
+    render(&cli, &report, out)?;
+    Ok(exit)
+}
+
+/// What `--save` writes and `--replay` reads.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedRun {
+    /// Format version (same as the report's).
+    pub schema_version: u32,
+    /// When the run started.
+    pub started_at: String,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// The observations.
+    pub run: Run,
+}
+
+fn replay(cli: &Cli, path: &std::path::Path, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("--replay {}: {e}", path.display())))?;
+    let saved: SavedRun = serde_json::from_str(&text)
+        .map_err(|e| UsageError(format!("--replay {}: not a saved run: {e}", path.display())))?;
+    if saved.schema_version != SCHEMA_VERSION {
+        return Err(UsageError(format!(
+            "--replay {}: schema_version {} is not supported",
+            path.display(),
+            saved.schema_version
+        ))
+        .into());
+    }
+    let as_of = cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let policy = Policy::named(
+        cli.policy.unwrap_or(PolicyName::Br),
+        as_of,
+        cli.remotes,
+        cli.quorum,
+    )
+    .map_err(UsageError)?;
+    let started = chrono::DateTime::parse_from_rfc3339(&saved.started_at)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let mut report = build_report(
+        &saved.run,
+        &policy,
+        started,
+        Duration::from_millis(saved.duration_ms),
+    );
+    let exit = gated(report.outcome, cli.fail_on);
+    report.exit_code = exit.code();
+    render(cli, &report, out)?;
+    Ok(exit)
+}
+
+fn render(cli: &Cli, r: &Report, out: &mut impl Write) -> Result<(), anyhow::Error> {
     match cli.format {
-        Format::Json => report::json::render(&report, out)?,
-        Format::Nagios => report::nagios::render(&report, out)?,
-        Format::Prometheus => report::prometheus::render(&report, out)?,
+        Format::Json => report::json::render(r, out)?,
+        Format::Nagios => report::nagios::render(r, out)?,
+        Format::Prometheus => report::prometheus::render(r, out)?,
         Format::Table => {
             let tty = std::io::stdout().is_terminal();
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -594,7 +692,7 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
                 100
             };
             report::table::render(
-                &report,
+                r,
                 Style {
                     color,
                     width,
@@ -605,7 +703,7 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         }
     }
     out.flush()?;
-    Ok(exit_for(report.outcome))
+    Ok(())
 }
 
 async fn shutdown_signal() -> &'static str {

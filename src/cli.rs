@@ -24,6 +24,27 @@ EXAMPLES:
     mpic-check --token TOKEN --expect-body TOKEN.THUMBPRINT example.com
 ";
 
+/// Subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: mpic-check man > /usr/local/share/man/man1/mpic-check.1
+    Man,
+}
+
+/// Which outcomes make the exit status non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// At risk exits 1, would fail exits 2 (default).
+    Warning,
+    /// Only a failing renewal (2) or no assessment (3) is non-zero; at risk exits 0.
+    Error,
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -74,17 +95,35 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date like 2026-12-15"))
 }
 
-/// mpic-check: will this certificate renewal survive Multi-Perspective Issuance Corroboration?
+/// Will this certificate renewal survive Multi-Perspective Issuance Corroboration (MPIC)?
 ///
 /// Queries each name's addresses, CAA and the HTTP-01 challenge path (or the dns-01 TXT) from
 /// several configured network perspectives, shows where they disagree and why, and predicts
 /// whether a CA's quorum of remote perspectives would corroborate the validation.
 #[derive(Debug, Parser)]
-#[command(name = "mpic-check", version, after_help = format!("{EXAMPLES}\n{}", crate::exit::Exit::TABLE))]
+#[command(
+    name = "mpic-check",
+    version,
+    after_help = format!("{EXAMPLES}\n{}", crate::exit::Exit::TABLE),
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    /// Helpers that do not check names.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Names to check (e.g. example.com, *.example.com, bücher.de).
-    #[arg(value_name = "NAME", required = true)]
+    #[arg(value_name = "NAME", required_unless_present = "replay")]
     pub names: Vec<String>,
+
+    /// Save the raw observations of this run to FILE (JSON), for --replay.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// Re-run analysis and rendering on observations saved with --save; no network.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "save", "webroot"])]
+    pub replay: Option<PathBuf>,
 
     /// Config file with the perspectives (default: $XDG_CONFIG_HOME/mpic-check/config.toml,
     /// then /etc/mpic-check/config.toml, then the built-in set).
@@ -145,6 +184,11 @@ pub struct Cli {
     #[arg(long, value_name = "VALUE")]
     pub expect_txt: Vec<String>,
 
+    /// Gate threshold: `warning` (default) fails the gate on at-risk too; `error` only on
+    /// would-fail and could-not-assess.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+
     /// Colour in the table output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
@@ -191,6 +235,14 @@ mod tests {
         assert!(Cli::try_parse_from(["mpic-check", "--as-of", "tomorrow", "a.test"]).is_err());
         assert!(Cli::try_parse_from(["mpic-check"]).is_err());
         assert!(Cli::try_parse_from(["mpic-check", "--expect-body", "x", "a.test"]).is_err());
+        let c = Cli::try_parse_from(["mpic-check", "completions", "bash"]).unwrap();
+        assert!(matches!(c.command, Some(Command::Completions { .. })));
+        assert!(
+            Cli::try_parse_from(["mpic-check", "man"])
+                .unwrap()
+                .command
+                .is_some()
+        );
     }
 
     #[test]

@@ -520,6 +520,9 @@ pub struct PerspectiveInfo {
     /// For sources the tool discovered: the authoritative nameserver's host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nameserver: Option<String>,
+    /// Configured latitude and longitude, for the 500 km rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<[f64; 2]>,
 }
 
 /// The results for one identifier.

@@ -452,3 +452,153 @@ fn show_table() {
     println!("{}", doc["coverage"]);
     println!("{out}\n{err}");
 }
+
+#[test]
+fn save_and_replay_give_the_same_report_without_network() {
+    let lab = lab(geo_zone(), |_| {
+        Site::new().block_source(lo(0, 0, 4), Block::Status(403))
+    });
+    let saved = lab.dir.path().join("run.json");
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--save"])
+        .arg(&saved)
+        .arg("www.example.test")
+        .output()
+        .unwrap();
+    let live: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let queries = lab.dns.queries().len();
+    let requests = lab.origins.requests().len();
+    let replayed = Command::cargo_bin("mpic-check")
+        .unwrap()
+        .env("HOME", lab.dir.path())
+        .args(["--format", "json", "--as-of", "2026-11-28", "--replay"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(replayed.status.code(), out.status.code());
+    let again: Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    assert_eq!(again, live, "replay must reproduce the report");
+    assert_eq!(
+        (lab.dns.queries().len(), lab.origins.requests().len()),
+        (queries, requests),
+        "replay sent traffic"
+    );
+    // A corrupt file is bad input.
+    std::fs::write(&saved, "{").unwrap();
+    let bad = Command::cargo_bin("mpic-check")
+        .unwrap()
+        .arg("--replay")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a saved run"));
+}
+
+#[test]
+fn fail_on_error_lets_at_risk_pass_the_gate() {
+    let lab = lab(plain_zone(), |_| {
+        Site::new().block_source(lo(0, 0, 4), Block::Status(403))
+    });
+    let (code, doc) = lab.json(&["www.example.test"]);
+    assert_eq!((code, doc["exit_code"].as_i64()), (1, Some(1)));
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--fail-on", "error", "www.example.test"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), doc["exit_code"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(doc["outcome"], "at-risk");
+}
+
+#[test]
+fn nagios_and_prometheus_outputs_from_the_binary() {
+    let lab = lab(plain_zone(), |_| {
+        Site::new().block_source(lo(0, 0, 4), Block::Status(403))
+    });
+    let out = lab
+        .cmd()
+        .args(["--format", "nagios", "www.example.test"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("MPIC WARNING - www.example.test: at-risk"),
+        "{first}"
+    );
+    assert_eq!(first.matches(" | ").count(), 1, "{first}");
+    let out = lab
+        .cmd()
+        .args(["--format", "prometheus", "www.example.test"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("# TYPE mpic_check_exit_code gauge")
+            && text.contains("mpic_check_exit_code 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"mpic_check_outcome{identifier="www.example.test",outcome="at-risk"} 1"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn perspectives_closer_than_500_km_are_flagged() {
+    let lab = lab(plain_zone(), |_| Site::new());
+    let text = std::fs::read_to_string(&lab.config).unwrap();
+    let located = text
+        .replacen(
+            "name = \"us-east\"\n",
+            "name = \"us-east\"\nlocation = [40.71, -74.01]\n",
+            1,
+        )
+        .replacen(
+            "name = \"eu-west\"\n",
+            "name = \"eu-west\"\nlocation = [40.73, -73.99]\n",
+            1,
+        );
+    std::fs::write(&lab.config, located).unwrap();
+    let (_, doc) = lab.json(&["www.example.test"]);
+    let f = finding(&doc, "perspectives-too-close");
+    assert!(
+        f["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("us-east and eu-west are 3 km apart"),
+        "{f}"
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    let out = Command::cargo_bin("mpic-check")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--webroot"));
+    let out = Command::cargo_bin("mpic-check")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH mpic-check 1"));
+    let out = Command::cargo_bin("mpic-check")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("EXIT CODES") && help.contains("certbot renew"));
+}

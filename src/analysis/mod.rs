@@ -149,6 +149,9 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             observations: obs,
         });
     }
+    if let Some(first) = run.identifiers.first() {
+        findings.extend(too_close(run, &first.name));
+    }
     if let (Some(problem), Some(first)) = (&run.probe_problem, run.identifiers.first()) {
         findings.push(Finding {
             code: "webroot-probe-failed".into(),
@@ -173,6 +176,44 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         coverage: coverage(run),
         outcome: overall.unwrap_or(Outcome::Unknown),
     }
+}
+
+/// Pairs of counted perspectives closer than 500 km: a CA could not count both as distinct, so
+/// the prediction may overcount corroboration.
+fn too_close(run: &Run, identifier: &str) -> Option<Finding> {
+    let located: Vec<(&str, [f64; 2])> = run
+        .perspectives
+        .iter()
+        .filter(|p| p.role != Role::Source)
+        .filter_map(|p| Some((p.name.as_str(), p.location?)))
+        .collect();
+    let mut evidence = Vec::new();
+    let mut who = Vec::new();
+    for (i, (a, la)) in located.iter().enumerate() {
+        for (b, lb) in &located[i + 1..] {
+            let d = quorum::distance_km(*la, *lb);
+            if d < quorum::DISTINCT_KM {
+                evidence.push(format!("{a} and {b} are {d:.0} km apart"));
+                who.push(a.to_string());
+                who.push(b.to_string());
+            }
+        }
+    }
+    if evidence.is_empty() {
+        return None;
+    }
+    who.sort();
+    who.dedup();
+    Some(Finding {
+        code: "perspectives-too-close".into(),
+        severity: Severity::Warning,
+        identifier: identifier.into(),
+        perspectives: who,
+        evidence,
+        fix: "perspectives closer than 500 km do not count as distinct under the BRs: move one of each \
+              pair to another region (a proxy or VPS farther away) so the quorum estimate is not too kind"
+            .into(),
+    })
 }
 
 /// What this run could and could not detect, per failure mode.

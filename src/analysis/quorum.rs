@@ -177,6 +177,23 @@ impl Policy {
     }
 }
 
+/// Great-circle distance in km between two (latitude, longitude) points (haversine, mean Earth
+/// radius); the BRs' 500 km rule is a straight-line distance, and this is close enough for it.
+pub fn distance_km(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a[0].to_radians(),
+        a[1].to_radians(),
+        b[0].to_radians(),
+        b[1].to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().asin()
+}
+
+/// Minimum distance between perspectives for them to count as distinct (BR §3.2.2.9).
+pub const DISTINCT_KM: f64 = 500.0;
+
 /// Whether a remote observation corroborates the primary's, per the BRs: for DCV the same
 /// token/value was seen (same signature, and it passed); for CAA, permission to issue.
 pub fn corroborates(check: Check, primary: &Observation, remote: &Observation) -> bool {
@@ -450,6 +467,17 @@ mod tests {
         assert_eq!((v.remotes, v.outcome), (2, Outcome::Pass));
         let v = judge(Check::Http01, Some(&prim), &[(&dead, Rir::Apnic)], &p);
         assert_eq!(v.outcome, Outcome::Unknown);
+    }
+
+    #[test]
+    fn distances() {
+        let amsterdam = [52.37, 4.90];
+        let frankfurt = [50.11, 8.68];
+        let tokyo = [35.68, 139.69];
+        let d = distance_km(amsterdam, frankfurt);
+        assert!((350.0..380.0).contains(&d), "{d}");
+        assert!(distance_km(amsterdam, tokyo) > 9000.0);
+        assert!(distance_km(tokyo, tokyo) < 0.001);
     }
 
     #[test]
