@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use tokio::sync::Semaphore;
 
 use crate::analysis::{self, IdentifierRun, Run, quorum::Policy};
 use crate::checks::{self, caa, http01};
@@ -48,14 +47,27 @@ pub struct Plan {
     pub expect_txt: Vec<String>,
     /// Web root for the probe file.
     pub webroot: Option<std::path::PathBuf>,
+    /// Identifiers in flight at once.
+    pub concurrency: usize,
 }
 
 /// Validates flags and configuration into a plan.
 pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
+    let mut wanted: Vec<(String, MethodArg, Option<String>)> = cli
+        .names
+        .iter()
+        .map(|n| (n.clone(), cli.method, None))
+        .collect();
+    if let Some(path) = &cli.from_file {
+        wanted.extend(read_name_list(path, cli.method)?);
+    }
     let mut identifiers = Vec::new();
-    for raw in &cli.names {
-        let id = Identifier::parse(raw).map_err(|e| UsageError(e.to_string()))?;
-        let methods = match cli.method {
+    for (raw, method, whence) in &wanted {
+        let id = Identifier::parse(raw).map_err(|e| match whence {
+            Some(w) => UsageError(format!("{w}: {e}")),
+            None => UsageError(e.to_string()),
+        })?;
+        let methods = match method {
             MethodArg::Auto if id.is_wildcard() => vec![Method::Dns01],
             MethodArg::Auto | MethodArg::Http01 => vec![Method::Http01],
             MethodArg::Dns01 => vec![Method::Dns01],
@@ -63,6 +75,9 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         if !identifiers.iter().any(|(i, _): &(Identifier, _)| *i == id) {
             identifiers.push((id, methods));
         }
+    }
+    if identifiers.is_empty() {
+        return Err(UsageError("no names to check".into()));
     }
     let config = Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let timeout = cli
@@ -118,116 +133,185 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         http,
         expect_txt: cli.expect_txt.clone(),
         webroot: cli.webroot.clone(),
+        concurrency: cli.concurrency,
     })
+}
+
+/// The vantages of one run and their shared bookkeeping, built once and used for every
+/// identifier: one DNS side and one HTTP client per perspective for the whole run.
+#[derive(Debug)]
+pub struct Engine {
+    bootstrap: Arc<Vantage>,
+    vantages: Vec<Arc<Vantage>>,
+    discovery: Arc<Discovery>,
+}
+
+/// What the probes saw for one identifier: one group of observations per configured
+/// perspective, and the nameserver sources discovered for it.
+#[derive(Debug)]
+pub struct Probed {
+    /// The identifier's name.
+    pub name: String,
+    /// Observations per configured perspective, in config order.
+    pub groups: Vec<Vec<Observation>>,
+    /// Nameserver sources with their observations.
+    pub sources: Vec<(PerspectiveInfo, Vec<Observation>)>,
+}
+
+impl Engine {
+    /// Builds every vantage and checks each proxy once.
+    pub async fn new(plan: &Plan) -> Engine {
+        let discovery = Arc::new(Discovery::default());
+        // Discovery of authoritative servers goes through a recursive view: the first configured
+        // recursive perspective (normally the primary), else the host's resolvers.
+        let boot_spec = plan
+            .config
+            .perspectives
+            .iter()
+            .find(|p| p.dns != DnsSpec::Authoritative)
+            .cloned();
+        let bootstrap = Arc::new(match boot_spec {
+            Some(s) => Vantage::new(s, plan.timeout, None, discovery.clone()),
+            None => Vantage::system(plan.timeout, discovery.clone()),
+        });
+        let preflights = join_all(
+            plan.config
+                .perspectives
+                .iter()
+                .map(|p| proxy_preflight(&p.http, plan.timeout)),
+        )
+        .await;
+        let mut vantages = Vec::new();
+        for (spec, pre) in plan.config.perspectives.iter().zip(preflights) {
+            let mut v = Vantage::new(
+                spec.clone(),
+                plan.timeout,
+                Some(bootstrap.clone()),
+                discovery.clone(),
+            );
+            if let Err(e) = pre {
+                v.broken = Some(e);
+            }
+            vantages.push(Arc::new(v));
+        }
+        Engine {
+            bootstrap,
+            vantages,
+            discovery,
+        }
+    }
+
+    /// Every check of one identifier from every perspective, plus its nameserver sources, all
+    /// at once; each perspective bounded by a deadline so one silent vantage costs one timeout.
+    pub async fn identifier(&self, plan: &Plan, id: &Identifier, methods: &[Method]) -> Probed {
+        let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
+        let groups = join_all(self.vantages.iter().map(|v| async move {
+            match tokio::time::timeout(deadline, perspective_checks(plan, v, id, methods)).await {
+                Ok(o) => o,
+                Err(_) => {
+                    let mut o = checks::blank(&v.spec.name, Check::Address);
+                    o.phase = Some(crate::model::Phase::Timeout);
+                    o.summary = format!("perspective did not finish within {deadline:?}");
+                    o.signature = "error:timeout".into();
+                    vec![o]
+                }
+            }
+        }));
+        let sources = async {
+            if plan.config.authoritative_sources {
+                nameserver_sources(plan, &self.bootstrap, &self.discovery, id, methods).await
+            } else {
+                Vec::new()
+            }
+        };
+        let (groups, sources) = tokio::join!(groups, sources);
+        Probed {
+            name: id.name.clone(),
+            groups,
+            sources,
+        }
+    }
+}
+
+/// Identifiers in flight at once, unless `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// Reads `name [method]` lines; `-` is stdin. Errors name the file and line.
+fn read_name_list(
+    path: &std::path::Path,
+    default: MethodArg,
+) -> Result<Vec<(String, MethodArg, Option<String>)>, UsageError> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let mut text = String::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .map(|_| ())
+    };
+    read.map_err(|e| UsageError(format!("--from-file {shown}: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let whence = format!("{shown}:{}", n + 1);
+        let mut parts = line.split_whitespace();
+        let name = parts.next().unwrap_or_default().to_string();
+        let method = match parts.next() {
+            None => default,
+            Some("http-01") => MethodArg::Http01,
+            Some("dns-01") => MethodArg::Dns01,
+            Some("auto") => MethodArg::Auto,
+            Some(other) => {
+                return Err(UsageError(format!(
+                    "{whence}: unknown method {other:?}: use http-01, dns-01 or auto"
+                )));
+            }
+        };
+        if parts.next().is_some() {
+            return Err(UsageError(format!(
+                "{whence}: expected `name` or `name method`"
+            )));
+        }
+        out.push((name, method, Some(whence)));
+    }
+    Ok(out)
 }
 
 /// Runs the probes of a plan and returns the raw run. Never fails: problems are observations.
 pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
-    let discovery = Arc::new(Discovery::default());
-    // Discovery of authoritative servers goes through a recursive view: the first configured
-    // recursive perspective (normally the primary), else the host's resolvers.
-    let boot_spec = plan
-        .config
-        .perspectives
-        .iter()
-        .find(|p| p.dns != DnsSpec::Authoritative)
-        .cloned();
-    let bootstrap = Arc::new(match boot_spec {
-        Some(s) => Vantage::new(s, plan.timeout, None, discovery.clone()),
-        None => Vantage::system(plan.timeout, discovery.clone()),
-    });
-    let mut vantages = Vec::new();
-    let preflights = join_all(
-        plan.config
-            .perspectives
-            .iter()
-            .map(|p| proxy_preflight(&p.http, plan.timeout)),
-    )
-    .await;
-    for (spec, pre) in plan.config.perspectives.iter().zip(preflights) {
-        let mut v = Vantage::new(
-            spec.clone(),
-            plan.timeout,
-            Some(bootstrap.clone()),
-            discovery.clone(),
-        );
-        if let Err(e) = pre {
-            v.broken = Some(e);
-        }
-        vantages.push(Arc::new(v));
-    }
-    let tasks = plan.identifiers.len() * vantages.len();
-    progress.set_length(tasks as u64);
-    let limit = Arc::new(Semaphore::new(64));
-    let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
-    let mut jobs = Vec::new();
-    for (id, methods) in &plan.identifiers {
-        for v in &vantages {
-            let limit = limit.clone();
-            jobs.push(async move {
-                let _permit = limit.acquire().await;
-                progress.set_message(format!("{} from {}", id.name, v.spec.name));
-                let obs =
-                    match tokio::time::timeout(deadline, perspective_checks(plan, v, id, methods))
-                        .await
-                    {
-                        Ok(o) => o,
-                        Err(_) => vec![{
-                            let mut o = checks::blank(&v.spec.name, Check::Address);
-                            o.phase = Some(crate::model::Phase::Timeout);
-                            o.summary = format!("perspective did not finish within {deadline:?}");
-                            o.signature = "error:timeout".into();
-                            o
-                        }],
-                    };
+    use futures::StreamExt;
+    let engine = Engine::new(plan).await;
+    progress.set_length(plan.identifiers.len() as u64);
+    let mut probed: Vec<Probed> = futures::stream::iter(&plan.identifiers)
+        .map(|(id, methods)| {
+            let engine = &engine;
+            async move {
+                progress.set_message(id.name.clone());
+                let p = engine.identifier(plan, id, methods).await;
                 progress.inc(1);
-                (id.name.clone(), obs)
-            });
-        }
-    }
-    let source_jobs = plan.identifiers.iter().map(|(id, methods)| {
-        let (bootstrap, discovery) = (bootstrap.clone(), discovery.clone());
-        async move {
-            if !plan.config.authoritative_sources {
-                return (id.name.clone(), Vec::new());
+                p
             }
-            (
-                id.name.clone(),
-                nameserver_sources(plan, &bootstrap, &discovery, id, methods).await,
-            )
-        }
-    });
-    let (results, sources) = tokio::join!(join_all(jobs), join_all(source_jobs));
-    let mut perspectives = perspective_infos(&plan.config);
-    let mut results = results;
+        })
+        .buffered(plan.concurrency.max(1))
+        .collect()
+        .await;
     let mut probe_problem = None;
     if let Some(dir) = &plan.webroot {
         progress.set_message(format!("webroot probe in {}", dir.display()));
-        if let Err(e) = webroot_phase(plan, dir, &vantages, &mut results).await {
+        if let Err(e) = webroot_phase(plan, dir, &engine.vantages, &mut probed).await {
             probe_problem = Some(e);
         }
     }
-    for (name, list) in sources {
-        for (info, obs) in list {
-            if !perspectives.iter().any(|p| p.name == info.name) {
-                perspectives.push(info);
-            }
-            results.push((name.clone(), obs));
-        }
+    let mut perspectives = perspective_infos(&plan.config);
+    let mut identifiers = Vec::new();
+    for (p, (_, methods)) in probed.into_iter().zip(&plan.identifiers) {
+        identifiers.push(assemble(p, methods, &mut perspectives));
     }
-    let identifiers = plan
-        .identifiers
-        .iter()
-        .map(|(id, methods)| IdentifierRun {
-            name: id.name.clone(),
-            methods: methods.clone(),
-            observations: results
-                .iter()
-                .filter(|(n, _)| *n == id.name)
-                .flat_map(|(_, o)| o.clone())
-                .collect(),
-        })
-        .collect();
     Run {
         perspectives,
         ca: plan.ca.clone(),
@@ -243,6 +327,91 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
     }
 }
 
+/// Flattens one identifier's groups and sources into its run record, adding newly seen
+/// nameserver sources to `perspectives`.
+fn assemble(
+    p: Probed,
+    methods: &[Method],
+    perspectives: &mut Vec<PerspectiveInfo>,
+) -> IdentifierRun {
+    let mut observations: Vec<Observation> = p.groups.into_iter().flatten().collect();
+    for (info, mut obs) in p.sources {
+        if !perspectives.iter().any(|q| q.name == info.name) {
+            perspectives.push(info);
+        }
+        observations.append(&mut obs);
+    }
+    IdentifierRun {
+        name: p.name,
+        methods: methods.to_vec(),
+        observations,
+    }
+}
+
+/// Streams one JSON object per identifier, in identifier order, as soon as it is done (memory
+/// stays bounded by the identifiers in flight), then a summary line. Returns the worst outcome.
+pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcome, anyhow::Error> {
+    use futures::StreamExt;
+    let started = chrono::Utc::now();
+    let clock = Instant::now();
+    let engine = Engine::new(plan).await;
+    let base = perspective_infos(&plan.config);
+    let mut stream = futures::stream::iter(&plan.identifiers)
+        .map(|(id, methods)| {
+            let engine = &engine;
+            async move { (engine.identifier(plan, id, methods).await, methods) }
+        })
+        .buffered(plan.concurrency.max(1));
+    let mut worst: Option<Outcome> = None;
+    let mut counts: std::collections::BTreeMap<&'static str, usize> =
+        std::collections::BTreeMap::new();
+    while let Some((p, methods)) = stream.next().await {
+        let mut perspectives = base.clone();
+        let ident = assemble(p, methods, &mut perspectives);
+        let run = Run {
+            perspectives,
+            ca: plan.ca.clone(),
+            identifiers: vec![ident],
+            http_vantages: base.iter().filter(|p| p.role != Role::Source).count(),
+            expect_txt: plan.expect_txt.clone(),
+            probe_problem: None,
+        };
+        let a = analysis::analyze(&run, &plan.policy);
+        worst = Some(worst.map_or(a.outcome, |w| w.worst(a.outcome)));
+        *counts.entry(a.outcome.as_str()).or_default() += 1;
+        let Some(ir) = a.identifiers.into_iter().next() else {
+            continue;
+        };
+        let line = serde_json::json!({
+            "type": "identifier",
+            "schema_version": SCHEMA_VERSION,
+            "identifier": ir,
+            "findings": a.findings,
+        });
+        serde_json::to_writer(&mut *out, &line)?;
+        writeln!(out)?;
+    }
+    let outcome = worst.unwrap_or(Outcome::Unknown);
+    let summary = serde_json::json!({
+        "type": "summary",
+        "schema_version": SCHEMA_VERSION,
+        "tool": ToolInfo { name: "mpic-check".into(), version: env!("CARGO_PKG_VERSION").into() },
+        "started_at": started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "duration_ms": clock.elapsed().as_millis() as u64,
+        "policy": plan.policy.info(),
+        "ca": plan.ca,
+        "perspectives": base,
+        "identifiers": plan.identifiers.len(),
+        "outcomes": counts,
+        "outcome": outcome,
+        "exit_code": exit_for(outcome).code(),
+    });
+    serde_json::to_writer(&mut *out, &summary)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(outcome)
+}
+
 fn key_authorization_like() -> String {
     let a = http01::Plan::random().token;
     let b = http01::Plan::random().token;
@@ -254,6 +423,30 @@ fn key_authorization_like() -> String {
 /// content expected, rewrite it and fetch again (a cache shows the old content), then delete it.
 /// The file is removed when this future completes or is dropped (Ctrl-C, SIGTERM, deadline).
 async fn webroot_phase(
+    plan: &Plan,
+    dir: &std::path::Path,
+    vantages: &[Arc<Vantage>],
+    probed: &mut [Probed],
+) -> Result<(), String> {
+    let mut results: Vec<(String, Vec<Observation>)> = Vec::new();
+    for p in probed.iter_mut() {
+        for g in &mut p.groups {
+            results.push((p.name.clone(), std::mem::take(g)));
+        }
+    }
+    let r = webroot_fetches(plan, dir, vantages, &mut results).await;
+    let mut it = results.into_iter();
+    for p in probed.iter_mut() {
+        for g in &mut p.groups {
+            if let Some((_, obs)) = it.next() {
+                *g = obs;
+            }
+        }
+    }
+    r
+}
+
+async fn webroot_fetches(
     plan: &Plan,
     dir: &std::path::Path,
     vantages: &[Arc<Vantage>],
@@ -452,15 +645,21 @@ async fn perspective_checks(
     let wants_http =
         methods.contains(&Method::Http01) && !id.is_wildcard() && v.spec.role != Role::Source;
     if let Some(why) = &v.broken {
-        let mut all = vec![checks::broken(name, Check::Caa, why)];
+        // A proxy that failed its preflight, or a DNS side that could not be set up.
+        let phase = if why.starts_with("proxy") {
+            crate::model::Phase::Proxy
+        } else {
+            crate::model::Phase::Dns
+        };
+        let mut all = vec![checks::broken(name, Check::Caa, why, phase)];
         if !id.is_wildcard() {
-            all.push(checks::broken(name, Check::Address, why));
+            all.push(checks::broken(name, Check::Address, why, phase));
         }
         if wants_http {
-            all.push(checks::broken(name, Check::Http01, why));
+            all.push(checks::broken(name, Check::Http01, why, phase));
         }
         if methods.contains(&Method::Dns01) {
-            all.push(checks::broken(name, Check::Dns01, why));
+            all.push(checks::broken(name, Check::Dns01, why, phase));
         }
         return all;
     }
@@ -576,6 +775,17 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         return replay(&cli, path, out);
     }
     let plan = plan(&cli)?;
+    if cli.format == Format::Jsonl {
+        if plan.webroot.is_some() || cli.save.is_some() {
+            return Err(UsageError(
+                "--format jsonl streams results; it cannot be combined with --webroot or --save"
+                    .into(),
+            )
+            .into());
+        }
+        let outcome = probe_streaming(&plan, out).await?;
+        return Ok(gated(outcome, cli.fail_on));
+    }
     let started = chrono::Utc::now();
     let clock = Instant::now();
     let stderr_tty = std::io::stderr().is_terminal();
@@ -675,7 +885,7 @@ fn replay(cli: &Cli, path: &std::path::Path, out: &mut impl Write) -> Result<Exi
 
 fn render(cli: &Cli, r: &Report, out: &mut impl Write) -> Result<(), anyhow::Error> {
     match cli.format {
-        Format::Json => report::json::render(r, out)?,
+        Format::Json | Format::Jsonl => report::json::render(r, out)?,
         Format::Nagios => report::nagios::render(r, out)?,
         Format::Prometheus => report::prometheus::render(r, out)?,
         Format::Table => {

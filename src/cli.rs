@@ -56,6 +56,8 @@ pub enum Format {
     Nagios,
     /// Prometheus text exposition, for the node_exporter textfile collector.
     Prometheus,
+    /// JSON Lines: one object per identifier as soon as it is done, then a summary line.
+    Jsonl,
 }
 
 /// Which ACME challenge the renewal will use.
@@ -114,15 +116,19 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Names to check (e.g. example.com, *.example.com, bücher.de).
-    #[arg(value_name = "NAME", required_unless_present = "replay")]
+    #[arg(value_name = "NAME", required_unless_present_any = ["replay", "from_file"])]
     pub names: Vec<String>,
+
+    /// Read names from FILE (`-` = stdin): one `name` or `name method` per line; `#` comments.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
 
     /// Save the raw observations of this run to FILE (JSON), for --replay.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
 
     /// Re-run analysis and rendering on observations saved with --save; no network.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "save", "webroot"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "from_file", "save", "webroot"])]
     pub replay: Option<PathBuf>,
 
     /// Config file with the perspectives (default: $XDG_CONFIG_HOME/mpic-check/config.toml,
@@ -188,6 +194,10 @@ pub struct Cli {
     /// would-fail and could-not-assess.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
+
+    /// Identifiers checked at once (each from every perspective in parallel).
+    #[arg(long, value_name = "N", default_value_t = crate::app::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
+    pub concurrency: usize,
 
     /// Colour in the table output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]

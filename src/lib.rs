@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod identifier;
+pub mod integrations;
 pub mod model;
 pub mod perspective;
 pub mod report;

@@ -1,4 +1,5 @@
 mod dns;
+mod doh;
 mod e2e;
 mod http;
 mod support;

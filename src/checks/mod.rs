@@ -43,11 +43,11 @@ pub fn fail_with(o: &mut Observation, f: &LookupFailure) {
 }
 
 /// Records a perspective that could not be used at all (dead proxy, unreadable resolv.conf).
-pub fn broken(perspective: &str, check: Check, why: &str) -> Observation {
+pub fn broken(perspective: &str, check: Check, why: &str, phase: Phase) -> Observation {
     let mut o = blank(perspective, check);
-    o.phase = Some(Phase::Proxy);
+    o.phase = Some(phase);
     o.perspective_fault = true;
     o.summary = why.to_string();
-    o.signature = "error:proxy".into();
+    o.signature = format!("error:{phase}");
     o
 }

@@ -180,7 +180,13 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
         elapsed_ms: 0,
         error: None,
     };
-    let result = match build_query(qname, rtype, ask) {
+    // RFC 8484 §4.1: DoH queries use ID 0 so HTTP caches can share answers.
+    let id = if matches!(t, Transport::Doh { .. }) {
+        0
+    } else {
+        rand::random()
+    };
+    let result = match build_query(qname, rtype, ask, id) {
         Ok((id, bytes, q)) => {
             match tokio::time::timeout(ask.timeout, send(t, id, &bytes, &q)).await {
                 Ok(r) => r,
@@ -238,7 +244,12 @@ pub enum FailureKind {
     Network,
 }
 
-fn build_query(qname: &str, rtype: RecordType, ask: Ask) -> Result<(u16, Vec<u8>, Query), String> {
+fn build_query(
+    qname: &str,
+    rtype: RecordType,
+    ask: Ask,
+    id: u16,
+) -> Result<(u16, Vec<u8>, Query), String> {
     let name = Name::from_ascii(qname).map_err(|e| e.to_string())?;
     let name = if name.is_fqdn() {
         name
@@ -247,7 +258,6 @@ fn build_query(qname: &str, rtype: RecordType, ask: Ask) -> Result<(u16, Vec<u8>
     };
     let q = Query::query(name, rtype);
     let mut msg = Message::query();
-    let id: u16 = rand::random();
     msg.metadata.id = id;
     msg.metadata.recursion_desired = ask.recursion;
     msg.add_query(q.clone());
@@ -332,7 +342,7 @@ async fn send(
             // RFC 8484 recommends ID 0 on the wire; accept either.
             let msg =
                 Message::from_vec(&body.0).map_err(|e| DnsFailure::Malformed(e.to_string()))?;
-            check_reply(&msg, msg.metadata.id, q)?;
+            check_reply(&msg, id, q)?;
             Ok((msg, true))
         }
     }

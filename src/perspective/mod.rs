@@ -221,9 +221,9 @@ impl Vantage {
         match self.spec.dns {
             DnsSpec::Authoritative => self.lookup_authoritative(name, rtype).await,
             DnsSpec::Nameserver(_) => {
-                recursive_lookup(&self.servers, name, rtype, self.ask(false)).await
+                recursive_lookup(&self.servers, name, rtype, self.ask(false), false).await
             }
-            _ => recursive_lookup(&self.servers, name, rtype, self.ask(true)).await,
+            _ => recursive_lookup(&self.servers, name, rtype, self.ask(true), true).await,
         }
     }
 
@@ -335,11 +335,16 @@ impl Vantage {
     }
 }
 
+/// Asks `servers` in order until one replies. `own_resolver` is true when they are the
+/// perspective's own recursive resolvers: then an unreachable or broken resolver (refused, TLS
+/// or HTTP error) is the perspective's fault, not the domain's. A timeout stays ambiguous (the
+/// resolver may be waiting for the domain's silent nameservers) and is not blamed on the tool.
 async fn recursive_lookup(
     servers: &[Transport],
     name: &str,
     rtype: RecordType,
     ask: Ask,
+    own_resolver: bool,
 ) -> Lookup {
     let mut exchanges = Vec::new();
     let mut failures = Vec::new();
@@ -381,7 +386,14 @@ async fn recursive_lookup(
             }),
         };
     }
-    let failure = summarize_failures(&failures);
+    let mut failure = summarize_failures(&failures);
+    let network = failures
+        .iter()
+        .any(|a| dns::failure_kind(a) == Some(FailureKind::Network));
+    if own_resolver && network && failure.phase == Phase::Dns {
+        failure.perspective_fault = true;
+        failure.message = format!("the perspective's resolver failed: {}", failure.message);
+    }
     Lookup {
         exchanges,
         answer: None,

@@ -19,6 +19,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod doh;
 pub mod http;
 pub mod socks;
 
