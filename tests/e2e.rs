@@ -240,6 +240,12 @@ fn healthy_domain_is_ready_with_no_warning() {
         dns_srcs.iter().all(|s| s.starts_with("127.0.0."))
             && dns_srcs.contains(&"127.0.0.5".to_string())
     );
+    // Pinned fetches carry the name, not the address, in the Host header.
+    assert!(lab.origins.requests().iter().all(|r| {
+        r.host
+            .as_deref()
+            .is_some_and(|h| h.starts_with("www.example.test"))
+    }));
     // The CA's User-Agent was sent.
     assert!(lab.origins.requests().iter().all(|r| {
         r.user_agent

@@ -254,19 +254,45 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             let _ = req_url.set_port(Some(p));
         }
         let hop_start = Instant::now();
-        let client = match h::client(&v.spec.http, pins, timeouts) {
-            Ok(c) => c,
-            Err(e) => {
-                f.error = Some((Phase::Protocol, format!("cannot build HTTP client: {e}")));
-                return f;
+        // Plain HTTP goes through the perspective's one shared client: pinned addresses travel in
+        // the URL with the name in the Host header, so no per-request resolver is needed. HTTPS
+        // needs the name in the URL for SNI, so those (rare) hops get a client pinned by name.
+        let mut host_header = None;
+        let pinned_ip = pins.map.first().and_then(|(_, a)| a.first().copied());
+        let owned;
+        let client = if url.scheme() == "http" {
+            if let Some(ip) = pinned_ip {
+                let _ = req_url.set_ip_host(ip);
+                host_header = Some(match url.port() {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host.clone(),
+                });
             }
+            match v.http_client() {
+                Ok(c) => c,
+                Err(e) => {
+                    f.error = Some((Phase::Protocol, format!("cannot build HTTP client: {e}")));
+                    return f;
+                }
+            }
+        } else {
+            owned = match h::client(&v.spec.http, pins, timeouts) {
+                Ok(c) => c,
+                Err(e) => {
+                    f.error = Some((Phase::Protocol, format!("cannot build HTTP client: {e}")));
+                    return f;
+                }
+            };
+            &owned
         };
-        let sent = client
+        let mut request = client
             .get(req_url)
             .header("user-agent", &plan.user_agent)
-            .header("accept", "*/*")
-            .send()
-            .await;
+            .header("accept", "*/*");
+        if let Some(h) = &host_header {
+            request = request.header("host", h);
+        }
+        let sent = request.send().await;
         let mut hop = HttpHop {
             url: url.to_string(),
             address,

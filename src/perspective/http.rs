@@ -20,11 +20,21 @@ use crate::model::Phase;
 pub struct Pins {
     /// Lower-case host name → addresses in the order to try.
     pub map: Vec<(String, Vec<IpAddr>)>,
+    /// The proxy's own host name, which the host's resolver may resolve (the user named it).
+    pub proxy_host: Option<String>,
 }
 
 impl Pins {
     fn lookup(&self, host: &str) -> Option<Vec<IpAddr>> {
         let h = host.trim_end_matches('.').to_ascii_lowercase();
+        // An address in the URL (a pinned fetch) resolves to itself; reqwest's SOCKS path asks.
+        if let Ok(ip) = h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            return Some(vec![ip]);
+        }
         self.map
             .iter()
             .find(|(n, _)| *n == h)
@@ -42,6 +52,14 @@ impl reqwest::dns::Resolve for PinResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let found = self.0.lookup(name.as_str());
         let host = name.as_str().to_string();
+        if self.0.proxy_host.as_deref() == Some(host.as_str()) {
+            return Box::pin(async move {
+                let addrs: Vec<SocketAddr> =
+                    tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+                let it: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+                Ok(it)
+            });
+        }
         Box::pin(async move {
             match found {
                 Some(addrs) if !addrs.is_empty() => {
@@ -65,7 +83,13 @@ pub struct Timeouts {
 }
 
 /// Builds a client for one perspective and one set of pins.
-pub fn client(spec: &HttpSpec, pins: Pins, t: Timeouts) -> Result<reqwest::Client, String> {
+pub fn client(spec: &HttpSpec, mut pins: Pins, t: Timeouts) -> Result<reqwest::Client, String> {
+    if let HttpSpec::Proxy { url, .. } = spec {
+        pins.proxy_host = url
+            .host_str()
+            .filter(|h| h.parse::<IpAddr>().is_err())
+            .map(str::to_ascii_lowercase);
+    }
     let mut b = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

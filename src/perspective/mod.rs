@@ -114,6 +114,8 @@ pub struct Vantage {
     discovery: Arc<Discovery>,
     /// Set when the perspective's proxy (or resolver configuration) is unusable.
     pub broken: Option<String>,
+    /// The perspective's HTTP client, built once for the whole run.
+    http_client: std::sync::OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Vantage {
@@ -167,6 +169,7 @@ impl Vantage {
             bootstrap,
             discovery,
             broken,
+            http_client: std::sync::OnceLock::new(),
         }
     }
 
@@ -184,6 +187,19 @@ impl Vantage {
             doh_ca: None,
         };
         Vantage::new(spec, timeout, None, discovery)
+    }
+
+    /// The one HTTP client of this perspective (its proxy, its timeouts, no redirects, no
+    /// resolver of its own), shared by every plain-HTTP fetch of the run.
+    pub fn http_client(&self) -> Result<&reqwest::Client, String> {
+        let t = http::Timeouts {
+            connect: self.timeout,
+            total: self.timeout,
+        };
+        self.http_client
+            .get_or_init(|| http::client(&self.spec.http, http::Pins::default(), t))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Whether HTTP requests may be pinned to this perspective's resolved addresses.
