@@ -29,8 +29,8 @@ pub struct UsageError(pub String);
 /// Everything the probes need, validated.
 #[derive(Debug)]
 pub struct Plan {
-    /// Identifiers with their methods.
-    pub identifiers: Vec<(Identifier, Vec<Method>)>,
+    /// What to check, one entry per identifier.
+    pub identifiers: Vec<Target>,
     /// The configuration.
     pub config: Config,
     /// Per-step timeout.
@@ -45,10 +45,93 @@ pub struct Plan {
     pub http: http01::Plan,
     /// Expected dns-01 values.
     pub expect_txt: Vec<String>,
-    /// Web root for the probe file.
-    pub webroot: Option<std::path::PathBuf>,
     /// Identifiers in flight at once.
     pub concurrency: usize,
+    /// Client configuration files that could not be read.
+    pub config_problems: Vec<String>,
+}
+
+/// Adds the names of certificates read from a client's configuration, each with its own
+/// method, CA, account and webroot. A name given on the command line keeps its flags.
+fn add_managed(
+    targets: &mut Vec<Target>,
+    certs: Vec<crate::integrations::ManagedCert>,
+    client: &str,
+    ca: &str,
+    cli: &Cli,
+) {
+    let now = chrono::Utc::now();
+    for cert in certs {
+        let info = crate::model::CertInfo {
+            client: client.into(),
+            lineage: cert.lineage.clone(),
+            source: cert.source.display().to_string(),
+            authenticator: cert.authenticator.clone(),
+            not_after: cert
+                .not_after
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            days_left: cert.not_after.map(|t| (t - now).num_days()),
+            warnings: cert.warnings.clone(),
+        };
+        for id in &cert.names {
+            if targets.iter().any(|t| t.id == *id) {
+                continue;
+            }
+            let webroot = cli.webroot.clone().or_else(|| {
+                cert.webroots
+                    .iter()
+                    .find(|(n, _)| *n == id.name)
+                    .or_else(|| cert.webroots.first())
+                    .map(|(_, p)| p.clone())
+                    .filter(|p| p.is_dir())
+            });
+            targets.push(Target {
+                id: id.clone(),
+                methods: vec![if id.is_wildcard() {
+                    Method::Dns01
+                } else {
+                    cert.method
+                }],
+                ca: cli
+                    .ca
+                    .clone()
+                    .or_else(|| cert.ca_issuer_domain.clone())
+                    .unwrap_or_else(|| ca.to_string()),
+                account_uri: cli.account_uri.clone().or_else(|| cert.account_uri.clone()),
+                webroot: if cert.method == Method::Http01 {
+                    webroot
+                } else {
+                    None
+                },
+                certificate: Some(info.clone()),
+            });
+        }
+    }
+}
+
+impl Plan {
+    /// Whether any name gets a webroot probe (then signals must clean up).
+    pub fn probes_webroot(&self) -> bool {
+        self.identifiers.iter().any(|t| t.webroot.is_some())
+    }
+}
+
+/// One identifier to check, with everything that may differ per name when names come from a
+/// certbot or acme.sh configuration (method, CA, account, webroot, certificate).
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The name.
+    pub id: Identifier,
+    /// DCV methods to evaluate.
+    pub methods: Vec<Method>,
+    /// CAA issuer domain of the CA that will issue.
+    pub ca: String,
+    /// ACME account URI, for CAA accounturi.
+    pub account_uri: Option<String>,
+    /// Web root for the probe file.
+    pub webroot: Option<std::path::PathBuf>,
+    /// The certificate this name belongs to, when read from a client's configuration.
+    pub certificate: Option<crate::model::CertInfo>,
 }
 
 /// Validates flags and configuration into a plan.
@@ -76,7 +159,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             identifiers.push((id, methods));
         }
     }
-    if identifiers.is_empty() {
+    if identifiers.is_empty() && cli.certbot.is_none() && cli.acme_sh.is_none() {
         return Err(UsageError("no names to check".into()));
     }
     let config = Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
@@ -123,8 +206,46 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         http.token.clone_from(t);
         http.expect_body.clone_from(&cli.expect_body);
     }
+    let mut targets: Vec<Target> = identifiers
+        .into_iter()
+        .map(|(id, methods)| Target {
+            id,
+            methods,
+            ca: ca.clone(),
+            account_uri: cli.account_uri.clone(),
+            webroot: cli.webroot.clone(),
+            certificate: None,
+        })
+        .collect();
+    let mut config_problems = Vec::new();
+    if let Some(dir) = &cli.certbot {
+        let dir = dir.clone().unwrap_or_else(|| "/etc/letsencrypt".into());
+        let (certs, errors) = crate::integrations::certbot::read_dir(&dir);
+        add_managed(&mut targets, certs, "certbot", &ca, cli);
+        config_problems.extend(errors.iter().map(ToString::to_string));
+        if targets.is_empty() && errors.is_empty() {
+            return Err(UsageError(format!(
+                "--certbot {}: no renewal/*.conf found",
+                dir.display()
+            )));
+        }
+    }
+    if let Some(dir) = &cli.acme_sh {
+        let dir = dir.clone().or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".acme.sh"))
+        });
+        let dir = dir
+            .ok_or_else(|| UsageError("--acme-sh: give the directory (HOME is not set)".into()))?;
+        let (certs, errors) = crate::integrations::acme_sh::read_dir(&dir);
+        add_managed(&mut targets, certs, "acme.sh", &ca, cli);
+        config_problems.extend(errors.iter().map(ToString::to_string));
+    }
+    if targets.is_empty() && config_problems.is_empty() {
+        return Err(UsageError("no names to check".into()));
+    }
     Ok(Plan {
-        identifiers,
+        identifiers: targets,
+        config_problems,
         config,
         timeout,
         ca,
@@ -132,7 +253,6 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         policy,
         http,
         expect_txt: cli.expect_txt.clone(),
-        webroot: cli.webroot.clone(),
         concurrency: cli.concurrency,
     })
 }
@@ -203,10 +323,11 @@ impl Engine {
 
     /// Every check of one identifier from every perspective, plus its nameserver sources, all
     /// at once; each perspective bounded by a deadline so one silent vantage costs one timeout.
-    pub async fn identifier(&self, plan: &Plan, id: &Identifier, methods: &[Method]) -> Probed {
+    pub async fn identifier(&self, plan: &Plan, t: &Target) -> Probed {
+        let id = &t.id;
         let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
         let groups = join_all(self.vantages.iter().map(|v| async move {
-            match tokio::time::timeout(deadline, perspective_checks(plan, v, id, methods)).await {
+            match tokio::time::timeout(deadline, perspective_checks(plan, v, t)).await {
                 Ok(o) => o,
                 Err(_) => {
                     let mut o = checks::blank(&v.spec.name, Check::Address);
@@ -219,7 +340,7 @@ impl Engine {
         }));
         let sources = async {
             if plan.config.authoritative_sources {
-                nameserver_sources(plan, &self.bootstrap, &self.discovery, id, methods).await
+                nameserver_sources(plan, &self.bootstrap, &self.discovery, t).await
             } else {
                 Vec::new()
             }
@@ -288,11 +409,11 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
     let engine = Engine::new(plan).await;
     progress.set_length(plan.identifiers.len() as u64);
     let mut probed: Vec<Probed> = futures::stream::iter(&plan.identifiers)
-        .map(|(id, methods)| {
+        .map(|t| {
             let engine = &engine;
             async move {
-                progress.set_message(id.name.clone());
-                let p = engine.identifier(plan, id, methods).await;
+                progress.set_message(t.id.name.clone());
+                let p = engine.identifier(plan, t).await;
                 progress.inc(1);
                 p
             }
@@ -300,17 +421,26 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
         .buffered(plan.concurrency.max(1))
         .collect()
         .await;
-    let mut probe_problem = None;
-    if let Some(dir) = &plan.webroot {
+    // One probe file per distinct webroot, fetched for the names that webroot serves.
+    let mut problems = Vec::new();
+    let mut dirs: Vec<&std::path::PathBuf> = plan
+        .identifiers
+        .iter()
+        .filter_map(|t| t.webroot.as_ref())
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
         progress.set_message(format!("webroot probe in {}", dir.display()));
         if let Err(e) = webroot_phase(plan, dir, &engine.vantages, &mut probed).await {
-            probe_problem = Some(e);
+            problems.push(format!("{}: {e}", dir.display()));
         }
     }
+    let probe_problem = (!problems.is_empty()).then(|| problems.join("; "));
     let mut perspectives = perspective_infos(&plan.config);
     let mut identifiers = Vec::new();
-    for (p, (_, methods)) in probed.into_iter().zip(&plan.identifiers) {
-        identifiers.push(assemble(p, methods, &mut perspectives));
+    for (p, t) in probed.into_iter().zip(&plan.identifiers) {
+        identifiers.push(assemble(p, t, &mut perspectives));
     }
     Run {
         perspectives,
@@ -324,16 +454,13 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
             .count(),
         expect_txt: plan.expect_txt.clone(),
         probe_problem,
+        config_problems: plan.config_problems.clone(),
     }
 }
 
 /// Flattens one identifier's groups and sources into its run record, adding newly seen
 /// nameserver sources to `perspectives`.
-fn assemble(
-    p: Probed,
-    methods: &[Method],
-    perspectives: &mut Vec<PerspectiveInfo>,
-) -> IdentifierRun {
+fn assemble(p: Probed, t: &Target, perspectives: &mut Vec<PerspectiveInfo>) -> IdentifierRun {
     let mut observations: Vec<Observation> = p.groups.into_iter().flatten().collect();
     for (info, mut obs) in p.sources {
         if !perspectives.iter().any(|q| q.name == info.name) {
@@ -343,8 +470,10 @@ fn assemble(
     }
     IdentifierRun {
         name: p.name,
-        methods: methods.to_vec(),
+        methods: t.methods.clone(),
         observations,
+        ca: t.ca.clone(),
+        certificate: t.certificate.clone(),
     }
 }
 
@@ -357,17 +486,18 @@ pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcom
     let engine = Engine::new(plan).await;
     let base = perspective_infos(&plan.config);
     let mut stream = futures::stream::iter(&plan.identifiers)
-        .map(|(id, methods)| {
+        .map(|t| {
             let engine = &engine;
-            async move { (engine.identifier(plan, id, methods).await, methods) }
+            async move { (engine.identifier(plan, t).await, t) }
         })
         .buffered(plan.concurrency.max(1));
     let mut worst: Option<Outcome> = None;
     let mut counts: std::collections::BTreeMap<&'static str, usize> =
         std::collections::BTreeMap::new();
-    while let Some((p, methods)) = stream.next().await {
+    let mut first = true;
+    while let Some((p, t)) = stream.next().await {
         let mut perspectives = base.clone();
-        let ident = assemble(p, methods, &mut perspectives);
+        let ident = assemble(p, t, &mut perspectives);
         let run = Run {
             perspectives,
             ca: plan.ca.clone(),
@@ -375,7 +505,14 @@ pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcom
             http_vantages: base.iter().filter(|p| p.role != Role::Source).count(),
             expect_txt: plan.expect_txt.clone(),
             probe_problem: None,
+            // Reported once, with the first identifier.
+            config_problems: if first {
+                plan.config_problems.clone()
+            } else {
+                Vec::new()
+            },
         };
+        first = false;
         let a = analysis::analyze(&run, &plan.policy);
         worst = Some(worst.map_or(a.outcome, |w| w.worst(a.outcome)));
         *counts.entry(a.outcome.as_str()).or_default() += 1;
@@ -458,10 +595,15 @@ async fn webroot_fetches(
         .map_err(|e| e.to_string())?;
     let mut targets = Vec::new();
     for (idx, (name, obs)) in results.iter().enumerate() {
-        let Some((id, methods)) = plan.identifiers.iter().find(|(i, _)| i.name == *name) else {
+        let Some(t) = plan.identifiers.iter().find(|t| t.id.name == *name) else {
             continue;
         };
-        if id.is_wildcard() || !methods.contains(&Method::Http01) || obs.is_empty() {
+        // Only the names this webroot serves.
+        if t.webroot.as_deref() != Some(dir)
+            || t.id.is_wildcard()
+            || !t.methods.contains(&Method::Http01)
+            || obs.is_empty()
+        {
             continue;
         }
         let perspective = obs[0].perspective.clone();
@@ -476,7 +618,7 @@ async fn webroot_fetches(
             .find(|o| o.check == Check::Address)
             .map(|o| o.addresses.iter().filter_map(|a| a.parse().ok()).collect())
             .unwrap_or_default();
-        targets.push((idx, v.clone(), id.name.clone(), addrs));
+        targets.push((idx, v.clone(), t.id.name.clone(), addrs));
     }
     let with = |body: &str| http01::Plan {
         expect_body: Some(body.to_string()),
@@ -547,9 +689,9 @@ async fn nameserver_sources(
     plan: &Plan,
     bootstrap: &Vantage,
     discovery: &Arc<Discovery>,
-    id: &Identifier,
-    methods: &[Method],
+    t: &Target,
 ) -> Vec<(PerspectiveInfo, Vec<Observation>)> {
+    let (id, methods) = (&t.id, t.methods.as_slice());
     let dns01 = methods.contains(&Method::Dns01);
     let challenge = id.challenge_name();
     let (main, chal) = tokio::join!(bootstrap.zone_of(id.base()), async {
@@ -563,10 +705,10 @@ async fn nameserver_sources(
     let chal = chal.filter(|z| z.apex != main.apex);
     let delegated = chal.is_some();
     let req = caa::Request {
-        issuer: &plan.ca,
+        issuer: &t.ca,
         wildcard: id.is_wildcard(),
         method: methods.first().copied(),
-        account_uri: plan.account_uri.as_deref(),
+        account_uri: t.account_uri.as_deref(),
     };
     let mut jobs = Vec::new();
     for (zone, is_main) in std::iter::once((&main, true)).chain(chal.iter().map(|z| (z, false))) {
@@ -635,12 +777,8 @@ async fn nameserver_sources(
     join_all(jobs).await
 }
 
-async fn perspective_checks(
-    plan: &Plan,
-    v: &Vantage,
-    id: &Identifier,
-    methods: &[Method],
-) -> Vec<Observation> {
+async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observation> {
+    let (id, methods) = (&t.id, t.methods.as_slice());
     let name = &v.spec.name;
     let wants_http =
         methods.contains(&Method::Http01) && !id.is_wildcard() && v.spec.role != Role::Source;
@@ -664,10 +802,10 @@ async fn perspective_checks(
         return all;
     }
     let req = caa::Request {
-        issuer: &plan.ca,
+        issuer: &t.ca,
         wildcard: id.is_wildcard(),
         method: methods.first().copied(),
-        account_uri: plan.account_uri.as_deref(),
+        account_uri: t.account_uri.as_deref(),
     };
     let address = async {
         if id.is_wildcard() {
@@ -776,7 +914,7 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     }
     let plan = plan(&cli)?;
     if cli.format == Format::Jsonl {
-        if plan.webroot.is_some() || cli.save.is_some() {
+        if plan.probes_webroot() || cli.save.is_some() {
             return Err(UsageError(
                 "--format jsonl streams results; it cannot be combined with --webroot or --save"
                     .into(),
@@ -800,7 +938,7 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let run = if plan.webroot.is_some() {
+    let run = if plan.probes_webroot() {
         // The probe file must not outlive an interrupted run: stop probing on a signal, which
         // drops the probe future and with it the file, then report the interruption.
         tokio::select! {

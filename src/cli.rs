@@ -116,8 +116,18 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Names to check (e.g. example.com, *.example.com, bücher.de).
-    #[arg(value_name = "NAME", required_unless_present_any = ["replay", "from_file"])]
+    #[arg(value_name = "NAME", required_unless_present_any = ["replay", "from_file", "certbot", "acme_sh"])]
     pub names: Vec<String>,
+
+    /// Check every certificate certbot renews: names from the current certificates, method from
+    /// the authenticator, CA and account from the renewal configuration [default dir:
+    /// /etc/letsencrypt]. Webroots are probed when the authenticator is webroot.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub certbot: Option<Option<PathBuf>>,
+
+    /// Check every certificate acme.sh renews [default dir: ~/.acme.sh].
+    #[arg(long = "acme-sh", value_name = "DIR", num_args = 0..=1)]
+    pub acme_sh: Option<Option<PathBuf>>,
 
     /// Read names from FILE (`-` = stdin): one `name` or `name method` per line; `#` comments.
     #[arg(long, value_name = "FILE")]
@@ -128,7 +138,7 @@ pub struct Cli {
     pub save: Option<PathBuf>,
 
     /// Re-run analysis and rendering on observations saved with --save; no network.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "from_file", "save", "webroot"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "from_file", "save", "webroot", "certbot", "acme_sh"])]
     pub replay: Option<PathBuf>,
 
     /// Config file with the perspectives (default: $XDG_CONFIG_HOME/mpic-check/config.toml,

@@ -525,6 +525,27 @@ pub struct PerspectiveInfo {
     pub location: Option<[f64; 2]>,
 }
 
+/// The certificate a name belongs to, when names were read from a client's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertInfo {
+    /// `certbot` or `acme.sh`.
+    pub client: String,
+    /// Lineage (certbot) or main domain (acme.sh).
+    pub lineage: String,
+    /// The configuration file it came from.
+    pub source: String,
+    /// Authenticator / mode, e.g. `webroot`, `nginx`, `dns-cloudflare`, `dns_cf`.
+    pub authenticator: String,
+    /// Expiry of the current certificate (RFC 3339), when known.
+    pub not_after: Option<String>,
+    /// Whole days until expiry (negative when expired).
+    pub days_left: Option<i64>,
+    /// Oddities noticed while reading the configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
 /// The results for one identifier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -539,6 +560,11 @@ pub struct IdentifierReport {
     pub verdicts: Vec<Verdict>,
     /// Every observation, sorted by check then perspective.
     pub observations: Vec<Observation>,
+    /// CAA issuer domain evaluated for this name.
+    pub ca: String,
+    /// The certificate this name belongs to (`--certbot`, `--acme-sh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertInfo>,
 }
 
 /// Whether a failure mode could be seen by this run.

@@ -33,6 +33,9 @@ pub struct Run {
     /// Why the webroot probe could not run, when it was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_problem: Option<String>,
+    /// Client configuration files that could not be read (`--certbot`, `--acme-sh`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_problems: Vec<String>,
 }
 
 /// One identifier's raw results.
@@ -45,6 +48,12 @@ pub struct IdentifierRun {
     pub methods: Vec<Method>,
     /// Observations.
     pub observations: Vec<Observation>,
+    /// CAA issuer domain evaluated for this name (empty: the run's).
+    #[serde(default)]
+    pub ca: String,
+    /// The certificate this name belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::model::CertInfo>,
 }
 
 /// The analysis result.
@@ -91,7 +100,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             wildcard: id.name.starts_with("*."),
             methods: &id.methods,
             roles: &roles,
-            ca: &run.ca,
+            ca: if id.ca.is_empty() { &run.ca } else { &id.ca },
             nameservers: &nameservers,
             expect_txt: &run.expect_txt,
         };
@@ -147,10 +156,46 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             outcome,
             verdicts,
             observations: obs,
+            ca: if id.ca.is_empty() {
+                run.ca.clone()
+            } else {
+                id.ca.clone()
+            },
+            certificate: id.certificate.clone(),
         });
     }
     if let Some(first) = run.identifiers.first() {
         findings.extend(too_close(run, &first.name));
+    }
+    for problem in &run.config_problems {
+        let (path, _) = problem.split_once(": ").unwrap_or((problem.as_str(), ""));
+        findings.push(Finding {
+            code: "client-config-unreadable".into(),
+            severity: Severity::Warning,
+            identifier: path.to_string(),
+            perspectives: Vec::new(),
+            evidence: vec![problem.clone()],
+            fix: "this renewal configuration could not be read, so its names were not checked: fix or \
+                  remove the file (the other certificates were checked)"
+                .into(),
+        });
+    }
+    for id in &run.identifiers {
+        if let Some(c) = &id.certificate
+            && let Some(days) = c.days_left
+            && days < 14
+        {
+            findings.push(Finding {
+                code: "certificate-expiring".into(),
+                severity: if days < 0 { Severity::Error } else { Severity::Warning },
+                identifier: id.name.clone(),
+                perspectives: Vec::new(),
+                evidence: vec![format!("{} ({}) expires in {days} day(s)", c.lineage, c.source)],
+                fix: "renew now, after fixing any error above; a renewal normally runs 30 days before expiry, \
+                      so an older certificate means renewals have been failing"
+                    .into(),
+            });
+        }
     }
     if let (Some(problem), Some(first)) = (&run.probe_problem, run.identifiers.first()) {
         findings.push(Finding {

@@ -213,6 +213,8 @@ mod tests {
             outcome,
             verdicts,
             observations: Vec::new(),
+            ca: "letsencrypt.org".into(),
+            certificate: None,
         }
     }
 

@@ -267,6 +267,8 @@ mod tests {
             outcome,
             verdicts,
             observations: Vec::new(),
+            ca: "letsencrypt.org".into(),
+            certificate: None,
         }
     }
 
