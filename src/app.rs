@@ -240,8 +240,15 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         add_managed(&mut targets, certs, "acme.sh", &ca, cli);
         config_problems.extend(errors.iter().map(ToString::to_string));
     }
-    if targets.is_empty() && config_problems.is_empty() {
-        return Err(UsageError("no names to check".into()));
+    if targets.is_empty() {
+        return Err(UsageError(match config_problems.as_slice() {
+            [] => "no names to check".into(),
+            [one] => format!("no certificate could be read: {one}"),
+            [first, rest @ ..] => format!(
+                "no certificate could be read: {first} (and {} more)",
+                rest.len()
+            ),
+        }));
     }
     Ok(Plan {
         identifiers: targets,

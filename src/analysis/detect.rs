@@ -185,7 +185,43 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         })
         .filter(|(_, m)| !m.is_empty())
         .collect();
-    if !missing.is_empty() && !wanted.is_empty() {
+    // Every authoritative server lacks a value that some perspective still sees: the record was
+    // removed while resolvers serve a cached copy (early cleanup), not a lagging secondary.
+    let answered_ns = ns_txt.iter().filter(|o| o.phase.is_none()).count();
+    let seen_elsewhere: Vec<&&Observation> = txt
+        .iter()
+        .filter(|o| {
+            !ctx.nameservers.contains_key(&o.perspective)
+                && wanted.iter().any(|w| o.txt.contains(w))
+        })
+        .collect();
+    if !missing.is_empty() && missing.len() == answered_ns && !seen_elsewhere.is_empty() {
+        let mut evidence: Vec<String> = seen_elsewhere
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} still sees {} (from a resolver cache)",
+                    o.perspective,
+                    o.txt.join(" ")
+                )
+            })
+            .collect();
+        evidence.extend(
+            missing
+                .iter()
+                .map(|(o, _)| format!("{}: no longer has it", o.perspective)),
+        );
+        out.push(finding(
+            ctx,
+            "txt-early-removal",
+            Severity::Error,
+            missing.iter().map(|(o, _)| o.perspective.clone()).collect(),
+            evidence,
+            "the TXT record is gone from every authoritative server while resolvers still answer from \
+             cache: perspectives with an empty or expired cache will not find it. Keep the record until \
+             the CA has finished validating (clean up in the cleanup hook after validation, not before)",
+        ));
+    } else if !missing.is_empty() && !wanted.is_empty() {
         let evidence = missing
             .iter()
             .map(|(o, m)| {

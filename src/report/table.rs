@@ -136,9 +136,17 @@ fn render_identifier(
     style: Style,
     w: &mut impl Write,
 ) -> io::Result<()> {
+    let cert = id.certificate.as_ref().map_or(String::new(), |c| {
+        let expiry = match c.days_left {
+            Some(d) if d < 0 => format!(", expired {} day(s) ago", -d),
+            Some(d) => format!(", expires in {d} day(s)"),
+            None => String::new(),
+        };
+        format!(" ({} {}{expiry})", c.client, c.lineage)
+    });
     writeln!(
         w,
-        "{} — {}",
+        "{}{cert} — {}",
         id.name,
         paint(style, outcome_word(id.outcome), outcome_color(id.outcome))
     )?;
