@@ -268,9 +268,12 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
 /// identifier: one DNS side and one HTTP client per perspective for the whole run.
 #[derive(Debug)]
 pub struct Engine {
-    bootstrap: Arc<Vantage>,
-    vantages: Vec<Arc<Vantage>>,
-    discovery: Arc<Discovery>,
+    /// The recursive view used to discover authoritative servers.
+    pub bootstrap: Arc<Vantage>,
+    /// One vantage per configured perspective, in config order.
+    pub vantages: Vec<Arc<Vantage>>,
+    /// Zone-cut bookkeeping shared by the vantages.
+    pub discovery: Arc<Discovery>,
 }
 
 /// What the probes saw for one identifier: one group of observations per configured
@@ -288,31 +291,35 @@ pub struct Probed {
 impl Engine {
     /// Builds every vantage and checks each proxy once.
     pub async fn new(plan: &Plan) -> Engine {
+        Engine::build(&plan.config, plan.timeout).await
+    }
+
+    /// Builds the vantages of `config` with a per-step `timeout`.
+    pub async fn build(config: &Config, timeout: Duration) -> Engine {
         let discovery = Arc::new(Discovery::default());
         // Discovery of authoritative servers goes through a recursive view: the first configured
         // recursive perspective (normally the primary), else the host's resolvers.
-        let boot_spec = plan
-            .config
+        let boot_spec = config
             .perspectives
             .iter()
             .find(|p| p.dns != DnsSpec::Authoritative)
             .cloned();
         let bootstrap = Arc::new(match boot_spec {
-            Some(s) => Vantage::new(s, plan.timeout, None, discovery.clone()),
-            None => Vantage::system(plan.timeout, discovery.clone()),
+            Some(s) => Vantage::new(s, timeout, None, discovery.clone()),
+            None => Vantage::system(timeout, discovery.clone()),
         });
         let preflights = join_all(
-            plan.config
+            config
                 .perspectives
                 .iter()
-                .map(|p| proxy_preflight(&p.http, plan.timeout)),
+                .map(|p| proxy_preflight(&p.http, timeout)),
         )
         .await;
         let mut vantages = Vec::new();
-        for (spec, pre) in plan.config.perspectives.iter().zip(preflights) {
+        for (spec, pre) in config.perspectives.iter().zip(preflights) {
             let mut v = Vantage::new(
                 spec.clone(),
-                plan.timeout,
+                timeout,
                 Some(bootstrap.clone()),
                 discovery.clone(),
             );
@@ -852,16 +859,98 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
     out
 }
 
-fn helper_command(cmd: &crate::cli::Command, out: &mut impl Write) -> std::io::Result<()> {
+async fn helper_command(
+    cmd: &crate::cli::Command,
+    out: &mut impl Write,
+) -> Result<Exit, anyhow::Error> {
+    use crate::cli::Command as C;
     use clap::CommandFactory;
     let mut command = Cli::command();
     match cmd {
-        crate::cli::Command::Completions { shell } => {
+        C::Completions { shell } => {
             clap_complete::generate(*shell, &mut command, "mpic-check", out);
-            Ok(())
+            Ok(Exit::Ready)
         }
-        crate::cli::Command::Man => clap_mangen::Man::new(command).render(out),
+        C::Man => {
+            clap_mangen::Man::new(command).render(out)?;
+            Ok(Exit::Ready)
+        }
+        C::WaitTxt {
+            name,
+            values,
+            hook,
+            timeout,
+        } => {
+            let (engine, policy, challenge, step) = hook_setup(name, hook).await?;
+            let mut err = std::io::stderr();
+            let mut sink = std::io::sink();
+            let log: &mut dyn Write = if hook.quiet { &mut sink } else { &mut err };
+            let code = crate::hooks::wait_txt(
+                &engine,
+                &policy,
+                &challenge,
+                values,
+                *timeout,
+                step,
+                &mut LogWriter(log),
+                out,
+            )
+            .await?;
+            Ok(code)
+        }
+        C::Watch {
+            name,
+            hook,
+            duration,
+            interval,
+            ..
+        } => {
+            let (engine, _, challenge, step) = hook_setup(name, hook).await?;
+            let stop = async {
+                shutdown_signal().await;
+            };
+            Ok(
+                crate::hooks::watch(&engine, &challenge, *duration, *interval, step, stop, out)
+                    .await?,
+            )
+        }
     }
+}
+
+/// Adapts a `dyn Write` to `impl Write` for the hook log.
+struct LogWriter<'a>(&'a mut dyn Write);
+
+impl Write for LogWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The challenge name, the vantages and the policy for a hook subcommand.
+async fn hook_setup(
+    name: &str,
+    hook: &crate::cli::HookArgs,
+) -> Result<(Engine, Policy, String, Duration), UsageError> {
+    let bare = name.trim().trim_end_matches('.');
+    let bare = bare.strip_prefix("_acme-challenge.").unwrap_or(bare);
+    let id = Identifier::parse(bare).map_err(|e| UsageError(e.to_string()))?;
+    let config = Config::discover(hook.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let step = hook
+        .step_timeout
+        .or(config.timeout)
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let policy = Policy::named(
+        hook.policy.or(config.policy).unwrap_or(PolicyName::Br),
+        chrono::Utc::now().date_naive(),
+        None,
+        None,
+    )
+    .map_err(UsageError)?;
+    let engine = Engine::build(&config, step).await;
+    Ok((engine, policy, id.challenge_name(), step))
 }
 
 /// The exit status under the gate threshold.
@@ -913,8 +1002,7 @@ pub fn build_report(
 /// The whole program after flag parsing. Writes the report to `out`; returns the exit status.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
     if let Some(cmd) = &cli.command {
-        helper_command(cmd, out)?;
-        return Ok(Exit::Ready);
+        return helper_command(cmd, out).await;
     }
     if let Some(path) = &cli.replay {
         return replay(&cli, path, out);

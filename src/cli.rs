@@ -34,6 +34,55 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: mpic-check man > /usr/local/share/man/man1/mpic-check.1
     Man,
+    /// For DNS-01 auth hooks: wait until the TXT values are on every authoritative nameserver and
+    /// a quorum of perspectives sees them; exit 0, or 2 on timeout naming what is missing.
+    #[command(name = "wait-txt")]
+    WaitTxt {
+        /// The domain (example.com, *.example.com) or its _acme-challenge name.
+        name: String,
+        /// TXT values that must all be present.
+        #[arg(required = true)]
+        values: Vec<String>,
+        #[command(flatten)]
+        hook: HookArgs,
+        /// Give up after this long.
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+    /// Watch the TXT at _acme-challenge on every nameserver and perspective and report values that
+    /// disappear early, RRsets replaced instead of extended, and servers that lag.
+    Watch {
+        /// The domain (example.com, *.example.com) or its _acme-challenge name.
+        name: String,
+        /// Watch DNS-01 (the only mode).
+        #[arg(long = "dns-01", default_value_t = true)]
+        dns01: bool,
+        #[command(flatten)]
+        hook: HookArgs,
+        /// How long to watch (Ctrl-C ends earlier, with the summary).
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_long)]
+        duration: Duration,
+        /// Pause between polls (at least 1s).
+        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+        interval: Duration,
+    },
+}
+
+/// Options shared by the hook subcommands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HookArgs {
+    /// Config file with the perspectives (as for the main command).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Timeout of each DNS question.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub step_timeout: Option<Duration>,
+    /// Quorum policy for "a quorum of perspectives".
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyName>,
+    /// No progress lines on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// Which outcomes make the exit status non-zero.
@@ -88,6 +137,14 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 5s, 1500ms, 1m)"))?;
     if d.is_zero() || d > Duration::from_secs(600) {
         return Err("must be between 1ms and 10m".into());
+    }
+    Ok(d)
+}
+
+fn parse_duration_long(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 10m, 1h)"))?;
+    if d.is_zero() || d > Duration::from_secs(24 * 3600) {
+        return Err("must be between 1ms and 24h".into());
     }
     Ok(d)
 }

@@ -815,3 +815,7 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
          DNS provider's geo-restriction settings",
     ));
 }
+
+#[cfg(test)]
+#[path = "detect_tests.rs"]
+mod tests;

@@ -409,3 +409,7 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
     }
     v
 }
+
+#[cfg(test)]
+#[path = "analyze_tests.rs"]
+mod analyze_tests;

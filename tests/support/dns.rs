@@ -486,7 +486,9 @@ impl Lookup {
 type QueryLogStore = Arc<Mutex<Vec<QueryLog>>>;
 
 struct Handler {
-    zone: Zone,
+    /// Shared with the `DnsServer` handle so a test can change the zone while serving
+    /// (a record that appears late, or is deleted early).
+    zone: Arc<std::sync::RwLock<Zone>>,
     log: QueryLogStore,
 }
 
@@ -545,7 +547,8 @@ impl RequestHandler for Handler {
                 // answers echo it (resolvers doing 0x20 randomisation check).
                 let qname: Name = query.original().name().clone();
                 let qtype = query.query_type();
-                match self.zone.behaviour_for(src, qtype) {
+                let zone = self.zone.read().unwrap().clone();
+                match zone.behaviour_for(src, qtype) {
                     Behaviour::Silent => return failed_info(request),
                     Behaviour::Refused => (ResponseCode::Refused, None, None),
                     Behaviour::ServFail => (ResponseCode::ServFail, None, None),
@@ -558,8 +561,8 @@ impl RequestHandler for Handler {
                         if let Behaviour::Delay(d) = b {
                             tokio::time::sleep(d).await;
                         }
-                        let (records, scope) = self.zone.select_view(src, ecs.as_ref());
-                        let found = self.zone.lookup(records, &qname, qtype);
+                        let (records, scope) = zone.select_view(src, ecs.as_ref());
+                        let found = zone.lookup(records, &qname, qtype);
                         (found.rcode, Some(found), scope)
                     }
                 }
@@ -613,6 +616,7 @@ impl RequestHandler for Handler {
 pub struct DnsServer {
     pub addr: SocketAddr,
     log: QueryLogStore,
+    zone: Arc<std::sync::RwLock<Zone>>,
     _thread: ServerThread,
 }
 
@@ -651,8 +655,9 @@ impl DnsServer {
     fn spawn((tcp, udp): DnsSockets, zone: Zone) -> DnsServer {
         let addr = tcp.local_addr().expect("local addr");
         let log = QueryLogStore::default();
+        let zone = Arc::new(std::sync::RwLock::new(zone));
         let handler = Handler {
-            zone,
+            zone: zone.clone(),
             log: log.clone(),
         };
         let thread = ServerThread::spawn(&format!("dns-{addr}"), move || async move {
@@ -668,8 +673,14 @@ impl DnsServer {
         DnsServer {
             addr,
             log,
+            zone,
             _thread: thread,
         }
+    }
+
+    /// Replaces the zone served from now on.
+    pub fn set_zone(&self, zone: Zone) {
+        *self.zone.write().unwrap() = zone;
     }
 
     pub fn port(&self) -> u16 {

@@ -1,0 +1,156 @@
+//! `wait-txt` and `watch` against in-process authoritative servers whose zones change while the
+//! command runs: a TXT that reaches the second nameserver late, one that never does, and an RRset
+//! replaced mid-window.
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+use crate::dns::{AuthLab, OLD_TOKEN, REMOTES, TOKEN, auth_lab, example_zone, resolver_zone};
+use crate::support::dns::Zone;
+use crate::support::lo;
+
+fn without_txt() -> Zone {
+    Zone::new("example.test")
+        .ns("example.test", "ns1.example.test")
+        .ns("example.test", "ns2.example.test")
+        .a("ns1.example.test", "127.0.1.1")
+        .a("ns2.example.test", "127.0.1.2")
+        .a("www.example.test", "127.0.20.1")
+}
+
+fn hook(lab: &AuthLab, args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("mpic-check")
+        .unwrap()
+        .env("MPIC_CHECK_DNS_PORT", lab.ns[0].port().to_string())
+        .env("HOME", lab.dir.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .args(args)
+        .arg("--config")
+        .arg(&lab.config)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn wait_txt_returns_once_the_late_nameserver_has_it() {
+    let lab = auth_lab(
+        resolver_zone(),
+        |ip| {
+            if ip == lo(0, 1, 2) {
+                without_txt()
+            } else {
+                example_zone()
+            }
+        },
+        REMOTES,
+    );
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(2500));
+            lab.ns[1].set_zone(example_zone());
+        });
+        let out = hook(
+            &lab,
+            &["wait-txt", "www.example.test", TOKEN, "--timeout", "30s"],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(
+            stdout.starts_with(
+                "ready: 1 value(s) at _acme-challenge.www.example.test on all 2 nameserver"
+            ),
+            "{stdout}"
+        );
+        assert!(
+            stderr.contains("ns2.example.test@127.0.1.2 lacks"),
+            "progress names the late server: {stderr}"
+        );
+    });
+    // Politeness: ns2 was not asked more than about once a second.
+    let asked = lab.ns[1]
+        .queries_for("_acme-challenge.www.example.test")
+        .len();
+    assert!(asked <= 8, "{asked} queries in ~3 s");
+}
+
+#[test]
+fn wait_txt_times_out_naming_the_server_that_lacks_the_value() {
+    let lab = auth_lab(
+        resolver_zone(),
+        |ip| {
+            if ip == lo(0, 1, 2) {
+                without_txt()
+            } else {
+                example_zone()
+            }
+        },
+        REMOTES,
+    );
+    let out = hook(
+        &lab,
+        &[
+            "wait-txt",
+            "_acme-challenge.www.example.test",
+            TOKEN,
+            "--timeout",
+            "3s",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("timeout after")
+            && stdout.contains("ns2.example.test@127.0.1.2 lacks \"LPJNul"),
+        "{stdout}"
+    );
+    assert!(out.stderr.is_empty(), "-q keeps stderr quiet");
+    // The perspectives' resolvers were never asked for the TXT before every nameserver had it
+    // (zone discovery asks NS, which plants no negative TXT entry).
+    let txt = lab
+        .resolver
+        .queries_for("_acme-challenge.www.example.test")
+        .into_iter()
+        .filter(|q| q.qtype == "TXT")
+        .count();
+    assert_eq!(txt, 0);
+}
+
+#[test]
+fn watch_reports_an_rrset_replaced_mid_window() {
+    let lab = auth_lab(
+        resolver_zone(),
+        |_| example_zone().txt("_acme-challenge.www.example.test", OLD_TOKEN),
+        &[],
+    );
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            // The second hook run replaced the RRset instead of adding to it.
+            for ns in &lab.ns {
+                ns.set_zone(example_zone());
+            }
+        });
+        let out = hook(
+            &lab,
+            &[
+                "watch",
+                "www.example.test",
+                "--duration",
+                "4s",
+                "--interval",
+                "1s",
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(
+            stdout.contains("txt-early-removal") || stdout.contains("txt-replaced"),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&format!("-\"{OLD_TOKEN}\"")), "{stdout}");
+    });
+}
