@@ -228,7 +228,7 @@ fn a_secondary_missing_the_txt_is_named_with_the_fix() {
         f["fix"]
             .as_str()
             .unwrap()
-            .starts_with("TXT missing on ns2.example.test: wait for the zone transfer")
+            .starts_with("TXT missing on ns2.example.test (127.0.1.2): wait for the zone transfer")
     );
     let serial = doc["findings"].as_array().unwrap().iter().find(|f| {
         f["code"] == "ns-inconsistent" && f["evidence"].to_string().contains("SOA serial")

@@ -816,9 +816,6 @@ fn coverage_when_remotes_are_broken() {
 }
 
 #[test]
-#[ignore = "BUG: coverage claims http-geoblocked was tested ('5 remote perspective(s) fetch \
-            HTTP through a proxy in their region') when every proxied remote failed with a tool \
-            fault and no fetch left another region"]
 fn coverage_http_geoblocked_needs_a_working_proxy() {
     let mut obs = healthy();
     for (r, _) in REMOTES {
@@ -834,9 +831,6 @@ fn coverage_http_geoblocked_needs_a_working_proxy() {
 }
 
 #[test]
-#[ignore = "BUG: with --token/--expect-body (no --webroot) the body is known and body-too-large is \
-            detected, yet coverage says body-too-large was not tested ('needs a known body: \
-            --webroot or --token with --expect-body'), even next to a body-too-large finding"]
 fn coverage_body_too_large_with_a_known_body() {
     let mut big = blank(PRIMARY, Check::Http01);
     big.phase = Some(Phase::Http);
@@ -907,8 +901,6 @@ fn certificate_expiring_table() {
 }
 
 #[test]
-#[ignore = "BUG: an expired certificate's evidence reads 'expires in -3 day(s)'; it should say it \
-            expired 3 day(s) ago"]
 fn certificate_expired_evidence_says_expired() {
     let a = analyze(&with_certificate(Some(-3)), &policy());
     let f = a

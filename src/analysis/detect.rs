@@ -67,7 +67,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
 fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let ns_obs: Vec<&Observation> = obs
         .iter()
-        .filter(|o| ctx.nameservers.contains_key(&o.perspective))
+        .filter(|o| ctx.nameservers.contains_key(&o.perspective) && !o.perspective_fault)
         .collect();
     if ns_obs.is_empty() {
         return;
@@ -129,11 +129,22 @@ fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
             .iter()
             .map(|(sig, who)| format!("{} serve {what} {sig}", who.join(", ")))
             .collect();
-        let minority: Vec<String> = groups
-            .values()
-            .min_by_key(|v| v.len())
-            .map(|v| v.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default();
+        // For serials, the servers behind are those below the highest serial; for records, the
+        // smallest group is the odd one out.
+        let minority: Vec<String> = if check == Check::Soa {
+            let newest = groups.keys().filter_map(|k| k.parse::<u32>().ok()).max();
+            groups
+                .iter()
+                .filter(|(k, _)| k.parse::<u32>().ok() != newest)
+                .flat_map(|(_, v)| v.iter().map(|s| s.to_string()))
+                .collect()
+        } else {
+            groups
+                .values()
+                .min_by_key(|v| v.len())
+                .map(|v| v.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default()
+        };
         out.push(finding(
             ctx,
             "ns-inconsistent",
@@ -159,9 +170,13 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         return;
     }
     // Per nameserver: who lacks what the others (or the user) expect.
+    // A server that answers with an alias into another zone (acme-dns and the like) does not
+    // hold the TXT itself; the record is judged where the alias points.
+    let aliased =
+        |o: &Observation| o.txt.is_empty() && o.dns.iter().any(|d| d.cname_chain.len() > 1);
     let ns_txt: Vec<&&Observation> = txt
         .iter()
-        .filter(|o| ctx.nameservers.contains_key(&o.perspective))
+        .filter(|o| ctx.nameservers.contains_key(&o.perspective) && !aliased(o))
         .collect();
     let wanted: Vec<String> = if ctx.expect_txt.is_empty() {
         let mut all: Vec<String> = ns_txt.iter().flat_map(|o| o.txt.clone()).collect();
@@ -252,12 +267,27 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
                 )
             })
             .collect();
-        let first = missing[0].0;
-        let ns = ctx
-            .nameservers
-            .get(&first.perspective)
-            .cloned()
-            .unwrap_or_default();
+        // Every lacking server by name and address, e.g. "ns2.example.net (192.0.2.2)".
+        let ns = missing
+            .iter()
+            .map(|(o, _)| {
+                let host = ctx
+                    .nameservers
+                    .get(&o.perspective)
+                    .cloned()
+                    .unwrap_or_default();
+                let ip = o
+                    .perspective
+                    .split('@')
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(' ')
+                    .next()
+                    .unwrap_or("");
+                format!("{host} ({ip})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         out.push(finding(
             ctx,
             "txt-missing-on-ns",
@@ -273,9 +303,15 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     }
     // Apex + wildcard in one order need two values in one RRset.
     if ctx.expect_txt.len() > 1 {
+        // Replaced, not merely late: one expected value is there and another is not.
         let short: Vec<&&Observation> = txt
             .iter()
-            .filter(|o| o.phase.is_none() && !o.ok && !o.txt.is_empty())
+            .filter(|o| {
+                o.phase.is_none()
+                    && !o.ok
+                    && ctx.expect_txt.iter().any(|e| o.txt.contains(e))
+                    && ctx.expect_txt.iter().any(|e| !o.txt.contains(e))
+            })
             .collect();
         if !short.is_empty() {
             out.push(finding(
@@ -329,6 +365,15 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     }
 }
 
+/// The BR table's tolerated non-corroborations for `n` remotes: beyond this a CA cannot issue.
+fn allowed_failures(n: usize) -> usize {
+    match n {
+        0 | 1 => 0,
+        2..=5 => 1,
+        _ => 2,
+    }
+}
+
 fn ca_like(obs: &[Observation], check: Check) -> impl Iterator<Item = &Observation> {
     obs.iter()
         .filter(move |o| o.check == check && o.address.is_none())
@@ -372,8 +417,9 @@ fn wildcard_needs_dns01(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 }
 
 fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    // Nameserver sources disagreeing is ns-inconsistent, not GeoDNS.
     let addr: Vec<&Observation> = ca_like(obs, Check::Address)
-        .filter(|o| o.ok && o.phase.is_none())
+        .filter(|o| o.ok && o.phase.is_none() && !ctx.nameservers.contains_key(&o.perspective))
         .collect();
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for o in &addr {
@@ -518,18 +564,6 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
             Some((o, why))
         })
         .collect();
-    if !cached.is_empty() {
-        out.push(finding(
-            ctx,
-            "cdn-cached-challenge",
-            Severity::Warning,
-            cached.iter().map(|(o, _)| o.perspective.clone()).collect(),
-            cached.iter().map(|(o, why)| format!("{}: {} came from a cache ({why})", o.perspective, o.summary)).collect(),
-            "a cache (CDN, reverse proxy) answers on /.well-known/acme-challenge/: bypass the cache for \
-             that path (e.g. Cache-Control: no-store, a CDN cache rule or page rule) so every CA \
-             perspective reaches the origin's current file",
-        ));
-    }
     // The webroot probe: a stale body after the rewrite, a cached 404, or a file never served.
     let probed: Vec<&&Observation> = http.iter().filter(|o| o.probe.is_some()).collect();
     let stale: Vec<&&&Observation> = probed
@@ -576,6 +610,19 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
             "a cache in front of the origin serves old answers for /.well-known/acme-challenge/: a CA \
              would get a previous token or a cached 404. Exclude that path from caching (Cache-Control: \
              no-store at the origin, a bypass rule at the CDN)",
+        ));
+    }
+    // Cache headers alone: a warning, unless the probe already proved the cache wrong (error).
+    if !cached.is_empty() && stale.is_empty() && cached_404.is_empty() {
+        out.push(finding(
+            ctx,
+            "cdn-cached-challenge",
+            Severity::Warning,
+            cached.iter().map(|(o, _)| o.perspective.clone()).collect(),
+            cached.iter().map(|(o, why)| format!("{}: {} came from a cache ({why})", o.perspective, o.summary)).collect(),
+            "a cache (CDN, reverse proxy) answers on /.well-known/acme-challenge/: bypass the cache for \
+             that path (e.g. Cache-Control: no-store, a CDN cache rule or page rule) so every CA \
+             perspective reaches the origin's current file",
         ));
     }
     let never_served: Vec<&&&Observation> = probed
@@ -633,7 +680,11 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
                 .iter()
                 .map(|o| format!("{}: {}", o.perspective, o.summary)),
         );
-        let severity = if failing.len() > 1 || passing == 0 {
+        let remotes = http
+            .iter()
+            .filter(|o| ctx.role(&o.perspective) == Role::Remote)
+            .count();
+        let severity = if failing.len() > allowed_failures(remotes) || passing == 0 {
             Severity::Error
         } else {
             Severity::Warning
@@ -647,6 +698,27 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
             "port 80 answers from some regions but not others (timeout, refusal or 403/451): allow \
              /.well-known/acme-challenge/ on port 80 from all countries in the firewall, WAF or CDN geo rules; \
              CAs validate from several continents and do not publish their addresses",
+        ));
+    } else if !primary.ok && blocked_kind(primary) && passing > 0 {
+        // The remotes get through but the primary's region does not: the CA stops at its primary.
+        let mut evidence = vec![format!(
+            "{} (primary): {}",
+            primary.perspective, primary.summary
+        )];
+        evidence.extend(
+            http.iter()
+                .filter(|o| o.ok)
+                .map(|o| format!("{}: {}", o.perspective, o.summary)),
+        );
+        out.push(finding(
+            ctx,
+            "http-geoblocked",
+            Severity::Error,
+            vec![primary.perspective.clone()],
+            evidence,
+            "port 80 is blocked from the primary perspective's region while other regions get through: \
+             allow /.well-known/acme-challenge/ on port 80 from all countries (firewall, WAF or CDN geo \
+             rules); a CA's primary perspective can be in any region",
         ));
     } else if !primary.ok && blocked_kind(primary) && failing.len() + 1 == http.len() {
         out.push(finding(
@@ -725,8 +797,9 @@ fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
 }
 
 fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    // Nameserver sources answer only for their zone; they are compared in ns-inconsistent.
     let caa: Vec<&Observation> = ca_like(obs, Check::Caa)
-        .filter(|o| !o.perspective_fault)
+        .filter(|o| !o.perspective_fault && !ctx.nameservers.contains_key(&o.perspective))
         .collect();
     let forbids: Vec<&&Observation> = caa.iter().filter(|o| o.signature == "forbid").collect();
     if !forbids.is_empty() {
@@ -765,7 +838,15 @@ fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         let primary_failed = failed
             .iter()
             .any(|o| ctx.role(&o.perspective) == Role::Primary);
-        let severity = if primary_failed || failed.len() * 2 > caa.len() {
+        let remotes = caa
+            .iter()
+            .filter(|o| ctx.role(&o.perspective) == Role::Remote)
+            .count();
+        let remotes_failed = failed
+            .iter()
+            .filter(|o| ctx.role(&o.perspective) == Role::Remote)
+            .count();
+        let severity = if primary_failed || remotes_failed > allowed_failures(remotes) {
             Severity::Error
         } else {
             Severity::Warning
@@ -784,9 +865,14 @@ fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
 }
 
 fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    // A lame nameserver refuses everyone: that is ns-unreachable, not a regional refusal.
     let addr: Vec<&Observation> = obs
         .iter()
-        .filter(|o| !o.perspective_fault && o.address.is_none())
+        .filter(|o| {
+            !o.perspective_fault
+                && o.address.is_none()
+                && !ctx.nameservers.contains_key(&o.perspective)
+        })
         .collect();
     let refused: Vec<&&Observation> = addr
         .iter()
@@ -804,10 +890,21 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let mut who: Vec<String> = refused.iter().map(|o| o.perspective.clone()).collect();
     who.sort();
     who.dedup();
+    let primary = who.iter().any(|p| ctx.role(p) == Role::Primary);
+    let remotes_total = addr
+        .iter()
+        .filter(|o| o.check == Check::Address && ctx.role(&o.perspective) == Role::Remote)
+        .count();
+    let remotes_refused = who.iter().filter(|p| ctx.role(p) == Role::Remote).count();
+    let severity = if primary || remotes_refused > allowed_failures(remotes_total) {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
     out.push(finding(
         ctx,
         "dns-refused-by-region",
-        Severity::Error,
+        severity,
         who,
         refused.iter().map(|o| format!("{} ({}): {}", o.perspective, o.check, o.summary)).collect(),
         "the DNS for this name answers some regions but refuses or fails others: remove geographic ACLs \

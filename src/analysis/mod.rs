@@ -190,7 +190,11 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
                 severity: if days < 0 { Severity::Error } else { Severity::Warning },
                 identifier: id.name.clone(),
                 perspectives: Vec::new(),
-                evidence: vec![format!("{} ({}) expires in {days} day(s)", c.lineage, c.source)],
+                evidence: vec![if days < 0 {
+                    format!("{} ({}) expired {} day(s) ago", c.lineage, c.source, -days)
+                } else {
+                    format!("{} ({}) expires in {days} day(s)", c.lineage, c.source)
+                }],
                 fix: "renew now, after fixing any error above; a renewal normally runs 30 days before expiry, \
                       so an older certificate means renewals have been failing"
                     .into(),
@@ -274,10 +278,16 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         .filter(|p| p.role == Role::Remote)
         .map(|p| p.name.as_str())
         .collect();
+    // Only proxied remotes the tool could actually use show geoblocking.
     let proxied = run
         .perspectives
         .iter()
         .filter(|p| p.role == Role::Remote && p.http != "direct")
+        .filter(|p| {
+            all.iter().any(|o| {
+                o.perspective == p.name && o.check == Check::Http01 && !o.perspective_fault
+            })
+        })
         .count();
     let usable_remotes = remote_names
         .iter()
@@ -296,6 +306,13 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         .iter()
         .any(|o| o.check == Check::Http01 && o.address.is_some());
     let probed = all.iter().any(|o| o.probe.is_some());
+    let known_body = probed
+        || all.iter().any(|o| {
+            o.check == Check::Http01
+                && (o.signature == "expected"
+                    || o.signature == "body-too-large"
+                    || o.signature.starts_with("mismatch:"))
+        });
     let c = |mode: &str, tested: bool, why: String| Coverage {
         failure_mode: mode.into(),
         tested,
@@ -368,9 +385,10 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         ),
         c(
             "body-too-large",
-            probed,
-            if probed {
-                "the probe file's exact body was compared".into()
+            known_body,
+            if known_body {
+                "a known body (probe file or --expect-body) was compared with the 128-byte limit"
+                    .into()
             } else {
                 "needs a known body: --webroot or --token with --expect-body".into()
             },

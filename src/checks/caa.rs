@@ -302,7 +302,25 @@ pub async fn check(
         } else {
             reason.clone()
         };
-        o.signature = decision.into();
+        // A single nameserver's view is compared with its peers by the records themselves.
+        o.signature = match stop_at {
+            Some(_) => {
+                let mut r: Vec<String> = set
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} {} {}",
+                            p.flags,
+                            escape_bytes(p.tag.as_bytes()),
+                            escape_bytes(&p.value)
+                        )
+                    })
+                    .collect();
+                r.sort();
+                format!("{name}: {}", r.join("; "))
+            }
+            None => decision.into(),
+        };
         o.caa = Some(CaaFacts {
             found_at: Some(name.clone()),
             records,
