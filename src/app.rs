@@ -47,6 +47,8 @@ pub struct Plan {
     pub expect_txt: Vec<String>,
     /// Identifiers in flight at once.
     pub concurrency: usize,
+    /// S/MIME (`--cert-type smime`): CAA issuemail, DNS checks only.
+    pub smime: bool,
     /// Client configuration files that could not be read.
     pub config_problems: Vec<String>,
 }
@@ -151,6 +153,8 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             None => UsageError(e.to_string()),
         })?;
         let methods = match method {
+            // S/MIME: the email domain is validated through DNS; HTTP-01 does not apply.
+            _ if cli.cert_type == crate::cli::CertType::Smime => vec![Method::Dns01],
             MethodArg::Auto if id.is_wildcard() => vec![Method::Dns01],
             MethodArg::Auto | MethodArg::Http01 => vec![Method::Http01],
             MethodArg::Dns01 => vec![Method::Dns01],
@@ -261,6 +265,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         http,
         expect_txt: cli.expect_txt.clone(),
         concurrency: cli.concurrency,
+        smime: cli.cert_type == crate::cli::CertType::Smime,
     })
 }
 
@@ -469,6 +474,7 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
         expect_txt: plan.expect_txt.clone(),
         probe_problem,
         config_problems: plan.config_problems.clone(),
+        smime: plan.smime,
     }
 }
 
@@ -525,6 +531,7 @@ pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcom
             } else {
                 Vec::new()
             },
+            smime: plan.smime,
         };
         first = false;
         let a = analysis::analyze(&run, &plan.policy);
@@ -723,6 +730,7 @@ async fn nameserver_sources(
         wildcard: id.is_wildcard(),
         method: methods.first().copied(),
         account_uri: t.account_uri.as_deref(),
+        smime: plan.smime,
     };
     let mut jobs = Vec::new();
     for (zone, is_main) in std::iter::once((&main, true)).chain(chal.iter().map(|z| (z, false))) {
@@ -820,6 +828,7 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
         wildcard: id.is_wildcard(),
         method: methods.first().copied(),
         account_uri: t.account_uri.as_deref(),
+        smime: plan.smime,
     };
     let address = async {
         if id.is_wildcard() {

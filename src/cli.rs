@@ -122,6 +122,15 @@ pub enum MethodArg {
     Dns01,
 }
 
+/// What kind of certificate is requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CertType {
+    /// TLS server certificate: CAA issue/issuewild, http-01 or dns-01.
+    Tls,
+    /// S/MIME for an email domain (ballot SMC010): CAA issuemail (RFC 9495), DNS checks only.
+    Smime,
+}
+
 /// When to use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
@@ -214,6 +223,10 @@ pub struct Cli {
     /// CAA issuer domain of the CA [default: letsencrypt.org, or the config's].
     #[arg(long, value_name = "DOMAIN")]
     pub ca: Option<String>,
+
+    /// Certificate type: tls, or smime for an email domain (CAA issuemail, no HTTP-01).
+    #[arg(long, value_enum, default_value_t = CertType::Tls)]
+    pub cert_type: CertType,
 
     /// ACME account URI, to evaluate CAA accounturi restrictions.
     #[arg(long, value_name = "URI")]

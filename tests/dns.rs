@@ -354,3 +354,55 @@ fn caa_servfail_nearer_than_the_records_fails_the_check() {
     assert_eq!(finding(&doc, "caa-lookup-failed")["severity"], "error");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn smime_checks_issuemail_and_skips_http() {
+    let zone = resolver_zone().a("mail.example.test", "127.0.20.1").caa(
+        "example.test",
+        0,
+        "issuemail",
+        "sectigo.com",
+    );
+    let lab = auth_lab(
+        zone,
+        |_| {
+            example_zone().a("mail.example.test", "127.0.20.1").caa(
+                "example.test",
+                0,
+                "issuemail",
+                "sectigo.com",
+            )
+        },
+        REMOTES,
+    );
+    let (code, doc) = lab.json(&["--cert-type", "smime", "mail.example.test"]);
+    let f = finding(&doc, "caa-forbids");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("issuemail \"letsencrypt.org\""),
+        "{f}"
+    );
+    assert_eq!(code, 2);
+    let checks: Vec<&str> = doc["identifiers"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["check"].as_str().unwrap())
+        .collect();
+    assert!(!checks.contains(&"http-01"), "{checks:?}");
+    assert_eq!(
+        doc["identifiers"][0]["methods"],
+        serde_json::json!(["dns-01"])
+    );
+    let (code, doc) = lab.json(&[
+        "--cert-type",
+        "smime",
+        "--ca",
+        "sectigo.com",
+        "mail.example.test",
+    ]);
+    assert_eq!(obs(&doc, "home", "caa")["ok"], true);
+    assert_eq!(code, 0, "{doc:#}");
+}

@@ -23,6 +23,8 @@ pub struct Context<'a> {
     pub nameservers: &'a BTreeMap<String, String>,
     /// dns-01 values the user expects.
     pub expect_txt: &'a [String],
+    /// S/MIME: CAA issuemail instead of issue.
+    pub smime: bool,
 }
 
 impl Context<'_> {
@@ -819,7 +821,15 @@ fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
                  wildcards) at the name where the records are found, or remove the conflicting parameters",
             )
         };
-        let fix = fix.replace("<ca>", ctx.ca);
+        let fix = if ctx.smime {
+            fix.replace(
+                "issue \"<ca>\"  (and issuewild for wildcards)",
+                "issuemail \"<ca>\"",
+            )
+            .replace("<ca>", ctx.ca)
+        } else {
+            fix.replace("<ca>", ctx.ca)
+        };
         let evidence = forbids
             .iter()
             .map(|o| format!("{}: {}", o.perspective, o.summary))

@@ -78,6 +78,7 @@ impl Fx {
             ca: "letsencrypt.org",
             nameservers: &self.nameservers,
             expect_txt: &self.expect_txt,
+            smime: false,
         };
         detect(&ctx, obs)
     }

@@ -33,6 +33,9 @@ pub struct Run {
     /// Why the webroot probe could not run, when it was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_problem: Option<String>,
+    /// S/MIME run (CAA issuemail).
+    #[serde(default)]
+    pub smime: bool,
     /// Client configuration files that could not be read (`--certbot`, `--acme-sh`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_problems: Vec<String>,
@@ -103,6 +106,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             ca: if id.ca.is_empty() { &run.ca } else { &id.ca },
             nameservers: &nameservers,
             expect_txt: &run.expect_txt,
+            smime: run.smime,
         };
         let mut f = detect::detect(&ctx, &obs);
         let mut checks: Vec<Check> = id.methods.iter().map(|m| m.check()).collect();

@@ -37,6 +37,8 @@ pub struct Request<'a> {
     pub method: Option<Method>,
     /// The ACME account URI, when known.
     pub account_uri: Option<&'a str>,
+    /// TLS server certificate (`issue`/`issuewild`) or S/MIME (`issuemail`, RFC 9495).
+    pub smime: bool,
 }
 
 /// The CA's decision for one RRset.
@@ -65,16 +67,15 @@ pub fn evaluate(set: &[Property], req: Request<'_>) -> Decision {
         ));
     }
     let tag_is = |p: &Property, t: &str| p.tag.eq_ignore_ascii_case(t);
-    let relevant: Vec<&Property> = if req.wildcard && set.iter().any(|p| tag_is(p, "issuewild")) {
-        set.iter().filter(|p| tag_is(p, "issuewild")).collect()
-    } else {
-        set.iter().filter(|p| tag_is(p, "issue")).collect()
-    };
-    let kind = if req.wildcard && set.iter().any(|p| tag_is(p, "issuewild")) {
+    // RFC 9495: S/MIME issuance is governed by issuemail alone; issue/issuewild do not apply.
+    let kind = if req.smime {
+        "issuemail"
+    } else if req.wildcard && set.iter().any(|p| tag_is(p, "issuewild")) {
         "issuewild"
     } else {
         "issue"
     };
+    let relevant: Vec<&Property> = set.iter().filter(|p| tag_is(p, kind)).collect();
     if relevant.is_empty() {
         return Decision::Permit(format!("no {kind} property: any CA may issue"));
     }
@@ -365,6 +366,7 @@ mod tests {
             wildcard: false,
             method: Some(Method::Http01),
             account_uri: None,
+            smime: false,
         }
     }
     fn permits(set: &[Property], r: Request<'_>) -> bool {
@@ -545,6 +547,75 @@ mod tests {
         for (what, set, r, want) in cases {
             assert_eq!(permits(&set, r), want, "{what}: {:?}", evaluate(&set, r));
         }
+    }
+
+    #[test]
+    fn smime_uses_issuemail_only() {
+        let mail = Request {
+            smime: true,
+            ..req()
+        };
+        let cases: Vec<(&str, Vec<Property>, bool)> = vec![
+            (
+                "no issuemail: any CA may issue S/MIME",
+                vec![p(0, "issue", ";")],
+                true,
+            ),
+            (
+                "issuemail for us",
+                vec![p(0, "issuemail", "letsencrypt.org"), p(0, "issue", ";")],
+                true,
+            ),
+            (
+                "issuemail for another CA",
+                vec![
+                    p(0, "issuemail", "sectigo.com"),
+                    p(0, "issue", "letsencrypt.org"),
+                ],
+                false,
+            ),
+            (
+                "issuemail empty forbids",
+                vec![p(0, "issuemail", ";")],
+                false,
+            ),
+            (
+                "issue does not grant S/MIME",
+                vec![
+                    p(0, "issuemail", "sectigo.com"),
+                    p(0, "issue", "letsencrypt.org"),
+                ],
+                false,
+            ),
+            (
+                "unknown critical tag still forbids",
+                vec![p(128, "future", "x"), p(0, "issuemail", "letsencrypt.org")],
+                false,
+            ),
+            (
+                "critical issuemail is known",
+                vec![p(128, "issuemail", "letsencrypt.org")],
+                true,
+            ),
+            (
+                "issuemail case-insensitive",
+                vec![p(0, "IssueMail", "LetsEncrypt.org")],
+                true,
+            ),
+        ];
+        for (what, set, want) in cases {
+            assert_eq!(
+                permits(&set, mail),
+                want,
+                "{what}: {:?}",
+                evaluate(&set, mail)
+            );
+        }
+        // And the TLS evaluation ignores issuemail.
+        assert!(permits(
+            &[p(0, "issuemail", ";"), p(0, "issue", "letsencrypt.org")],
+            req()
+        ));
     }
 
     #[test]
