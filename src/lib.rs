@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod explain;
 pub mod hooks;
 pub mod identifier;
 pub mod integrations;

@@ -424,3 +424,62 @@ fn interrupting_a_webroot_probe_restores_the_webroot() {
         );
     }
 }
+
+#[test]
+fn http_proxy_perspectives_let_the_proxy_resolve_and_pin_addresses_with_connect() {
+    use std::collections::HashMap;
+
+    use crate::support::httpproxy::HttpProxy;
+    // Two published addresses; the second has no origin.
+    let zone = plain_zone().a("www.example.test", "127.0.20.3");
+    let lab = lab(zone, |_| Site::new());
+    let hosts: HashMap<String, std::net::IpAddr> =
+        [("www.example.test".to_string(), lo(0, 20, 1))].into();
+    let proxy = HttpProxy::start(lo(0, 31, 4), lo(0, 0, 6), hosts);
+    let text = std::fs::read_to_string(&lab.config).unwrap();
+    std::fs::write(
+        &lab.config,
+        text.replace(&lab.proxies[3].url(false), &proxy.url()),
+    )
+    .unwrap();
+    let (_, doc) = run(&lab, &[]);
+    // The CA-like fetch went to the proxy by name (absolute form): the proxy's view decides.
+    let main = obs(&doc, "ap-south", "http-01");
+    assert_eq!(main["ok"], true, "{main}");
+    let port = lab.origins.port();
+    let reqs = proxy.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r.starts_with("GET http://www.example.test:")
+                && r.contains("/.well-known/acme-challenge/")),
+        "{reqs:?}"
+    );
+    // Each published address was tested through an explicit CONNECT to it.
+    assert!(
+        reqs.contains(&format!("CONNECT 127.0.20.1:{port} HTTP/1.1")),
+        "{reqs:?}"
+    );
+    assert!(
+        reqs.contains(&format!("CONNECT 127.0.20.3:{port} HTTP/1.1")),
+        "{reqs:?}"
+    );
+    let dead = doc["identifiers"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["perspective"] == "ap-south" && o["address"] == "127.0.20.3")
+        .unwrap();
+    assert_eq!(dead["ok"], false);
+    assert_eq!(dead["phase"], "connect", "{dead}");
+    assert_eq!(
+        dead["perspective_fault"], false,
+        "a refused target is not the proxy's fault"
+    );
+    // Requests through the proxy left from its egress and carried the name in Host.
+    assert!(lab.origins.requests().iter().any(|r| {
+        r.src == lo(0, 0, 6)
+            && r.host
+                .as_deref()
+                .is_some_and(|h| h.starts_with("www.example.test"))
+    }));
+}

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::blank;
+use crate::config::{HttpSpec, ProxyKind};
 use crate::model::{Check, HttpFacts, HttpHop, Observation, Phase};
 use crate::perspective::http::{self as h, Pins, Timeouts};
 use crate::perspective::{Vantage, dns::escape_bytes, http_port_override};
@@ -94,7 +95,7 @@ pub async fn check(v: &Vantage, name: &str, addrs: &[IpAddr], plan: &Plan) -> Ve
         }
     };
     let per_address = async {
-        if v.pins_addresses() && addrs.len() > 1 {
+        if v.can_pin_addresses() && addrs.len() > 1 {
             join_all(addrs.iter().map(|ip| async {
                 let start = Instant::now();
                 let r = fetch(v, &url, Some(*ip), plan).await;
@@ -176,6 +177,39 @@ async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Obser
     to_observation(v, r, plan, start)
 }
 
+/// A response from reqwest or from an explicit CONNECT tunnel.
+enum Reply {
+    Reqwest(reqwest::Response),
+    Raw(h::RawReply),
+}
+
+impl Reply {
+    fn status(&self) -> u16 {
+        match self {
+            Reply::Reqwest(r) => r.status().as_u16(),
+            Reply::Raw(r) => r.status,
+        }
+    }
+
+    fn headers(&self) -> Vec<(String, Vec<u8>)> {
+        match self {
+            Reply::Reqwest(r) => r
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_bytes().to_vec()))
+                .collect(),
+            Reply::Raw(r) => r.headers.clone(),
+        }
+    }
+
+    async fn body(self, cap: usize) -> Result<(Vec<u8>, bool), String> {
+        match self {
+            Reply::Reqwest(r) => h::read_capped(r, cap).await,
+            Reply::Raw(r) => r.body,
+        }
+    }
+}
+
 /// The result of following one chain.
 #[derive(Debug)]
 struct Fetched {
@@ -223,7 +257,8 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             .to_string();
         let mut pins = Pins::default();
         let mut address = None;
-        if v.pins_addresses() && host.parse::<IpAddr>().is_err() {
+        let pin_first = f.hops.is_empty() && first_pin.is_some();
+        if (v.pins_addresses() || pin_first) && host.parse::<IpAddr>().is_err() {
             let addrs = match (f.hops.is_empty(), first_pin) {
                 (true, Some(ip)) => vec![ip],
                 _ => {
@@ -254,45 +289,6 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             let _ = req_url.set_port(Some(p));
         }
         let hop_start = Instant::now();
-        // Plain HTTP goes through the perspective's one shared client: pinned addresses travel in
-        // the URL with the name in the Host header, so no per-request resolver is needed. HTTPS
-        // needs the name in the URL for SNI, so those (rare) hops get a client pinned by name.
-        let mut host_header = None;
-        let pinned_ip = pins.map.first().and_then(|(_, a)| a.first().copied());
-        let owned;
-        let client = if url.scheme() == "http" {
-            if let Some(ip) = pinned_ip {
-                let _ = req_url.set_ip_host(ip);
-                host_header = Some(match url.port() {
-                    Some(p) => format!("{host}:{p}"),
-                    None => host.clone(),
-                });
-            }
-            match v.http_client() {
-                Ok(c) => c,
-                Err(e) => {
-                    f.error = Some((Phase::Protocol, format!("cannot build HTTP client: {e}")));
-                    return f;
-                }
-            }
-        } else {
-            owned = match h::client(&v.spec.http, pins, timeouts) {
-                Ok(c) => c,
-                Err(e) => {
-                    f.error = Some((Phase::Protocol, format!("cannot build HTTP client: {e}")));
-                    return f;
-                }
-            };
-            &owned
-        };
-        let mut request = client
-            .get(req_url)
-            .header("user-agent", &plan.user_agent)
-            .header("accept", "*/*");
-        if let Some(h) = &host_header {
-            request = request.header("host", h);
-        }
-        let sent = request.send().await;
         let mut hop = HttpHop {
             url: url.to_string(),
             address,
@@ -301,28 +297,105 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             headers: Vec::new(),
             elapsed_ms: 0,
         };
-        let resp = match sent {
+        let host_with_port = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        let pinned_ip = pins.map.first().and_then(|(_, a)| a.first().copied());
+        let via_connect = matches!(
+            &v.spec.http,
+            HttpSpec::Proxy {
+                kind: ProxyKind::Http,
+                ..
+            }
+        ) && url.scheme() == "http"
+            && pinned_ip.is_some();
+        let reply: Result<Reply, (Phase, String)> =
+            if let (true, Some(ip), HttpSpec::Proxy { url: proxy, .. }) =
+                (via_connect, pinned_ip, &v.spec.http)
+            {
+                // An HTTP proxy resolves names itself; to reach the address this perspective chose,
+                // tunnel to it with an explicit CONNECT.
+                let port = req_url.port_or_known_default().unwrap_or(80);
+                let path = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                h::connect_fetch(
+                    proxy,
+                    std::net::SocketAddr::new(ip, port),
+                    &host_with_port,
+                    &path,
+                    &plan.user_agent,
+                    timeouts,
+                    READ_CAP,
+                )
+                .await
+                .map(Reply::Raw)
+            } else {
+                // Plain HTTP goes through the perspective's one shared client: pinned addresses travel
+                // in the URL with the name in the Host header, so no per-request resolver is needed.
+                // HTTPS needs the name in the URL for SNI, so those (rare) hops get a client pinned by
+                // name.
+                let mut host_header = None;
+                let owned;
+                let client = if url.scheme() == "http" {
+                    if let Some(ip) = pinned_ip {
+                        let _ = req_url.set_ip_host(ip);
+                        host_header = Some(host_with_port.clone());
+                    }
+                    v.http_client()
+                        .map_err(|e| (Phase::Protocol, format!("cannot build HTTP client: {e}")))
+                } else {
+                    match h::client(&v.spec.http, pins, timeouts) {
+                        Ok(c) => {
+                            owned = c;
+                            Ok(&owned)
+                        }
+                        Err(e) => Err((Phase::Protocol, format!("cannot build HTTP client: {e}"))),
+                    }
+                };
+                match client {
+                    Ok(client) => {
+                        let mut request = client
+                            .get(req_url)
+                            .header("user-agent", &plan.user_agent)
+                            .header("accept", "*/*");
+                        if let Some(h) = &host_header {
+                            request = request.header("host", h);
+                        }
+                        match request.send().await {
+                            Ok(r) => Ok(Reply::Reqwest(r)),
+                            Err(e) => {
+                                let phase = h::phase_of(&e);
+                                Err((phase, describe_error(phase, &e)))
+                            }
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+        let resp = match reply {
             Ok(r) => r,
             Err(e) => {
                 hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
                 f.hops.push(hop);
-                let phase = h::phase_of(&e);
-                f.error = Some((phase, describe_error(phase, &e)));
+                f.error = Some(e);
                 return f;
             }
         };
-        let status = resp.status().as_u16();
+        let status = resp.status();
         hop.status = Some(status);
-        for (k, val) in resp.headers() {
-            let k = k.as_str().to_ascii_lowercase();
+        let headers = resp.headers();
+        for (k, val) in &headers {
             if HEADERS_OF_INTEREST.contains(&k.as_str()) {
-                hop.headers.push((k, escape_bytes(val.as_bytes())));
+                hop.headers.push((k.clone(), escape_bytes(val)));
             }
         }
-        let location = resp
-            .headers()
-            .get("location")
-            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+        let location = headers
+            .iter()
+            .find(|(k, _)| k == "location")
+            .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
         hop.location = location.as_deref().map(|l| escape_bytes(l.as_bytes()));
         f.status = Some(status);
         f.url = url.to_string();
@@ -400,7 +473,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             url = next;
             continue;
         }
-        let body = h::read_capped(resp, READ_CAP).await;
+        let body = resp.body(READ_CAP).await;
         hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
         f.hops.push(hop);
         match body {

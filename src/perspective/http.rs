@@ -274,3 +274,174 @@ pub async fn proxy_preflight(spec: &HttpSpec, timeout: Duration) -> Result<(), S
         Err(_) => Err(format!("proxy {shown} did not answer within {timeout:?}")),
     }
 }
+
+/// A response read without reqwest (through an explicit CONNECT tunnel).
+#[derive(Debug)]
+pub struct RawReply {
+    /// Status code.
+    pub status: u16,
+    /// Header names (lower case) and raw values.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body up to the cap, and whether more was available; or why reading failed.
+    pub body: Result<(Vec<u8>, bool), String>,
+}
+
+/// Fetches `path` from `target` through an HTTP proxy with an explicit `CONNECT target` — the
+/// only way to make an HTTP proxy connect to an address this perspective chose (for `http://`
+/// URLs a proxy otherwise resolves the name itself). The request carries `host` in its Host
+/// header, exactly as a CA's would.
+pub async fn connect_fetch(
+    proxy: &url::Url,
+    target: SocketAddr,
+    host: &str,
+    path: &str,
+    user_agent: &str,
+    t: Timeouts,
+    cap: usize,
+) -> Result<RawReply, (Phase, String)> {
+    use base64::Engine as _;
+    use http_body_util::BodyExt;
+    let shown = crate::config::redact_url(proxy);
+    let ph = proxy
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = proxy.port().unwrap_or(8080);
+    let proxy_err = |m: String| (Phase::Proxy, m);
+    let mut stream = tokio::time::timeout(
+        t.connect,
+        tokio::net::TcpStream::connect((ph.as_str(), port)),
+    )
+    .await
+    .map_err(|_| {
+        proxy_err(format!(
+            "proxy {shown} did not accept a connection within {:?}",
+            t.connect
+        ))
+    })?
+    .map_err(|e| proxy_err(format!("proxy {shown} unreachable: {e}")))?;
+    let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if !proxy.username().is_empty() {
+        let user = url::form_urlencoded::parse(format!("u={}", proxy.username()).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let pass =
+            url::form_urlencoded::parse(format!("p={}", proxy.password().unwrap_or("")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        head.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
+    }
+    head.push_str("\r\n");
+    let handshake = async {
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .map_err(|e| proxy_err(format!("proxy {shown}: {e}")))?;
+        // Read the proxy's reply head byte by byte so no tunnelled byte is consumed.
+        let mut reply = Vec::new();
+        while !reply.ends_with(b"\r\n\r\n") {
+            if reply.len() > 8192 {
+                return Err(proxy_err(format!(
+                    "proxy {shown} sent an oversized CONNECT reply"
+                )));
+            }
+            let mut b = [0u8; 1];
+            let n = stream
+                .read(&mut b)
+                .await
+                .map_err(|e| proxy_err(format!("proxy {shown}: {e}")))?;
+            if n == 0 {
+                return Err(proxy_err(format!(
+                    "proxy {shown} closed the connection during CONNECT"
+                )));
+            }
+            reply.push(b[0]);
+        }
+        let line = String::from_utf8_lossy(&reply)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let code: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        match code {
+            200..=299 => Ok(()),
+            // The proxy reached out and failed: that is the target's side.
+            502..=504 => Err((
+                Phase::Connect,
+                format!("the proxy could not connect to {target}: {line}"),
+            )),
+            _ => Err(proxy_err(format!(
+                "proxy {shown} refused CONNECT {target}: {line}"
+            ))),
+        }
+    };
+    tokio::time::timeout(t.connect, handshake)
+        .await
+        .map_err(|_| {
+            proxy_err(format!(
+                "proxy {shown} did not answer CONNECT within {:?}",
+                t.connect
+            ))
+        })??;
+    let exchange = async {
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, http_body_util::Empty<bytes::Bytes>>(io)
+                .await
+                .map_err(|e| (Phase::Protocol, e.to_string()))?;
+        tokio::spawn(conn);
+        let req = hyper::Request::get(path)
+            .header("host", host)
+            .header("user-agent", user_agent)
+            .header("accept", "*/*")
+            .body(http_body_util::Empty::new())
+            .map_err(|e| (Phase::Protocol, e.to_string()))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| (Phase::Http, e.to_string()))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
+        let mut body = resp.into_body();
+        let mut out = Vec::new();
+        let mut truncated = false;
+        let read = loop {
+            match body.frame().await {
+                None => break Ok(()),
+                Some(Err(e)) => break Err(e.to_string()),
+                Some(Ok(f)) => {
+                    if let Ok(d) = f.into_data() {
+                        let room = cap - out.len();
+                        if d.len() > room {
+                            out.extend_from_slice(&d[..room]);
+                            truncated = true;
+                            break Ok(());
+                        }
+                        out.extend_from_slice(&d);
+                    }
+                }
+            }
+        };
+        Ok(RawReply {
+            status,
+            headers,
+            body: read.map(|()| (out, truncated)),
+        })
+    };
+    tokio::time::timeout(t.total, exchange)
+        .await
+        .map_err(|_| (Phase::Timeout, format!("Timeout after connect (your server may be slow or overloaded): no response within {:?}", t.total)))?
+}

@@ -202,6 +202,18 @@ impl Vantage {
             .map_err(Clone::clone)
     }
 
+    /// Whether one address can be tested on its own from here: everywhere except through socks5h
+    /// (the proxy resolves), HTTP proxies included (by an explicit CONNECT).
+    pub fn can_pin_addresses(&self) -> bool {
+        !matches!(
+            &self.spec.http,
+            HttpSpec::Proxy {
+                kind: ProxyKind::Socks5h,
+                ..
+            }
+        )
+    }
+
     /// Whether HTTP requests may be pinned to this perspective's resolved addresses.
     pub fn pins_addresses(&self) -> bool {
         !matches!(

@@ -21,6 +21,7 @@
 pub mod dns;
 pub mod doh;
 pub mod http;
+pub mod httpproxy;
 pub mod socks;
 
 mod selftest;
