@@ -221,6 +221,9 @@ pub struct DnsExchange {
     pub elapsed_ms: u64,
     /// Why no usable reply arrived (timeout, truncation without TCP, malformed), if so.
     pub error: Option<String>,
+    /// Extended DNS Error (RFC 8914) the server attached: "<info-code> <meaning>: <extra text>".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ede: Option<String>,
 }
 
 /// One HTTP request/response in a redirect chain.

@@ -155,3 +155,31 @@ fn a_missing_certbot_directory_is_bad_input() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_certificate_close_to_expiry_is_flagged() {
+    let web = tempfile::tempdir().unwrap();
+    let webroot = web.path().to_path_buf();
+    let lab = lab(plain_zone(), move |_| Site::new().webroot(webroot.clone()));
+    let conf = tempfile::tempdir().unwrap();
+    certbot_dir(conf.path(), web.path());
+    // Replace the certificate with one that expires in 5 days: renewals have been failing.
+    certificate(
+        &conf.path().join("live/www.example.test/cert.pem"),
+        &["www.example.test"],
+        5,
+    );
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--certbot"])
+        .arg(conf.path())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = finding(&doc, "certificate-expiring");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["evidence"][0].as_str().unwrap().contains("expires in"),
+        "{f}"
+    );
+}

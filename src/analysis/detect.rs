@@ -63,7 +63,47 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     dns_refused(ctx, obs, &mut out);
     nameservers(ctx, obs, &mut out);
     txt(ctx, obs, &mut out);
+    dnssec(ctx, obs, &mut out);
     out
+}
+
+fn dnssec(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let mut who = Vec::new();
+    let mut evidence = Vec::new();
+    for o in obs.iter().filter(|o| !o.perspective_fault) {
+        let bad = o.dns.iter().find_map(|d| {
+            let e = d.ede.as_deref()?;
+            let code: u16 = e.split_whitespace().next()?.parse().ok()?;
+            crate::perspective::dns::ede_is_dnssec(code).then(|| {
+                format!(
+                    "{} ({} {}): {} — EDE {e}",
+                    o.perspective,
+                    d.qname,
+                    d.qtype,
+                    d.rcode.as_deref().unwrap_or("no reply")
+                )
+            })
+        });
+        if let Some(ev) = bad
+            && !who.contains(&o.perspective)
+        {
+            who.push(o.perspective.clone());
+            evidence.push(ev);
+        }
+    }
+    if who.is_empty() {
+        return;
+    }
+    out.push(finding(
+        ctx,
+        "dnssec-bogus",
+        Severity::Error,
+        who,
+        evidence,
+        "a validating resolver rejects this zone's DNSSEC (expired or missing signatures, a DS at the \
+         registrar that matches no DNSKEY): re-sign the zone or fix the DS record. Since 2026-03-15 a \
+         CA's primary perspective validates DNSSEC for CAA and DCV, so a bogus zone cannot get a certificate",
+    ));
 }
 
 fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {

@@ -326,6 +326,7 @@ fn no_txt(p: &str, negative_ttl: u32) -> Observation {
         ecs_scope: None,
         elapsed_ms: 3,
         error: None,
+        ede: None,
     }];
     o
 }
@@ -1944,6 +1945,7 @@ fn txt_via_cname(p: &str) -> Observation {
         ecs_scope: None,
         elapsed_ms: 2,
         error: None,
+        ede: None,
     }];
     o
 }

@@ -179,6 +179,7 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
         ecs_scope: None,
         elapsed_ms: 0,
         error: None,
+        ede: None,
     };
     // RFC 8484 §4.1: DoH queries use ID 0 so HTTP caches can share answers.
     let id = if matches!(t, Transport::Doh { .. }) {
@@ -494,9 +495,64 @@ fn fill_facts(f: &mut DnsExchange, m: &Message) {
             _ => None,
         });
     }
+    if let Some(EdnsOption::Unknown(15, data)) = m
+        .edns
+        .as_ref()
+        .and_then(|e| e.option(EdnsCode::Unknown(15)))
+        && data.len() >= 2
+    {
+        let code = u16::from_be_bytes([data[0], data[1]]);
+        let text = escape_bytes(&data[2..data.len().min(2 + 200)]);
+        f.ede = Some(format!(
+            "{code} {}{}",
+            ede_meaning(code),
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(": {text}")
+            }
+        ));
+    }
     if let Some(EdnsOption::Subnet(cs)) = m.edns.as_ref().and_then(|e| e.option(EdnsCode::Subnet)) {
         f.ecs_scope = Some(cs.scope_prefix());
     }
+}
+
+/// RFC 8914 info-code names (the DNSSEC ones matter most here).
+pub fn ede_meaning(code: u16) -> &'static str {
+    match code {
+        0 => "Other Error",
+        1 => "Unsupported DNSKEY Algorithm",
+        2 => "Unsupported DS Digest Type",
+        3 => "Stale Answer",
+        4 => "Forged Answer",
+        5 => "DNSSEC Indeterminate",
+        6 => "DNSSEC Bogus",
+        7 => "Signature Expired",
+        8 => "Signature Not Yet Valid",
+        9 => "DNSKEY Missing",
+        10 => "RRSIGs Missing",
+        11 => "No Zone Key Bit Set",
+        12 => "NSEC Missing",
+        13 => "Cached Error",
+        14 => "Not Ready",
+        15 => "Blocked",
+        16 => "Censored",
+        17 => "Filtered",
+        18 => "Prohibited",
+        19 => "Stale NXDomain Answer",
+        20 => "Not Authoritative",
+        21 => "Not Supported",
+        22 => "No Reachable Authority",
+        23 => "Network Error",
+        24 => "Invalid Data",
+        _ => "Unknown",
+    }
+}
+
+/// Whether an EDE info code reports a DNSSEC validation failure.
+pub fn ede_is_dnssec(code: u16) -> bool {
+    matches!(code, 1 | 2 | 5..=12)
 }
 
 /// Presentation names of response codes as operators know them.

@@ -431,9 +431,14 @@ async fn recursive_lookup(
 
 fn rcode_failure(a: &Answer) -> LookupFailure {
     let rc = a.facts.rcode.clone().unwrap_or_default();
+    let ede = a
+        .facts
+        .ede
+        .as_ref()
+        .map_or(String::new(), |e| format!(" (EDE {e})"));
     LookupFailure {
         phase: Phase::Dns,
-        message: format!("{rc} from {}", a.facts.server),
+        message: format!("{rc} from {}{ede}", a.facts.server),
         perspective_fault: false,
     }
 }

@@ -287,8 +287,17 @@ fn render_findings(r: &Report, style: Style, w: &mut impl Write) -> io::Result<(
 
 #[cfg(test)]
 mod tests {
+    //! Fixed-width, colourless snapshots of the three reports a sysadmin meets (ready, at risk,
+    //! would fail), built by hand so the snapshots change only when the renderer does; checks
+    //! that every line fits the width; and checks that bytes from the wire cannot reach the
+    //! terminal as control sequences.
+
     use super::*;
-    use crate::model::{Coverage, PolicyInfo, ToolInfo};
+    use crate::model::{
+        CaaFacts, CaaRecord, CertInfo, Coverage, Finding, HttpFacts, HttpHop, Method,
+        PerspectiveInfo, Phase, PolicyInfo, Rir, Role, ToolInfo, Verdict,
+    };
+    use unicode_width::UnicodeWidthStr;
 
     pub(crate) fn empty_report() -> Report {
         Report {
@@ -342,5 +351,829 @@ mod tests {
         .unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("not tested:") && s.contains("b-mode"), "{s}");
+    }
+
+    // ---- Hand-built reports -------------------------------------------------------------------
+
+    /// The name checked in every fixture.
+    const NAME: &str = "shop.example.com";
+    /// The challenge URL fetched (with a random token).
+    const URL: &str = "http://shop.example.com/.well-known/acme-challenge/mpic-check-7Hq2vXcN";
+    /// A block page body, as the recorder stores it: the ESC byte already written as `\x1b`.
+    const HOSTILE: &str = r"\x1b[2J\x1b]0;pwned\x07Access denied";
+
+    /// One primary (ARIN) and five remotes, one in each RIR.
+    fn perspectives() -> Vec<PerspectiveInfo> {
+        let p = |name: &str, role: Role, rir: Rir, proxy: &str| PerspectiveInfo {
+            name: name.into(),
+            role,
+            rir: Some(rir),
+            dns: "system".into(),
+            http: proxy.into(),
+            nameserver: None,
+            location: None,
+        };
+        vec![
+            p("home", Role::Primary, Rir::Arin, "direct"),
+            p(
+                "us-west",
+                Role::Remote,
+                Rir::Arin,
+                "socks5h://us-west.vpn:1080",
+            ),
+            p(
+                "eu-central",
+                Role::Remote,
+                Rir::Ripe,
+                "socks5h://fra.vpn:1080",
+            ),
+            p(
+                "ap-southeast",
+                Role::Remote,
+                Rir::Apnic,
+                "socks5h://sin.vpn:1080",
+            ),
+            p(
+                "sa-east",
+                Role::Remote,
+                Rir::Lacnic,
+                "socks5h://gru.vpn:1080",
+            ),
+            p(
+                "af-south",
+                Role::Remote,
+                Rir::Afrinic,
+                "socks5h://jnb.vpn:1080",
+            ),
+        ]
+    }
+
+    fn names() -> Vec<String> {
+        perspectives().into_iter().map(|p| p.name).collect()
+    }
+
+    fn obs(perspective: &str, check: Check, ok: bool, summary: &str) -> Observation {
+        Observation {
+            perspective: perspective.into(),
+            check,
+            address: None,
+            ok,
+            phase: None,
+            perspective_fault: false,
+            summary: summary.into(),
+            elapsed_ms: 42,
+            signature: String::new(),
+            addresses: Vec::new(),
+            dns: Vec::new(),
+            http: None,
+            caa: None,
+            txt: Vec::new(),
+            probe: None,
+        }
+    }
+
+    fn address(perspective: &str, addrs: &[&str]) -> Observation {
+        let mut o = obs(perspective, Check::Address, true, &addrs.join(" "));
+        o.addresses = addrs.iter().map(|a| a.to_string()).collect();
+        o.signature = addrs.join(",");
+        o
+    }
+
+    fn caa(perspective: &str, value: &str) -> Observation {
+        let permits = value == "letsencrypt.org";
+        let reason = if permits {
+            "issue letsencrypt.org".to_string()
+        } else {
+            format!(
+                "CAA record for example.com prevents issuance: no issue property names \
+                 letsencrypt.org (found 0 issue \"{value}\")"
+            )
+        };
+        let summary = if permits {
+            format!("permits (example.com: {reason})")
+        } else {
+            reason.clone()
+        };
+        let mut o = obs(perspective, Check::Caa, permits, &summary);
+        o.signature = if permits { "permit" } else { "forbid" }.into();
+        o.caa = Some(CaaFacts {
+            found_at: Some("example.com".into()),
+            records: vec![CaaRecord {
+                flags: 0,
+                tag: "issue".into(),
+                value: value.into(),
+            }],
+            decision: if permits { "permit" } else { "forbid" }.into(),
+            reason,
+        });
+        o
+    }
+
+    /// An HTTP-01 fetch; `status` is `None` when no response arrived (then `phase` says why).
+    fn http(
+        perspective: &str,
+        status: Option<u16>,
+        phase: Option<Phase>,
+        summary: &str,
+    ) -> Observation {
+        let ok = phase.is_none();
+        let mut o = obs(perspective, Check::Http01, ok, summary);
+        o.phase = phase;
+        o.elapsed_ms = if phase == Some(Phase::Timeout) {
+            10_000
+        } else {
+            180
+        };
+        o.signature = match (status, phase) {
+            (Some(s), _) => format!("status:{s}"),
+            (None, Some(p)) => p.to_string(),
+            (None, None) => String::new(),
+        };
+        o.http = Some(HttpFacts {
+            url: URL.into(),
+            via: "direct".into(),
+            user_agent: "Mozilla/5.0 (compatible; Let's Encrypt validation server)".into(),
+            hops: vec![HttpHop {
+                url: URL.into(),
+                address: Some("203.0.113.10:80".into()),
+                status,
+                location: None,
+                headers: vec![("server".into(), "nginx".into())],
+                elapsed_ms: o.elapsed_ms,
+            }],
+            status,
+            body_prefix: status.map(|s| {
+                if s == 403 {
+                    HOSTILE.to_string()
+                } else {
+                    "<html><head><title>404 Not Found</title>".into()
+                }
+            }),
+            body_len: status.map(|_| 153),
+            body_sha256: None,
+            body_truncated: false,
+            alt_user_agent: None,
+        });
+        o
+    }
+
+    fn http_ok(perspective: &str) -> Observation {
+        http(
+            perspective,
+            Some(404),
+            None,
+            "404 from the origin (random token)",
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn verdict(
+        check: Check,
+        outcome: Outcome,
+        corroborating: &[&str],
+        dissenting: &[&str],
+        required: usize,
+        rirs: &[Rir],
+        primary_ok: bool,
+        explanation: &str,
+    ) -> Verdict {
+        Verdict {
+            check,
+            outcome,
+            corroborating: corroborating.len(),
+            remotes: corroborating.len() + dissenting.len(),
+            required,
+            rirs: rirs.to_vec(),
+            primary_ok,
+            corroborating_perspectives: corroborating.iter().map(|s| s.to_string()).collect(),
+            dissenting_perspectives: dissenting.iter().map(|s| s.to_string()).collect(),
+            explanation: explanation.into(),
+            // As `judge_with_outlook` words it, with the BR phase of 2026-12-15 (5 remotes).
+            next_phase: Some(if corroborating.len() + dissenting.len() >= 5 {
+                format!("from 2026-12-15 (at least 5 remotes): unchanged, {outcome}")
+            } else {
+                format!(
+                    "from 2026-12-15 CAs must use at least 5 remotes; this run tested {}, so \
+                     the estimate is weaker",
+                    corroborating.len() + dissenting.len()
+                )
+            }),
+        }
+    }
+
+    fn coverage() -> Vec<Coverage> {
+        let c = |mode: &str, tested: bool, why: &str| Coverage {
+            failure_mode: mode.into(),
+            tested,
+            why: why.into(),
+        };
+        vec![
+            c(
+                "geodns-divergence",
+                true,
+                "5 remote perspective(s) resolved the name",
+            ),
+            c(
+                "http-geoblocked",
+                true,
+                "5 remote perspective(s) fetch HTTP through a proxy",
+            ),
+            c(
+                "dns-refused-by-region",
+                true,
+                "each perspective asks with its own resolver",
+            ),
+            c(
+                "ns-inconsistent",
+                false,
+                "no authoritative nameserver was discovered",
+            ),
+            c(
+                "ns-unreachable",
+                false,
+                "no authoritative nameserver was discovered",
+            ),
+            c(
+                "caa-forbids",
+                true,
+                "CAA climb evaluated from each perspective",
+            ),
+            c("dead-address", false, "only one address is published"),
+            c("cdn-cached-challenge", false, "only with --webroot"),
+        ]
+    }
+
+    fn report(
+        outcome: Outcome,
+        exit_code: u8,
+        id: IdentifierReport,
+        findings: Vec<Finding>,
+    ) -> Report {
+        Report {
+            schema_version: 1,
+            tool: ToolInfo {
+                name: "mpic-check".into(),
+                version: "0.1.0".into(),
+            },
+            started_at: "2026-11-28T09:30:00.000Z".into(),
+            duration_ms: 2317,
+            policy: PolicyInfo {
+                name: "br".into(),
+                remotes_required: 4,
+                allowed_failures: 1,
+                rirs_required: 2,
+                as_of: "2026-11-28".into(),
+            },
+            ca: "letsencrypt.org".into(),
+            outcome,
+            exit_code,
+            perspectives: perspectives(),
+            identifiers: vec![id],
+            findings,
+            coverage: coverage(),
+        }
+    }
+
+    fn identifier(
+        outcome: Outcome,
+        verdicts: Vec<Verdict>,
+        obs: Vec<Observation>,
+    ) -> IdentifierReport {
+        IdentifierReport {
+            name: NAME.into(),
+            methods: vec![Method::Http01],
+            outcome,
+            verdicts,
+            observations: obs,
+            ca: "letsencrypt.org".into(),
+            certificate: None,
+        }
+    }
+
+    fn finding(
+        code: &str,
+        severity: Severity,
+        who: &[&str],
+        evidence: &[&str],
+        fix: &str,
+    ) -> Finding {
+        Finding {
+            code: code.into(),
+            severity,
+            identifier: NAME.into(),
+            perspectives: who.iter().map(|s| s.to_string()).collect(),
+            evidence: evidence.iter().map(|s| s.to_string()).collect(),
+            fix: fix.into(),
+        }
+    }
+
+    const REMOTES: [&str; 5] = [
+        "us-west",
+        "eu-central",
+        "ap-southeast",
+        "sa-east",
+        "af-south",
+    ];
+    const ALL_RIRS: [Rir; 5] = [Rir::Arin, Rir::Ripe, Rir::Apnic, Rir::Lacnic, Rir::Afrinic];
+
+    /// Every perspective resolves, is permitted by CAA and reaches the origin: READY, one note.
+    fn healthy() -> Report {
+        let mut o = Vec::new();
+        for n in names() {
+            o.push(address(&n, &["203.0.113.10"]));
+        }
+        for n in names() {
+            o.push(caa(&n, "letsencrypt.org"));
+        }
+        for n in names() {
+            o.push(http_ok(&n));
+        }
+        let id = identifier(
+            Outcome::Pass,
+            vec![
+                verdict(
+                    Check::Caa,
+                    Outcome::Pass,
+                    &REMOTES,
+                    &[],
+                    4,
+                    &ALL_RIRS,
+                    true,
+                    "5/5 remotes corroborate, 4 needed, RIRs ARIN+RIPE+APNIC+LACNIC+AFRINIC",
+                ),
+                verdict(
+                    Check::Http01,
+                    Outcome::Pass,
+                    &REMOTES,
+                    &[],
+                    4,
+                    &ALL_RIRS,
+                    true,
+                    "5/5 remotes corroborate, 4 needed, RIRs ARIN+RIPE+APNIC+LACNIC+AFRINIC",
+                ),
+            ],
+            o,
+        );
+        let f = vec![finding(
+            "perspectives-too-close",
+            Severity::Info,
+            &["us-west", "home"],
+            &["us-west and home are 310 km apart; the BRs want remotes 500 km from the primary"],
+            "use a remote perspective in another metro area so each one counts",
+        )];
+        report(Outcome::Pass, 0, id, f)
+    }
+
+    /// GeoDNS sends APNIC elsewhere, and eu-central's port 80 is silently dropped: still within
+    /// the quorum (4/5, 4 needed), so AT RISK.
+    fn at_risk() -> Report {
+        let mut o = Vec::new();
+        for n in names() {
+            let a = if n == "ap-southeast" {
+                "198.51.100.7"
+            } else {
+                "203.0.113.10"
+            };
+            o.push(address(&n, &[a]));
+        }
+        for n in names() {
+            o.push(caa(&n, "letsencrypt.org"));
+        }
+        for n in names() {
+            o.push(if n == "eu-central" {
+                http(
+                    &n,
+                    None,
+                    Some(Phase::Timeout),
+                    "Timeout during connect (likely firewall problem)",
+                )
+            } else {
+                http_ok(&n)
+            });
+        }
+        let ok4 = ["us-west", "ap-southeast", "sa-east", "af-south"];
+        let id = identifier(
+            Outcome::AtRisk,
+            vec![
+                verdict(
+                    Check::Caa,
+                    Outcome::Pass,
+                    &REMOTES,
+                    &[],
+                    4,
+                    &ALL_RIRS,
+                    true,
+                    "5/5 remotes corroborate, 4 needed, RIRs ARIN+RIPE+APNIC+LACNIC+AFRINIC",
+                ),
+                verdict(
+                    Check::Http01,
+                    Outcome::AtRisk,
+                    &ok4,
+                    &["eu-central"],
+                    4,
+                    &[Rir::Arin, Rir::Apnic, Rir::Lacnic, Rir::Afrinic],
+                    true,
+                    "4/5 remotes corroborate, 4 needed, RIRs ARIN+APNIC+LACNIC+AFRINIC",
+                ),
+            ],
+            o,
+        );
+        let mut id = id;
+        id.certificate = Some(CertInfo {
+            client: "certbot".into(),
+            lineage: "shop.example.com".into(),
+            source: "/etc/letsencrypt/renewal/shop.example.com.conf".into(),
+            authenticator: "webroot".into(),
+            not_after: Some("2026-12-07T08:12:55Z".into()),
+            days_left: Some(9),
+            warnings: Vec::new(),
+        });
+        let f = vec![
+            finding(
+                "http-geoblocked",
+                Severity::Warning,
+                &["eu-central"],
+                &[
+                    "eu-central: Timeout during connect (likely firewall problem)",
+                    "home, us-west, ap-southeast, sa-east, af-south: 404 from the origin (random \
+                     token)",
+                ],
+                "port 80 answers from some regions but not others (timeout, refusal or \
+                 403/451): allow /.well-known/acme-challenge/ on port 80 from all countries in \
+                 the firewall, WAF or CDN geo rules; CAs validate from several continents and do \
+                 not publish their addresses",
+            ),
+            finding(
+                "geodns-divergence",
+                Severity::Info,
+                &["ap-southeast"],
+                &[
+                    "home, us-west, eu-central, sa-east, af-south → 203.0.113.10",
+                    "ap-southeast → 198.51.100.7",
+                ],
+                "GeoDNS answers differently by region, and every regional address served the \
+                 challenge path the same way: nothing to do, but keep every regional origin \
+                 able to serve /.well-known/acme-challenge/ (or use dns-01)",
+            ),
+        ];
+        report(Outcome::AtRisk, 1, id, f)
+    }
+
+    /// CAA names another CA, the WAF answers 403 with a hostile block page to the primary and two
+    /// remotes, one proxy is down: WOULD FAIL, with a per-address line for the dead IPv6 origin.
+    fn failing() -> Report {
+        let hostile_summary = format!("Invalid response from {URL}: 403 \"{HOSTILE}\"");
+        let mut o = Vec::new();
+        for n in names() {
+            o.push(address(&n, &["203.0.113.10", "2001:db8::10"]));
+        }
+        for n in names() {
+            o.push(caa(&n, "pki.goog; \\x1b[31mcritical"));
+        }
+        for n in names() {
+            o.push(match n.as_str() {
+                "us-west" | "af-south" => http_ok(&n),
+                "sa-east" => {
+                    let mut x = http(
+                        &n,
+                        None,
+                        Some(Phase::Proxy),
+                        "SOCKS5 proxy gru.vpn:1080 refused",
+                    );
+                    x.perspective_fault = true;
+                    x
+                }
+                _ => http(&n, Some(403), Some(Phase::Http), &hostile_summary),
+            });
+        }
+        let mut v6 = http(
+            "home",
+            None,
+            Some(Phase::Connect),
+            "connect to [2001:db8::10]:80 refused",
+        );
+        v6.address = Some("2001:db8::10".into());
+        o.push(v6);
+        let mut v4 = http_ok("home");
+        v4.address = Some("203.0.113.10".into());
+        o.push(v4);
+        let id = identifier(
+            Outcome::Fail,
+            vec![
+                verdict(
+                    Check::Caa,
+                    Outcome::Fail,
+                    &[],
+                    &REMOTES,
+                    4,
+                    &[],
+                    false,
+                    "the primary fails, so a CA stops here; 0/5 remotes corroborate, 4 needed, \
+                     RIRs no RIR",
+                ),
+                verdict(
+                    Check::Http01,
+                    Outcome::Fail,
+                    &["us-west", "af-south"],
+                    &["eu-central", "ap-southeast"],
+                    3,
+                    &[Rir::Arin, Rir::Afrinic],
+                    false,
+                    "the primary fails, so a CA stops here; 2/4 remotes corroborate, 3 needed, \
+                     RIRs ARIN+AFRINIC",
+                ),
+            ],
+            o,
+        );
+        let f = vec![
+            finding(
+                "caa-forbids",
+                Severity::Error,
+                &names().iter().map(String::as_str).collect::<Vec<_>>(),
+                &[
+                    "home: CAA record for example.com prevents issuance: no issue property \
+                     names letsencrypt.org (found 0 issue \"pki.goog; \\x1b[31mcritical\")",
+                ],
+                "the CAA records do not authorize this CA: add  CAA 0 issue \"letsencrypt.org\"  \
+                 (and issuewild for wildcards) at the name where the records are found, or \
+                 remove the conflicting parameters",
+            ),
+            finding(
+                "http-geoblocked",
+                Severity::Error,
+                &["home", "eu-central", "ap-southeast"],
+                &[
+                    &format!("home (primary): {hostile_summary}"),
+                    &format!("eu-central: {hostile_summary}"),
+                    &format!("ap-southeast: {hostile_summary}"),
+                ],
+                "port 80 is blocked from the primary perspective's region while other regions \
+                 get through: allow /.well-known/acme-challenge/ from all countries (firewall, \
+                 WAF or CDN geo rules); a CA's primary perspective can be in any region",
+            ),
+            finding(
+                "ipv6-broken",
+                Severity::Warning,
+                &["home"],
+                &["home → 2001:db8::10: connect to [2001:db8::10]:80 refused"],
+                "the AAAA address 2001:db8::10 does not answer on port 80 but IPv4 does: CAs try \
+                 IPv6 first and fall back only on connection errors, so fix IPv6 on port 80 \
+                 (firewall, listen directive) or remove the AAAA record",
+            ),
+            finding(
+                "perspective-error",
+                Severity::Info,
+                &["sa-east"],
+                &["sa-east: SOCKS5 proxy gru.vpn:1080 refused"],
+                "the tool could not use this perspective; it is left out of the quorum",
+            ),
+        ];
+        report(Outcome::Fail, 2, id, f)
+    }
+
+    fn plain(r: &Report, width: u16) -> String {
+        let mut out = Vec::new();
+        render(
+            r,
+            Style {
+                color: false,
+                width,
+                verbose: false,
+            },
+            &mut out,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Lines wider than `width` columns, with their widths.
+    fn too_wide(s: &str, width: usize) -> Vec<(usize, &str)> {
+        s.lines()
+            .map(|l| (UnicodeWidthStr::width(l), l))
+            .filter(|(w, _)| *w > width)
+            .collect()
+    }
+
+    // ---- Snapshots ----------------------------------------------------------------------------
+
+    #[test]
+    fn snapshot_healthy_80() {
+        insta::assert_snapshot!(plain(&healthy(), 80));
+    }
+
+    #[test]
+    fn snapshot_healthy_100() {
+        insta::assert_snapshot!(plain(&healthy(), 100));
+    }
+
+    #[test]
+    fn snapshot_at_risk_80() {
+        insta::assert_snapshot!(plain(&at_risk(), 80));
+    }
+
+    #[test]
+    fn snapshot_at_risk_100() {
+        insta::assert_snapshot!(plain(&at_risk(), 100));
+    }
+
+    #[test]
+    fn snapshot_failing_80() {
+        insta::assert_snapshot!(plain(&failing(), 80));
+    }
+
+    #[test]
+    fn snapshot_failing_100() {
+        insta::assert_snapshot!(plain(&failing(), 100));
+    }
+
+    // ---- Properties of the snapshots ----------------------------------------------------------
+
+    #[test]
+    fn the_three_reports_say_what_they_are() {
+        let h = plain(&healthy(), 100);
+        assert!(h.contains("shop.example.com — READY"), "{h}");
+        assert!(h.contains("Result: READY (exit 0)"), "{h}");
+        let a = plain(&at_risk(), 100);
+        assert!(a.contains("AT RISK (exit 1)"), "{a}");
+        assert!(
+            a.contains("Warnings") && a.contains("http-geoblocked"),
+            "{a}"
+        );
+        assert!(a.contains("4/5 remotes corroborate, 4 needed"), "{a}");
+        let f = plain(&failing(), 100);
+        assert!(f.contains("WOULD FAIL (exit 2)"), "{f}");
+        assert!(f.contains("Errors") && f.contains("caa-forbids"), "{f}");
+        assert!(f.contains("per address (HTTP-01):"), "{f}");
+        assert!(f.contains("✗ forbids") && f.contains("proxy failed"), "{f}");
+        // Severity order: errors, then warnings, then notes.
+        let (e, w, n) = (
+            f.find("Errors").unwrap(),
+            f.find("Warnings").unwrap(),
+            f.find("Notes").unwrap(),
+        );
+        assert!(e < w && w < n, "{f}");
+    }
+
+    #[test]
+    fn no_colour_means_no_escape_byte_and_colour_means_some() {
+        for r in [healthy(), at_risk(), failing()] {
+            for width in [80, 100] {
+                let s = plain(&r, width);
+                assert!(!s.contains('\x1b'), "escape byte with colour off:\n{s}");
+            }
+            let mut out = Vec::new();
+            let style = Style {
+                color: true,
+                width: 100,
+                verbose: false,
+            };
+            render(&r, style, &mut out).unwrap();
+            let s = String::from_utf8(out).unwrap();
+            assert!(s.contains("\x1b["), "no colour with colour on:\n{s}");
+        }
+    }
+
+    #[test]
+    fn escaped_wire_bytes_stay_escaped() {
+        let s = plain(&failing(), 100);
+        assert!(s.contains(r"\x1b[31mcritical"), "{s}");
+        assert!(s.contains(r"\x1b[2J"), "{s}");
+        assert!(!s.contains('\x1b') && !s.contains('\x07'), "{s}");
+    }
+
+    #[test]
+    fn the_matrices_fit_in_80_columns() {
+        // The comfy-table matrices of all three reports at 80 columns.
+        for r in [healthy(), at_risk(), failing()] {
+            let s = plain(&r, 80);
+            let table: Vec<&str> = s
+                .lines()
+                .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+                .collect();
+            assert!(table.len() >= 10, "{s}");
+            let wide: Vec<_> = table.iter().filter(|l| l.width() > 80).collect();
+            assert!(wide.is_empty(), "{wide:#?}");
+        }
+    }
+
+    /// The lines the renderer does not wrap today (see `every_line_fits_in_80_columns`): the title,
+    /// a verdict's next-phase line and the per-address lines.
+    fn unwrapped(line: &str) -> bool {
+        line.starts_with("mpic-check ")
+            || line.starts_with("      from ")
+            || line.starts_with("    ✗ ")
+            || line.starts_with("    ✓ ")
+    }
+
+    #[test]
+    fn findings_verdicts_and_coverage_wrap_within_80_columns() {
+        for r in [healthy(), at_risk(), failing()] {
+            let s = plain(&r, 80);
+            let wide: Vec<_> = too_wide(&s, 80)
+                .into_iter()
+                .filter(|(_, l)| !unwrapped(l))
+                .collect();
+            assert!(wide.is_empty(), "{wide:#?}");
+        }
+        // Continuation lines keep their hanging indent.
+        let s = plain(&failing(), 80);
+        assert!(s.contains("\n         records are found"), "{s}");
+        assert!(s.contains("\n      3 needed, RIRs ARIN+AFRINIC"), "{s}");
+        assert!(s.contains("\n  ns-inconsistent, ns-unreachable"), "{s}");
+    }
+
+    /// A report where one IPv4 origin behind the CDN answers 403 to the CA-like fetch.
+    fn failing_with_a_long_per_address_line() -> Report {
+        let mut r = failing();
+        let mut o = http(
+            "home",
+            Some(403),
+            Some(Phase::Http),
+            &format!("Invalid response from {URL}: 403"),
+        );
+        o.address = Some("203.0.113.10".into());
+        r.identifiers[0]
+            .observations
+            .retain(|x| x.address.as_deref() != Some("203.0.113.10"));
+        r.identifiers[0].observations.push(o);
+        r
+    }
+
+    #[test]
+    #[ignore = "BUG: the title line (92 columns here), a verdict's next_phase line (99) and the \
+                per-address HTTP-01 lines (up to 117) are written without wrapping, so they \
+                overflow an 80-column terminal"]
+    fn every_line_fits_in_80_columns() {
+        let mut wide = Vec::new();
+        for r in [
+            healthy(),
+            at_risk(),
+            failing(),
+            failing_with_a_long_per_address_line(),
+        ] {
+            let s = plain(&r, 80);
+            wide.extend(
+                too_wide(&s, 80)
+                    .into_iter()
+                    .map(|(w, l)| (w, l.to_string())),
+            );
+        }
+        assert!(wide.is_empty(), "{wide:#?}");
+    }
+
+    #[test]
+    #[ignore = "BUG: with -v the per-observation lines are shortened to 120 characters but not \
+                wrapped, so they overflow an 80-column terminal"]
+    fn verbose_lines_fit_in_80_columns() {
+        let mut out = Vec::new();
+        let style = Style {
+            color: false,
+            width: 80,
+            verbose: true,
+        };
+        render(&failing(), style, &mut out).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        let wide = too_wide(&s, 80);
+        assert!(wide.is_empty(), "{wide:#?}");
+    }
+
+    /// The failing report with raw ESC and BEL bytes where wire text goes: a summary shown in a
+    /// cell, finding evidence and the verdict explanation.
+    fn failing_with_raw_control_bytes() -> Report {
+        let mut r = failing();
+        let id = &mut r.identifiers[0];
+        for o in id
+            .observations
+            .iter_mut()
+            .filter(|o| o.check == Check::Address)
+        {
+            o.ok = false;
+            o.phase = Some(Phase::Dns);
+            o.addresses.clear();
+            o.summary = "\x1b[2J\x1b]0;pwned\x07SERVFAIL".into();
+        }
+        r.findings[0]
+            .evidence
+            .push("home: \x1b[31mred\x1b[0m CAA".into());
+        id.verdicts[0].explanation.push_str(" \x1b[5mblink");
+        r
+    }
+
+    #[test]
+    #[ignore = "BUG: the renderer trusts that wire text was escaped when recorded; a raw ESC or \
+                BEL in a summary, evidence or explanation (e.g. from a --replay file or a \
+                recorder that missed a field) is written to the terminal as is"]
+    fn raw_control_bytes_never_reach_the_terminal() {
+        let s = plain(&failing_with_raw_control_bytes(), 100);
+        assert!(
+            s.contains("pwned") && s.contains("blink"),
+            "{}",
+            s.escape_debug()
+        );
+        assert!(
+            !s.contains(['\x1b', '\x07']),
+            "raw control bytes in the table:\n{}",
+            s.escape_debug()
+        );
     }
 }

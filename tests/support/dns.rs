@@ -56,6 +56,9 @@ pub enum Behaviour {
     /// Over UDP: TC=1 and no records, which forces a compliant client to
     /// retry over TCP. Over TCP: answer normally.
     TruncateUdp,
+    /// RCODE=SERVFAIL with an Extended DNS Error (RFC 8914) of this info code, as a validating
+    /// resolver sends for DNSSEC failures (6 = DNSSEC Bogus).
+    ServFailEde(u16),
 }
 
 /// Transport a query arrived on.
@@ -537,6 +540,7 @@ impl RequestHandler for Handler {
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.recursion_available = true;
 
+        let mut ede: Option<u16> = None;
         let (rcode, lookup, ecs_scope) = match query {
             None => (ResponseCode::FormErr, None, None),
             Some(_) if request.metadata.op_code != OpCode::Query => {
@@ -552,6 +556,10 @@ impl RequestHandler for Handler {
                     Behaviour::Silent => return failed_info(request),
                     Behaviour::Refused => (ResponseCode::Refused, None, None),
                     Behaviour::ServFail => (ResponseCode::ServFail, None, None),
+                    Behaviour::ServFailEde(code) => {
+                        ede = Some(code);
+                        (ResponseCode::ServFail, None, None)
+                    }
                     Behaviour::NotImp => (ResponseCode::NotImp, None, None),
                     Behaviour::TruncateUdp if udp => {
                         metadata.truncation = true;
@@ -585,6 +593,11 @@ impl RequestHandler for Handler {
                         ecs.source_prefix(),
                         scope,
                     )));
+            }
+            if let Some(code) = ede {
+                let mut data = code.to_be_bytes().to_vec();
+                data.extend_from_slice(b"signature expired on example.test");
+                edns.options_mut().insert(EdnsOption::Unknown(15, data));
             }
             edns
         });
