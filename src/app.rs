@@ -1032,7 +1032,7 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     let clock = Instant::now();
     let stderr_tty = std::io::stderr().is_terminal();
     let progress = if stderr_tty && !cli.quiet && cli.format == Format::Table {
-        let pb = indicatif::ProgressBar::new(0);
+        let pb = indicatif::ProgressBar::new(plan.identifiers.len() as u64);
         pb.set_style(
             indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -1130,6 +1130,7 @@ fn render(cli: &Cli, r: &Report, out: &mut impl Write) -> Result<(), anyhow::Err
         Format::Json | Format::Jsonl => report::json::render(r, out)?,
         Format::Nagios => report::nagios::render(r, out)?,
         Format::Prometheus => report::prometheus::render(r, out)?,
+        Format::Html => report::html::render(r, out)?,
         Format::Table => {
             let tty = std::io::stdout().is_terminal();
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -1173,7 +1174,9 @@ async fn shutdown_signal() -> &'static str {
     }
 }
 
+/// The terminal's width; a terminal that reports 0 columns (no window size, as under some
+/// `docker exec -t` and CI setups) gets the default instead of a one-character table.
 fn terminal_width() -> Option<u16> {
     let t = comfy_table::Table::new();
-    t.width()
+    t.width().filter(|w| *w >= 40)
 }

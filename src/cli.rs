@@ -107,6 +107,8 @@ pub enum Format {
     Prometheus,
     /// JSON Lines: one object per identifier as soon as it is done, then a summary line.
     Jsonl,
+    /// One self-contained HTML page (map, matrix, findings) to attach to a ticket.
+    Html,
 }
 
 /// Which ACME challenge the renewal will use.

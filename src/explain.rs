@@ -239,8 +239,9 @@ struct Record {
     /// Address and URL from a JSON validation record, used when the detail names none.
     address: Option<String>,
     url: Option<String>,
-    /// Failing perspectives named by the document (Open MPIC responses).
+    /// Failing perspectives named by the document (Open MPIC responses), and how many it asked.
     perspectives: Vec<String>,
+    total_perspectives: usize,
 }
 
 /// Finds JSON objects anywhere in `text` and turns ACME problem documents, authorizations,
@@ -410,6 +411,7 @@ fn problem_document(m: &Map<String, Value>, t: &str, ctx: &JsonCtx, out: &mut Ve
         address: ctx.address.clone(),
         url: ctx.url.clone(),
         perspectives: Vec::new(),
+        total_perspectives: 0,
     };
     let subs: Vec<&Map<String, Value>> = m
         .get("subproblems")
@@ -481,6 +483,7 @@ fn open_mpic(m: &Map<String, Value>, persp: &[Value], ctx: &JsonCtx, out: &mut V
         address: None,
         url: None,
         perspectives: failing,
+        total_perspectives: persp.len(),
     });
 }
 
@@ -814,6 +817,9 @@ struct Facts {
     /// Variant within the family, shaping the meaning (e.g. `timeout`, `refused`, `status`).
     cause: &'static str,
     remote: bool,
+    /// Let's Encrypt's own wording ("During secondary validation"), which implies the primary
+    /// passed; other CAs' MPIC wording does not say so.
+    boulder: bool,
     caa: bool,
     recheck: bool,
     /// Only the problem type was recognised, not the detail.
@@ -826,6 +832,7 @@ struct Facts {
     port: Option<String>,
     method: Option<&'static str>,
     perspectives: Vec<String>,
+    total_perspectives: usize,
 }
 
 /// `DNS problem: <what> looking up <rtype> for <name>`.
@@ -854,7 +861,9 @@ fn classify(r: &Record) -> Facts {
         recheck: l.contains("rechecking caa") || ctx.contains("rechecking caa"),
         address: find_address(d),
         url: find_url(d, &l),
+        boulder: l.contains("secondary validation") || ctx.contains("secondary validation"),
         perspectives: r.perspectives.clone(),
+        total_perspectives: r.total_perspectives,
         ..Facts::default()
     };
     f.caa = f.recheck
@@ -1092,7 +1101,8 @@ fn parse_lookup(d: &str, l: &str) -> Option<Lookup> {
         .strip_prefix("for ")
         .or_else(|| rest.strip_prefix("FOR "))?;
     let raw = token(rest);
-    let name = normalise_name(raw);
+    // Keep the queried name as is (with `_acme-challenge.`): it tells DNS-01 from HTTP-01.
+    let name = raw.trim_end_matches('.').to_ascii_lowercase();
     if what.is_empty() {
         let tail = rest.trim_start()[raw.len().min(rest.trim_start().len())..].trim_start();
         let tail = tail.trim_start_matches(':').trim();
@@ -1238,10 +1248,11 @@ fn name_in_detail(d: &str, l: &str, f: &Facts) -> Option<String> {
             return Some(n);
         }
     }
-    if let Some(lk) = &f.lookup
-        && looks_like_name(&lk.name)
-    {
-        return Some(lk.name.clone());
+    if let Some(lk) = &f.lookup {
+        let n = normalise_name(&lk.name);
+        if looks_like_name(&n) {
+            return Some(n);
+        }
     }
     for key in [
         "_acme-challenge.",
@@ -1415,7 +1426,7 @@ fn build(r: &Record, f: &Facts, hints: &Hints, ca: Option<&'static str>) -> Expl
     }
     let suggested_args = suggest(identifier.as_deref(), method, ca);
     let meaning = meaning(&f, stage, identifier.as_deref());
-    let checklist = hints_for(&f, stage, identifier.as_deref(), &suggested_args);
+    let checklist = hints_for(&f, stage, identifier.as_deref(), &suggested_args, ca);
     Explanation {
         recognised: true,
         family: f.family,
@@ -1624,6 +1635,10 @@ fn likely_findings(f: &Facts, stage: Stage) -> Vec<&'static str> {
 const REMOTE_LEAD: &str = "The CA's own (primary) check passed, but then at least two of its \
                            remote perspectives (other regions and networks, each repeating the \
                            whole check with its own DNS resolver) failed";
+/// Other CAs' MPIC wording does not say whether their primary passed.
+const OTHER_MPIC_LEAD: &str = "The CA's multi-perspective check (MPIC) failed: too many of its \
+                               remote perspectives (other regions and networks, each repeating \
+                               the check with its own DNS resolver) could not confirm the result";
 const PRIMARY_NOTE: &str = "This happened at the CA's primary perspective: under MPIC the remote \
                             perspectives are asked only after the primary passes, so this is not a \
                             regional split but a failure seen from the CA's main site.";
@@ -1664,10 +1679,13 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
                     "Typical of an intrusion-prevention system or geo firewall that resets \
                      connections from some regions.",
                 ),
+                "timeout" => (
+                    format!("could not reach port 80{at}: the TCP connection timed out"),
+                    "Typical of geoblocking: a firewall, hoster or CDN rule that lets the CA's \
+                     primary region through but drops other countries or networks.",
+                ),
                 _ => (
-                    format!(
-                        "could not connect to port 80{at} (no answer, or the CA's fetch of {url} failed)"
-                    ),
+                    format!("could not fetch {url}{at} (connection failure)"),
                     "Typical of geoblocking: a firewall, hoster or CDN rule that lets the CA's \
                      primary region through but drops other countries or networks.",
                 ),
@@ -1736,6 +1754,10 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
                     "Access to /.well-known/acme-challenge/ is denied: authentication, a deny \
                      rule, a WAF or bot filter refusing the CA's User-Agent, or a geo rule."
                 }
+                Some(s) if s >= 500 && remote => {
+                    "The server, or a proxy or CDN in front of it, failed for those regions (a \
+                     regional CDN edge or another backend)."
+                }
                 Some(s) if s >= 500 => "The server, or a proxy or CDN in front of it, failed.",
                 _ => "Anything but 200 fails; only 301/302/307/308 redirects are followed.",
             };
@@ -1797,21 +1819,20 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
         }
         "protocol-error" => {
             let what = match f.cause {
-                "h2c" => {
-                    "The server answered the CA's HTTP/1.1 request on port 80 with HTTP/2 \
-                          frames (HTTP/2 enabled on a plain-HTTP virtual host)"
-                }
-                "no-tls" => {
-                    "A redirect to https:// reached a port that speaks plain HTTP, not \
-                             TLS"
-                }
-                _ => {
-                    "The TLS handshake failed after a redirect to https:// (CAs accept any \
-                      certificate there but need TLS 1.2 or later)"
-                }
+                "h2c" => format!(
+                    "The server{at} answered the CA's HTTP/1.1 request on port 80 with HTTP/2 \
+                     frames (HTTP/2 enabled on a plain-HTTP virtual host)"
+                ),
+                "no-tls" => format!(
+                    "A redirect to https:// reached a server{at} that speaks plain HTTP, not TLS"
+                ),
+                _ => format!(
+                    "The TLS handshake with the server{at} failed after a redirect to https:// \
+                     (CAs accept any certificate there but need TLS 1.2 or later)"
+                ),
             };
             (
-                format!("{what}{at}"),
+                what,
                 format!("they hit a protocol error{at}"),
                 "Fix the web server's protocol settings for port 80 and the https target."
                     .to_string(),
@@ -1956,7 +1977,10 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
                     "The CA could not look up CAA for {} ({what})",
                     f.lookup.as_ref().map_or(name, |lk| lk.name.as_str())
                 ),
-                format!("their resolvers could not look up CAA ({what})"),
+                format!(
+                    "their resolvers could not look up CAA for {} ({what})",
+                    f.lookup.as_ref().map_or(name, |lk| lk.name.as_str())
+                ),
                 "Let's Encrypt treats a failed CAA lookup at the name or any parent as a refusal: \
                  every nameserver must answer CAA queries from every region (an empty NOERROR is \
                  fine; SERVFAIL, REFUSED, NOTIMP, timeouts and DNSSEC failures are not)."
@@ -1965,7 +1989,7 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
         }
         "quorum-rirs" => (
             String::new(),
-            "not enough of them corroborated the primary".to_string(),
+            String::new(),
             "Too many remote perspectives failed, or those that passed were not spread over two \
              RIRs (regional internet registries: North America, Europe, Asia-Pacific, Latin \
              America, Africa). The message does not say which check failed: run mpic-check to \
@@ -2006,7 +2030,10 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
                 .to_string(),
         ),
         "wildcard-needs-dns01" => (
-            format!("The ACME client refused before any validation: {name} needs dns-01"),
+            format!(
+                "The ACME client refused before any validation: {} needs dns-01",
+                id.unwrap_or("a wildcard name")
+            ),
             String::new(),
             "CAs validate wildcard names only with dns-01, and the chosen authenticator does \
              http-01 or tls-alpn-01 only. Use a DNS plugin (certbot --preferred-challenges dns, \
@@ -2016,12 +2043,25 @@ fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
         _ => (String::new(), String::new(), String::new()),
     };
     let mut text = if remote {
-        let seen = if what_remote.is_empty() {
-            lower_first(&what)
+        let lead = if f.total_perspectives > 0 {
+            format!(
+                "The CA's multi-perspective check (Open MPIC) did not reach its quorum: {} of {} \
+                 remote perspectives failed",
+                f.perspectives.len(),
+                f.total_perspectives
+            )
+        } else if f.boulder {
+            REMOTE_LEAD.to_string()
         } else {
-            what_remote
+            OTHER_MPIC_LEAD.to_string()
         };
-        format!("{REMOTE_LEAD}: {seen}. {why}")
+        if !what_remote.is_empty() {
+            format!("{lead}: {what_remote}. {why}")
+        } else if !what.is_empty() {
+            format!("{lead}: {}. {why}", lower_first(&what))
+        } else {
+            format!("{lead}. {why}")
+        }
     } else {
         let mut t = format!("{what}. {why}");
         if stage == Stage::Primary {
@@ -2064,7 +2104,13 @@ fn lower_first(s: &str) -> String {
 }
 
 /// Targeted hints for a recognised problem; the generic checklist is for unrecognised text.
-fn hints_for(f: &Facts, stage: Stage, id: Option<&str>, args: &[String]) -> Vec<String> {
+fn hints_for(
+    f: &Facts,
+    stage: Stage,
+    id: Option<&str>,
+    args: &[String],
+    ca: Option<&str>,
+) -> Vec<String> {
     let name = id.unwrap_or("NAME");
     let mut v: Vec<String> = Vec::new();
     if !args.is_empty() {
@@ -2107,7 +2153,7 @@ fn hints_for(f: &Facts, stage: Stage, id: Option<&str>, args: &[String]) -> Vec<
         ],
         "dns-nxdomain" | "dns-servfail" | "dns-timeout" | "dns-refused" | "dns-dnssec"
         | "dns-error" | "dns-no-address" => &[
-            "Query every authoritative nameserver directly, over IPv4 and IPv6: dig +norec NAME \
+            "Query every authoritative nameserver directly, over IPv4 and IPv6: dig +norec QUERY \
              @<ns>",
             "Check DNSSEC with a validating resolver (e.g. dig +dnssec, or an online DNSSEC \
              analyser).",
@@ -2115,7 +2161,7 @@ fn hints_for(f: &Facts, stage: Stage, id: Option<&str>, args: &[String]) -> Vec<
         "caa-forbids" => &[
             "List the CAA records from the name up to the TLD: dig CAA NAME (and each parent); the \
              closest non-empty set applies.",
-            "Add the CA's issuer domain (e.g. 0 issue \"letsencrypt.org\", and issuewild for \
+            "Add the CA's issuer domain (e.g. 0 issue \"ISSUER\", and issuewild for \
              wildcards), or relax accounturi/validationmethods.",
         ],
         "caa-lookup-failed" => &[
@@ -2139,11 +2185,20 @@ fn hints_for(f: &Facts, stage: Stage, id: Option<&str>, args: &[String]) -> Vec<
         ],
         _ => &[],
     };
-    v.extend(family_hints.iter().map(|h| h.replace("NAME", base(name))));
+    // The record actually queried, when the message names it (`TXT _acme-challenge.x`).
+    let query = f.lookup.as_ref().map_or_else(
+        || format!("A {}", base(name)),
+        |lk| format!("{} {}", lk.rtype, lk.name),
+    );
+    v.extend(family_hints.iter().map(|h| {
+        h.replace("QUERY", &query)
+            .replace("NAME", base(name))
+            .replace("ISSUER", ca.unwrap_or("letsencrypt.org"))
+    }));
     if stage == Stage::Remote {
         v.push(
-            "The CA's primary passed: look for what differs by region (geo rules, GeoDNS, \
-             anycast, nameservers that lag), not for a general outage."
+            "Only some regions fail: look for what differs by region (geo rules, GeoDNS, anycast, \
+             nameservers that lag), not for a general outage."
                 .to_string(),
         );
     }
@@ -2766,10 +2821,22 @@ mod tests {
         assert_eq!(e.likely_findings, c.findings, "{n}: likely findings");
         assert_eq!(e.suggested_args, c.args, "{n}: suggested args");
         assert!(!e.meaning.is_empty(), "{n}: meaning");
-        if c.stage == Stage::Remote {
+        // Let's Encrypt's wording implies its primary passed; other CAs' wording does not.
+        if c.input.contains("During secondary validation") {
             assert!(
                 e.meaning.starts_with("The CA's own (primary) check passed"),
                 "{n}: a remote failure must say the primary passed: {}",
+                e.meaning
+            );
+        } else if c.stage == Stage::Remote {
+            assert!(
+                e.meaning.contains("remote perspectives"),
+                "{n}: {}",
+                e.meaning
+            );
+            assert!(
+                !e.meaning.contains("primary) check passed"),
+                "{n}: {}",
                 e.meaning
             );
         }
@@ -2821,7 +2888,7 @@ mod tests {
         );
         assert!(
             e.meaning
-                .contains("could not connect to port 80 at 203.0.113.10"),
+                .contains("could not reach port 80 at 203.0.113.10"),
             "{}",
             e.meaning
         );
@@ -2859,7 +2926,7 @@ mod tests {
             &v[0],
             &Case {
                 name: "certbot: example.com",
-                input: "",
+                input: CERTBOT,
                 family: "http-geoblocked",
                 stage: Stage::Remote,
                 id: Some("example.com"),
@@ -2881,7 +2948,7 @@ mod tests {
             &v[1],
             &Case {
                 name: "certbot: www.example.com",
-                input: "",
+                input: CERTBOT,
                 family: "http-geoblocked",
                 stage: Stage::Remote,
                 id: Some("www.example.com"),
@@ -2906,7 +2973,7 @@ mod tests {
             &e,
             &Case {
                 name: "certbot debug log",
-                input: "",
+                input: CERTBOT_DEBUG,
                 family: "http-geoblocked",
                 stage: Stage::Remote,
                 id: Some("shop.example.net"),
@@ -2941,7 +3008,7 @@ mod tests {
             &v[0],
             &Case {
                 name: "lego: api.example.org",
-                input: "",
+                input: LEGO,
                 family: "dns-servfail",
                 stage: Stage::Remote,
                 id: Some("api.example.org"),
@@ -2963,7 +3030,7 @@ mod tests {
             &v[1],
             &Case {
                 name: "lego: example.org",
-                input: "",
+                input: LEGO,
                 family: "txt-incorrect",
                 stage: Stage::Remote,
                 id: Some("example.org"),
@@ -2994,7 +3061,7 @@ mod tests {
             &e,
             &Case {
                 name: "acme.sh",
-                input: "",
+                input: ACME_SH,
                 family: "http-geoblocked",
                 stage: Stage::Remote,
                 id: Some("cloud.example.com"),
@@ -3117,6 +3184,34 @@ mod tests {
             e.checklist[0].contains("mpic-check www.example.com"),
             "{:?}",
             e.checklist
+        );
+    }
+
+    /// `--ca` follows the ACME API the client used, so CAA is evaluated for the right issuer.
+    #[test]
+    fn ca_is_taken_from_the_acme_api_host_only() {
+        let zerossl = "[Mon Jan  6 10:00:00 UTC 2025] Using CA: https://acme.zerossl.com/v2/DV90\n\
+                       [Mon Jan  6 10:00:09 UTC 2025] shop.example.com:Verify error:CAA record for \
+                       shop.example.com prevents issuance\n";
+        let e = one(zerossl);
+        assert_eq!(e.family, "caa-forbids");
+        assert_eq!(
+            e.suggested_args,
+            ["--ca", "sectigo.com", "shop.example.com"]
+        );
+        assert!(
+            e.checklist
+                .iter()
+                .any(|c| c.contains("0 issue \"sectigo.com\""))
+        );
+        // Two CAs named: no guess.
+        let both = format!("{zerossl}Using CA: https://acme-v02.api.letsencrypt.org/directory\n");
+        assert_eq!(one(&both).suggested_args, ["shop.example.com"]);
+        // A documentation link is not the CA the client talked to.
+        let doc = "No TXT record found at _acme-challenge.a.example.com; see https://letsencrypt.org/docs/";
+        assert_eq!(
+            one(doc).suggested_args,
+            ["--method", "dns-01", "a.example.com"]
         );
     }
 

@@ -62,7 +62,11 @@ async fn sources(
     challenge: &str,
     timeout: Duration,
 ) -> Result<Vec<Source>, String> {
-    let zone = engine.bootstrap.zone_of(challenge).await?;
+    let zone = engine
+        .bootstrap
+        .zone_of(challenge)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (ns, addr) in zone.servers {
         let spec = PerspectiveSpec {

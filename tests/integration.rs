@@ -4,6 +4,8 @@ mod e2e;
 mod examples;
 mod findings;
 mod hooks;
+mod html;
 mod http;
 mod integrations;
 mod support;
+mod tty;

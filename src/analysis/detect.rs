@@ -426,19 +426,25 @@ fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Find
     for o in obs.iter().filter(|o| o.perspective_fault) {
         by.entry(o.perspective.as_str()).or_insert(o);
     }
-    for (name, o) in by {
-        out.push(finding(
-            ctx,
-            "perspective-error",
-            Severity::Warning,
-            vec![name.to_string()],
-            vec![format!("{name}: {}", o.summary)],
-            &format!(
-                "mpic-check could not use perspective {name} (its proxy or resolver failed); its results are \
-                 left out of the quorum and lower coverage. Check that perspective's settings, not the domain."
-            ),
-        ));
+    if by.is_empty() {
+        return;
     }
+    // One finding for all of them: each is the same kind of problem with the tool's setup.
+    let names: Vec<String> = by.keys().map(|n| n.to_string()).collect();
+    out.push(finding(
+        ctx,
+        "perspective-error",
+        Severity::Warning,
+        names.clone(),
+        by.iter().map(|(name, o)| format!("{name}: {}", o.summary)).collect(),
+        &format!(
+            "mpic-check could not use {} ({}): its proxy or resolver failed, so its results are left out \
+             of the quorum and lower coverage. Check that perspective's settings (or this host's network), \
+             not the domain.",
+            if names.len() == 1 { "this perspective" } else { "these perspectives" },
+            names.join(", ")
+        ),
+    ));
 }
 
 fn wildcard_needs_dns01(ctx: &Context<'_>, out: &mut Vec<Finding>) {

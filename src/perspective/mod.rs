@@ -88,7 +88,17 @@ pub struct Discovery {
 }
 
 /// One discovery, computed once and shared by everyone who waits for it.
-type ZoneCell = Arc<OnceCell<Result<Zone, String>>>;
+type ZoneCell = Arc<OnceCell<Result<Zone, DiscoveryError>>>;
+
+/// Why the authoritative servers of a name could not be found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DiscoveryError {
+    /// One line.
+    pub message: String,
+    /// The resolver used for discovery failed (the tool's problem), rather than the domain.
+    pub tool_fault: bool,
+}
 
 /// A discovered zone cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,8 +278,8 @@ impl Vantage {
                         answer: None,
                         failure: Some(LookupFailure {
                             phase: Phase::Dns,
-                            message: e,
-                            perspective_fault: false,
+                            message: e.message,
+                            perspective_fault: e.tool_fault,
                         }),
                     };
                 }
@@ -346,19 +356,22 @@ impl Vantage {
     }
 
     /// The authoritative servers (name, address) of the zone containing `name`.
-    pub async fn authoritative_servers(&self, name: &str) -> Result<NsAddrs, String> {
+    pub async fn authoritative_servers(&self, name: &str) -> Result<NsAddrs, DiscoveryError> {
         self.zone_of(name).await.map(|z| z.servers)
     }
 
     /// The zone containing `name`: its apex and its servers. Uses this vantage itself as the
     /// recursive view when it has no bootstrap.
-    pub async fn zone_of(&self, name: &str) -> Result<Zone, String> {
+    pub async fn zone_of(&self, name: &str) -> Result<Zone, DiscoveryError> {
         match &self.bootstrap {
             Some(b) => discover(b, &self.discovery, name).await,
             None if !matches!(self.spec.dns, DnsSpec::Authoritative) => {
                 discover(self, &self.discovery, name).await
             }
-            None => Err("no recursive resolver to discover the authoritative servers".into()),
+            None => Err(DiscoveryError {
+                message: "no recursive resolver to discover the authoritative servers".into(),
+                tool_fault: true,
+            }),
         }
     }
 }
@@ -502,7 +515,7 @@ fn system_servers() -> Result<Vec<SocketAddr>, String> {
 
 /// Finds the zone cut for `name` (closest enclosing name with an NS RRset, asked of every
 /// ancestor at once) and the addresses of its nameservers, v4 and v6.
-async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<Zone, String> {
+async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<Zone, DiscoveryError> {
     let key = name.trim_end_matches('.').to_ascii_lowercase();
     let cell = cache
         .by_name
@@ -517,7 +530,11 @@ async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<Zone,
         .clone()
 }
 
-async fn find_zone(boot: &Vantage, cache: &Discovery, name: String) -> Result<Zone, String> {
+async fn find_zone(
+    boot: &Vantage,
+    cache: &Discovery,
+    name: String,
+) -> Result<Zone, DiscoveryError> {
     let labels: Vec<&str> = name.split('.').collect();
     let candidates: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
     // Every ancestor at once: the closest one that owns an NS RRset is the zone cut. Asked per
@@ -541,9 +558,24 @@ async fn find_zone(boot: &Vantage, cache: &Discovery, name: String) -> Result<Zo
         }
     }
     let Some((apex, ns_names)) = found else {
-        return Err(format!(
-            "could not find the authoritative nameservers of {name}"
-        ));
+        // When every question failed on the discovery resolver's side, say so: the domain is not
+        // to blame for the tool's resolver being unreachable.
+        let tool = lookups
+            .iter()
+            .all(|l| l.failure.as_ref().is_some_and(|f| f.perspective_fault));
+        let first = lookups
+            .iter()
+            .find_map(|l| l.failure.as_ref().map(|f| f.message.clone()));
+        return Err(match (tool, first) {
+            (true, Some(m)) => DiscoveryError {
+                message: format!("cannot discover the nameservers of {name}: {m}"),
+                tool_fault: true,
+            },
+            _ => DiscoveryError {
+                message: format!("could not find the authoritative nameservers of {name}"),
+                tool_fault: false,
+            },
+        });
     };
     let cell = cache
         .by_apex
@@ -571,10 +603,13 @@ async fn find_zone(boot: &Vantage, cache: &Discovery, name: String) -> Result<Zo
             }
         }
         if servers.is_empty() {
-            Err(format!(
-                "the nameservers of {apex} ({}) have no addresses",
-                ns_names.join(", ")
-            ))
+            Err(DiscoveryError {
+                message: format!(
+                    "the nameservers of {apex} ({}) have no addresses",
+                    ns_names.join(", ")
+                ),
+                tool_fault: false,
+            })
         } else {
             Ok(Zone {
                 apex: apex.clone(),

@@ -2,6 +2,7 @@
 //! any `impl Write` and decides nothing; colour and width are inputs, so tests render into a
 //! `Vec<u8>` with fixed settings.
 
+pub mod html;
 pub mod json;
 pub mod nagios;
 pub mod prometheus;
@@ -18,9 +19,26 @@ pub struct Style {
     pub verbose: bool,
 }
 
+/// Makes any text safe for a terminal: control characters (C0 except newline, DEL, C1) become
+/// `\xNN`. Wire bytes are escaped when recorded, but a replayed file or a config path may still
+/// carry raw ones, and one ESC is enough to rewrite a terminal.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Wraps `text` to `width` columns without splitting words at hyphens (finding codes and host
-/// names contain them).
+/// names contain them). The text is cleaned of control characters first.
 pub fn wrap(text: &str, width: u16, first: &str, rest: &str) -> Vec<String> {
+    let text = clean(text);
+    let text = text.as_str();
     let opts = textwrap::Options::new(usize::from(width).max(40))
         .initial_indent(first)
         .subsequent_indent(rest)

@@ -20,6 +20,7 @@
 
 pub mod dns;
 pub mod doh;
+pub mod hostile;
 pub mod http;
 pub mod httpproxy;
 pub mod socks;
