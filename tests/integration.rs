@@ -4,6 +4,7 @@ mod e2e;
 mod examples;
 mod findings;
 mod hooks;
+mod hostile;
 mod html;
 mod http;
 mod integrations;
