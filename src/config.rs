@@ -453,15 +453,15 @@ impl Config {
             ConfigError::Invalid {
                 path: p.clone(),
                 line,
-                key,
-                message: msg,
+                key: cap(key),
+                message: cap(msg),
             }
         })?;
         let err = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
             path: p.clone(),
             line: line_of(text, span.start),
             key: key.to_string(),
-            message,
+            message: cap(message),
         };
 
         let mut cfg = Config {
@@ -746,6 +746,20 @@ impl Config {
             .find(|p| p.role == Role::Primary)
             .expect("validated: one primary")
     }
+}
+
+/// Keeps an error to one readable line even when it quotes a huge or hostile value.
+fn cap(message: String) -> String {
+    let one_line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= 240 {
+        return one_line;
+    }
+    let mut s: String = one_line.chars().take(239).collect();
+    s.push('…');
+    s
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

@@ -9,9 +9,9 @@ use crate::support::lo;
 
 #[test]
 fn dns_refused_by_one_region() {
-    // The resolver refuses the ap-south region's traffic (it arrives through that region's proxy).
+    // The domain refuses ap-south: its resolver (reached through that region's proxy) returns SERVFAIL.
     let lab = lab(
-        plain_zone().behaviour_for_source(lo(0, 0, 5), Behaviour::Refused),
+        plain_zone().behaviour_for_source(lo(0, 0, 5), Behaviour::ServFail),
         |_| Site::new(),
     );
     let (code, doc) = lab.json(&["www.example.test"]);

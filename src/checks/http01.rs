@@ -368,7 +368,14 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                             Ok(r) => Ok(Reply::Reqwest(r)),
                             Err(e) => {
                                 let phase = h::phase_of(&e);
-                                Err((phase, describe_error(phase, &e)))
+                                let socks = matches!(
+                                    &v.spec.http,
+                                    HttpSpec::Proxy {
+                                        kind: ProxyKind::Socks5 | ProxyKind::Socks5h,
+                                        ..
+                                    }
+                                );
+                                Err((phase, describe_error(phase, &e, socks)))
                             }
                         }
                     }
@@ -392,11 +399,24 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                 hop.headers.push((k.clone(), escape_bytes(val)));
             }
         }
-        let location = headers
+        // Non-ASCII bytes are percent-encoded (not replaced), so the next request asks for the
+        // bytes the server sent, as a browser or validator would.
+        let raw_location = headers
             .iter()
             .find(|(k, _)| k == "location")
-            .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
-        hop.location = location.as_deref().map(|l| escape_bytes(l.as_bytes()));
+            .map(|(_, l)| l.clone());
+        hop.location = raw_location.as_deref().map(escape_bytes);
+        let location = raw_location.map(|l| {
+            l.iter()
+                .map(|&b| {
+                    if b.is_ascii_graphic() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        });
         f.status = Some(status);
         f.url = url.to_string();
         if (300..400).contains(&status) {
@@ -491,9 +511,14 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
     }
 }
 
-fn describe_error(phase: Phase, e: &reqwest::Error) -> String {
+fn describe_error(phase: Phase, e: &reqwest::Error, via_socks: bool) -> String {
     let detail = h::error_text(e);
     match phase {
+        // Through SOCKS the proxy waits for the origin before it answers: a silent proxy and a
+        // firewall dropping that region's packets look the same from here.
+        Phase::Timeout if via_socks => format!(
+            "Timeout during connect through the proxy (the origin or the proxy did not answer; likely firewall problem): {detail}"
+        ),
         Phase::Timeout if e.is_connect() => {
             format!("Timeout during connect (likely firewall problem): {detail}")
         }
@@ -551,8 +576,12 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
     let status = f.status.unwrap_or(0);
     match &plan.expect_body {
         Some(expect) => {
-            let got = String::from_utf8_lossy(&bytes);
-            let trimmed = got.trim_end();
+            // Trailing whitespace is trimmed as CAs do; the bytes are compared and shown as sent.
+            let end = bytes
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(0, |i| i + 1);
+            let raw = &bytes[..end];
             if status != 200 {
                 o.phase = Some(Phase::Http);
                 o.summary = format!("Invalid response from {}: {status}", f.url);
@@ -565,13 +594,13 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
                     bytes.len()
                 );
                 o.signature = "body-too-large".into();
-            } else if trimmed != expect.trim_end() {
+            } else if raw != expect.trim_end().as_bytes() {
                 o.summary = format!(
-                    "The key authorization file from the server did not match this challenge. Expected {:?} (got {:?})",
-                    expect,
-                    escape_bytes(trimmed.as_bytes())
+                    "The key authorization file from the server did not match this challenge. Expected \"{}\" (got \"{}\")",
+                    escape_bytes(expect.as_bytes()),
+                    escape_bytes(raw)
                 );
-                o.signature = format!("mismatch:{}", hex(&Sha256::digest(trimmed.as_bytes())));
+                o.signature = format!("mismatch:{}", hex(&Sha256::digest(raw)));
             } else {
                 o.ok = true;
                 o.summary = format!("200, expected body{via}");

@@ -67,7 +67,7 @@ pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Obse
         o.summary = format!("No TXT record found at {challenge_name}");
     } else {
         o.summary = format!(
-            "Incorrect TXT record {:?} found at {challenge_name}; missing {}",
+            "Incorrect TXT record \"{}\" found at {challenge_name}; missing {}",
             values[0],
             missing
                 .iter()

@@ -83,6 +83,9 @@ pub enum DnsFailure {
     /// No reply in time.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// No usable reply in time, with what was seen instead.
+    #[error("timed out: {0}")]
+    Timeout2(String),
     /// Socket-level problem talking to the server.
     #[error("{0}")]
     Network(String),
@@ -189,10 +192,8 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
     };
     let result = match build_query(qname, rtype, ask, id) {
         Ok((id, bytes, q)) => {
-            match tokio::time::timeout(ask.timeout, send(t, id, &bytes, &q)).await {
-                Ok(r) => r,
-                Err(_) => Err(DnsFailure::Timeout(ask.timeout)),
-            }
+            let deadline = tokio::time::Instant::now() + ask.timeout;
+            send(t, id, &bytes, &q, deadline, ask.timeout).await
         }
         Err(e) => Err(DnsFailure::Malformed(e)),
     };
@@ -273,42 +274,87 @@ fn build_query(
     Ok((id, bytes, q))
 }
 
+/// Sends with the step's deadline. Through SOCKS the handshake gets its own bound first: a proxy
+/// that never completes it is the perspective's failure, not a slow DNS server.
 async fn send(
+    t: &Transport,
+    id: u16,
+    bytes: &[u8],
+    q: &Query,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<(Message, bool), DnsFailure> {
+    match t {
+        Transport::Udp(server) => {
+            match tokio::time::timeout_at(deadline, udp(*server, id, bytes, q, deadline)).await {
+                Ok(Ok(msg)) if msg.metadata.truncation => {
+                    // TCP retry to the same server, within what is left of the deadline.
+                    let tcp = async {
+                        let mut s = TcpStream::connect(server)
+                            .await
+                            .map_err(|e| DnsFailure::Truncated(e.to_string()))?;
+                        tcp_roundtrip(&mut s, id, bytes, q)
+                            .await
+                            .map_err(|e| DnsFailure::Truncated(e.to_string()))
+                    };
+                    match tokio::time::timeout_at(deadline, tcp).await {
+                        Ok(r) => r.map(|m| (m, true)),
+                        Err(_) => Err(DnsFailure::Timeout(timeout)),
+                    }
+                }
+                Ok(r) => r.map(|m| (m, false)),
+                Err(_) => Err(DnsFailure::Timeout(timeout)),
+            }
+        }
+        Transport::SocksTcp { server, proxy } => {
+            let proxy_addr = (proxy.host.as_str(), proxy.port);
+            let connect = async {
+                match &proxy.auth {
+                    Some((u, p)) => {
+                        tokio_socks::tcp::Socks5Stream::connect_with_password(
+                            proxy_addr, *server, u, p,
+                        )
+                        .await
+                    }
+                    None => tokio_socks::tcp::Socks5Stream::connect(proxy_addr, *server).await,
+                }
+            };
+            let mut s = match tokio::time::timeout(timeout, connect).await {
+                Ok(r) => r.map_err(|e| socks_failure(&e))?,
+                Err(_) => {
+                    return Err(DnsFailure::Proxy(format!(
+                        "the SOCKS5 proxy did not complete the connection to {server} within {timeout:?}"
+                    )));
+                }
+            };
+            let deadline = tokio::time::Instant::now() + timeout;
+            match tokio::time::timeout_at(deadline, tcp_roundtrip(&mut s, id, bytes, q)).await {
+                Ok(r) => r.map(|m| (m, true)),
+                Err(_) => Err(DnsFailure::Timeout(timeout)),
+            }
+        }
+        _ => match tokio::time::timeout_at(deadline, send_bounded(t, id, bytes, q)).await {
+            Ok(r) => r,
+            Err(_) => Err(DnsFailure::Timeout(timeout)),
+        },
+    }
+}
+
+/// TCP and DoH exchanges (UDP and SOCKS are handled with their own deadlines in `send`).
+async fn send_bounded(
     t: &Transport,
     id: u16,
     bytes: &[u8],
     q: &Query,
 ) -> Result<(Message, bool), DnsFailure> {
     match t {
-        Transport::Udp(server) => {
-            let msg = udp(*server, id, bytes, q).await?;
-            if msg.metadata.truncation {
-                let mut s = TcpStream::connect(server)
-                    .await
-                    .map_err(|e| DnsFailure::Truncated(e.to_string()))?;
-                let m = tcp_roundtrip(&mut s, id, bytes, q)
-                    .await
-                    .map_err(|e| DnsFailure::Truncated(e.to_string()))?;
-                return Ok((m, true));
-            }
-            Ok((msg, false))
-        }
+        Transport::Udp(_) | Transport::SocksTcp { .. } => Err(DnsFailure::Network(
+            "internal: this transport is sent by send()".into(),
+        )),
         Transport::Tcp(server) => {
             let mut s = TcpStream::connect(server)
                 .await
                 .map_err(|e| DnsFailure::Network(e.to_string()))?;
-            Ok((tcp_roundtrip(&mut s, id, bytes, q).await?, true))
-        }
-        Transport::SocksTcp { server, proxy } => {
-            let proxy_addr = (proxy.host.as_str(), proxy.port);
-            let stream = match &proxy.auth {
-                Some((u, p)) => {
-                    tokio_socks::tcp::Socks5Stream::connect_with_password(proxy_addr, *server, u, p)
-                        .await
-                }
-                None => tokio_socks::tcp::Socks5Stream::connect(proxy_addr, *server).await,
-            };
-            let mut s = stream.map_err(|e| socks_failure(&e))?;
             Ok((tcp_roundtrip(&mut s, id, bytes, q).await?, true))
         }
         Transport::Doh { url, client } => {
@@ -360,7 +406,13 @@ fn socks_failure(e: &tokio_socks::Error) -> DnsFailure {
     }
 }
 
-async fn udp(server: SocketAddr, id: u16, bytes: &[u8], q: &Query) -> Result<Message, DnsFailure> {
+async fn udp(
+    server: SocketAddr,
+    id: u16,
+    bytes: &[u8],
+    q: &Query,
+    deadline: tokio::time::Instant,
+) -> Result<Message, DnsFailure> {
     let bind: SocketAddr = if server.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
@@ -378,14 +430,24 @@ async fn udp(server: SocketAddr, id: u16, bytes: &[u8], q: &Query) -> Result<Mes
     let mut buf = vec![0u8; 65_535];
     let mut last_bad = None;
     // Keep listening past spoofed or stray datagrams (wrong ID, wrong question): they must be
-    // ignored, not believed. The caller's timeout bounds the loop.
+    // ignored, not believed. The deadline bounds the loop; what was ignored is reported with it.
+    let mut ignored = 0;
     loop {
-        let n = match sock.recv(&mut buf).await {
-            Ok(n) => n,
-            Err(e) => {
+        let n = match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
                 return Err(last_bad.unwrap_or_else(|| DnsFailure::Network(e.to_string())));
             }
+            Err(_) => {
+                return Err(match last_bad {
+                    Some(bad) => DnsFailure::Timeout2(format!(
+                        "no valid reply; ignored {ignored} bad one(s), last: {bad}"
+                    )),
+                    None => DnsFailure::Timeout2("no reply".into()),
+                });
+            }
         };
+        ignored += 1;
         match Message::from_vec(&buf[..n]) {
             Ok(m) => match check_reply(&m, id, q) {
                 Ok(()) => return Ok(m),

@@ -175,12 +175,12 @@ pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
 pub fn is_proxy_error(e: &reqwest::Error) -> bool {
     let t = error_text(e).to_ascii_lowercase();
     let via_proxy = t.contains("socks") || t.contains("proxy") || t.contains("tunnel");
+    // REP 1 "general server failure" is the proxy's own (as on the DNS side).
     let target_side = [
         "connection refused",
         "host unreachable",
         "network unreachable",
         "ttl expired",
-        "general server failure",
     ]
     .iter()
     .any(|s| t.contains(&format!("socks error: {s}")));

@@ -394,7 +394,17 @@ async fn recursive_lookup(
         exchanges.push(a.facts.clone());
         if a.message.is_some() {
             let failure = if !a.is_answer() {
-                Some(rcode_failure(&a))
+                let mut f = rcode_failure(&a);
+                // A recursive resolver that answers REFUSED refuses *us* (its access list); the
+                // domain's servers refusing it shows up as SERVFAIL instead.
+                if own_resolver && a.rcode() == Some(ResponseCode::Refused) {
+                    f.perspective_fault = true;
+                    f.message = format!(
+                        "the perspective's resolver refused the query (its access list?): {}",
+                        f.message
+                    );
+                }
+                Some(f)
             } else {
                 // A reply that loops through CNAMEs or never ends is no usable answer.
                 a.facts.error.as_ref().map(|e| LookupFailure {
@@ -428,10 +438,16 @@ async fn recursive_lookup(
         };
     }
     let mut failure = summarize_failures(&failures);
-    let network = failures
-        .iter()
-        .any(|a| dns::failure_kind(a) == Some(FailureKind::Network));
-    if own_resolver && network && failure.phase == Phase::Dns {
+    // Unreachable, refusing TCP after truncation, or broken (TLS/HTTP for DoH): the resolver's own.
+    let network = failures.iter().any(|a| {
+        dns::failure_kind(a) == Some(FailureKind::Network)
+            || a.facts
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("reply truncated"))
+    });
+    if own_resolver && network && matches!(failure.phase, Phase::Dns | Phase::Protocol) {
+        failure.phase = Phase::Dns;
         failure.perspective_fault = true;
         failure.message = format!("the perspective's resolver failed: {}", failure.message);
     }
