@@ -453,15 +453,15 @@ impl Config {
             ConfigError::Invalid {
                 path: p.clone(),
                 line,
-                key: cap(key),
-                message: cap(msg),
+                key: cap(&key),
+                message: cap(&msg),
             }
         })?;
         let err = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
             path: p.clone(),
             line: line_of(text, span.start),
             key: key.to_string(),
-            message: cap(message),
+            message: cap(&message),
         };
 
         let mut cfg = Config {
@@ -749,7 +749,7 @@ impl Config {
 }
 
 /// Keeps an error to one readable line even when it quotes a huge or hostile value.
-fn cap(message: String) -> String {
+fn cap(message: &str) -> String {
     let one_line: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
