@@ -34,6 +34,20 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: mpic-check man > /usr/local/share/man/man1/mpic-check.1
     Man,
+    /// Explain a CA's or ACME client's error message under MPIC and suggest the check to run.
+    Explain {
+        /// The error text; `-` (or nothing) reads standard input (e.g. a certbot log).
+        text: Vec<String>,
+        /// Run the suggested mpic-check command for each recognised name.
+        #[arg(long)]
+        run: bool,
+        /// Output: table-like text, or JSON.
+        #[arg(short = 'f', long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+        /// Config file passed on to the checks run with --run.
+        #[arg(short = 'c', long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// For DNS-01 auth hooks: wait until the TXT values are on every authoritative nameserver and
     /// a quorum of perspectives sees them; exit 0, or 2 on timeout naming what is missing.
     #[command(name = "wait-txt")]
@@ -66,6 +80,15 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
         interval: Duration,
     },
+}
+
+/// Output of `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Plain text.
+    Text,
+    /// A JSON array of explanations.
+    Json,
 }
 
 /// Options shared by the hook subcommands.

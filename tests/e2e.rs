@@ -133,6 +133,16 @@ impl Lab {
         c
     }
 
+    /// The binary with this lab's environment but no flags (for subcommands).
+    pub fn std_cmd_without_config(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
+        c.env("MPIC_CHECK_HTTP_PORT", self.origins.port().to_string())
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env("NO_COLOR", "1");
+        c
+    }
+
     /// The binary, set up for this lab.
     pub fn cmd(&self) -> Command {
         let mut c = Command::from_std(self.std_cmd());

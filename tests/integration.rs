@@ -2,6 +2,7 @@ mod dns;
 mod doh;
 mod e2e;
 mod examples;
+mod explain;
 mod findings;
 mod hooks;
 mod hostile;
