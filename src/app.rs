@@ -279,6 +279,12 @@ pub struct Engine {
     pub vantages: Vec<Arc<Vantage>>,
     /// Zone-cut bookkeeping shared by the vantages.
     pub discovery: Arc<Discovery>,
+    /// Globalping probes, when configured (one perspective per location).
+    pub globalping: Option<crate::perspective::globalping::Globalping>,
+    /// An Open MPIC endpoint, when configured.
+    pub openmpic: Option<crate::perspective::openmpic::OpenMpic>,
+    /// Why a configured engine could not be set up.
+    pub engine_problems: Vec<String>,
 }
 
 /// What the probes saw for one identifier: one group of observations per configured
@@ -291,6 +297,8 @@ pub struct Probed {
     pub groups: Vec<Vec<Observation>>,
     /// Nameserver sources with their observations.
     pub sources: Vec<(PerspectiveInfo, Vec<Observation>)>,
+    /// Remote engines' own verdicts.
+    pub engine_verdicts: Vec<String>,
 }
 
 impl Engine {
@@ -333,11 +341,195 @@ impl Engine {
             }
             vantages.push(Arc::new(v));
         }
-        Engine {
+        let mut engine = Engine {
             bootstrap,
             vantages,
             discovery,
+            globalping: None,
+            openmpic: None,
+            engine_problems: Vec::new(),
+        };
+        // Remote engines get a longer bound: they queue, poll and re-measure redirects.
+        let engine_timeout = (timeout * 6).max(Duration::from_secs(30));
+        for e in &config.engines {
+            match e {
+                crate::config::EngineSpec::Globalping {
+                    api_url,
+                    token_env,
+                    locations,
+                } => {
+                    let cfg = crate::perspective::globalping::GlobalpingConfig {
+                        api_url: api_url.clone(),
+                        token: crate::perspective::globalping::token_from_env(token_env),
+                        locations: locations.clone(),
+                        timeout: engine_timeout,
+                    };
+                    match crate::perspective::globalping::Globalping::new(cfg) {
+                        Ok(g) => engine.globalping = Some(g),
+                        Err(m) => engine.engine_problems.push(format!("globalping: {m}")),
+                    }
+                }
+                crate::config::EngineSpec::OpenMpic { url, api_key_env } => {
+                    let cfg = crate::perspective::openmpic::OpenMpicConfig {
+                        url: url.clone(),
+                        api_key: std::env::var(api_key_env)
+                            .ok()
+                            .filter(|k| !k.trim().is_empty()),
+                        timeout: engine_timeout,
+                    };
+                    match crate::perspective::openmpic::OpenMpic::new(cfg) {
+                        Ok(o) => engine.openmpic = Some(o),
+                        Err(m) => engine.engine_problems.push(format!("open-mpic: {m}")),
+                    }
+                }
+            }
         }
+        engine
+    }
+
+    /// The remote engines' perspectives and observations for one identifier.
+    async fn engine_checks(
+        &self,
+        plan: &Plan,
+        t: &Target,
+    ) -> (Vec<(PerspectiveInfo, Vec<Observation>)>, Vec<String>) {
+        let mut verdicts = Vec::new();
+        let id = &t.id;
+        let http = t.methods.contains(&Method::Http01) && !id.is_wildcard();
+        let dns01 = t.methods.contains(&Method::Dns01);
+        let mut obs: Vec<Observation> = Vec::new();
+        let mut infos: Vec<PerspectiveInfo> = Vec::new();
+        if let Some(g) = &self.globalping {
+            let (addr, txt, web) = tokio::join!(
+                async {
+                    if id.is_wildcard() {
+                        Vec::new()
+                    } else {
+                        g.address(id.base()).await
+                    }
+                },
+                async {
+                    if dns01 {
+                        g.txt(&id.challenge_name(), &plan.expect_txt).await
+                    } else {
+                        Vec::new()
+                    }
+                },
+                async {
+                    if http {
+                        g.http01(&id.name, &plan.http.token, plan.http.expect_body.as_deref())
+                            .await
+                    } else {
+                        Vec::new()
+                    }
+                },
+            );
+            obs.extend(addr);
+            obs.extend(txt);
+            obs.extend(web);
+            infos.extend(g.locations().iter().map(|l| PerspectiveInfo {
+                name: l.name.clone(),
+                role: Role::Remote,
+                rir: Some(l.rir),
+                dns: format!("globalping probe ({})", l.spec),
+                http: format!("globalping probe ({})", l.spec),
+                nameserver: None,
+                location: None,
+            }));
+        }
+        if let Some(m) = &self.openmpic {
+            let caa = m.caa(id.base(), &t.ca).await;
+            let dcv = if let (true, Some(body)) = (http, plan.http.expect_body.as_deref()) {
+                Some(m.dcv_http01(&id.name, &plan.http.token, body).await)
+            } else if let (true, Some(value)) = (dns01, plan.expect_txt.first()) {
+                Some(m.dcv_dns01(&id.name, value).await)
+            } else {
+                None
+            };
+            for (what, r) in std::iter::once(("caa", caa)).chain(dcv.map(|d| ("dcv", d))) {
+                match r {
+                    Ok(res) => {
+                        verdicts.push(format!(
+                            "Open MPIC {} says {what} is_valid={}{}{}",
+                            m.endpoint(),
+                            res.is_valid,
+                            res.quorum.map_or(String::new(), |(n, q)| format!(
+                                " (quorum {q} of {n} perspectives)"
+                            )),
+                            if res.mpic_completed {
+                                ""
+                            } else {
+                                ", MPIC not completed"
+                            }
+                        ));
+                        for (code, rir) in &res.rirs {
+                            let name = format!(
+                                "{}{code}",
+                                crate::perspective::openmpic::PERSPECTIVE_PREFIX
+                            );
+                            if !infos.iter().any(|i| i.name == name) {
+                                infos.push(PerspectiveInfo {
+                                    name,
+                                    role: if rir.is_some() {
+                                        Role::Remote
+                                    } else {
+                                        Role::Source
+                                    },
+                                    rir: *rir,
+                                    dns: format!("open-mpic {}", m.endpoint()),
+                                    http: format!("open-mpic {}", m.endpoint()),
+                                    nameserver: None,
+                                    location: None,
+                                });
+                            }
+                        }
+                        obs.extend(res.observations);
+                    }
+                    Err(e) => {
+                        let name = "open-mpic".to_string();
+                        if !infos.iter().any(|i| i.name == name) {
+                            infos.push(PerspectiveInfo {
+                                name: name.clone(),
+                                role: Role::Source,
+                                rir: None,
+                                dns: m.endpoint(),
+                                http: m.endpoint(),
+                                nameserver: None,
+                                location: None,
+                            });
+                        }
+                        obs.push(checks::broken(
+                            &name,
+                            Check::Caa,
+                            &e,
+                            crate::model::Phase::Proxy,
+                        ));
+                    }
+                }
+            }
+        }
+        // One entry per perspective, as for nameserver sources.
+        let per = infos
+            .into_iter()
+            .map(|info| {
+                let mine: Vec<Observation> = obs
+                    .iter()
+                    .filter(|o| o.perspective == info.name)
+                    .cloned()
+                    .collect();
+                (info, mine)
+            })
+            .collect();
+        (per, verdicts)
+    }
+
+    /// What the engines lost during the run (setup failures, rate limits, API errors).
+    pub fn engine_problems(&self) -> Vec<String> {
+        let mut v = self.engine_problems.clone();
+        if let Some(g) = &self.globalping {
+            v.extend(g.problems().into_iter().map(|p| format!("globalping: {p}")));
+        }
+        v
     }
 
     /// Every check of one identifier from every perspective, plus its nameserver sources, all
@@ -364,11 +556,14 @@ impl Engine {
                 Vec::new()
             }
         };
-        let (groups, sources) = tokio::join!(groups, sources);
+        let (groups, mut sources, (engines, engine_verdicts)) =
+            tokio::join!(groups, sources, self.engine_checks(plan, t));
+        sources.extend(engines);
         Probed {
             name: id.name.clone(),
             groups,
             sources,
+            engine_verdicts,
         }
     }
 }
@@ -475,6 +670,7 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
         probe_problem,
         config_problems: plan.config_problems.clone(),
         smime: plan.smime,
+        engine_problems: engine.engine_problems(),
     }
 }
 
@@ -494,6 +690,7 @@ fn assemble(p: Probed, t: &Target, perspectives: &mut Vec<PerspectiveInfo>) -> I
         observations,
         ca: t.ca.clone(),
         certificate: t.certificate.clone(),
+        engine_verdicts: p.engine_verdicts,
     }
 }
 
@@ -532,6 +729,12 @@ pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcom
                 Vec::new()
             },
             smime: plan.smime,
+            // Engine problems seen so far; later ones go in the summary line.
+            engine_problems: if first {
+                engine.engine_problems()
+            } else {
+                Vec::new()
+            },
         };
         first = false;
         let a = analysis::analyze(&run, &plan.policy);
@@ -563,6 +766,7 @@ pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcom
         "outcomes": counts,
         "outcome": outcome,
         "exit_code": exit_for(outcome).code(),
+        "engine_problems": engine.engine_problems(),
     });
     serde_json::to_writer(&mut *out, &summary)?;
     writeln!(out)?;

@@ -405,6 +405,29 @@ pub struct Config {
     pub authoritative_sources: bool,
     /// Perspectives, primary first.
     pub perspectives: Vec<PerspectiveSpec>,
+    /// Remote engines (Globalping, Open MPIC), each adding remote perspectives.
+    pub engines: Vec<EngineSpec>,
+}
+
+/// A remote engine from `[[engine]]`. Secrets stay in the environment variables named here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineSpec {
+    /// Globalping probes, one perspective per location.
+    Globalping {
+        /// API base.
+        api_url: Url,
+        /// Environment variable holding the token (optional at run time).
+        token_env: String,
+        /// Locations.
+        locations: Vec<crate::perspective::globalping::Location>,
+    },
+    /// A user-supplied Open MPIC endpoint.
+    OpenMpic {
+        /// `POST` endpoint.
+        url: Url,
+        /// Environment variable holding the API key.
+        api_key_env: String,
+    },
 }
 
 impl Config {
@@ -471,6 +494,7 @@ impl Config {
             policy: None,
             authoritative_sources: true,
             perspectives: Vec::new(),
+            engines: Vec::new(),
         };
         if let Some(d) = raw.defaults {
             if let Some(t) = d.timeout {
@@ -511,14 +535,130 @@ impl Config {
                 cfg.authoritative_sources = a;
             }
         }
-        if let Some(e) = raw.engine.first() {
-            return Err(err(
-                e.span(),
-                "engine",
-                "remote engines (Globalping, Open MPIC) are not supported by this version; \
-                 use [[perspective]] entries with proxies"
-                    .into(),
-            ));
+        for (i, e) in raw.engine.iter().enumerate() {
+            let k = |f: &str| format!("engine[{i}].{f}");
+            let kind = e.kind.get_ref().as_str();
+            let url_of = |v: &Spanned<String>, key: &str| -> Result<Url, ConfigError> {
+                let u = Url::parse(v.get_ref())
+                    .map_err(|x| err(v.span(), &k(key), format!("not a URL: {x}")))?;
+                if !matches!(u.scheme(), "https" | "http") {
+                    return Err(err(v.span(), &k(key), "must be an https:// URL".into()));
+                }
+                Ok(u)
+            };
+            match kind {
+                "globalping" => {
+                    if e.url.is_some() || e.api_key_env.is_some() {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("kind"),
+                            "globalping takes api_url, token_env and locations".into(),
+                        ));
+                    }
+                    let api_url = match &e.api_url {
+                        Some(v) => url_of(v, "api_url")?,
+                        None => Url::parse(crate::perspective::globalping::DEFAULT_API_URL)
+                            .expect("constant URL"),
+                    };
+                    let mut locations = Vec::new();
+                    for (j, l) in e.locations.iter().enumerate() {
+                        let lk = format!("engine[{i}].locations[{j}]");
+                        let specs: Vec<crate::perspective::globalping::LocationSpec> = [
+                            l.continent
+                                .clone()
+                                .map(crate::perspective::globalping::LocationSpec::Continent),
+                            l.country
+                                .clone()
+                                .map(crate::perspective::globalping::LocationSpec::Country),
+                            l.magic
+                                .clone()
+                                .map(crate::perspective::globalping::LocationSpec::Magic),
+                            l.tag
+                                .clone()
+                                .map(crate::perspective::globalping::LocationSpec::Tag),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                        let [spec] = <[_; 1]>::try_from(specs).map_err(|_| {
+                            err(
+                                e.kind.span(),
+                                &lk,
+                                "give exactly one of continent, country, magic or tag".into(),
+                            )
+                        })?;
+                        let rir = Rir::parse(&l.rir).ok_or_else(|| {
+                            err(
+                                e.kind.span(),
+                                &format!("{lk}.rir"),
+                                format!("{:?}: use ARIN, RIPE, APNIC, LACNIC or AFRINIC", l.rir),
+                            )
+                        })?;
+                        if l.name.is_empty()
+                            || !l
+                                .name
+                                .bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        {
+                            return Err(err(
+                                e.kind.span(),
+                                &format!("{lk}.name"),
+                                format!("{:?} must be [a-z0-9-]", l.name),
+                            ));
+                        }
+                        locations.push(crate::perspective::globalping::Location {
+                            name: l.name.clone(),
+                            rir,
+                            spec,
+                        });
+                    }
+                    if locations.is_empty() {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("locations"),
+                            "a globalping engine needs at least one location".into(),
+                        ));
+                    }
+                    cfg.engines.push(EngineSpec::Globalping {
+                        api_url,
+                        token_env: e
+                            .token_env
+                            .clone()
+                            .unwrap_or_else(|| crate::perspective::globalping::TOKEN_ENV.into()),
+                        locations,
+                    });
+                }
+                "open-mpic" => {
+                    let Some(u) = &e.url else {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("url"),
+                            "open-mpic needs url = \"https://…/mpic\"".into(),
+                        ));
+                    };
+                    if e.api_url.is_some() || !e.locations.is_empty() {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("kind"),
+                            "open-mpic takes url and api_key_env".into(),
+                        ));
+                    }
+                    cfg.engines.push(EngineSpec::OpenMpic {
+                        url: url_of(u, "url")?,
+                        api_key_env: e
+                            .api_key_env
+                            .clone()
+                            .unwrap_or_else(|| crate::perspective::openmpic::API_KEY_ENV.into()),
+                    });
+                }
+                other => {
+                    return Err(err(
+                        e.kind.span(),
+                        &k("kind"),
+                        format!("{other:?}: use globalping or open-mpic"),
+                    ));
+                }
+            }
         }
         if raw.perspective.is_empty() {
             return Err(ConfigError::Invalid {
@@ -716,6 +856,7 @@ impl Config {
             ca: None,
             policy: None,
             authoritative_sources: true,
+            engines: Vec::new(),
             perspectives: vec![
                 PerspectiveSpec {
                     name: "local".into(),
@@ -777,7 +918,30 @@ struct RawFile {
     #[serde(default)]
     perspective: Vec<RawPerspective>,
     #[serde(default)]
-    engine: Vec<Spanned<toml::Table>>,
+    engine: Vec<RawEngine>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    kind: Spanned<String>,
+    api_url: Option<Spanned<String>>,
+    token_env: Option<String>,
+    #[serde(default)]
+    locations: Vec<RawLocation>,
+    url: Option<Spanned<String>>,
+    api_key_env: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocation {
+    name: String,
+    rir: String,
+    continent: Option<String>,
+    country: Option<String>,
+    magic: Option<String>,
+    tag: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -984,11 +1148,29 @@ dns = "https://doh.example.test/dns-query"
     }
 
     #[test]
-    fn engines_are_refused_plainly() {
-        let e = err_of("[[engine]]\nkind = \"globalping\"\n");
+    fn engines_are_parsed_and_checked() {
+        let base = "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n";
+        let c = parse(&format!(
+            "{base}[[engine]]\nkind = \"globalping\"\nlocations = [ {{ name = \"gp-eu\", magic = \"Europe\", rir = \"RIPE\" }} ]\n\
+             [[engine]]\nkind = \"open-mpic\"\nurl = \"https://mpic.example.net/mpic\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.engines.len(), 2);
         assert!(
-            e.starts_with("t.toml:1: engine:") && e.contains("not supported"),
+            matches!(&c.engines[0], EngineSpec::Globalping { locations, .. } if locations[0].name == "gp-eu")
+        );
+        let e = err_of(&format!("{base}[[engine]]\nkind = \"globalping\"\n"));
+        assert!(
+            e.contains("engine[0].locations") && e.contains("at least one"),
             "{e}"
         );
+        let e = err_of(&format!(
+            "{base}[[engine]]\nkind = \"globalping\"\nlocations = [ {{ name = \"x\", rir = \"RIPE\" }} ]\n"
+        ));
+        assert!(e.contains("exactly one of continent"), "{e}");
+        let e = err_of(&format!("{base}[[engine]]\nkind = \"open-mpic\"\n"));
+        assert!(e.contains("engine[0].url"), "{e}");
+        let e = err_of(&format!("{base}[[engine]]\nkind = \"ripe-atlas\"\n"));
+        assert!(e.contains("use globalping or open-mpic"), "{e}");
     }
 }

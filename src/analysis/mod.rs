@@ -36,6 +36,9 @@ pub struct Run {
     /// S/MIME run (CAA issuemail).
     #[serde(default)]
     pub smime: bool,
+    /// Remote engines that could not be used, or only partly (what was lost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engine_problems: Vec<String>,
     /// Client configuration files that could not be read (`--certbot`, `--acme-sh`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_problems: Vec<String>,
@@ -57,6 +60,10 @@ pub struct IdentifierRun {
     /// The certificate this name belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<crate::model::CertInfo>,
+    /// What remote engines concluded themselves (e.g. Open MPIC's `is_valid`), shown beside the
+    /// tool's verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engine_verdicts: Vec<String>,
 }
 
 /// The analysis result.
@@ -170,6 +177,32 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     }
     if let Some(first) = run.identifiers.first() {
         findings.extend(too_close(run, &first.name));
+    }
+    for id in &run.identifiers {
+        for v in &id.engine_verdicts {
+            findings.push(Finding {
+                code: "engine-verdict".into(),
+                severity: Severity::Info,
+                identifier: id.name.clone(),
+                perspectives: Vec::new(),
+                evidence: vec![v.clone()],
+                fix: "for comparison: the remote engine's own quorum decision, beside mpic-check's"
+                    .into(),
+            });
+        }
+    }
+    if let (false, Some(first)) = (run.engine_problems.is_empty(), run.identifiers.first()) {
+        findings.push(Finding {
+            code: "engine-unavailable".into(),
+            severity: Severity::Warning,
+            identifier: first.name.clone(),
+            perspectives: Vec::new(),
+            evidence: run.engine_problems.clone(),
+            fix: "a remote engine could not be used (fully or partly), so its perspectives are missing \
+                  from this run: check the API URL, token or key and the account's limits; the local \
+                  perspectives were still judged"
+                .into(),
+        });
     }
     for problem in &run.config_problems {
         let (path, _) = problem.split_once(": ").unwrap_or((problem.as_str(), ""));
