@@ -574,17 +574,37 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
         return o;
     }
     let status = f.status.unwrap_or(0);
-    match &plan.expect_body {
+    judge_final(
+        &mut o,
+        status,
+        &bytes,
+        truncated,
+        plan.expect_body.as_deref(),
+        &f.url,
+        &via,
+    );
+    o
+}
+
+/// Judges the final response of a chain as a CA would and records it on `o`: with a known body,
+/// status exactly 200, under 128 bytes, equal after trimming trailing whitespace (bytes compared
+/// and shown as sent); with a random token, the origin's 404 (or a catch-all 200). Shared with the
+/// remote engines so equal answers get equal signatures wherever they were fetched.
+pub fn judge_final(
+    o: &mut Observation,
+    status: u16,
+    bytes: &[u8],
+    truncated: bool,
+    expect: Option<&str>,
+    url: &str,
+    via: &str,
+) {
+    match expect {
         Some(expect) => {
-            // Trailing whitespace is trimmed as CAs do; the bytes are compared and shown as sent.
-            let end = bytes
-                .iter()
-                .rposition(|b| !b.is_ascii_whitespace())
-                .map_or(0, |i| i + 1);
-            let raw = &bytes[..end];
+            let raw = bytes.trim_ascii_end();
             if status != 200 {
                 o.phase = Some(Phase::Http);
-                o.summary = format!("Invalid response from {}: {status}", f.url);
+                o.summary = format!("Invalid response from {url}: {status}");
                 o.signature = format!("status:{status}");
             } else if truncated || bytes.len() >= BODY_LIMIT {
                 o.phase = Some(Phase::Http);
@@ -616,11 +636,10 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
                 o.summary = format!("{status} from the origin{via} (random token)");
             } else {
                 o.phase = Some(Phase::Http);
-                o.summary = format!("Invalid response from {}: {status}{via}", f.url);
+                o.summary = format!("Invalid response from {url}: {status}{via}");
             }
         }
     }
-    o
 }
 
 /// Lower-case hex.

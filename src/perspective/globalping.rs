@@ -1165,50 +1165,18 @@ fn http_observation(
             body,
             truncated,
             url,
-        } => match expect_body {
-            Some(expect) => {
-                // Trailing whitespace is trimmed as CAs do, and the bytes are hashed as sent, the
-                // same way as the local HTTP-01 check, so equal answers get equal signatures.
-                let trimmed = body.trim_ascii_end();
-                if status != 200 {
-                    o.phase = Some(Phase::Http);
-                    o.summary = format!("Invalid response from {url}: {status}");
-                    o.signature = format!("status:{status}");
-                } else if truncated || body.len() >= BODY_LIMIT {
-                    o.phase = Some(Phase::Http);
-                    o.summary = format!(
-                        "body is {}{} bytes; a CA reads fewer than {BODY_LIMIT}",
-                        if truncated { "over " } else { "" },
-                        body.len()
-                    );
-                    o.signature = "body-too-large".into();
-                } else if trimmed != expect.trim_end().as_bytes() {
-                    o.summary = format!(
-                        "The key authorization file from the server did not match this \
-                         challenge. Expected \"{}\" (got \"{}\")",
-                        escape_bytes(expect.as_bytes()),
-                        escape_bytes(trimmed)
-                    );
-                    o.signature = format!("mismatch:{}", hex(&Sha256::digest(trimmed)));
-                } else {
-                    o.ok = true;
-                    o.summary = format!("200, expected body{via}");
-                    o.signature = "expected".into();
-                }
-            }
-            None => {
-                // Random token: the origin's 404 (or a catch-all 200) is what a real challenge
-                // would also get past; anything else would stop it.
-                o.signature = format!("status:{status}");
-                if status == 404 || status == 200 {
-                    o.ok = true;
-                    o.summary = format!("{status} from the origin{via} (random token)");
-                } else {
-                    o.phase = Some(Phase::Http);
-                    o.summary = format!("Invalid response from {url}: {status}{via}");
-                }
-            }
-        },
+        } => {
+            // The same judgement as the local HTTP-01 check, so equal answers get equal signatures.
+            crate::checks::http01::judge_final(
+                &mut o,
+                status,
+                &body,
+                truncated,
+                expect_body,
+                url.as_str(),
+                &via,
+            );
+        }
     }
     o.summary = format!(
         "{} [Globalping probe {}: its own User-Agent, not the CA's; body cut at {}]",

@@ -9,6 +9,7 @@
 //! or body is whatever the other side chose to send — so every one of them goes through `esc`,
 //! in text and in attribute values alike. Like the other renderers this one decides nothing.
 
+use super::{outcome_word, shorten};
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
@@ -120,26 +121,6 @@ impl Mark {
             Outcome::Fail => Mark::Fail,
             Outcome::Unknown => Mark::Unknown,
         }
-    }
-}
-
-/// The headline words, the same as the terminal table's.
-fn outcome_word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "READY",
-        Outcome::AtRisk => "AT RISK",
-        Outcome::Fail => "WOULD FAIL",
-        Outcome::Unknown => "COULD NOT ASSESS",
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }
 

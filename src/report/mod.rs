@@ -19,6 +19,28 @@ pub struct Style {
     pub verbose: bool,
 }
 
+/// The headline word of an outcome, the same in every human format.
+pub fn outcome_word(o: crate::model::Outcome) -> &'static str {
+    use crate::model::Outcome;
+    match o {
+        Outcome::Pass => "READY",
+        Outcome::AtRisk => "AT RISK",
+        Outcome::Fail => "WOULD FAIL",
+        Outcome::Unknown => "COULD NOT ASSESS",
+    }
+}
+
+/// Cuts `s` to `max` characters (not bytes), marking the cut with an ellipsis.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
 /// Makes any text safe for a terminal: control characters (C0 except newline, DEL, C1) become
 /// `\xNN`. Wire bytes are escaped when recorded, but a replayed file or a config path may still
 /// carry raw ones, and one ESC is enough to rewrite a terminal.

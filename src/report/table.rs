@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use super::{Style, clean, wrap};
+use super::{Style, clean, outcome_word, shorten, wrap};
 use crate::model::{Check, IdentifierReport, Observation, Outcome, Report, Severity};
 
 const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
@@ -20,31 +20,12 @@ fn paint(style: Style, s: &str, code: &str) -> String {
     }
 }
 
-fn outcome_word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "READY",
-        Outcome::AtRisk => "AT RISK",
-        Outcome::Fail => "WOULD FAIL",
-        Outcome::Unknown => "COULD NOT ASSESS",
-    }
-}
-
 fn outcome_color(o: Outcome) -> &'static str {
     match o {
         Outcome::Pass => "32",
         Outcome::AtRisk => "33",
         Outcome::Fail => "31",
         Outcome::Unknown => "35",
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }
 
