@@ -103,6 +103,8 @@ pub struct Site {
     /// CDN-like cache of challenge-path answers (first answer per path is kept and replayed).
     cache: Option<EdgeCache>,
     cache_errors: bool,
+    /// Emulated network round trip added before each response (see [`Site::latency`]).
+    latency: Option<Duration>,
 }
 
 impl Site {
@@ -163,6 +165,15 @@ impl Site {
     /// `Cache-Control`, `X-Cache`, `Server`).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Delays every response by `rtt`, counted from the moment the request head has been read:
+    /// one emulated network round trip per request (the kernel here has no netem, so latency is
+    /// injected in the server, as `Behaviour::Delay` does for DNS). Block pages are delayed too;
+    /// [`Block::Drop`] and [`Block::Close`] are not (they send nothing). Default: no delay.
+    pub fn latency(mut self, rtt: Duration) -> Self {
+        self.latency = Some(rtt);
         self
     }
 
@@ -456,6 +467,11 @@ async fn serve_connection(
         blocked,
     });
     let head_only = head.method.eq_ignore_ascii_case("HEAD");
+    if let Some(rtt) = site.latency
+        && !matches!(blocked, Some(Block::Drop | Block::Close))
+    {
+        tokio::time::sleep(rtt).await;
+    }
     match blocked {
         Some(Block::Close) => {}
         Some(Block::Drop) => {
