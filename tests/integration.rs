@@ -1,6 +1,7 @@
 mod dns;
 mod doh;
 mod e2e;
+mod engines;
 mod examples;
 mod explain;
 mod findings;

@@ -328,6 +328,54 @@ fn verdicts_are_per_method_plus_caa() {
 }
 
 #[test]
+fn a_check_no_remote_can_run_is_coverage_not_unknown() {
+    // Remotes answered address and HTTP-01 but none of them can query CAA (Globalping probes):
+    // the CAA verdict stays "unknown" with the reason, and the identifier is judged on HTTP-01.
+    let no_remote_caa: Vec<Observation> = healthy()
+        .into_iter()
+        .filter(|o| o.check != Check::Caa || o.perspective == PRIMARY)
+        .collect();
+    let a = analyze(
+        &run_of(vec![ident(
+            "example.com",
+            &[Method::Http01],
+            no_remote_caa.clone(),
+        )]),
+        &policy(),
+    );
+    let id = &a.identifiers[0];
+    let caa = id.verdicts.iter().find(|v| v.check == Check::Caa).unwrap();
+    assert_eq!((caa.outcome, caa.remotes), (Outcome::Unknown, 0), "{caa:?}");
+    assert!(
+        caa.explanation
+            .contains("no remote perspective of this run can test caa"),
+        "{}",
+        caa.explanation
+    );
+    assert_eq!(id.outcome, Outcome::Pass);
+
+    // If the primary itself fails CAA, the CA would refuse whatever the remotes say: that still
+    // decides the outcome.
+    let mut deny = caa_permit(PRIMARY);
+    deny.ok = false;
+    deny.signature = "deny".into();
+    let a = analyze(
+        &run_of(vec![ident(
+            "example.com",
+            &[Method::Http01],
+            but(no_remote_caa, vec![deny]),
+        )]),
+        &policy(),
+    );
+    assert_eq!(
+        a.identifiers[0].outcome,
+        Outcome::Fail,
+        "{:#?}",
+        a.identifiers[0]
+    );
+}
+
+#[test]
 fn overall_outcome_is_the_worst_identifier() {
     let a = analyze(
         &run_of(vec![

@@ -119,6 +119,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         let mut checks: Vec<Check> = id.methods.iter().map(|m| m.check()).collect();
         checks.push(Check::Caa);
         let mut verdicts = Vec::new();
+        let mut untested: Vec<Check> = Vec::new();
         for check in checks {
             let ca_like = |o: &&Observation| o.check == check && o.address.is_none();
             let primary = obs
@@ -141,10 +142,21 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             if primary.is_none() && remotes.is_empty() {
                 continue;
             }
-            verdicts.push(quorum::judge_with_outlook(check, primary, &remotes, policy));
+            let mut v = quorum::judge_with_outlook(check, primary, &remotes, policy);
+            // Remotes exist but none can run this check (Globalping cannot query CAA): that is
+            // coverage, not an unknown outcome that would hide the other checks' results.
+            let any_remote = roles.values().any(|r| *r == Role::Remote);
+            if remotes.is_empty() && any_remote && v.primary_ok {
+                v.explanation = format!(
+                    "no remote perspective of this run can test {check}; the primary passes (not counted in the outcome)"
+                );
+                untested.push(check);
+            }
+            verdicts.push(v);
         }
         let mut outcome = verdicts
             .iter()
+            .filter(|v| !untested.contains(&v.check))
             .fold(Outcome::Pass, |acc, v| acc.worst(v.outcome));
         if verdicts.is_empty() {
             outcome = Outcome::Unknown;
@@ -373,7 +385,7 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             proxied > 0 && has(Check::Http01),
             if proxied > 0 {
                 format!(
-                    "{proxied} remote perspective(s) fetch HTTP through a proxy in their region"
+                    "{proxied} remote perspective(s) fetch HTTP through a proxy or probe in their region"
                 )
             } else {
                 "every HTTP fetch leaves from this host: geoblocking needs proxies in other regions"

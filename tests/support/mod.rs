@@ -20,6 +20,7 @@
 
 pub mod dns;
 pub mod doh;
+pub mod globalping;
 pub mod hostile;
 pub mod http;
 pub mod httpproxy;
