@@ -743,14 +743,24 @@ pub async fn probe_streaming(plan: &Plan, out: &mut impl Write) -> Result<Outcom
         let Some(ir) = a.identifiers.into_iter().next() else {
             continue;
         };
-        let line = serde_json::json!({
-            "type": "identifier",
-            "schema_version": SCHEMA_VERSION,
-            "identifier": ir,
-            "findings": a.findings,
-        });
-        serde_json::to_writer(&mut *out, &line)?;
-        writeln!(out)?;
+        // Serialized straight from the structs (no intermediate `Value`) and handed to the
+        // writer as one line, so a stdout `LineWriter` sees one write per identifier.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            schema_version: u32,
+            identifier: &'a crate::model::IdentifierReport,
+            findings: &'a [crate::model::Finding],
+        }
+        let mut bytes = serde_json::to_vec(&Line {
+            kind: "identifier",
+            schema_version: SCHEMA_VERSION,
+            identifier: &ir,
+            findings: &a.findings,
+        })?;
+        bytes.push(b'\n');
+        out.write_all(&bytes)?;
     }
     let outcome = worst.unwrap_or(Outcome::Unknown);
     let summary = serde_json::json!({

@@ -92,6 +92,21 @@ pub struct Discovery {
 /// One discovery, computed once and shared by everyone who waits for it.
 type ZoneCell = Arc<OnceCell<Result<Zone, DiscoveryError>>>;
 
+/// Entries either map may hold before finished discoveries are dropped. Sharing matters between
+/// the perspectives of identifiers in flight; keeping every name of a 10,000-name run would make
+/// memory grow with the input for no benefit.
+const DISCOVERY_KEEP: usize = 2048;
+
+/// The cell for `key`, created if absent; past [`DISCOVERY_KEEP`] entries the finished ones are
+/// forgotten first (in-flight ones stay, so waiters keep sharing them).
+async fn zone_cell(map: &Mutex<HashMap<String, ZoneCell>>, key: &str) -> ZoneCell {
+    let mut m = map.lock().await;
+    if m.len() >= DISCOVERY_KEEP && !m.contains_key(key) {
+        m.retain(|_, c| !c.initialized());
+    }
+    m.entry(key.to_string()).or_default().clone()
+}
+
 /// Why the authoritative servers of a name could not be found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -535,13 +550,7 @@ fn system_servers() -> Result<Vec<SocketAddr>, String> {
 /// ancestor at once) and the addresses of its nameservers, v4 and v6.
 async fn discover(boot: &Vantage, cache: &Discovery, name: &str) -> Result<Zone, DiscoveryError> {
     let key = name.trim_end_matches('.').to_ascii_lowercase();
-    let cell = cache
-        .by_name
-        .lock()
-        .await
-        .entry(key.clone())
-        .or_default()
-        .clone();
+    let cell = zone_cell(&cache.by_name, &key).await;
     // Concurrent perspectives asking about the same name share one discovery.
     cell.get_or_init(|| find_zone(boot, cache, key))
         .await
@@ -595,13 +604,7 @@ async fn find_zone(
             },
         });
     };
-    let cell = cache
-        .by_apex
-        .lock()
-        .await
-        .entry(apex.clone())
-        .or_default()
-        .clone();
+    let cell = zone_cell(&cache.by_apex, &apex).await;
     cell.get_or_init(|| async {
         let port = dns_port();
         let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
@@ -637,4 +640,29 @@ async fn find_zone(
     })
     .await
     .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn discovery_bookkeeping_is_bounded_and_keeps_what_is_in_flight() {
+        let map: Mutex<HashMap<String, ZoneCell>> = Mutex::default();
+        let pending = zone_cell(&map, "in-flight.example").await;
+        for i in 0..DISCOVERY_KEEP * 3 {
+            let c = zone_cell(&map, &format!("n{i}.example")).await;
+            c.get_or_init(|| async {
+                Err(DiscoveryError {
+                    message: String::new(),
+                    tool_fault: false,
+                })
+            })
+            .await;
+        }
+        let m = map.lock().await;
+        assert!(m.len() <= DISCOVERY_KEEP, "{}", m.len());
+        // The unfinished discovery is still the one shared with its waiters.
+        assert!(Arc::ptr_eq(&pending, &m["in-flight.example"]));
+    }
 }
