@@ -19,7 +19,7 @@
 //!   one timeout to the wall time.
 //!
 //! Environment: `MPIC_CHECK_BIN` (binary to run), `MPIC_BENCH_SIZES` (identifier counts for (b),
-//! default `1000,10000`), `MPIC_BENCH_RUNS` (measured runs for (a) and (c), default 7 and 3).
+//! default `1000,10000,1000`), `MPIC_BENCH_RUNS` (measured runs for (a) and (c), default 7 and 3).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -763,7 +763,9 @@ fn sizes_from_env() -> Vec<usize> {
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .filter(|v: &Vec<usize>| !v.is_empty())
-        .unwrap_or_else(|| vec![1_000, 10_000])
+        // The 1,000 run twice, before and after the 10,000 one: this shared 2-core machine drifts by
+        // 10-20 % over minutes, and bracketing the long run cancels most of the drift in the ratio.
+        .unwrap_or_else(|| vec![1_000, 10_000, 1_000])
 }
 
 fn scenario_b(results: &mut Vec<Outcome>) {
@@ -824,23 +826,35 @@ fn scenario_b(results: &mut Vec<Outcome>) {
         rows.push((n, m));
     }
     let find = |k: usize| rows.iter().find(|(n, _)| *n == k).map(|(_, m)| m.clone());
-    if let Some(one) = find(1_000) {
-        let met = one.wall < Duration::from_secs(10);
+    let ones: Vec<&Measured> = rows
+        .iter()
+        .filter(|(n, _)| *n == 1_000)
+        .map(|(_, m)| m)
+        .collect();
+    if !ones.is_empty() {
+        let slowest = ones.iter().map(|m| m.wall).max().unwrap_or_default();
+        let mean = |f: &dyn Fn(&Measured) -> f64| {
+            ones.iter().map(|m| f(m)).sum::<f64>() / ones.len() as f64
+        };
+        let one_wall = mean(&|m| m.wall.as_secs_f64());
+        let one_cpu = mean(&|m| m.cpu().as_secs_f64());
+        let walls: Vec<String> = ones
+            .iter()
+            .map(|m| format!("{:.2} s", m.wall.as_secs_f64()))
+            .collect();
         results.push(Outcome {
-            line: format!(
-                "(b) 1,000 identifiers in {:.2} s (< 10 s)",
-                one.wall.as_secs_f64()
-            ),
-            met: Some(met),
+            line: format!("(b) 1,000 identifiers in {} (< 10 s)", walls.join(" and ")),
+            met: Some(slowest < Duration::from_secs(10)),
         });
         if let Some(ten) = find(10_000) {
-            let ratio = ten.wall.as_secs_f64() / one.wall.as_secs_f64();
+            let ratio = ten.wall.as_secs_f64() / one_wall;
             let met = ratio < 10.5;
             println!(
-                "  10k/1k wall-time ratio {ratio:.2} (target < 10.5): {}; CPU ratio {:.2}; RSS {:.1} → {:.1} MiB",
+                "  10k/1k wall-time ratio {ratio:.2} against the mean of {} 1k run(s), {one_wall:.2} s (target < 10.5): {}; CPU ratio {:.2}; peak RSS {:.1} MiB (1k) → {:.1} MiB (10k)",
+                ones.len(),
                 verdict(met),
-                ten.cpu().as_secs_f64() / one.cpu().as_secs_f64(),
-                one.max_rss_kib as f64 / 1024.0,
+                ten.cpu().as_secs_f64() / one_cpu,
+                ones.iter().map(|m| m.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0,
                 ten.max_rss_kib as f64 / 1024.0
             );
             results.push(Outcome {
