@@ -571,22 +571,25 @@ impl Engine {
 /// Identifiers in flight at once, unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
+/// Largest `--from-file` list: about two million names, far beyond any renewal window.
+pub const MAX_NAME_LIST_BYTES: u64 = 64 << 20;
+
+/// Largest `--replay` file (a saved run of 10,000 names is tens of MiB).
+pub const MAX_REPLAY_BYTES: u64 = 256 << 20;
+
 /// Reads `name [method]` lines; `-` is stdin. Errors name the file and line.
 fn read_name_list(
     path: &std::path::Path,
     default: MethodArg,
 ) -> Result<Vec<(String, MethodArg, Option<String>)>, UsageError> {
-    use std::io::Read;
+    use crate::config::read_text_capped;
     let shown = path.display().to_string();
-    let mut text = String::new();
     let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+        read_text_capped(std::io::stdin(), MAX_NAME_LIST_BYTES)
     } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut text))
-            .map(|_| ())
+        std::fs::File::open(path).and_then(|f| read_text_capped(f, MAX_NAME_LIST_BYTES))
     };
-    read.map_err(|e| UsageError(format!("--from-file {shown}: {e}")))?;
+    let text = read.map_err(|e| UsageError(format!("--from-file {shown}: {e}")))?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -1381,12 +1384,14 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     let run = if plan.probes_webroot() {
         // The probe file must not outlive an interrupted run: stop probing on a signal, which
         // drops the probe future and with it the file, then report the interruption.
+        let mut signals = Signals::install();
         tokio::select! {
-            r = probe(&plan, &progress) => r,
-            sig = shutdown_signal() => {
+            biased;
+            sig = signals.recv() => {
                 progress.finish_and_clear();
                 return Err(UsageError(format!("interrupted by {sig}; the probe file was removed")).into());
             }
+            r = probe(&plan, &progress) => r,
         }
     } else {
         probe(&plan, &progress).await
@@ -1426,7 +1431,8 @@ pub struct SavedRun {
 }
 
 fn replay(cli: &Cli, path: &std::path::Path, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
-    let text = std::fs::read_to_string(path)
+    let text = std::fs::File::open(path)
+        .and_then(|f| crate::config::read_text_capped(f, MAX_REPLAY_BYTES))
         .map_err(|e| UsageError(format!("--replay {}: {e}", path.display())))?;
     let saved: SavedRun = serde_json::from_str(&text)
         .map_err(|e| UsageError(format!("--replay {}: not a saved run: {e}", path.display())))?;
@@ -1495,19 +1501,45 @@ fn render(cli: &Cli, r: &Report, out: &mut impl Write) -> Result<(), anyhow::Err
     Ok(())
 }
 
-async fn shutdown_signal() -> &'static str {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is built. Building it before the
+/// webroot probe starts leaves no window in which a signal would kill the process with the
+/// default action while a probe file exists.
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        () = term => "SIGTERM",
     }
+
+    /// The name of the first signal received.
+    async fn recv(&mut self) -> &'static str {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            () = one(&mut self.int) => "SIGINT",
+            () = one(&mut self.term) => "SIGTERM",
+            () = one(&mut self.hup) => "SIGHUP",
+        }
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    Signals::install().recv().await
 }
 
 /// The terminal's width; a terminal that reports 0 columns (no window size, as under some
@@ -1516,3 +1548,7 @@ fn terminal_width() -> Option<u16> {
     let t = comfy_table::Table::new();
     t.width().filter(|w| *w >= 40)
 }
+
+#[cfg(test)]
+#[path = "app_props.rs"]
+mod app_props;

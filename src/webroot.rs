@@ -1,8 +1,10 @@
 //! The webroot probe file: the one thing mpic-check writes on a user's server. It is created as a
-//! new file (never over an existing one, never through a symlink), rewritten through the same open
-//! handle, and removed again together with any directory the tool had to create, whatever happens:
-//! `remove` is idempotent and also runs from `Drop`, and the caller removes it on Ctrl-C, SIGTERM,
-//! timeout or error. Before removing, it checks that the path still is the file it created.
+//! new file (never over an existing one, never through a symlink, never through a symlinked
+//! directory that leads out of the webroot), with mode 0644 (directories it has to create: 0755,
+//! both before the umask), rewritten through the same open handle, and removed again together
+//! with any directory the tool had to create, whatever happens: `remove` is idempotent and also
+//! runs from `Drop`, and the caller removes it on Ctrl-C, SIGTERM, SIGHUP, timeout or error.
+//! Before removing, it checks that the path still is the file it created.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -21,6 +23,18 @@ pub enum WebrootError {
     /// A path component is not a directory (e.g. `.well-known` is a file).
     #[error("{0} exists and is not a directory")]
     NotDir(String),
+    /// `.well-known` or `acme-challenge` is a symlink that leads out of the webroot.
+    #[error(
+        "{dir} leads to {target}, outside the webroot {webroot}; mpic-check does not write there (pass the directory the server really serves as --webroot)"
+    )]
+    Escapes {
+        /// The directory as named under the webroot.
+        dir: String,
+        /// Where it really is.
+        target: String,
+        /// The webroot, resolved.
+        webroot: String,
+    },
     /// An I/O error, with the path.
     #[error("{path}: {source}")]
     Io {
@@ -63,10 +77,31 @@ impl ProbeFile {
         if !meta.is_dir() {
             return Err(WebrootError::NotADirectory(webroot.display().to_string()));
         }
+        // A symlinked `.well-known` or `acme-challenge` may point anywhere (/etc, another site);
+        // the probe is only written, and directories only created, where the webroot leads.
+        let real_root = fs::canonicalize(webroot).map_err(io(webroot))?;
+        let escapes = |dir: &Path| -> Result<(), WebrootError> {
+            let real = fs::canonicalize(dir).map_err(io(dir))?;
+            if real.starts_with(&real_root) {
+                Ok(())
+            } else {
+                Err(WebrootError::Escapes {
+                    dir: dir.display().to_string(),
+                    target: real.display().to_string(),
+                    webroot: real_root.display().to_string(),
+                })
+            }
+        };
         let mut created_dirs = Vec::new();
         let mut dir = webroot.to_path_buf();
         for part in [".well-known", "acme-challenge"] {
             dir.push(part);
+            if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink())
+                && let Err(e) = escapes(&dir)
+            {
+                cleanup_dirs(&created_dirs);
+                return Err(e);
+            }
             match fs::metadata(&dir) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
@@ -85,6 +120,10 @@ impl ProbeFile {
                     return Err(io(&dir)(e));
                 }
             }
+        }
+        if let Err(e) = escapes(&dir) {
+            cleanup_dirs(&created_dirs);
+            return Err(e);
         }
         let path = dir.join(token);
         // create_new = O_CREAT|O_EXCL: fails on any existing entry, a symlink included, so
@@ -244,6 +283,49 @@ mod tests {
         assert!(ProbeFile::create(root.path(), "link", "X").is_err());
         assert_eq!(fs::read_to_string(&target).unwrap(), "secret");
         assert!(ProbeFile::create(root.path(), "../escape", "X").is_err());
+    }
+
+    #[test]
+    fn a_symlinked_challenge_dir_leading_out_of_the_webroot_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join(".well-known")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path(),
+            root.path().join(".well-known/acme-challenge"),
+        )
+        .unwrap();
+        let err = ProbeFile::create(root.path(), "tok", "X").unwrap_err();
+        assert!(matches!(err, WebrootError::Escapes { .. }), "{err}");
+        assert!(!err.to_string().contains('\n'));
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+
+        // `.well-known` itself symlinked elsewhere: refused before anything is created there.
+        let root2 = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root2.path().join(".well-known")).unwrap();
+        assert!(matches!(
+            ProbeFile::create(root2.path(), "tok", "X"),
+            Err(WebrootError::Escapes { .. })
+        ));
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+
+        // A symlink that stays inside the webroot is fine (and a symlinked webroot itself too).
+        let root3 = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root3.path().join("shared/acme")).unwrap();
+        fs::create_dir(root3.path().join(".well-known")).unwrap();
+        std::os::unix::fs::symlink(
+            root3.path().join("shared/acme"),
+            root3.path().join(".well-known/acme-challenge"),
+        )
+        .unwrap();
+        let link_root = outside.path().join("site");
+        std::os::unix::fs::symlink(root3.path(), &link_root).unwrap();
+        let mut p = ProbeFile::create(&link_root, "tok", "X").unwrap();
+        assert_eq!(
+            fs::read_to_string(root3.path().join("shared/acme/tok")).unwrap(),
+            "X"
+        );
+        p.remove().unwrap();
     }
 
     #[test]

@@ -86,17 +86,25 @@ pub const REMOTES: &[(&str, &str, &str)] = &[
 ];
 
 impl AuthLab {
-    pub fn json(&self, args: &[&str]) -> (i32, Value) {
-        let out = Command::cargo_bin("mpic-check")
-            .unwrap()
-            .env("MPIC_CHECK_DNS_PORT", self.ns[0].port().to_string())
+    /// The binary against this lab, without a `--format`.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("mpic-check").unwrap();
+        c.env("MPIC_CHECK_DNS_PORT", self.ns[0].port().to_string())
             // Nothing listens there: HTTP-01 is not under test in this module.
             .env("MPIC_CHECK_HTTP_PORT", "9")
             .env("HOME", self.dir.path())
             .env_remove("XDG_CONFIG_HOME")
             .arg("--config")
             .arg(&self.config)
-            .args(["--as-of", "2026-11-28", "--format", "json"])
+            .args(["--as-of", "2026-11-28"])
+            .timeout(Duration::from_secs(60));
+        c
+    }
+
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let out = self
+            .cmd()
+            .args(["--format", "json"])
             .args(args)
             .timeout(Duration::from_secs(60))
             .output()
@@ -341,6 +349,59 @@ fn caa_that_forbids_the_ca_fails_with_the_fix() {
     // The same records with --ca pki.goog pass.
     let (_, doc) = lab.json(&["--method", "dns-01", "--ca", "pki.goog", "www.example.test"]);
     assert_eq!(obs(&doc, "home", "caa")["ok"], true);
+}
+
+#[test]
+fn caa_accounturi_for_another_account_fails_without_printing_ours() {
+    const MINE: &str = "https://acme-v02.api.letsencrypt.org/acme/acct/31337000";
+    let zone = Zone::new("test").a("www.example.test", "127.0.20.1").caa(
+        "example.test",
+        0,
+        "issue",
+        "letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/1",
+    );
+    let lab = auth_lab(zone, |_| example_zone(), &[]);
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--account-uri",
+        MINE,
+        "www.example.test",
+    ]);
+    let c = obs(&doc, "home", "caa");
+    assert_eq!(c["ok"], false, "{c:#}");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("acct/1 is not the ACME account"),
+        "{c:#}"
+    );
+    assert_eq!(code, 2);
+    // The user's own account URI appears in no output format.
+    assert!(!doc.to_string().contains("31337000"), "{doc:#}");
+    for format in ["table", "nagios", "prometheus", "html", "jsonl"] {
+        let out = lab
+            .cmd()
+            .args([
+                "--format",
+                format,
+                "--method",
+                "dns-01",
+                "--account-uri",
+                MINE,
+            ])
+            .arg("-v")
+            .arg("www.example.test")
+            .output()
+            .unwrap();
+        let all = [out.stdout, out.stderr].concat();
+        assert!(
+            !String::from_utf8_lossy(&all).contains("31337000"),
+            "{format}: {}",
+            String::from_utf8_lossy(&all)
+        );
+    }
 }
 
 #[test]

@@ -1900,6 +1900,29 @@ fn bad_flags_and_names_are_one_line_errors() {
             "invalid name",
             true,
         ),
+        // Endless inputs end at their documented size limits, with one line.
+        (
+            "--config /dev/zero",
+            vec![
+                "--config".into(),
+                "/dev/zero".into(),
+                "www.example.test".into(),
+            ],
+            "larger than 1 MiB",
+            true,
+        ),
+        (
+            "--from-file /dev/zero",
+            vec!["--from-file".into(), "/dev/zero".into()],
+            "larger than 64 MiB",
+            true,
+        ),
+        (
+            "--replay /dev/zero",
+            vec!["--replay".into(), "/dev/zero".into()],
+            "larger than 256 MiB",
+            true,
+        ),
     ];
     let home = dir.path();
     in_parallel(

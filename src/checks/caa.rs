@@ -136,7 +136,12 @@ fn check_params(params: &[(String, String)], req: Request<'_>) -> Result<String,
     if let Some((_, uri)) = acct.first() {
         match req.account_uri {
             Some(mine) if mine == uri => {}
-            Some(mine) => return Err(format!("accounturi {uri} is not this account ({mine})")),
+            // The record's URI is public DNS data; the user's own account URI is not printed.
+            Some(_) => {
+                return Err(format!(
+                    "accounturi {uri} is not the ACME account this run checks for"
+                ));
+            }
             None => note.push_str(&format!(
                 ", but only for account {uri} (pass --account-uri to check yours)"
             )),
@@ -647,3 +652,7 @@ mod tests {
         assert_eq!(parse_issue_value(b"ca.example; novalue"), None);
     }
 }
+
+#[cfg(test)]
+#[path = "caa_props.rs"]
+mod props;
