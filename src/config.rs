@@ -96,27 +96,29 @@ impl FromStr for DnsSpec {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        // Errors quote the value, but a proxy URL pasted here by mistake carries its password.
+        let shown = redact_str(s);
         match s {
             "system" => return Ok(DnsSpec::System),
             "authoritative" => return Ok(DnsSpec::Authoritative),
             _ => {}
         }
         if s.starts_with("https://") {
-            let url = Url::parse(s).map_err(|e| format!("invalid DoH URL {s:?}: {e}"))?;
+            let url = Url::parse(s).map_err(|e| format!("invalid DoH URL {shown:?}: {e}"))?;
             if url.host_str().is_none() {
-                return Err(format!("DoH URL {s:?} has no host"));
+                return Err(format!("DoH URL {shown:?} has no host"));
             }
             return Ok(DnsSpec::Doh(url));
         }
         let (scheme, rest) = s.split_once("://").ok_or_else(|| {
             format!(
-                "{s:?} is not a DNS side: use system, authoritative, udp://IP[:port], \
+                "{shown:?} is not a DNS side: use system, authoritative, udp://IP[:port], \
                  tcp://IP[:port] or https://HOST/dns-query"
             )
         })?;
         let addr = parse_ip_port(rest, 53).ok_or_else(|| {
             format!(
-                "{s:?}: expected an IP address with an optional port, e.g. {scheme}://192.0.2.53:53"
+                "{shown:?}: expected an IP address with an optional port, e.g. {scheme}://192.0.2.53:53"
             )
         })?;
         match scheme {
@@ -1154,6 +1156,28 @@ dns = "https://doh.example.test/dns-query"
                 ..
             }
         ));
+    }
+
+    /// Found by `prop_config_sides_never_show_credentials`: a proxy URL given as the DNS side
+    /// (an easy slip when copying the `http =` line) was quoted whole, password included.
+    #[test]
+    fn dns_side_errors_redact_credentials() {
+        for value in [
+            "socks5://user:Pw7secret@",
+            "socks5://user:Pw7secret@127.0.0.1:1080",
+            "udp://user:Pw7secret@192.0.2.1",
+            "https://user:Pw7secret@[::1",
+        ] {
+            let e = value.parse::<DnsSpec>().unwrap_err();
+            assert!(!e.contains("Pw7secret"), "{value:?}: {e}");
+            assert!(e.contains("***@"), "{value:?}: {e}");
+        }
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+             dns = \"socks5://user:Pw7secret@127.0.0.1:1080\"\n",
+        );
+        assert!(e.starts_with("t.toml:5: perspective[0].dns:"), "{e}");
+        assert!(!e.contains("Pw7secret"), "{e}");
     }
 
     #[test]
