@@ -893,3 +893,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "identifier_props.rs"]
+mod props;

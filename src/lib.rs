@@ -16,5 +16,7 @@ pub mod identifier;
 pub mod integrations;
 pub mod model;
 pub mod perspective;
+#[cfg(test)]
+mod prop_support;
 pub mod report;
 pub mod webroot;

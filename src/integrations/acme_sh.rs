@@ -816,3 +816,7 @@ Le_Domain='later.example.test'
         }
     }
 }
+
+#[cfg(test)]
+#[path = "acme_sh_props.rs"]
+mod props;

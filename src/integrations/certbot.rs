@@ -1228,3 +1228,7 @@ inline = \"\"\"x\"\"\"
         }
     }
 }
+
+#[cfg(test)]
+#[path = "certbot_props.rs"]
+mod props;
