@@ -20,7 +20,7 @@ use super::{SavedRun, build_report};
 use crate::analysis::quorum::Policy;
 use crate::config::PolicyName;
 use crate::model::{Outcome, Report, SCHEMA_VERSION};
-use crate::prop_support::{At, cases, scale};
+use crate::proptest_support::{At, cases, scale};
 use crate::report::{self, Style};
 
 /// Real `--save` output: http-01 with one region blocked by the origin, and dns-01 with an

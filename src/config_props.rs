@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use super::{Config, ConfigError, DnsSpec, HttpSpec, Subnet};
 use crate::model::Role;
-use crate::prop_support::{is_one_clean_line, mutated};
+use crate::proptest_support::{is_one_clean_line, mutated};
 
 /// The README's example, made loadable (one primary), plus engines and every side syntax.
 const FULL: &str = r#"
@@ -196,7 +196,10 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// A displayed side never shows a password, and a user name only as `***`.
+/// A displayed side never shows a password, and a user name only as `***`. This is checked on
+/// the URL and not by looking for the seed's password: a mutation can move those characters out
+/// of the credentials (`https://udp://user:Pw7secret@host` is host `udp` with that text in its
+/// path), and a path is shown as it is.
 fn assert_redacted(shown: &str) -> Result<(), TestCaseError> {
     if let Ok(u) = url::Url::parse(shown) {
         prop_assert!(u.password().is_none(), "password shown in {shown:?}");
@@ -205,7 +208,6 @@ fn assert_redacted(shown: &str) -> Result<(), TestCaseError> {
             "user shown in {shown:?}"
         );
     }
-    prop_assert!(!shown.contains("Pw7secret"), "secret shown in {shown:?}");
     Ok(())
 }
 
@@ -229,16 +231,23 @@ proptest! {
         scheme in prop::sample::select(&["socks5", "socks5h", "http", "https", "udp", "ftp"][..]),
         rest in "[a-z0-9.:/@%?#\\[\\]-]{0,24}",
     ) {
+        // Nothing in `rest` can end the authority before the `@`, so the password stays one.
         let value = format!("{scheme}://user:Pw7secret@{rest}");
         match value.parse::<HttpSpec>() {
-            Ok(h) => assert_redacted(&h.to_string())?,
+            Ok(h) => {
+                assert_redacted(&h.to_string())?;
+                prop_assert!(!h.to_string().contains("Pw7secret"), "{value:?}: {h}");
+            }
             Err(e) => {
                 prop_assert!(!e.contains("Pw7secret"), "{value:?}: {e}");
                 prop_assert!(is_one_clean_line(&e));
             }
         }
         match value.parse::<DnsSpec>() {
-            Ok(d) => assert_redacted(&d.to_string())?,
+            Ok(d) => {
+                assert_redacted(&d.to_string())?;
+                prop_assert!(!d.to_string().contains("Pw7secret"), "{value:?}: {d}");
+            }
             Err(e) => {
                 prop_assert!(!e.contains("Pw7secret"), "{value:?}: {e}");
                 prop_assert!(is_one_clean_line(&e));

@@ -17,6 +17,6 @@ pub mod integrations;
 pub mod model;
 pub mod perspective;
 #[cfg(test)]
-mod prop_support;
+mod proptest_support;
 pub mod report;
 pub mod webroot;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 
 use super::{parse_shell_assignments, read_conf};
-use crate::prop_support::{apply, edits, is_one_clean_line};
+use crate::proptest_support::{apply, edits, is_one_clean_line};
 
 /// The fixture conf (ECC layout, three names, a DNS API mode).
 const CONF: &str = include_str!("../../tests/fixtures/acme_sh/example.test_ecc/example.test.conf");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 
 use super::{Section, Value, parse_configobj, read_conf};
-use crate::prop_support::{apply, edits, is_one_clean_line};
+use crate::proptest_support::{apply, edits, is_one_clean_line};
 
 /// The fixture renewal confs, with the lineage each belongs to (its file name).
 const CONFS: &[(&str, &str)] = &[
