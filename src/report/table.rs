@@ -287,7 +287,13 @@ fn render_findings(r: &Report, style: Style, w: &mut impl Write) -> io::Result<(
         };
         writeln!(w, "{}", paint(style, title, color))?;
         for f in list {
-            writeln!(w, "  {} [{}]", paint(style, &f.code, color), f.identifier)?;
+            // The identifier is whatever a replayed file says; it is not re-parsed.
+            writeln!(
+                w,
+                "  {} [{}]",
+                paint(style, &f.code, color),
+                clean(&f.identifier)
+            )?;
             for e in &f.evidence {
                 for l in wrap(e, style.width, "    - ", "      ") {
                     writeln!(w, "{l}")?;
@@ -1047,6 +1053,23 @@ mod tests {
             let s = String::from_utf8(out).unwrap();
             assert!(s.contains("\x1b["), "no colour with colour on:\n{s}");
         }
+    }
+
+    /// Found by `prop_replay_mutated_saved_runs`: a saved run with an ESC sequence as the
+    /// identifier name (`--replay` does not re-parse names) reached the terminal raw through the
+    /// findings list, though the identifier heading escaped it.
+    #[test]
+    fn a_replayed_identifier_name_cannot_drive_the_terminal() {
+        let mut r = at_risk();
+        assert!(!r.findings.is_empty());
+        let name = "\u{1b}[2J\u{1b}[31mred";
+        r.identifiers[0].name = name.into();
+        for f in &mut r.findings {
+            f.identifier = name.into();
+        }
+        let s = plain(&r, 100);
+        assert!(!s.contains('\x1b'), "{s}");
+        assert!(s.contains(r"[\x1b[2J\x1b[31mred]"), "{s}");
     }
 
     #[test]
