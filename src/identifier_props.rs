@@ -5,7 +5,7 @@
 //! the tool relies on: an accepted name is already canonical (parsing it again, or parsing its
 //! Unicode form, gives the same identifier), and a refusal prints as one line.
 //!
-//! Long run: `PROPTEST_CASES=100000 cargo test --release --lib prop_` (see README, Development).
+//! Long run: `PROPTEST_CASES=500000 cargo test --release --lib prop_` (see README, Development).
 
 use proptest::prelude::*;
 
