@@ -1829,20 +1829,35 @@ fn bad_config_files_are_one_line_errors() {
 fn a_config_with_a_10_mb_value_is_a_short_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long-value.toml");
-    let long = format!(
-        "[[perspective]]\nname = \"{}\"\nrole = \"primary\"\nrir = \"ARIN\"\n",
-        "a".repeat(10_000_000)
+    let config = |len: usize| {
+        format!(
+            "[[perspective]]\nname = \"{}\"\nrole = \"primary\"\nrir = \"ARIN\"\n",
+            "a".repeat(len)
+        )
+    };
+    let run = || {
+        usage_error(
+            dir.path(),
+            &[os("--config"), path.as_os_str(), os("www.example.test")],
+            true,
+        )
+    };
+    // 10 MB: refused by size before parsing.
+    std::fs::write(&path, config(10_000_000)).unwrap();
+    let err = run();
+    assert!(
+        err.contains("long-value.toml") && err.contains("larger than 1 MiB"),
+        "{err}"
     );
-    std::fs::write(&path, long).unwrap();
-    let err = usage_error(
-        dir.path(),
-        &[os("--config"), path.as_os_str(), os("www.example.test")],
-        true,
-    );
+    // Just under the limit: parsed, and the error names file, line and key without quoting
+    // the whole value.
+    std::fs::write(&path, config(1_000_000)).unwrap();
+    let err = run();
     assert!(
         err.contains("long-value.toml:2: perspective[0].name"),
         "{err}"
     );
+    assert!(err.len() < 400, "{} bytes", err.len());
 }
 
 #[test]

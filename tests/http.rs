@@ -372,6 +372,18 @@ fn an_unusable_webroot_is_reported_and_nothing_is_overwritten() {
     );
 }
 
+/// The binary probing `webroot` for www.example.test with 3 s steps, output captured.
+fn spawn_webroot_probe(lab: &Lab, webroot: &Path) -> std::process::Child {
+    lab.std_cmd()
+        .args(["--format", "json", "--timeout", "3s", "--webroot"])
+        .arg(webroot)
+        .arg("www.example.test")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn interrupting_a_webroot_probe_restores_the_webroot() {
     for signal in ["INT", "TERM"] {
@@ -385,15 +397,7 @@ fn interrupting_a_webroot_probe_restores_the_webroot() {
                 .block_source(lo(0, 0, 5), Block::Drop)
         });
         let before = listing(root.path());
-        let mut cmd = lab.std_cmd();
-        let child = cmd
-            .args(["--format", "json", "--timeout", "3s", "--webroot"])
-            .arg(root.path())
-            .arg("www.example.test")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = spawn_webroot_probe(&lab, root.path());
         let challenge_dir = root.path().join(".well-known/acme-challenge");
         let mut seen = false;
         for _ in 0..200 {
@@ -448,15 +452,7 @@ fn signals_at_random_points_never_leave_anything_in_the_webroot() {
         let signal = ["INT", "TERM", "HUP"][i % 3];
         let delay = Duration::from_millis(rng.random_range(0..1200));
         let twice = rng.random_bool(0.3);
-        let mut cmd = lab.std_cmd();
-        let child = cmd
-            .args(["--format", "json", "--timeout", "3s", "--webroot"])
-            .arg(root.path())
-            .arg("www.example.test")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = spawn_webroot_probe(&lab, root.path());
         std::thread::sleep(delay);
         for _ in 0..if twice { 2 } else { 1 } {
             let _ = std::process::Command::new("kill")
