@@ -372,6 +372,17 @@ fn an_unusable_webroot_is_reported_and_nothing_is_overwritten() {
     );
 }
 
+/// A lab whose origin serves `webroot` and where one region's requests hang, so a run sits in
+/// the probe phase for seconds.
+fn hanging_webroot_lab(webroot: &Path) -> Lab {
+    let path = webroot.to_path_buf();
+    lab(plain_zone(), move |_| {
+        Site::new()
+            .webroot(path.clone())
+            .block_source(lo(0, 0, 5), Block::Drop)
+    })
+}
+
 /// The binary probing `webroot` for www.example.test with 3 s steps, output captured.
 fn spawn_webroot_probe(lab: &Lab, webroot: &Path) -> std::process::Child {
     lab.std_cmd()
@@ -387,15 +398,9 @@ fn spawn_webroot_probe(lab: &Lab, webroot: &Path) -> std::process::Child {
 #[test]
 fn interrupting_a_webroot_probe_restores_the_webroot() {
     for signal in ["INT", "TERM"] {
-        // One region's requests hang, so the run sits in the probe phase for a while.
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("index.html"), "home page").unwrap();
-        let path = root.path().to_path_buf();
-        let lab = lab(plain_zone(), move |_| {
-            Site::new()
-                .webroot(path.clone())
-                .block_source(lo(0, 0, 5), Block::Drop)
-        });
+        let lab = hanging_webroot_lab(root.path());
         let before = listing(root.path());
         let child = spawn_webroot_probe(&lab, root.path());
         let challenge_dir = root.path().join(".well-known/acme-challenge");
@@ -439,12 +444,7 @@ fn signals_at_random_points_never_leave_anything_in_the_webroot() {
     std::fs::write(root.path().join("index.html"), "home page").unwrap();
     std::fs::create_dir_all(root.path().join(".well-known")).unwrap();
     std::fs::write(root.path().join(".well-known/security.txt"), "Contact: x").unwrap();
-    let path = root.path().to_path_buf();
-    let lab = lab(plain_zone(), move |_| {
-        Site::new()
-            .webroot(path.clone())
-            .block_source(lo(0, 0, 5), Block::Drop)
-    });
+    let lab = hanging_webroot_lab(root.path());
     let before = listing(root.path());
     let mut rng = rand::rng();
     let mut caught = 0;
