@@ -7,6 +7,8 @@ pub mod json;
 pub mod nagios;
 pub mod prometheus;
 pub mod table;
+#[cfg(test)]
+mod test_fixtures;
 
 /// Presentation settings for the table renderer.
 #[derive(Debug, Clone, Copy)]

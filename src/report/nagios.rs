@@ -185,79 +185,22 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Check, Finding, PolicyInfo, ToolInfo, Verdict};
-
-    /// An identifier with every character that plugin output or a perfdata label must survive.
-    const WEIRD: &str = "we|ird \"q\" back\\slash it's\nnext";
-
-    fn verdict(check: Check, outcome: Outcome, k: usize, n: usize, required: usize) -> Verdict {
-        Verdict {
-            check,
-            outcome,
-            corroborating: k,
-            remotes: n,
-            required,
-            rirs: Vec::new(),
-            primary_ok: outcome != Outcome::Fail,
-            corroborating_perspectives: Vec::new(),
-            dissenting_perspectives: Vec::new(),
-            explanation: String::new(),
-            next_phase: None,
-        }
-    }
-
-    fn ident(name: &str, outcome: Outcome, verdicts: Vec<Verdict>) -> IdentifierReport {
-        IdentifierReport {
-            name: name.into(),
-            methods: Vec::new(),
-            outcome,
-            verdicts,
-            observations: Vec::new(),
-            ca: "letsencrypt.org".into(),
-            certificate: None,
-        }
-    }
-
-    fn finding(code: &str, severity: Severity, identifier: &str, evidence: &[&str]) -> Finding {
-        Finding {
-            code: code.into(),
-            severity,
-            identifier: identifier.into(),
-            perspectives: Vec::new(),
-            evidence: evidence.iter().map(|e| e.to_string()).collect(),
-            fix: "fix it".into(),
-        }
-    }
+    use crate::model::Check;
+    use crate::report::test_fixtures::{WEIRD, finding, ident, verdict};
 
     fn report(
         outcome: Outcome,
         exit_code: u8,
         identifiers: Vec<IdentifierReport>,
-        findings: Vec<Finding>,
+        findings: Vec<crate::model::Finding>,
     ) -> Report {
-        Report {
-            schema_version: 1,
-            tool: ToolInfo {
-                name: "mpic-check".into(),
-                version: "0.1.0".into(),
-            },
-            started_at: "2026-11-28T10:00:00.250Z".into(),
-            duration_ms: 1234,
-            policy: PolicyInfo {
-                name: "br".into(),
-                remotes_required: 4,
-                allowed_failures: 1,
-                rirs_required: 2,
-                as_of: "2026-11-28".into(),
-            },
-            ca: "letsencrypt.org".into(),
+        crate::report::test_fixtures::report(
+            "2026-11-28T10:00:00.250Z",
             outcome,
             exit_code,
-            perspectives: Vec::new(),
             identifiers,
             findings,
-            coverage: Vec::new(),
-        }
+        )
     }
 
     fn healthy() -> Report {

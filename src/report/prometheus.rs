@@ -239,79 +239,28 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Check, Finding, IdentifierReport, PolicyInfo, ToolInfo, Verdict};
+    use crate::model::{Check, Finding, IdentifierReport};
+    use crate::report::test_fixtures::{WEIRD, ident, verdict};
 
-    /// An identifier with every character a label value must survive.
-    const WEIRD: &str = "we|ird \"q\" back\\slash it's\nnext";
-
-    fn verdict(check: Check, outcome: Outcome, k: usize, n: usize, required: usize) -> Verdict {
-        Verdict {
-            check,
-            outcome,
-            corroborating: k,
-            remotes: n,
-            required,
-            rirs: Vec::new(),
-            primary_ok: outcome != Outcome::Fail,
-            corroborating_perspectives: Vec::new(),
-            dissenting_perspectives: Vec::new(),
-            explanation: String::new(),
-            next_phase: None,
-        }
-    }
-
-    fn ident(name: &str, outcome: Outcome, verdicts: Vec<Verdict>) -> IdentifierReport {
-        IdentifierReport {
-            name: name.into(),
-            methods: Vec::new(),
-            outcome,
-            verdicts,
-            observations: Vec::new(),
-            ca: "letsencrypt.org".into(),
-            certificate: None,
-        }
-    }
-
+    /// Every finding carries evidence with the characters a label value must escape.
     fn finding(code: &str, severity: Severity, identifier: &str) -> Finding {
-        Finding {
-            code: code.into(),
-            severity,
-            identifier: identifier.into(),
-            perspectives: Vec::new(),
-            evidence: vec!["seen | \"there\"\n".into()],
-            fix: "fix it".into(),
-        }
+        crate::report::test_fixtures::finding(code, severity, identifier, &["seen | \"there\"\n"])
     }
 
+    /// Started at a time with a UTC offset, which the timestamp metric must convert.
     fn report(
         outcome: Outcome,
         exit_code: u8,
         identifiers: Vec<IdentifierReport>,
         findings: Vec<Finding>,
     ) -> Report {
-        Report {
-            schema_version: 1,
-            tool: ToolInfo {
-                name: "mpic-check".into(),
-                version: "0.1.0".into(),
-            },
-            started_at: "2026-11-28T10:00:00.250+01:00".into(),
-            duration_ms: 1234,
-            policy: PolicyInfo {
-                name: "br".into(),
-                remotes_required: 4,
-                allowed_failures: 1,
-                rirs_required: 2,
-                as_of: "2026-11-28".into(),
-            },
-            ca: "letsencrypt.org".into(),
+        crate::report::test_fixtures::report(
+            "2026-11-28T10:00:00.250+01:00",
             outcome,
             exit_code,
-            perspectives: Vec::new(),
             identifiers,
             findings,
-            coverage: Vec::new(),
-        }
+        )
     }
 
     fn healthy() -> Report {
