@@ -282,19 +282,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         let evidence = missing
             .iter()
             .map(|(o, m)| {
-                let ns = ctx
-                    .nameservers
-                    .get(&o.perspective)
-                    .cloned()
-                    .unwrap_or_default();
-                let ip = o
-                    .perspective
-                    .split('@')
-                    .nth(1)
-                    .unwrap_or("")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("");
+                let (ns, ip) = nameserver_of(ctx, &o.perspective);
                 format!(
                     "TXT {} missing on {ns} ({ip}); it has: {}",
                     m.iter()
@@ -313,19 +301,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         let ns = missing
             .iter()
             .map(|(o, _)| {
-                let host = ctx
-                    .nameservers
-                    .get(&o.perspective)
-                    .cloned()
-                    .unwrap_or_default();
-                let ip = o
-                    .perspective
-                    .split('@')
-                    .nth(1)
-                    .unwrap_or("")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("");
+                let (host, ip) = nameserver_of(ctx, &o.perspective);
                 format!("{host} ({ip})")
             })
             .collect::<Vec<_>>()
@@ -967,6 +943,21 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
          or rate limits on the authoritative servers (CAs resolve from several continents), and check the \
          DNS provider's geo-restriction settings",
     ));
+}
+
+/// The name and address of a nameserver source, whose perspective is named `name@address …`.
+fn nameserver_of<'a>(ctx: &Context, perspective: &'a str) -> (String, &'a str) {
+    let host = ctx
+        .nameservers
+        .get(perspective)
+        .cloned()
+        .unwrap_or_default();
+    let ip = perspective
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or("");
+    (host, ip)
 }
 
 #[cfg(test)]
