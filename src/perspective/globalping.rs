@@ -301,7 +301,7 @@ impl Globalping {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(t) = &token {
             // A token sent in clear text to anything but this machine could be read on the way.
-            if api_url.scheme() == "http" && !is_loopback(&api_url) {
+            if crate::perspective::http::sends_in_clear_text(&api_url) {
                 return Err(format!(
                     "Globalping api_url {shown}: refusing to send the token over plain http"
                 ));
@@ -1670,15 +1670,6 @@ fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn is_loopback(u: &Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 #[cfg(test)]

@@ -82,6 +82,18 @@ pub struct Timeouts {
     pub total: Duration,
 }
 
+/// Whether a secret (API key, token) sent to `u` would cross a network unencrypted: plain http to
+/// anything but this machine. Loopback stays allowed for local deployments and test servers.
+pub(crate) fn sends_in_clear_text(u: &url::Url) -> bool {
+    let local = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    u.scheme() == "http" && !local
+}
+
 /// Builds a client for one perspective and one set of pins.
 pub fn client(spec: &HttpSpec, mut pins: Pins, t: Timeouts) -> Result<reqwest::Client, String> {
     if let HttpSpec::Proxy { url, .. } = spec {
@@ -445,4 +457,22 @@ pub async fn connect_fetch(
     tokio::time::timeout(t.total, exchange)
         .await
         .map_err(|_| (Phase::Timeout, format!("Timeout after connect (your server may be slow or overloaded): no response within {:?}", t.total)))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_go_in_clear_text_only_to_this_machine() {
+        let clear = |u: &str| sends_in_clear_text(&url::Url::parse(u).unwrap());
+        assert!(clear("http://api.globalping.io/v1"));
+        assert!(clear("http://192.0.2.1:8080/mpic"));
+        assert!(clear("http://127.example/"));
+        assert!(!clear("https://api.globalping.io/v1"));
+        assert!(!clear("http://127.0.0.1:8080/"));
+        assert!(!clear("http://127.3.4.5/"));
+        assert!(!clear("http://[::1]:8080/"));
+        assert!(!clear("http://LOCALHOST/"));
+    }
 }

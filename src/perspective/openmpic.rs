@@ -184,7 +184,7 @@ impl OpenMpic {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(k) = &api_key {
-            if url.scheme() == "http" && !is_loopback(&url) {
+            if crate::perspective::http::sends_in_clear_text(&url) {
                 return Err(format!(
                     "Open MPIC url {shown}: refusing to send the API key over plain http"
                 ));
@@ -940,15 +940,6 @@ fn error_excerpt(body: &[u8]) -> String {
 
 fn trace_identifier() -> String {
     format!("mpic-check-{:016x}", rand::random::<u64>())
-}
-
-fn is_loopback(u: &Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 #[cfg(test)]
