@@ -974,35 +974,42 @@ fn core_family(d: &str, l: &str, f: &mut Facts) -> (&'static str, &'static str) 
         f.port = f.port.take().filter(|p| !p.is_empty());
         return ("redirect", "port");
     }
-    if has("disallowed redirect status") {
-        return ("redirect", "status");
-    }
-    if has("in redirect target") || has("redirect target too long") {
-        return ("redirect", "target");
-    }
-    if has("speaking http/2 over http") {
-        return ("protocol-error", "h2c");
-    }
-    if has("only speaks http, not tls") {
-        return ("protocol-error", "no-tls");
-    }
-    if has("remote error: tls") || has("doesn't support tlsv1.2") || has("tls handshake") {
-        return ("protocol-error", "tls");
-    }
-    if has("timeout during connect") {
-        return ("connect-timeout", "timeout");
-    }
-    if has("timeout after connect") || has("timeout during read") || has("timeout during write") {
-        return ("http-timeout", "");
-    }
-    if has("connection refused") {
-        return ("connection-refused", "refused");
-    }
-    if has("connection reset by peer") {
-        return ("connection-reset", "reset");
-    }
-    if has("network unreachable") || has("no route to host") {
-        return ("network-unreachable", "unreachable");
+    // Phrases that name the cause outright, first match wins (the order matters where one
+    // message could contain two of them).
+    const PHRASES: &[(&[&str], (&str, &str))] = &[
+        (&["disallowed redirect status"], ("redirect", "status")),
+        (
+            &["in redirect target", "redirect target too long"],
+            ("redirect", "target"),
+        ),
+        (&["speaking http/2 over http"], ("protocol-error", "h2c")),
+        (&["only speaks http, not tls"], ("protocol-error", "no-tls")),
+        (
+            &[
+                "remote error: tls",
+                "doesn't support tlsv1.2",
+                "tls handshake",
+            ],
+            ("protocol-error", "tls"),
+        ),
+        (&["timeout during connect"], ("connect-timeout", "timeout")),
+        (
+            &[
+                "timeout after connect",
+                "timeout during read",
+                "timeout during write",
+            ],
+            ("http-timeout", ""),
+        ),
+        (&["connection refused"], ("connection-refused", "refused")),
+        (&["connection reset by peer"], ("connection-reset", "reset")),
+        (
+            &["network unreachable", "no route to host"],
+            ("network-unreachable", "unreachable"),
+        ),
+    ];
+    if let Some((_, hit)) = PHRASES.iter().find(|(p, _)| p.iter().any(|n| has(n))) {
+        return *hit;
     }
     if has("invalid response from") {
         let (status, body) = response_status(d, l);
