@@ -94,6 +94,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     let mut identifiers = Vec::new();
     let mut findings = Vec::new();
     let mut overall: Option<Outcome> = None;
+    let has_remotes = roles.values().any(|r| *r == Role::Remote);
     for id in &run.identifiers {
         let mut obs = id.observations.clone();
         let order = |o: &Observation| {
@@ -145,8 +146,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             let mut v = quorum::judge_with_outlook(check, primary, &remotes, policy);
             // Remotes exist but none can run this check (Globalping cannot query CAA): that is
             // coverage, not an unknown outcome that would hide the other checks' results.
-            let any_remote = roles.values().any(|r| *r == Role::Remote);
-            if remotes.is_empty() && any_remote && v.primary_ok {
+            if remotes.is_empty() && has_remotes && v.primary_ok {
                 v.explanation = format!(
                     "no remote perspective of this run can test {check}; the primary passes (not counted in the outcome)"
                 );
