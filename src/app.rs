@@ -57,7 +57,7 @@ pub struct Plan {
 /// method, CA, account and webroot. A name given on the command line keeps its flags.
 fn add_managed(
     targets: &mut Vec<Target>,
-    certs: Vec<crate::integrations::ManagedCert>,
+    certs: Vec<crate::acme_clients::ManagedCert>,
     client: &str,
     ca: &str,
     cli: &Cli,
@@ -224,7 +224,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     let mut config_problems = Vec::new();
     if let Some(dir) = &cli.certbot {
         let dir = dir.clone().unwrap_or_else(|| "/etc/letsencrypt".into());
-        let (certs, errors) = crate::integrations::certbot::read_dir(&dir);
+        let (certs, errors) = crate::acme_clients::certbot::read_dir(&dir);
         add_managed(&mut targets, certs, "certbot", &ca, cli);
         config_problems.extend(errors.iter().map(ToString::to_string));
         if targets.is_empty() && errors.is_empty() {
@@ -240,7 +240,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         });
         let dir = dir
             .ok_or_else(|| UsageError("--acme-sh: give the directory (HOME is not set)".into()))?;
-        let (certs, errors) = crate::integrations::acme_sh::read_dir(&dir);
+        let (certs, errors) = crate::acme_clients::acme_sh::read_dir(&dir);
         add_managed(&mut targets, certs, "acme.sh", &ca, cli);
         config_problems.extend(errors.iter().map(ToString::to_string));
     }
@@ -280,9 +280,9 @@ pub struct Engine {
     /// Zone-cut bookkeeping shared by the vantages.
     pub discovery: Arc<Discovery>,
     /// Globalping probes, when configured (one perspective per location).
-    pub globalping: Option<crate::perspective::globalping::Globalping>,
+    pub globalping: Option<crate::engines::globalping::Globalping>,
     /// An Open MPIC endpoint, when configured.
-    pub openmpic: Option<crate::perspective::openmpic::OpenMpic>,
+    pub openmpic: Option<crate::engines::openmpic::OpenMpic>,
     /// Why a configured engine could not be set up.
     pub engine_problems: Vec<String>,
 }
@@ -302,6 +302,15 @@ pub struct Probed {
 }
 
 impl Engine {
+    /// The part of the vantages the DNS-01 hooks use.
+    pub fn resolvers(&self) -> crate::commands::wait_txt::Resolvers<'_> {
+        crate::commands::wait_txt::Resolvers {
+            bootstrap: &self.bootstrap,
+            vantages: &self.vantages,
+            discovery: &self.discovery,
+        }
+    }
+
     /// Builds every vantage and checks each proxy once.
     pub async fn new(plan: &Plan) -> Engine {
         Engine::build(&plan.config, plan.timeout).await
@@ -358,26 +367,26 @@ impl Engine {
                     token_env,
                     locations,
                 } => {
-                    let cfg = crate::perspective::globalping::GlobalpingConfig {
+                    let cfg = crate::engines::globalping::GlobalpingConfig {
                         api_url: api_url.clone(),
-                        token: crate::perspective::globalping::token_from_env(token_env),
+                        token: crate::engines::globalping::token_from_env(token_env),
                         locations: locations.clone(),
                         timeout: engine_timeout,
                     };
-                    match crate::perspective::globalping::Globalping::new(cfg) {
+                    match crate::engines::globalping::Globalping::new(cfg) {
                         Ok(g) => engine.globalping = Some(g),
                         Err(m) => engine.engine_problems.push(format!("globalping: {m}")),
                     }
                 }
                 crate::config::EngineSpec::OpenMpic { url, api_key_env } => {
-                    let cfg = crate::perspective::openmpic::OpenMpicConfig {
+                    let cfg = crate::engines::openmpic::OpenMpicConfig {
                         url: url.clone(),
                         api_key: std::env::var(api_key_env)
                             .ok()
                             .filter(|k| !k.trim().is_empty()),
                         timeout: engine_timeout,
                     };
-                    match crate::perspective::openmpic::OpenMpic::new(cfg) {
+                    match crate::engines::openmpic::OpenMpic::new(cfg) {
                         Ok(o) => engine.openmpic = Some(o),
                         Err(m) => engine.engine_problems.push(format!("open-mpic: {m}")),
                     }
@@ -463,10 +472,8 @@ impl Engine {
                             }
                         ));
                         for (code, rir) in &res.rirs {
-                            let name = format!(
-                                "{}{code}",
-                                crate::perspective::openmpic::PERSPECTIVE_PREFIX
-                            );
+                            let name =
+                                format!("{}{code}", crate::engines::openmpic::PERSPECTIVE_PREFIX);
                             if !infos.iter().any(|i| i.name == name) {
                                 infos.push(PerspectiveInfo {
                                     name,
@@ -567,9 +574,6 @@ impl Engine {
         }
     }
 }
-
-/// Identifiers in flight at once, unless `--concurrency` says otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// Largest `--from-file` list: about two million names, far beyond any renewal window.
 pub const MAX_NAME_LIST_BYTES: u64 = 64 << 20;
@@ -829,7 +833,7 @@ async fn webroot_fetches(
 ) -> Result<(), String> {
     let first = key_authorization_like();
     let second = key_authorization_like();
-    let mut file = crate::webroot::ProbeFile::create(dir, &plan.http.token, &first)
+    let mut file = crate::probe::webroot::ProbeFile::create(dir, &plan.http.token, &first)
         .map_err(|e| e.to_string())?;
     let mut targets = Vec::new();
     for (idx, (name, obs)) in results.iter().enumerate() {
@@ -1111,8 +1115,8 @@ async fn helper_command(
             let mut err = std::io::stderr();
             let mut sink = std::io::sink();
             let log: &mut dyn Write = if hook.quiet { &mut sink } else { &mut err };
-            let code = crate::hooks::wait_txt(
-                &engine,
+            let code = crate::commands::wait_txt::wait_txt(
+                &engine.resolvers(),
                 &policy,
                 &challenge,
                 values,
@@ -1141,10 +1145,16 @@ async fn helper_command(
             let stop = async {
                 shutdown_signal().await;
             };
-            Ok(
-                crate::hooks::watch(&engine, &challenge, *duration, *interval, step, stop, out)
-                    .await?,
+            Ok(crate::commands::wait_txt::watch(
+                &engine.resolvers(),
+                &challenge,
+                *duration,
+                *interval,
+                step,
+                stop,
+                out,
             )
+            .await?)
         }
     }
 }

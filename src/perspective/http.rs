@@ -144,7 +144,7 @@ pub fn doh_client(
         b = b.proxy(reqwest::Proxy::all(u.as_str()).map_err(|e| error_text(&e))?);
     }
     if let Some(path) = extra_ca {
-        let pem = crate::integrations::read_limited(path)
+        let pem = crate::acme_clients::read_limited(path)
             .map_err(|e| format!("doh_ca {}: {e}", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
             format!(

@@ -5,9 +5,7 @@
 //! directly, non-recursively, with the perspective's ECS subnet.
 
 pub mod dns;
-pub mod globalping;
 pub mod http;
-pub mod openmpic;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

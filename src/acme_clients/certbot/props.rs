@@ -18,31 +18,31 @@ use crate::proptest_support::{apply, edits, is_one_clean_line};
 const CONFS: &[(&str, &str)] = &[
     (
         "example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/example.test.conf"),
     ),
     (
         "web.example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/web.example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/web.example.test.conf"),
     ),
     (
         "manual.example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/manual.example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/manual.example.test.conf"),
     ),
     (
         "nginx.example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/nginx.example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/nginx.example.test.conf"),
     ),
     (
         "wildweb.example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/wildweb.example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/wildweb.example.test.conf"),
     ),
     (
         "missing.example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/missing.example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/missing.example.test.conf"),
     ),
     (
         "broken.example.test",
-        include_str!("../../tests/fixtures/certbot/renewal/broken.example.test.conf"),
+        include_str!("../../../tests/fixtures/certbot/renewal/broken.example.test.conf"),
     ),
 ];
 

@@ -3,6 +3,8 @@
 //! rejected (a typo must not silently fall back to a default), and proxy credentials never leave
 //! this module in printable form: every `Display` of a perspective side is redacted.
 
+pub mod engine;
+
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -450,7 +452,7 @@ pub enum EngineSpec {
         /// Environment variable holding the token (optional at run time).
         token_env: String,
         /// Locations.
-        locations: Vec<crate::perspective::globalping::Location>,
+        locations: Vec<engine::Location>,
     },
     /// A user-supplied Open MPIC endpoint.
     OpenMpic {
@@ -589,25 +591,16 @@ impl Config {
                     }
                     let api_url = match &e.api_url {
                         Some(v) => url_of(v, "api_url")?,
-                        None => Url::parse(crate::perspective::globalping::DEFAULT_API_URL)
-                            .expect("constant URL"),
+                        None => Url::parse(engine::DEFAULT_API_URL).expect("constant URL"),
                     };
                     let mut locations = Vec::new();
                     for (j, l) in e.locations.iter().enumerate() {
                         let lk = format!("engine[{i}].locations[{j}]");
-                        let specs: Vec<crate::perspective::globalping::LocationSpec> = [
-                            l.continent
-                                .clone()
-                                .map(crate::perspective::globalping::LocationSpec::Continent),
-                            l.country
-                                .clone()
-                                .map(crate::perspective::globalping::LocationSpec::Country),
-                            l.magic
-                                .clone()
-                                .map(crate::perspective::globalping::LocationSpec::Magic),
-                            l.tag
-                                .clone()
-                                .map(crate::perspective::globalping::LocationSpec::Tag),
+                        let specs: Vec<engine::LocationSpec> = [
+                            l.continent.clone().map(engine::LocationSpec::Continent),
+                            l.country.clone().map(engine::LocationSpec::Country),
+                            l.magic.clone().map(engine::LocationSpec::Magic),
+                            l.tag.clone().map(engine::LocationSpec::Tag),
                         ]
                         .into_iter()
                         .flatten()
@@ -638,7 +631,7 @@ impl Config {
                                 format!("{:?} must be [a-z0-9-]", l.name),
                             ));
                         }
-                        locations.push(crate::perspective::globalping::Location {
+                        locations.push(engine::Location {
                             name: l.name.clone(),
                             rir,
                             spec,
@@ -656,7 +649,7 @@ impl Config {
                         token_env: e
                             .token_env
                             .clone()
-                            .unwrap_or_else(|| crate::perspective::globalping::TOKEN_ENV.into()),
+                            .unwrap_or_else(|| engine::TOKEN_ENV.into()),
                         locations,
                     });
                 }
@@ -680,7 +673,7 @@ impl Config {
                         api_key_env: e
                             .api_key_env
                             .clone()
-                            .unwrap_or_else(|| crate::perspective::openmpic::API_KEY_ENV.into()),
+                            .unwrap_or_else(|| engine::API_KEY_ENV.into()),
                     });
                 }
                 other => {
@@ -1230,5 +1223,5 @@ dns = "https://doh.example.test/dns-query"
 }
 
 #[cfg(test)]
-#[path = "config_props.rs"]
+#[path = "props.rs"]
 mod props;

@@ -30,16 +30,13 @@ use url::Url;
 
 use crate::checks::http01::{BODY_LIMIT, MAX_REDIRECTS, hex};
 use crate::checks::{blank, broken, fail_with};
+use crate::config::engine::{Location, LocationSpec, TOKEN_ENV};
 use crate::config::redact_url;
-use crate::model::{Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase, Rir, Rr};
+use crate::model::{Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase, Rr};
 use crate::perspective::LookupFailure;
 use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
 
-/// The public API.
-pub const DEFAULT_API_URL: &str = "https://api.globalping.io";
-/// Environment variable the official CLI reads the token from; the config may name another.
-pub const TOKEN_ENV: &str = "GLOBALPING_TOKEN";
 /// The User-Agent every probe sends; it cannot be changed (`User-Agent` is a reserved header).
 pub const PROBE_USER_AGENT: &str = "globalping probe (https://github.com/jsdelivr/globalping)";
 /// Probes return only the first 10 KB of a body.
@@ -58,8 +55,6 @@ const MAX_RATE_RETRIES: u32 = 4;
 /// Largest API response read. A finished HTTP measurement carries at most 10 KB of body plus
 /// headers and raw output, so this is generous; it only stops a runaway server.
 const MAX_RESPONSE: usize = 4 << 20;
-/// Continent codes the API accepts.
-const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
 /// Response headers that reveal caching, CDNs or WAFs (the same list the local HTTP-01 check
 /// keeps, so remote and local hops compare).
 const HEADERS_OF_INTEREST: &[&str] = &[
@@ -91,7 +86,7 @@ pub fn token_from_env(var: &str) -> Option<String> {
 /// each whole call.
 #[derive(Clone)]
 pub struct GlobalpingConfig {
-    /// API base, normally [`DEFAULT_API_URL`]; tests and proxies override it.
+    /// API base, normally [`crate::config::engine::DEFAULT_API_URL`]; tests and proxies override it.
     pub api_url: Url,
     /// Bearer token (from `GLOBALPING_TOKEN` or the config). Never printed.
     pub token: Option<String>,
@@ -112,73 +107,13 @@ impl fmt::Debug for GlobalpingConfig {
     }
 }
 
-/// One Globalping location: the perspective's name, the RIR it stands for, and how the API should
-/// pick its probe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// Perspective name (unique).
-    pub name: String,
-    /// The RIR service region this location represents.
-    pub rir: Rir,
-    /// How to select the probe.
-    pub spec: LocationSpec,
-}
-
-/// A probe selector, as the API's location object understands it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LocationSpec {
-    /// Continent code: AF, AN, AS, EU, NA, OC or SA.
-    Continent(String),
-    /// ISO 3166-1 alpha-2 country code.
-    Country(String),
-    /// The API's fuzzy "magic" string (`+` means AND), e.g. `Frankfurt+Germany`.
-    Magic(String),
-    /// A probe tag, e.g. the cloud region `aws-eu-central-1`.
-    Tag(String),
-}
-
-impl LocationSpec {
-    fn validate(&self) -> Result<(), String> {
-        match self {
-            LocationSpec::Continent(c)
-                if !CONTINENTS.contains(&c.to_ascii_uppercase().as_str()) =>
-            {
-                Err(format!(
-                    "continent {c:?} is not one of {}",
-                    CONTINENTS.join(", ")
-                ))
-            }
-            LocationSpec::Country(c)
-                if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) =>
-            {
-                Err(format!("country {c:?} is not a two-letter ISO 3166-1 code"))
-            }
-            LocationSpec::Magic(s) | LocationSpec::Tag(s) if s.trim().is_empty() => {
-                Err("an empty magic string or tag matches any probe".into())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// The location object for the API, asking for exactly one probe.
-    fn to_json(&self) -> Value {
-        match self {
-            LocationSpec::Continent(c) => json!({"continent": c.to_ascii_uppercase(), "limit": 1}),
-            LocationSpec::Country(c) => json!({"country": c.to_ascii_uppercase(), "limit": 1}),
-            LocationSpec::Magic(m) => json!({"magic": m.trim(), "limit": 1}),
-            LocationSpec::Tag(t) => json!({"tags": [t.trim()], "limit": 1}),
-        }
-    }
-}
-
-impl fmt::Display for LocationSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LocationSpec::Continent(c) => write!(f, "continent {}", c.to_ascii_uppercase()),
-            LocationSpec::Country(c) => write!(f, "country {}", c.to_ascii_uppercase()),
-            LocationSpec::Magic(m) => write!(f, "magic {:?}", m.trim()),
-            LocationSpec::Tag(t) => write!(f, "tag {}", t.trim()),
-        }
+/// The location object for the API, asking for exactly one probe.
+fn location_json(spec: &LocationSpec) -> Value {
+    match spec {
+        LocationSpec::Continent(c) => json!({"continent": c.to_ascii_uppercase(), "limit": 1}),
+        LocationSpec::Country(c) => json!({"country": c.to_ascii_uppercase(), "limit": 1}),
+        LocationSpec::Magic(m) => json!({"magic": m.trim(), "limit": 1}),
+        LocationSpec::Tag(t) => json!({"tags": [t.trim()], "limit": 1}),
     }
 }
 
@@ -776,7 +711,7 @@ impl Globalping {
             }
         } else {
             let created = self
-                .create(&body(json!([loc.spec.to_json()])), deadline)
+                .create(&body(json!([location_json(&loc.spec)])), deadline)
                 .await;
             let id = match created {
                 Ok(id) => {
@@ -1682,6 +1617,8 @@ mod tests {
     //! from the fixtures in `tests/fixtures/globalping/`.
 
     use super::*;
+    use crate::config::engine::{CONTINENTS, DEFAULT_API_URL};
+    use crate::model::Rir;
     use std::collections::HashMap;
     use std::net::SocketAddr;
     use std::sync::{Arc, Mutex as StdMutex};
@@ -1689,25 +1626,26 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
-    const PROBES: &str = include_str!("../../tests/fixtures/globalping/probes.json");
-    const DNS_A: &str = include_str!("../../tests/fixtures/globalping/measurement-dns-a.json");
-    const DNS_TXT: &str = include_str!("../../tests/fixtures/globalping/measurement-dns-txt.json");
+    const PROBES: &str = include_str!("../../../tests/fixtures/globalping/probes.json");
+    const DNS_A: &str = include_str!("../../../tests/fixtures/globalping/measurement-dns-a.json");
+    const DNS_TXT: &str =
+        include_str!("../../../tests/fixtures/globalping/measurement-dns-txt.json");
     const HTTP_301: &str =
-        include_str!("../../tests/fixtures/globalping/measurement-http-301.json");
+        include_str!("../../../tests/fixtures/globalping/measurement-http-301.json");
     const HTTP_200: &str =
-        include_str!("../../tests/fixtures/globalping/measurement-http-200.json");
+        include_str!("../../../tests/fixtures/globalping/measurement-http-200.json");
     const HTTP_403: &str =
-        include_str!("../../tests/fixtures/globalping/measurement-http-403.json");
+        include_str!("../../../tests/fixtures/globalping/measurement-http-403.json");
     const HTTP_FAILED: &str =
-        include_str!("../../tests/fixtures/globalping/measurement-http-failed.json");
+        include_str!("../../../tests/fixtures/globalping/measurement-http-failed.json");
     const IN_PROGRESS: &str =
-        include_str!("../../tests/fixtures/globalping/measurement-in-progress.json");
-    const CREATED: &str = include_str!("../../tests/fixtures/globalping/create-202.json");
+        include_str!("../../../tests/fixtures/globalping/measurement-in-progress.json");
+    const CREATED: &str = include_str!("../../../tests/fixtures/globalping/create-202.json");
     const E429: &str =
-        include_str!("../../tests/fixtures/globalping/error-429-too-many-probes.json");
-    const E422: &str = include_str!("../../tests/fixtures/globalping/error-422-no-probes.json");
-    const E400: &str = include_str!("../../tests/fixtures/globalping/error-400-validation.json");
-    const E404: &str = include_str!("../../tests/fixtures/globalping/error-404-not-found.json");
+        include_str!("../../../tests/fixtures/globalping/error-429-too-many-probes.json");
+    const E422: &str = include_str!("../../../tests/fixtures/globalping/error-422-no-probes.json");
+    const E400: &str = include_str!("../../../tests/fixtures/globalping/error-400-validation.json");
+    const E404: &str = include_str!("../../../tests/fixtures/globalping/error-404-not-found.json");
 
     const TOKEN: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
     const KEY_AUTH: &str =

@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::checks::blank;
 use crate::checks::http01::hex;
+use crate::config::engine::API_KEY_ENV;
 use crate::config::redact_url;
 use crate::model::{
     CaaFacts, CaaRecord, Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase, Rir, Rr,
@@ -26,8 +27,6 @@ use crate::model::{
 use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
 
-/// Environment variable the design's example config names for the key.
-pub const API_KEY_ENV: &str = "OPEN_MPIC_API_KEY";
 /// Largest response read; a six-perspective answer is a few kilobytes.
 pub const MAX_RESPONSE: usize = 1 << 20;
 /// Prefix of every perspective name from this engine.
@@ -956,14 +955,15 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
-    const CAA_VALID: &str = include_str!("../../tests/fixtures/openmpic/caa-valid-example.json");
-    const CAA_FORBID: &str = include_str!("../../tests/fixtures/openmpic/caa-forbid-nested.json");
+    const CAA_VALID: &str = include_str!("../../../tests/fixtures/openmpic/caa-valid-example.json");
+    const CAA_FORBID: &str =
+        include_str!("../../../tests/fixtures/openmpic/caa-forbid-nested.json");
     const HTTP_INVALID: &str =
-        include_str!("../../tests/fixtures/openmpic/dcv-http01-invalid-nested.json");
+        include_str!("../../../tests/fixtures/openmpic/dcv-http01-invalid-nested.json");
     const DNS_VALID: &str =
-        include_str!("../../tests/fixtures/openmpic/dcv-dns01-valid-nested.json");
-    const E403: &str = include_str!("../../tests/fixtures/openmpic/error-403-forbidden.json");
-    const E400: &str = include_str!("../../tests/fixtures/openmpic/error-400-validation.json");
+        include_str!("../../../tests/fixtures/openmpic/dcv-dns01-valid-nested.json");
+    const E403: &str = include_str!("../../../tests/fixtures/openmpic/error-403-forbidden.json");
+    const E400: &str = include_str!("../../../tests/fixtures/openmpic/error-400-validation.json");
 
     const KEY: &str = "mpic-KEY-5b0f6c1e9a7d4e2f8c3b1a0d";
     const TOKEN: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";

@@ -18,7 +18,7 @@ use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec};
 use crate::exit::Exit;
 use crate::model::Role;
 use crate::perspective::dns::{escape_bytes, txt_joined};
-use crate::perspective::{Lookup, Vantage};
+use crate::perspective::{Discovery, Lookup, Vantage};
 
 /// Never ask one server more often than this.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -57,8 +57,20 @@ fn negative_ttl(l: &Lookup) -> Option<u32> {
     l.exchanges.iter().filter_map(|e| e.negative_ttl).max()
 }
 
+/// The three things the hooks need from a run's vantages: the recursive view that finds a zone's
+/// nameservers, the configured perspectives, and the zone-cut bookkeeping they share.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolvers<'a> {
+    /// The recursive view used to discover authoritative servers.
+    pub bootstrap: &'a Vantage,
+    /// One vantage per configured perspective, in config order.
+    pub vantages: &'a [Arc<Vantage>],
+    /// Zone-cut bookkeeping shared by the vantages.
+    pub discovery: &'a Arc<Discovery>,
+}
+
 async fn sources(
-    engine: &crate::app::Engine,
+    engine: &Resolvers<'_>,
     challenge: &str,
     timeout: Duration,
 ) -> Result<Vec<Source>, String> {
@@ -87,7 +99,7 @@ async fn sources(
             vantage: Arc::new(v),
         });
     }
-    for v in &engine.vantages {
+    for v in engine.vantages {
         if v.spec.role == Role::Source || v.broken.is_some() {
             continue;
         }
@@ -105,7 +117,7 @@ async fn sources(
 /// of perspectives sees it, `WouldFail` on timeout, `CouldNotAssess` when nothing can be asked.
 #[allow(clippy::too_many_arguments)]
 pub async fn wait_txt(
-    engine: &crate::app::Engine,
+    engine: &Resolvers<'_>,
     policy: &Policy,
     challenge: &str,
     wanted: &[String],
@@ -240,7 +252,7 @@ struct Event {
 /// `watch`: polls every `interval` until `duration` ends (or `stop` resolves), printing each
 /// change, then a summary. Returns `AtRisk` when a problem was seen, else `Ready`.
 pub async fn watch(
-    engine: &crate::app::Engine,
+    engine: &Resolvers<'_>,
     challenge: &str,
     duration: Duration,
     interval: Duration,

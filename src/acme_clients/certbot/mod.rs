@@ -1230,5 +1230,5 @@ inline = \"\"\"x\"\"\"
 }
 
 #[cfg(test)]
-#[path = "certbot_props.rs"]
+#[path = "props.rs"]
 mod props;

@@ -25,6 +25,9 @@ EXAMPLES:
 ";
 
 /// Subcommands.
+/// Identifiers checked at once when `--concurrency` is not given.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -301,7 +304,7 @@ pub struct Cli {
     pub fail_on: FailOn,
 
     /// Identifiers checked at once (each from every perspective in parallel).
-    #[arg(long, value_name = "N", default_value_t = crate::app::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
     pub concurrency: usize,
 
     /// Colour in the table output.

@@ -1,0 +1,4 @@
+//! The subcommands other than the main check: each one is a small driver over the lower stages
+//! (plan, perspectives, analysis) with its own output, kept out of `app` so that dispatch stays thin.
+
+pub mod wait_txt;
