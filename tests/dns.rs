@@ -88,12 +88,10 @@ pub const REMOTES: &[(&str, &str, &str)] = &[
 impl AuthLab {
     /// The binary against this lab, without a `--format`.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("mpic-check").unwrap();
+        let mut c = crate::support::base_cmd(self.dir.path());
         c.env("MPIC_CHECK_DNS_PORT", self.ns[0].port().to_string())
             // Nothing listens there: HTTP-01 is not under test in this module.
             .env("MPIC_CHECK_HTTP_PORT", "9")
-            .env("HOME", self.dir.path())
-            .env_remove("XDG_CONFIG_HOME")
             .arg("--config")
             .arg(&self.config)
             .args(["--as-of", "2026-11-28"])

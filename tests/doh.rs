@@ -8,7 +8,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use hickory_server::proto::op::{Message, Query};
 use hickory_server::proto::rr::{Name, RData, RecordType};
 use serde_json::Value;
@@ -66,12 +65,9 @@ fn run(primary: Side<'_>, remote: Side<'_>) -> (i32, Value) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("doh.toml");
     std::fs::write(&config, &toml).unwrap();
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(dir.path())
         // Nothing listens there: HTTP-01 is not under test in this module.
         .env("MPIC_CHECK_HTTP_PORT", "9")
-        .env("HOME", dir.path())
-        .env_remove("XDG_CONFIG_HOME")
         .arg("--config")
         .arg(&config)
         .args(["--method", "dns-01", "--expect-txt", VALUE])

@@ -122,12 +122,8 @@ impl Lab {
     /// The binary, set up for this lab, as a plain `std::process::Command` (for tests that
     /// signal the running process).
     pub fn std_cmd(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
-        c.env("MPIC_CHECK_HTTP_PORT", self.origins.port().to_string())
-            .env("HOME", self.dir.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env("NO_COLOR", "1")
-            .arg("--config")
+        let mut c = self.std_cmd_without_config();
+        c.arg("--config")
             .arg(&self.config)
             .args(["--as-of", "2026-11-28"]);
         c
@@ -135,10 +131,8 @@ impl Lab {
 
     /// The binary with this lab's environment but no flags (for subcommands).
     pub fn std_cmd_without_config(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
+        let mut c = crate::support::base_command(self.dir.path());
         c.env("MPIC_CHECK_HTTP_PORT", self.origins.port().to_string())
-            .env("HOME", self.dir.path())
-            .env_remove("XDG_CONFIG_HOME")
             .env("NO_COLOR", "1");
         c
     }
@@ -485,9 +479,7 @@ fn save_and_replay_give_the_same_report_without_network() {
     let live: Value = serde_json::from_slice(&out.stdout).unwrap();
     let queries = lab.dns.queries().len();
     let requests = lab.origins.requests().len();
-    let replayed = Command::cargo_bin("mpic-check")
-        .unwrap()
-        .env("HOME", lab.dir.path())
+    let replayed = crate::support::base_cmd(lab.dir.path())
         .args(["--format", "json", "--as-of", "2026-11-28", "--replay"])
         .arg(&saved)
         .output()
@@ -502,8 +494,7 @@ fn save_and_replay_give_the_same_report_without_network() {
     );
     // A corrupt file is bad input.
     std::fs::write(&saved, "{").unwrap();
-    let bad = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let bad = crate::support::base_cmd(lab.dir.path())
         .arg("--replay")
         .arg(&saved)
         .output()
@@ -596,21 +587,19 @@ fn perspectives_closer_than_500_km_are_flagged() {
 
 #[test]
 fn completions_and_man_page() {
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let home = tempfile::tempdir().unwrap();
+    let out = crate::support::base_cmd(home.path())
         .args(["completions", "bash"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--webroot"));
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(home.path())
         .arg("man")
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(".TH mpic-check 1"));
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(home.path())
         .arg("--help")
         .output()
         .unwrap();

@@ -109,13 +109,8 @@ struct Run {
 impl GpLab {
     /// The binary for this lab; `token` goes into `GLOBALPING_TOKEN` (removed when `None`).
     fn cmd(&self, token: Option<&str>) -> Command {
-        let mut c = Command::from_std(std::process::Command::new(assert_cmd::cargo::cargo_bin(
-            "mpic-check",
-        )));
+        let mut c = crate::support::base_cmd(self.dir.path());
         c.env("MPIC_CHECK_HTTP_PORT", self.origins.port().to_string())
-            .env("HOME", self.dir.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("GLOBALPING_TOKEN")
             .env("NO_COLOR", "1")
             .arg("--config")
             .arg(&self.config)

@@ -14,8 +14,7 @@ fn a_certbot_log_on_stdin_is_explained() {
         "/tests/fixtures/explain/certbot-secondary-validation.log"
     ))
     .unwrap();
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(&std::env::temp_dir())
         .args(["explain", "-"])
         .write_stdin(log.clone())
         .output()
@@ -31,8 +30,7 @@ fn a_certbot_log_on_stdin_is_explained() {
             && text.contains("run: mpic-check --method http-01 www.example.com"),
         "{text}"
     );
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(&std::env::temp_dir())
         .args(["explain", "--format", "json"])
         .write_stdin(log)
         .output()
@@ -49,8 +47,7 @@ fn a_certbot_log_on_stdin_is_explained() {
         "{doc:#}"
     );
     // Unrecognised text is said to be so, with the checklist, and exit 3.
-    let out = Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(&std::env::temp_dir())
         .args(["explain", "the printer is on fire"])
         .output()
         .unwrap();

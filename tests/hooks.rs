@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use assert_cmd::Command;
-
 use crate::dns::{AuthLab, OLD_TOKEN, REMOTES, TOKEN, auth_lab, example_zone, resolver_zone};
 use crate::support::dns::Zone;
 use crate::support::lo;
@@ -20,11 +18,8 @@ fn without_txt() -> Zone {
 }
 
 fn hook(lab: &AuthLab, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("mpic-check")
-        .unwrap()
+    crate::support::base_cmd(lab.dir.path())
         .env("MPIC_CHECK_DNS_PORT", lab.ns[0].port().to_string())
-        .env("HOME", lab.dir.path())
-        .env_remove("XDG_CONFIG_HOME")
         .args(args)
         .arg("--config")
         .arg(&lab.config)

@@ -122,12 +122,10 @@ fn lab(good: &DnsServer, bad_dns: &str, bad_http: &str, http_port: Option<u16>) 
 
 impl Lab {
     fn command(&self) -> assert_cmd::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
+        let mut c = crate::support::base_command(self.dir.path());
         // Port 9 has no listener anywhere in the suite: DNS-only runs never fetch anything.
         let port = self.http_port.map_or("9".to_string(), |p| p.to_string());
         c.env("MPIC_CHECK_HTTP_PORT", port)
-            .env("HOME", self.dir.path())
-            .env_remove("XDG_CONFIG_HOME")
             .env("NO_COLOR", "1")
             .arg("--config")
             .arg(&self.config)
@@ -1731,10 +1729,8 @@ fn proxy_error_replies_to_dns_are_the_perspectives_problem() {
 /// name a config, a loopback-only one is used, so a name accepted by mistake cannot make the
 /// binary contact anything outside 127.0.0.0/8.
 fn usage_error(home: &Path, args: &[&std::ffi::OsStr], one_line: bool) -> String {
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
-    c.env("HOME", home)
-        .env_remove("XDG_CONFIG_HOME")
-        .env("MPIC_CHECK_HTTP_PORT", "9");
+    let mut c = crate::support::base_command(home);
+    c.env("MPIC_CHECK_HTTP_PORT", "9");
     if !args.iter().any(|a| *a == "--config" || *a == "--replay") {
         let safe = home.join("loopback-only.toml");
         std::fs::write(
@@ -1974,9 +1970,8 @@ fn a_replay_file_with_unknown_fields_is_refused() {
     ]);
     // The untouched file replays to the same report.
     let replay = |path: &Path| {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
-        c.env("HOME", lab.dir.path())
-            .args(["--format", "json", "--as-of", "2026-11-28", "--replay"])
+        let mut c = crate::support::base_command(lab.dir.path());
+        c.args(["--format", "json", "--as-of", "2026-11-28", "--replay"])
             .arg(path);
         assert_cmd::Command::from_std(c)
             .timeout(Duration::from_secs(60))

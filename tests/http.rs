@@ -207,11 +207,8 @@ fn direct_lab(
 }
 
 fn run_direct(origin: &HttpOrigin, dir: &Path, config: &Path, args: &[&str]) -> (i32, Value) {
-    let out = assert_cmd::Command::cargo_bin("mpic-check")
-        .unwrap()
+    let out = crate::support::base_cmd(dir)
         .env("MPIC_CHECK_HTTP_PORT", origin.port().to_string())
-        .env("HOME", dir)
-        .env_remove("XDG_CONFIG_HOME")
         .arg("--config")
         .arg(config)
         .args([

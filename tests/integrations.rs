@@ -144,9 +144,7 @@ fn certbot_configuration_drives_names_method_ca_account_and_webroot_probe() {
 #[test]
 fn a_missing_certbot_directory_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("mpic-check")
-        .unwrap()
-        .env("HOME", dir.path())
+    let out = crate::support::base_cmd(dir.path())
         .arg("--certbot")
         .arg(dir.path().join("nope"))
         .output()

@@ -31,10 +31,31 @@ mod selftest;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+
+/// The binary with a hermetic environment, the one way every test starts it: `HOME` is `home` and
+/// `XDG_CONFIG_HOME` is removed (so no developer's own config is picked up), and the secrets and test
+/// overrides a developer's shell may hold are removed (`GLOBALPING_TOKEN`, `OPEN_MPIC_API_KEY`, the
+/// port overrides); tests set again what they need.
+pub fn base_command(home: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
+    c.env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("GLOBALPING_TOKEN")
+        .env_remove("OPEN_MPIC_API_KEY")
+        .env_remove("MPIC_CHECK_HTTP_PORT")
+        .env_remove("MPIC_CHECK_DNS_PORT");
+    c
+}
+
+/// [`base_command`] as an `assert_cmd` command (stdin, timeouts, assertions).
+pub fn base_cmd(home: &Path) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(base_command(home))
+}
 
 /// True for IPv4 addresses in 127.0.0.0/8 — the only addresses the harness
 /// may bind to or connect to.
