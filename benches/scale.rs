@@ -280,6 +280,8 @@ impl Lab {
             ("MPIC_CHECK_DNS_PORT".into(), self.dns_port.to_string()),
             ("HOME".into(), self.dir.path().display().to_string()),
             ("NO_COLOR".into(), "1".into()),
+            // The lab lives on loopback, which the address policy refuses unless allowed.
+            ("MPIC_CHECK_ALLOW_RANGES".into(), "127.0.0.0/8".into()),
         ]
     }
 

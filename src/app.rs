@@ -18,7 +18,7 @@ use crate::identifier::Identifier;
 use crate::model::{
     Check, Method, Observation, Outcome, PerspectiveInfo, Report, Role, SCHEMA_VERSION, ToolInfo,
 };
-use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
+use crate::perspective::{Discovery, NetSettings, Vantage, http::proxy_preflight};
 use crate::report::{self, Style};
 
 /// A problem that stops the run before any probing: bad input or bad configuration.
@@ -51,6 +51,8 @@ pub struct Plan {
     pub smime: bool,
     /// Client configuration files that could not be read.
     pub config_problems: Vec<String>,
+    /// Ports and address policy, read from the environment once.
+    pub net: NetSettings,
 }
 
 /// Adds the names of certificates read from a client's configuration, each with its own
@@ -254,9 +256,11 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             ),
         }));
     }
+    let net = NetSettings::from_env().map_err(UsageError)?;
     Ok(Plan {
         identifiers: targets,
         config_problems,
+        net,
         config,
         timeout,
         ca,
@@ -313,12 +317,12 @@ impl Engine {
 
     /// Builds every vantage and checks each proxy once.
     pub async fn new(plan: &Plan) -> Engine {
-        Engine::build(&plan.config, plan.timeout).await
+        Engine::build(&plan.config, plan.timeout, plan.net.clone()).await
     }
 
     /// Builds the vantages of `config` with a per-step `timeout`.
-    pub async fn build(config: &Config, timeout: Duration) -> Engine {
-        let discovery = Arc::new(Discovery::default());
+    pub async fn build(config: &Config, timeout: Duration, net: NetSettings) -> Engine {
+        let discovery = Arc::new(Discovery::new(net));
         // Discovery of authoritative servers goes through a recursive view: the first configured
         // recursive perspective (normally the primary), else the host's resolvers.
         let boot_spec = config
@@ -1307,7 +1311,8 @@ async fn hook_setup(
         None,
     )
     .map_err(UsageError)?;
-    let engine = Engine::build(&config, step).await;
+    let net = NetSettings::from_env().map_err(UsageError)?;
+    let engine = Engine::build(&config, step, net).await;
     Ok((engine, policy, id.challenge_name(), step))
 }
 

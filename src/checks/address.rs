@@ -1,6 +1,8 @@
 //! Address check: A and AAAA in parallel from one perspective, the CNAME chain kept, and the
-//! addresses a CA would refuse to contact (private, loopback, documentation ranges) flagged. Its
-//! sorted address set is the signature that GeoDNS divergence is detected on.
+//! addresses a CA would refuse to contact (the special-purpose ranges of
+//! [`crate::perspective::policy`]) set aside: like Boulder (`bdns/dns.go`, `LookupHost`), only the
+//! usable addresses are kept for HTTP-01, and a name with none left fails as "no valid IP
+//! addresses". Its sorted address set is the signature that GeoDNS divergence is detected on.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -27,10 +29,36 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     addrs.extend(aaaa.addresses());
     addrs.sort();
     addrs.dedup();
-    o.addresses = addrs.iter().map(ToString::to_string).collect();
-    if !addrs.is_empty() {
+    let policy = &v.net().addresses;
+    let refused: Vec<String> = addrs
+        .iter()
+        .filter_map(|ip| policy.refusal(*ip))
+        .map(|r| r.to_string())
+        .collect();
+    let usable: Vec<IpAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|ip| policy.permits(*ip))
+        .collect();
+    if !addrs.is_empty() && usable.is_empty() {
+        // Every address is one a CA will not use: the name is as good as unresolvable.
+        o.signature = addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        o.phase = Some(crate::model::Phase::Dns);
+        o.summary = format!("no valid IP addresses: {}", refused.join("; "));
+        return o;
+    }
+    o.addresses = usable.iter().map(ToString::to_string).collect();
+    if !usable.is_empty() {
         o.ok = true;
-        o.signature = o.addresses.join(",");
+        o.signature = addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let chain = a
             .answer
             .as_ref()
@@ -39,6 +67,9 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
             .map(|c| format!(" via {}", c[1..].join(" → ")))
             .unwrap_or_default();
         o.summary = format!("{}{chain}", o.addresses.join(" "));
+        if !refused.is_empty() {
+            o.summary = format!("{} (ignored: {})", o.summary, refused.join("; "));
+        }
         return o;
     }
     // No address: either a clean negative answer (a fact about the domain) or a failure.
@@ -66,56 +97,4 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
         .expect("one lookup failed");
     fail_with(&mut o, f);
     o
-}
-
-/// Addresses a CA's validator refuses to contact (Boulder drops reserved ranges).
-pub fn is_reserved(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8)
-                || v6.to_ipv4_mapped().is_some()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reserved_ranges() {
-        for r in [
-            "10.1.2.3",
-            "192.168.0.1",
-            "127.0.0.1",
-            "100.64.0.1",
-            "192.0.2.1",
-            "fd00::1",
-            "fe80::1",
-            "2001:db8::1",
-            "::1",
-        ] {
-            assert!(is_reserved(&r.parse().unwrap()), "{r}");
-        }
-        for p in ["93.184.215.14", "2606:4700::1", "8.8.8.8"] {
-            assert!(!is_reserved(&p.parse().unwrap()), "{p}");
-        }
-    }
 }

@@ -18,7 +18,7 @@ use super::blank;
 use crate::config::{HttpSpec, ProxyKind};
 use crate::model::{Check, HttpFacts, HttpHop, Observation, Phase};
 use crate::perspective::http::{self as h, Pins, Timeouts};
-use crate::perspective::{Vantage, dns::escape_bytes, http_port_override};
+use crate::perspective::{Vantage, dns::escape_bytes};
 
 /// Let's Encrypt's validation User-Agent as reported by users.
 pub const CA_USER_AGENT: &str =
@@ -82,6 +82,13 @@ impl Plan {
 
 /// Runs the CA-like fetch and, when the name has several addresses, one fetch per address.
 pub async fn check(v: &Vantage, name: &str, addrs: &[IpAddr], plan: &Plan) -> Vec<Observation> {
+    // Only addresses the policy permits are ever dialled, whoever passed them in.
+    let addrs: Vec<IpAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|ip| v.net().addresses.permits(*ip))
+        .collect();
+    let addrs = addrs.as_slice();
     let url = match Url::parse(&format!(
         "http://{name}/.well-known/acme-challenge/{}",
         plan.token
@@ -222,9 +229,9 @@ struct Fetched {
     redirect_refused: bool,
 }
 
-fn effective_port(u: &Url) -> Option<u16> {
+fn effective_port(u: &Url, http_port: Option<u16>) -> Option<u16> {
     let p = u.port_or_known_default()?;
-    match (u.scheme(), http_port_override()) {
+    match (u.scheme(), http_port) {
         ("http", Some(test)) if p == test => Some(80),
         _ => Some(p),
     }
@@ -255,6 +262,20 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
+        // The address policy holds on every hop (Boulder, `va/http.go`: a redirect target is resolved
+        // and checked like the first request): a redirect must not make this tool, often run as
+        // root next to internal services, fetch from loopback, the LAN or a metadata service.
+        let redirected = !f.hops.is_empty();
+        if let Ok(ip) = host.parse::<IpAddr>()
+            && let Some(r) = v.net().addresses.refusal(ip)
+        {
+            f.error = Some((
+                Phase::Http,
+                format!("Invalid host in redirect target {host:?}: {r}"),
+            ));
+            f.redirect_refused = redirected;
+            return f;
+        }
         let mut pins = Pins::default();
         let mut address = None;
         let pin_first = f.hops.is_empty() && first_pin.is_some();
@@ -278,11 +299,29 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                 ));
                 return f;
             }
+            let policy = &v.net().addresses;
+            let refused: Vec<String> = addrs
+                .iter()
+                .filter_map(|ip| policy.refusal(*ip))
+                .map(|r| r.to_string())
+                .collect();
+            let addrs: Vec<IpAddr> = addrs.into_iter().filter(|ip| policy.permits(*ip)).collect();
+            if addrs.is_empty() {
+                f.error = Some((
+                    Phase::Dns,
+                    format!(
+                        "No valid IP addresses found for {host}: {}",
+                        refused.join("; ")
+                    ),
+                ));
+                f.redirect_refused = redirected;
+                return f;
+            }
             address = Some(addrs[0].to_string());
             pins.map.push((host.to_ascii_lowercase(), addrs));
         }
         let mut req_url = url.clone();
-        if let Some(p) = http_port_override()
+        if let Some(p) = v.net().http_port
             && url.scheme() == "http"
             && url.port_or_known_default() == Some(80)
         {
@@ -463,7 +502,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                 f.redirect_refused = true;
                 return f;
             }
-            match effective_port(&next) {
+            match effective_port(&next, v.net().http_port) {
                 Some(80 | 443) => {}
                 other => {
                     f.error = Some((

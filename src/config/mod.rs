@@ -341,6 +341,13 @@ impl FromStr for Subnet {
     }
 }
 
+impl Subnet {
+    /// Whether `ip` lies inside this subnet (never across address families).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        ip.is_ipv4() == self.addr.is_ipv4() && mask(ip, self.prefix) == self.addr
+    }
+}
+
 fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {

@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -26,20 +27,53 @@ pub const DNS_PORT_ENV: &str = "MPIC_CHECK_DNS_PORT";
 /// Environment variable that moves the HTTP-01 port (tests and labs only).
 pub const HTTP_PORT_ENV: &str = "MPIC_CHECK_HTTP_PORT";
 
-/// Port used to reach authoritative servers.
-pub fn dns_port() -> u16 {
-    std::env::var(DNS_PORT_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(53)
+/// The run-wide network settings that tests and labs may change: the authoritative DNS port, the
+/// HTTP-01 port and the address policy. Read from the environment once at start and handed to every
+/// vantage (through [`Discovery`]), so that no check reads the environment on its own and a bad value
+/// is one error before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetSettings {
+    /// Which addresses learned from a domain may be contacted.
+    pub addresses: policy::AddressPolicy,
+    /// Port used to reach authoritative servers (53).
+    pub dns_port: u16,
+    /// Port HTTP-01 fetches go to instead of 80, when a test moved it.
+    pub http_port: Option<u16>,
 }
 
-/// Port used for HTTP-01, when overridden for tests.
-pub fn http_port_override() -> Option<u16> {
-    std::env::var(HTTP_PORT_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&p| p != 80)
+impl Default for NetSettings {
+    fn default() -> NetSettings {
+        NetSettings {
+            addresses: policy::AddressPolicy::strict(),
+            dns_port: 53,
+            http_port: None,
+        }
+    }
+}
+
+impl NetSettings {
+    /// The settings of this process: the defaults, changed by [`DNS_PORT_ENV`], [`HTTP_PORT_ENV`] and
+    /// [`policy::ALLOW_RANGES_ENV`] where set. A value that is set but unusable is an error.
+    pub fn from_env() -> Result<NetSettings, String> {
+        fn port(var: &str) -> Result<Option<u16>, String> {
+            match std::env::var(var) {
+                Ok(v) => v
+                    .trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .map(Some)
+                    .ok_or_else(|| format!("{var}={v:?} is not a port number (1-65535)")),
+                Err(std::env::VarError::NotPresent) => Ok(None),
+                Err(std::env::VarError::NotUnicode(_)) => Err(format!("{var} is not valid UTF-8")),
+            }
+        }
+        Ok(NetSettings {
+            addresses: policy::AddressPolicy::from_env()?,
+            dns_port: port(DNS_PORT_ENV)?.unwrap_or(53),
+            http_port: port(HTTP_PORT_ENV)?.filter(|&p| p != 80),
+        })
+    }
 }
 
 /// The result of asking one question from one perspective, possibly of several servers.
@@ -85,6 +119,23 @@ impl Lookup {
 pub struct Discovery {
     by_name: Mutex<HashMap<String, ZoneCell>>,
     by_apex: Mutex<HashMap<String, ZoneCell>>,
+    /// The run's network settings, shared by every vantage that shares this bookkeeping.
+    net: NetSettings,
+}
+
+impl Discovery {
+    /// Bookkeeping for one run with these network settings.
+    pub fn new(net: NetSettings) -> Discovery {
+        Discovery {
+            net,
+            ..Discovery::default()
+        }
+    }
+
+    /// The run's network settings.
+    pub fn net(&self) -> &NetSettings {
+        &self.net
+    }
 }
 
 /// One discovery, computed once and shared by everyone who waits for it.
@@ -115,13 +166,27 @@ pub struct DiscoveryError {
     pub tool_fault: bool,
 }
 
+/// At most this many nameserver names of one zone are resolved and asked directly. Real zones
+/// delegate to 2–8 (the root has 13 with one name each); a hostile zone with 40 must not multiply
+/// every question by 40.
+pub const MAX_NS_NAMES: usize = 10;
+/// At most this many addresses of one nameserver name are asked.
+pub const MAX_ADDRS_PER_NS: usize = 4;
+/// At most this many nameserver addresses of one zone are asked in all.
+pub const MAX_NS_ADDRS: usize = 20;
+
 /// A discovered zone cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone {
     /// The apex (owner of the NS RRset).
     pub apex: String,
-    /// Nameserver names with their addresses.
+    /// Nameserver names with their addresses: the ones that will be asked.
     pub servers: NsAddrs,
+    /// Nameserver addresses the address policy refused, with the nameserver's name and why.
+    pub refused: Vec<(String, policy::Refusal)>,
+    /// What the caps left out ([`MAX_NS_NAMES`], [`MAX_ADDRS_PER_NS`], [`MAX_NS_ADDRS`]), if
+    /// anything, in one line.
+    pub capped: Option<String>,
 }
 
 /// Nameserver names with one of their addresses each (a name with two addresses appears twice).
@@ -212,6 +277,11 @@ impl Vantage {
             doh_ca: None,
         };
         Vantage::new(spec, timeout, None, discovery)
+    }
+
+    /// The run's network settings (ports, address policy).
+    pub fn net(&self) -> &NetSettings {
+        self.discovery.net()
     }
 
     /// The one HTTP client of this perspective (its proxy, its timeouts, no redirects, no
@@ -604,7 +674,19 @@ async fn find_zone(
     };
     let cell = zone_cell(&cache.by_apex, &apex).await;
     cell.get_or_init(|| async {
-        let port = dns_port();
+        let port = cache.net.dns_port;
+        let mut ns_names = ns_names.clone();
+        ns_names.sort();
+        ns_names.dedup();
+        let mut capped = Vec::new();
+        if ns_names.len() > MAX_NS_NAMES {
+            capped.push(format!(
+                "{} of {} nameserver names asked (at most {MAX_NS_NAMES})",
+                MAX_NS_NAMES,
+                ns_names.len()
+            ));
+            ns_names.truncate(MAX_NS_NAMES);
+        }
         let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
             [
                 boot.lookup(n, RecordType::A),
@@ -613,26 +695,59 @@ async fn find_zone(
         }))
         .await;
         let mut servers = Vec::new();
-        for (i, l) in addr_lookups.iter().enumerate() {
-            for ip in l.addresses() {
-                let entry = (ns_names[i / 2].clone(), SocketAddr::new(ip, port));
-                if !servers.contains(&entry) {
-                    servers.push(entry);
+        let mut refused = Vec::new();
+        let mut left_out = 0usize;
+        for (n, pair) in ns_names.iter().zip(addr_lookups.chunks(2)) {
+            let mut ips: Vec<IpAddr> = pair.iter().flat_map(Lookup::addresses).collect();
+            ips.dedup();
+            let mut taken = 0;
+            for ip in ips {
+                // A nameserver address is a domain's data like any other: loopback, the LAN or a
+                // multicast group are never asked (a CA's resolver would not ask them either).
+                if let Some(r) = cache.net.addresses.refusal(ip) {
+                    refused.push((n.clone(), r));
+                    continue;
                 }
+                let entry = (n.clone(), SocketAddr::new(ip, port));
+                if servers.contains(&entry) {
+                    continue;
+                }
+                if taken == MAX_ADDRS_PER_NS || servers.len() == MAX_NS_ADDRS {
+                    left_out += 1;
+                    continue;
+                }
+                taken += 1;
+                servers.push(entry);
             }
         }
+        if left_out > 0 {
+            capped.push(format!(
+                "{left_out} nameserver address(es) left out (at most {MAX_ADDRS_PER_NS} per name, {MAX_NS_ADDRS} per zone)"
+            ));
+        }
         if servers.is_empty() {
+            let why = if refused.is_empty() {
+                "have no addresses".to_string()
+            } else {
+                format!(
+                    "have no address a CA would use: {}",
+                    refused
+                        .iter()
+                        .map(|(n, r)| format!("{n}: {r}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
             Err(DiscoveryError {
-                message: format!(
-                    "the nameservers of {apex} ({}) have no addresses",
-                    ns_names.join(", ")
-                ),
+                message: format!("the nameservers of {apex} ({}) {why}", ns_names.join(", ")),
                 tool_fault: false,
             })
         } else {
             Ok(Zone {
                 apex: apex.clone(),
                 servers,
+                refused,
+                capped: (!capped.is_empty()).then(|| capped.join("; ")),
             })
         }
     })

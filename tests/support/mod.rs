@@ -40,7 +40,9 @@ use tokio::sync::oneshot;
 /// The binary with a hermetic environment, the one way every test starts it: `HOME` is `home` and
 /// `XDG_CONFIG_HOME` is removed (so no developer's own config is picked up), and the secrets and test
 /// overrides a developer's shell may hold are removed (`GLOBALPING_TOKEN`, `OPEN_MPIC_API_KEY`, the
-/// port overrides); tests set again what they need.
+/// port overrides); tests set again what they need. The fake Internet of the suite lives on
+/// 127.0.0.0/8, which the address policy refuses by default: [`LAB_RANGES`] is allowed explicitly,
+/// as the README documents for tests and labs (a test of the policy itself removes it).
 pub fn base_command(home: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
     c.env("HOME", home)
@@ -48,9 +50,13 @@ pub fn base_command(home: &Path) -> std::process::Command {
         .env_remove("GLOBALPING_TOKEN")
         .env_remove("OPEN_MPIC_API_KEY")
         .env_remove("MPIC_CHECK_HTTP_PORT")
-        .env_remove("MPIC_CHECK_DNS_PORT");
+        .env_remove("MPIC_CHECK_DNS_PORT")
+        .env("MPIC_CHECK_ALLOW_RANGES", LAB_RANGES);
     c
 }
+
+/// The ranges the suite's servers live in, allowed through `MPIC_CHECK_ALLOW_RANGES`.
+pub const LAB_RANGES: &str = "127.0.0.0/8,::1/128";
 
 /// [`base_command`] as an `assert_cmd` command (stdin, timeouts, assertions).
 pub fn base_cmd(home: &Path) -> assert_cmd::Command {

@@ -2081,7 +2081,7 @@ mod tests {
         match o.get("target").and_then(Value::as_str) {
             Some(t) if !t.is_empty() => {
                 if let Ok(ip) = t.parse::<IpAddr>()
-                    && crate::checks::address::is_reserved(&ip)
+                    && crate::perspective::policy::special_purpose(ip).is_some()
                 {
                     bad.insert("target".into(), "Private hostnames are not allowed.".into());
                 }
