@@ -317,12 +317,17 @@ impl Engine {
 
     /// Builds every vantage and checks each proxy once.
     pub async fn new(plan: &Plan) -> Engine {
-        Engine::build(&plan.config, plan.timeout, plan.net.clone()).await
+        // A generous bound: a healthy name costs each perspective 10-60 questions, the caps on
+        // nameservers keep a hostile one under a few hundred.
+        let per_name = 500 * (plan.config.perspectives.len() as u64 + 1);
+        let budget = 10_000 + per_name * plan.identifiers.len() as u64;
+        let discovery = Discovery::with_budget(plan.net.clone(), budget);
+        Engine::build(&plan.config, plan.timeout, discovery).await
     }
 
-    /// Builds the vantages of `config` with a per-step `timeout`.
-    pub async fn build(config: &Config, timeout: Duration, net: NetSettings) -> Engine {
-        let discovery = Arc::new(Discovery::new(net));
+    /// Builds the vantages of `config` with a per-step `timeout`, sharing `discovery`.
+    pub async fn build(config: &Config, timeout: Duration, discovery: Discovery) -> Engine {
+        let discovery = Arc::new(discovery);
         // Discovery of authoritative servers goes through a recursive view: the first configured
         // recursive perspective (normally the primary), else the host's resolvers.
         let boot_spec = config
@@ -1312,7 +1317,9 @@ async fn hook_setup(
     )
     .map_err(UsageError)?;
     let net = NetSettings::from_env().map_err(UsageError)?;
-    let engine = Engine::build(&config, step, net).await;
+    // Hooks poll for minutes at most once a second per server (and caps bound the servers), so they
+    // carry no run budget.
+    let engine = Engine::build(&config, step, Discovery::new(net)).await;
     Ok((engine, policy, id.challenge_name(), step))
 }
 

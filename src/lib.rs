@@ -21,3 +21,4 @@ pub mod probe;
 #[cfg(test)]
 mod proptest_support;
 pub mod report;
+pub mod text;

@@ -121,6 +121,10 @@ pub struct Discovery {
     by_apex: Mutex<HashMap<String, ZoneCell>>,
     /// The run's network settings, shared by every vantage that shares this bookkeeping.
     net: NetSettings,
+    /// Questions this run may still send, when it has a budget (see [`Discovery::with_budget`]).
+    budget: Option<std::sync::atomic::AtomicU64>,
+    /// The budget it started with, for the message when it runs out.
+    budget_total: u64,
 }
 
 impl Discovery {
@@ -130,6 +134,37 @@ impl Discovery {
             net,
             ..Discovery::default()
         }
+    }
+
+    /// The same with a budget of `questions` DNS questions for the whole run (each server asked
+    /// counts once). The caps on nameservers bound one name; the budget bounds a whole run, so no
+    /// input, however hostile, makes the tool a datagram amplifier.
+    pub fn with_budget(net: NetSettings, questions: u64) -> Discovery {
+        Discovery {
+            net,
+            budget: Some(std::sync::atomic::AtomicU64::new(questions)),
+            budget_total: questions,
+            ..Discovery::default()
+        }
+    }
+
+    /// Takes `n` questions from the budget; `Err` with a one-line reason when it is spent.
+    fn spend(&self, n: usize) -> Result<(), LookupFailure> {
+        use std::sync::atomic::Ordering;
+        let Some(left) = &self.budget else {
+            return Ok(());
+        };
+        let n = n as u64;
+        left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(n))
+            .map(|_| ())
+            .map_err(|_| LookupFailure {
+                phase: Phase::Dns,
+                message: format!(
+                    "not asked: this run's budget of {} DNS questions is spent (a safety limit of mpic-check; check fewer names per run)",
+                    self.budget_total
+                ),
+                perspective_fault: true,
+            })
     }
 
     /// The run's network settings.
@@ -341,6 +376,15 @@ impl Vantage {
                 }),
             };
         }
+        if !matches!(self.spec.dns, DnsSpec::Authoritative)
+            && let Err(f) = self.discovery.spend(self.servers.len())
+        {
+            return Lookup {
+                exchanges: Vec::new(),
+                answer: None,
+                failure: Some(f),
+            };
+        }
         match self.spec.dns {
             DnsSpec::Authoritative => self.lookup_authoritative(name, rtype).await,
             DnsSpec::Nameserver(_) => {
@@ -380,6 +424,13 @@ impl Vantage {
                     None => Transport::Udp(*a),
                 })
                 .collect();
+            if let Err(f) = self.discovery.spend(transports.len()) {
+                return Lookup {
+                    exchanges,
+                    answer: None,
+                    failure: Some(f),
+                };
+            }
             let answers = join_all(
                 transports
                     .iter()
@@ -758,6 +809,18 @@ async fn find_zone(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_budget_is_spent_once_and_then_refuses_with_the_tools_fault() {
+        let d = Discovery::with_budget(NetSettings::default(), 3);
+        assert!(d.spend(2).is_ok());
+        let e = d.spend(2).unwrap_err();
+        assert!(e.perspective_fault, "the tool's own limit, never the domain's");
+        assert!(e.message.contains("budget of 3 DNS questions"), "{}", e.message);
+        assert!(d.spend(1).is_ok(), "a refused spend takes nothing");
+        assert!(d.spend(1).is_err());
+        assert!(Discovery::new(NetSettings::default()).spend(usize::MAX).is_ok());
+    }
 
     #[tokio::test]
     async fn discovery_bookkeeping_is_bounded_and_keeps_what_is_in_flight() {

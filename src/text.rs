@@ -1,0 +1,197 @@
+//! Text that crosses a trust boundary. The [`Redactor`] knows every secret of a run (engine tokens
+//! and API keys, proxy user names and passwords, the ACME account URI) and removes them from any
+//! string, in the forms a server may echo them back (as is, percent-encoded, base64 of a
+//! `user:password` pair); it is applied to everything a remote party could have filled before it is
+//! stored, so no renderer, log or saved file ever has a secret to leak.
+
+use std::fmt;
+
+use base64::Engine as _;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "***";
+
+/// Shorter strings are not treated as secrets: replacing every `a` or `12` in a report would
+/// destroy it and protect nothing (a real token or password is longer).
+const MIN_SECRET_LEN: usize = 4;
+
+/// Removes a run's secrets from text.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// Every form to remove, longest first so a longer form is replaced before a part of it.
+    forms: Vec<String>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the secrets themselves.
+        f.debug_struct("Redactor")
+            .field("forms", &self.forms.len())
+            .finish()
+    }
+}
+
+impl Redactor {
+    /// A redactor that knows nothing yet.
+    pub fn new() -> Redactor {
+        Redactor::default()
+    }
+
+    /// Adds one secret (ignored when shorter than 4 characters).
+    pub fn add(&mut self, secret: &str) {
+        let secret = secret.trim();
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let mut forms = vec![secret.to_string()];
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        forms.push(encoded.clone());
+        forms.push(encoded.replace('+', "%20"));
+        forms.push(base64::engine::general_purpose::STANDARD.encode(secret));
+        for f in forms {
+            if f.len() >= MIN_SECRET_LEN && !self.forms.contains(&f) {
+                self.forms.push(f);
+            }
+        }
+        self.forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    }
+
+    /// Adds a proxy's credentials: the password, the user name, and the `user:password` pair in
+    /// the base64 form HTTP Basic and `Proxy-Authorization` carry.
+    pub fn add_credentials(&mut self, user: &str, password: &str) {
+        self.add(password);
+        self.add(user);
+        if !password.is_empty() {
+            let pair = format!("{user}:{password}");
+            self.add(&pair);
+        }
+    }
+
+    /// Whether any secret is known.
+    pub fn is_empty(&self) -> bool {
+        self.forms.is_empty()
+    }
+
+    /// `text` with every known secret replaced by [`REDACTED`].
+    pub fn clean(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for f in &self.forms {
+            if out.contains(f.as_str()) {
+                out = out.replace(f.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// Cleans `text` in place; true when something was removed.
+    pub fn clean_in_place(&self, text: &mut String) -> bool {
+        if self.forms.iter().any(|f| text.contains(f.as_str())) {
+            *text = self.clean(text);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Cleans every string inside any serialisable value (keys included) — the one pass that
+    /// reaches every field a remote party could fill, present and future, without listing them.
+    /// A value that does not round-trip through JSON is returned unchanged.
+    pub fn clean_value<T: Serialize + DeserializeOwned>(&self, value: T) -> T {
+        if self.forms.is_empty() {
+            return value;
+        }
+        let Ok(mut v) = serde_json::to_value(&value) else {
+            return value;
+        };
+        if !self.walk(&mut v) {
+            return value;
+        }
+        serde_json::from_value(v).unwrap_or(value)
+    }
+
+    fn walk(&self, v: &mut Value) -> bool {
+        match v {
+            Value::String(s) => self.clean_in_place(s),
+            Value::Array(a) => a.iter_mut().fold(false, |acc, x| self.walk(x) | acc),
+            Value::Object(m) => {
+                let mut changed = false;
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    let mut val = m.remove(&k).unwrap_or(Value::Null);
+                    changed |= self.walk(&mut val);
+                    let mut key = k;
+                    changed |= self.clean_in_place(&mut key);
+                    m.insert(key, val);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_of_a_secret_is_removed() {
+        let mut r = Redactor::new();
+        r.add("s3cr3t/key+42==");
+        let echoed = [
+            "key s3cr3t/key+42== echoed",
+            "query ?k=s3cr3t%2Fkey%2B42%3D%3D",
+            "b64 czNjcjN0L2tleSs0Mj09",
+        ];
+        for e in echoed {
+            let c = r.clean(e);
+            assert!(c.contains(REDACTED), "{e} -> {c}");
+            assert!(!c.contains("s3cr3t"), "{c}");
+        }
+    }
+
+    #[test]
+    fn proxy_credentials_are_removed_also_as_basic_auth() {
+        let mut r = Redactor::new();
+        r.add_credentials("alice", "Pw7secret");
+        let basic = base64::engine::general_purpose::STANDARD.encode("alice:Pw7secret");
+        let c = r.clean(&format!("Proxy-Authorization: Basic {basic} for alice"));
+        assert!(!c.contains(&basic) && !c.contains("alice"), "{c}");
+    }
+
+    #[test]
+    fn short_strings_are_not_secrets_and_debug_hides_everything() {
+        let mut r = Redactor::new();
+        r.add("ab");
+        assert!(r.is_empty());
+        r.add("token-value-123");
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("token-value"), "{shown}");
+    }
+
+    #[test]
+    fn every_string_of_a_structure_is_cleaned_keys_included() {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Inner {
+            name: String,
+            list: Vec<String>,
+            map: std::collections::BTreeMap<String, String>,
+            n: u32,
+        }
+        let mut r = Redactor::new();
+        r.add("KEY-0123456789");
+        let v = Inner {
+            name: "p-KEY-0123456789".into(),
+            list: vec!["ok".into(), "x KEY-0123456789".into()],
+            map: [("KEY-0123456789".to_string(), "KEY-0123456789".to_string())].into(),
+            n: 7,
+        };
+        let c = r.clean_value(v);
+        let text = format!("{c:?}");
+        assert!(!text.contains("KEY-0123456789"), "{text}");
+        assert_eq!(c.n, 7);
+        assert_eq!(c.list[0], "ok");
+    }
+}
