@@ -399,3 +399,27 @@ fn a_zone_with_forty_nameservers_is_asked_at_most_twenty_addresses() {
         "{sources} sources"
     );
 }
+
+#[test]
+fn a_body_from_a_redirect_target_is_kept_only_as_a_short_excerpt() {
+    let zone = plain()
+        .a("www.example.test", "127.0.20.1")
+        .a("elsewhere.example.test", "127.0.20.1");
+    let long = format!("{}TAIL-that-must-not-be-shown", "x".repeat(500));
+    let site = Site::new()
+        .response(
+            "/.well-known/acme-challenge/*",
+            Resp::redirect(302, "http://elsewhere.example.test/page"),
+        )
+        .response("/page", Resp::status(200, &long));
+    let lab = lab(zone, site);
+    let (_, doc) = lab.json(&["www.example.test"]);
+    let fetch = observations(&doc, "www.example.test")
+        .into_iter()
+        .find(|o| o["perspective"] == "home" && o["check"] == "http-01" && o["address"].is_null())
+        .unwrap();
+    let prefix = fetch["http"]["body_prefix"].as_str().unwrap();
+    assert!(prefix.len() <= 64, "{prefix}");
+    assert!(!doc.to_string().contains("TAIL-that"), "{doc:#}");
+    assert_eq!(fetch["http"]["body_len"], long.len());
+}

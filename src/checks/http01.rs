@@ -572,6 +572,11 @@ fn describe_error(phase: Phase, e: &reqwest::Error, via_socks: bool) -> String {
     }
 }
 
+/// Bytes of a body kept as an escaped excerpt (the rest is only hashed and counted).
+const BODY_EXCERPT: usize = 160;
+/// Bytes kept of a body that came from a redirect target.
+const REDIRECTED_BODY_EXCERPT: usize = 64;
+
 fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Observation {
     let mut o = blank(&v.spec.name, Check::Http01);
     o.elapsed_ms = start.elapsed().as_millis() as u64;
@@ -585,10 +590,16 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
         user_agent: plan.user_agent.clone(),
         hops: f.hops.clone(),
         status: f.status,
-        body_prefix: f
-            .body
-            .as_ref()
-            .map(|_| escape_bytes(&bytes[..bytes.len().min(160)])),
+        body_prefix: f.body.as_ref().map(|_| {
+            // A body from a redirect target may come from anywhere the domain pointed at: only a
+            // short excerpt of it is kept (enough to recognise an error page), never its content.
+            let keep = if f.hops.len() > 1 {
+                REDIRECTED_BODY_EXCERPT
+            } else {
+                BODY_EXCERPT
+            };
+            escape_bytes(&bytes[..bytes.len().min(keep)])
+        }),
         body_len: f.body.as_ref().map(|_| bytes.len() as u64),
         body_sha256: f.body.as_ref().map(|_| hex(&Sha256::digest(&bytes))),
         body_truncated: truncated,

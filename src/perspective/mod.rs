@@ -815,11 +815,22 @@ mod tests {
         let d = Discovery::with_budget(NetSettings::default(), 3);
         assert!(d.spend(2).is_ok());
         let e = d.spend(2).unwrap_err();
-        assert!(e.perspective_fault, "the tool's own limit, never the domain's");
-        assert!(e.message.contains("budget of 3 DNS questions"), "{}", e.message);
+        assert!(
+            e.perspective_fault,
+            "the tool's own limit, never the domain's"
+        );
+        assert!(
+            e.message.contains("budget of 3 DNS questions"),
+            "{}",
+            e.message
+        );
         assert!(d.spend(1).is_ok(), "a refused spend takes nothing");
         assert!(d.spend(1).is_err());
-        assert!(Discovery::new(NetSettings::default()).spend(usize::MAX).is_ok());
+        assert!(
+            Discovery::new(NetSettings::default())
+                .spend(usize::MAX)
+                .is_ok()
+        );
     }
 
     #[tokio::test]
