@@ -204,6 +204,9 @@ fn redirects_into_the_internal_network_are_refused_and_never_printed() {
         }
     }
     assert_eq!(lab.internal_hits(), 0, "{:?}", lab.origins.requests());
+    let (_, doc) = lab.json(&["www.example.test"]);
+    let f = crate::e2e::finding(&doc, "redirect-disallowed");
+    assert!(f["evidence"].to_string().contains("127.0.0.5"), "{f}");
 }
 
 #[test]
@@ -219,6 +222,10 @@ fn a_redirect_to_a_name_that_resolves_internally_is_refused() {
     let (code, doc) = lab.json(&["www.example.test"]);
     assert_eq!(code, 2, "{doc:#}");
     assert_eq!(lab.internal_hits(), 0, "{:?}", lab.origins.requests());
+    assert!(
+        crate::e2e::codes(&doc).contains(&"redirect-disallowed".to_string()),
+        "{doc:#}"
+    );
     let text = doc.to_string();
     assert!(!text.contains(SECRET));
     assert!(
