@@ -36,14 +36,17 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
+use super::wire::{self, ReadError, Request};
 use super::{ServerThread, assert_loopback, bind_same_port, lo};
 
 /// The User-Agent real probes send (it cannot be changed through the API).
 pub const PROBE_USER_AGENT: &str = "globalping probe (https://github.com/jsdelivr/globalping)";
-/// Largest request head accepted.
-const MAX_HEAD: usize = 16 * 1024;
-/// The API's JSON body limit (koa-bodyparser `jsonLimit: '100kb'`).
-const MAX_BODY: usize = 100 * 1024;
+/// Largest request head accepted, and the API's JSON body limit (koa-bodyparser
+/// `jsonLimit: '100kb'`).
+const LIMITS: wire::Limits = wire::Limits {
+    head: 16 * 1024,
+    body: 100 * 1024,
+};
 /// How long a client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Probes return only the first 10 KB of a body.
@@ -455,22 +458,6 @@ impl FakeGlobalping {
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1
 
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 struct Response {
     status: u16,
     headers: Vec<(String, String)>,
@@ -515,71 +502,6 @@ impl Response {
     }
 }
 
-enum ReadError {
-    Gone,
-    Bad(u16, &'static str),
-}
-
-async fn read_request(s: &mut TcpStream) -> Result<Request, ReadError> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ReadError::Bad(431, "Request Header Fields Too Large"));
-        }
-        match s.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = std::str::from_utf8(&buf[..end]).map_err(|_| ReadError::Bad(400, "Bad Request"))?;
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let (Some(method), Some(path), Some(version)) = (first.next(), first.next(), first.next())
-    else {
-        return Err(ReadError::Bad(400, "Bad Request"));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(ReadError::Bad(505, "HTTP Version Not Supported"));
-    }
-    let mut headers = Vec::new();
-    for line in lines {
-        let (k, v) = line
-            .split_once(':')
-            .ok_or(ReadError::Bad(400, "Bad Request"))?;
-        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-    }
-    let req_header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    if req_header("transfer-encoding").is_some() {
-        // Not needed by any client under test; refused rather than misread.
-        return Err(ReadError::Bad(411, "Length Required"));
-    }
-    let len: usize = match req_header("content-length") {
-        Some(v) => v.parse().map_err(|_| ReadError::Bad(400, "Bad Request"))?,
-        None => 0,
-    };
-    if len > MAX_BODY {
-        return Err(ReadError::Bad(413, "request entity too large"));
-    }
-    let mut body = buf[end + 4..].to_vec();
-    while body.len() < len {
-        match s.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body.truncate(len);
-    Ok(Request {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        headers,
-        body,
-    })
-}
-
 async fn write_response(s: &mut TcpStream, r: &Response) -> io::Result<()> {
     let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status));
     for (k, v) in &r.headers {
@@ -610,15 +532,18 @@ fn reason(status: u16) -> &'static str {
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        505 => "HTTP Version Not Supported",
         _ => "Status",
     }
 }
 
 async fn serve(mut stream: TcpStream, peer: SocketAddr, setup: Arc<Setup>, state: Shared) {
-    let req = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
+    let mut buf = Vec::new();
+    let read = wire::read_request(&mut stream, &mut buf, LIMITS);
+    let req = match tokio::time::timeout(READ_TIMEOUT, read).await {
         Ok(Ok(r)) => r,
-        Ok(Err(ReadError::Bad(status, msg))) => {
-            let _ = write_response(&mut stream, &Response::text(status, msg)).await;
+        Ok(Err(ReadError::Reject(status))) => {
+            let _ = write_response(&mut stream, &Response::text(status, reason(status))).await;
             return;
         }
         Ok(Err(ReadError::Gone)) | Err(_) => return,
@@ -627,8 +552,12 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, setup: Arc<Setup>, state
     state.lock().unwrap().requests.push(ApiRequest {
         peer,
         method: req.method.clone(),
-        path: req.path.clone(),
-        headers: req.headers.clone(),
+        path: req.target.clone(),
+        headers: req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect(),
         body: req.body.clone(),
         status: resp.status,
     });
@@ -661,7 +590,7 @@ fn route(req: &Request, setup: &Arc<Setup>, state: &Shared) -> Response {
             .with("X-RateLimit-Reset", &secs.to_string())
             .with("Retry-After", &secs.to_string());
     }
-    let path = req.path.split('?').next().unwrap_or("");
+    let path = req.target.split('?').next().unwrap_or("");
     match (req.method.as_str(), path) {
         ("POST", "/v1/measurements") => create(req, setup, state, authenticated),
         (_, "/v1/measurements") => {
@@ -1324,7 +1253,7 @@ async fn http_result(
             }
             first_byte.get_or_insert_with(|| started.elapsed());
             raw.extend_from_slice(&chunk[..n]);
-            if raw.len() > PROBE_BODY_LIMIT + MAX_HEAD {
+            if raw.len() > PROBE_BODY_LIMIT + LIMITS.head {
                 break;
             }
         }
