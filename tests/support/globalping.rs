@@ -114,8 +114,18 @@ impl Probe {
                         .all(|w| tags.contains(&w.to_ascii_lowercase()))
                 }),
                 "magic" => {
+                    // The real API also knows countries by name.
+                    let country_name = match self.country {
+                        "DE" => "germany",
+                        "US" => "united states",
+                        "JP" => "japan",
+                        "BR" => "brazil",
+                        "AU" => "australia",
+                        "ZA" => "south africa",
+                        _ => "",
+                    };
                     let hay = format!(
-                        "{} {} {} {} {} as{} {}",
+                        "{} {} {} {} {} as{} {} {country_name}",
                         self.continent,
                         self.region,
                         self.country,
@@ -223,6 +233,30 @@ pub struct Setup {
     token: Option<String>,
     in_progress_polls: u32,
     rate_limit: Option<u64>,
+    /// The first N creations get 429 with `Retry-After: secs`.
+    rate_limited_posts: Option<(u32, u64)>,
+    /// Echo the received `Authorization` header in the 401 message (a hostile API).
+    echo_auth: bool,
+    /// Measurements stay `in-progress` for ever.
+    never_finish: bool,
+    /// Polls are answered 200 with an HTML error page instead of JSON.
+    garbage_polls: bool,
+    /// Polls closer than this to the previous response break the polling guideline.
+    min_poll_gap: Option<Duration>,
+    /// Canned HTTP results per continent instead of a real fetch.
+    http_answers: Vec<(String, HttpAnswer)>,
+}
+
+/// A canned HTTP result: (protocol, port, host, path) → the probe's `result` object.
+#[derive(Clone)]
+pub struct HttpAnswer(Arc<AnswerFn>);
+
+type AnswerFn = dyn Fn(&str, u64, &str, &str) -> Value + Send + Sync;
+
+impl std::fmt::Debug for HttpAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpAnswer(..)")
+    }
 }
 
 impl Setup {
@@ -236,6 +270,12 @@ impl Setup {
             token: None,
             in_progress_polls: 1,
             rate_limit: None,
+            rate_limited_posts: None,
+            echo_auth: false,
+            never_finish: false,
+            garbage_polls: false,
+            min_poll_gap: None,
+            http_answers: Vec::new(),
         }
     }
 
@@ -274,6 +314,51 @@ impl Setup {
     /// Every request is answered 429 `rate_limit_exceeded` with `Retry-After: secs`.
     pub fn rate_limited(mut self, secs: u64) -> Self {
         self.rate_limit = Some(secs);
+        self
+    }
+
+    /// The first `n` measurement creations are answered 429 `rate_limit_exceeded` with
+    /// `Retry-After: secs`; later ones go through.
+    pub fn rate_limited_posts(mut self, n: u32, secs: u64) -> Self {
+        self.rate_limited_posts = Some((n, secs));
+        self
+    }
+
+    /// A refused token is echoed in the 401 message, as a careless API might.
+    pub fn echo_auth(mut self) -> Self {
+        self.echo_auth = true;
+        self
+    }
+
+    /// No measurement ever finishes.
+    pub fn never_finish(mut self) -> Self {
+        self.never_finish = true;
+        self
+    }
+
+    /// Polls get an HTML error page with status 200 (malformed JSON).
+    pub fn garbage_polls(mut self) -> Self {
+        self.garbage_polls = true;
+        self
+    }
+
+    /// Records a violation (see [`FakeGlobalping::violations`]) for each poll that comes sooner
+    /// than `gap` after the previous response for that measurement.
+    pub fn min_poll_gap(mut self, gap: Duration) -> Self {
+        self.min_poll_gap = Some(gap);
+        self
+    }
+
+    /// HTTP measurements from probes on `continent` are answered by `answer(protocol, port,
+    /// host, path)` (a canned `result` object) instead of a real fetch; a later answer for the
+    /// same continent wins.
+    pub fn http_answer(
+        mut self,
+        continent: &str,
+        answer: impl Fn(&str, u64, &str, &str) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.http_answers
+            .push((continent.to_ascii_uppercase(), HttpAnswer(Arc::new(answer))));
         self
     }
 
@@ -340,6 +425,8 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub status: u16,
+    /// The response body as JSON (`Null` when it was not JSON).
+    pub response: Value,
 }
 
 impl ApiRequest {
@@ -376,6 +463,7 @@ struct Measurement {
     /// One slot per probe, filled when it finishes.
     results: Arc<Mutex<Vec<Option<Value>>>>,
     polls: u32,
+    last_response: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -385,6 +473,8 @@ struct State {
     fetches: Vec<ProbeFetch>,
     next: u64,
     not_modified: u32,
+    rate_limited_posts: u32,
+    violations: Vec<String>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -447,6 +537,11 @@ impl FakeGlobalping {
     /// Every probe HTTP fetch so far.
     pub fn fetches(&self) -> Vec<ProbeFetch> {
         self.state.lock().unwrap().fetches.clone()
+    }
+
+    /// Polls that broke the guideline set with [`Setup::min_poll_gap`].
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
     }
 
     /// How many polls were answered 304 Not Modified.
@@ -560,6 +655,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, setup: Arc<Setup>, state
             .collect(),
         body: req.body.clone(),
         status: resp.status,
+        response: serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
     });
     let _ = write_response(&mut stream, &resp).await;
 }
@@ -572,6 +668,10 @@ fn route(req: &Request, setup: &Arc<Setup>, state: &Shared) -> Response {
             _ => false,
         };
         if !good {
+            if setup.echo_auth {
+                let msg = format!("Invalid token in header {auth:?}.");
+                return Response::error(401, "unauthorized", &msg, None);
+            }
             return Response::text(401, "Unauthorized");
         }
     }
@@ -592,7 +692,29 @@ fn route(req: &Request, setup: &Arc<Setup>, state: &Shared) -> Response {
     }
     let path = req.target.split('?').next().unwrap_or("");
     match (req.method.as_str(), path) {
-        ("POST", "/v1/measurements") => create(req, setup, state, authenticated),
+        ("POST", "/v1/measurements") => {
+            if let Some((n, secs)) = setup.rate_limited_posts {
+                let mut st = state.lock().unwrap();
+                if st.rate_limited_posts < n {
+                    st.rate_limited_posts += 1;
+                    return Response::error(
+                        429,
+                        "rate_limit_exceeded",
+                        "API rate limit exceeded.",
+                        None,
+                    )
+                    .with(
+                        "X-RateLimit-Limit",
+                        if authenticated { "500" } else { "250" },
+                    )
+                    .with("X-RateLimit-Remaining", "0")
+                    .with("X-RateLimit-Reset", "2520")
+                    .with("X-Request-Cost", "1")
+                    .with("Retry-After", &secs.to_string());
+                }
+            }
+            create(req, setup, state, authenticated)
+        }
         (_, "/v1/measurements") => {
             Response::error(405, "method_not_allowed", "Method Not Allowed", None)
                 .with("Allow", "POST")
@@ -692,8 +814,21 @@ fn create(req: &Request, setup: &Arc<Setup>, state: &Shared, authenticated: bool
         let state = state.clone();
         let (kind, target, options) = (kind.clone(), target.clone(), options.clone());
         tokio::spawn(async move {
+            let canned = setup
+                .http_answers
+                .iter()
+                .rev()
+                .find(|(c, _)| c == probe.continent)
+                .map(|(_, a)| a.clone());
             let r = if kind == "dns" {
                 dns_result(&setup, &probe, &target, &options)
+            } else if let Some(HttpAnswer(answer)) = canned {
+                answer(
+                    options["protocol"].as_str().unwrap_or("HTTPS"),
+                    options["port"].as_u64().unwrap_or(80),
+                    &target,
+                    options["request"]["path"].as_str().unwrap_or("/"),
+                )
             } else {
                 let (r, fetch) = http_result(&setup, &probe, &target, &options).await;
                 state.lock().unwrap().fetches.push(fetch);
@@ -722,6 +857,7 @@ fn create(req: &Request, setup: &Arc<Setup>, state: &Shared, authenticated: bool
             probes,
             results,
             polls: 0,
+            last_response: Instant::now(),
         },
     );
     Response::json(202, &json!({"id": id, "probesCount": count}))
@@ -734,7 +870,7 @@ fn create(req: &Request, setup: &Arc<Setup>, state: &Shared, authenticated: bool
 }
 
 /// The real API's schema (Joi, unknown keys refused), as far as the fake implements it.
-fn validate(v: &Value, authenticated: bool) -> Result<(), serde_json::Map<String, Value>> {
+pub fn validate(v: &Value, authenticated: bool) -> Result<(), serde_json::Map<String, Value>> {
     let mut bad = serde_json::Map::new();
     let mut add = |k: &str, m: String| {
         bad.insert(k.to_owned(), Value::String(m));
@@ -1036,7 +1172,8 @@ fn valid_hostname(t: &str) -> bool {
 // GET /v1/measurements/{id}
 
 fn poll(req: &Request, id: &str, setup: &Setup, state: &Shared) -> Response {
-    let mut st = state.lock().unwrap();
+    let mut guard = state.lock().unwrap();
+    let st = &mut *guard;
     let Some(m) = st.measurements.get_mut(id) else {
         return Response::error(
             404,
@@ -1045,8 +1182,19 @@ fn poll(req: &Request, id: &str, setup: &Setup, state: &Shared) -> Response {
             None,
         );
     };
+    let since = m.last_response.elapsed();
+    m.last_response = Instant::now();
+    if setup.min_poll_gap.is_some_and(|gap| since < gap) {
+        let v = format!("{id}: polled {since:?} after the previous response");
+        st.violations.push(v);
+    }
+    if setup.garbage_polls {
+        return Response::text(200, "<html><body>502 Bad Gateway</body></html>");
+    }
     let done: Vec<Option<Value>> = m.results.lock().unwrap().clone();
-    let finished = m.polls >= setup.in_progress_polls && done.iter().all(Option::is_some);
+    let finished = !setup.never_finish
+        && m.polls >= setup.in_progress_polls
+        && done.iter().all(Option::is_some);
     m.polls += 1;
     let mut doc = m.doc.clone();
     doc["results"] = Value::Array(
