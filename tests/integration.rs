@@ -5,6 +5,7 @@ mod engines;
 mod examples;
 mod explain;
 mod findings;
+mod globalping_api;
 mod hooks;
 mod hostile;
 mod html;

@@ -29,23 +29,26 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::aws_lc_rs;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::wire::{self, ReadError, Request};
 use super::{ServerThread, assert_loopback, bind_same_port};
 
 /// The only path served.
 pub const DOH_PATH: &str = "/dns-query";
 /// The RFC 8484 media type.
 pub const DNS_MESSAGE: &str = "application/dns-message";
-/// Largest request head (request line + headers) accepted.
-const MAX_HEAD: usize = 16 * 1024;
-/// Largest request body accepted (a DNS message never exceeds it).
-const MAX_BODY: usize = 65_535;
+/// Largest request head (request line + headers) and body accepted (a DNS message never
+/// exceeds 65,535 bytes).
+const LIMITS: wire::Limits = wire::Limits {
+    head: 16 * 1024,
+    body: 65_535,
+};
 /// Bound for the TLS handshake and for each request head, including the idle wait for the next
 /// request on a kept-alive connection.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -232,119 +235,6 @@ impl DohServer {
     }
 }
 
-/// A parsed request with its body.
-struct Request {
-    method: String,
-    target: String,
-    http10: bool,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether the client wants the connection kept open after this exchange.
-    fn keep_alive(&self) -> bool {
-        let conn = self.header("Connection").map(str::to_ascii_lowercase);
-        if self.http10 {
-            conn.is_some_and(|c| c.contains("keep-alive"))
-        } else {
-            !conn.is_some_and(|c| c.contains("close"))
-        }
-    }
-}
-
-enum ReadError {
-    /// Connection closed, timed out or failed: nothing to answer.
-    Gone,
-    /// Answer this status and close (the stream position is lost).
-    Reject(u16),
-}
-
-/// Reads one request: the head up to the blank line, then a `Content-Length` body. `buf` holds
-/// bytes already read past the previous request (pipelining) and keeps what follows this one.
-async fn read_request<S>(stream: &mut S, buf: &mut Vec<u8>) -> Result<Request, ReadError>
-where
-    S: AsyncRead + Unpin,
-{
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ReadError::Reject(431));
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    if end > MAX_HEAD {
-        return Err(ReadError::Reject(431));
-    }
-    let text = std::str::from_utf8(&buf[..end]).map_err(|_| ReadError::Reject(400))?;
-    let mut lines = text.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let (Some(method), Some(target), Some(version), None) = (
-        request_line.next(),
-        request_line.next(),
-        request_line.next(),
-        request_line.next(),
-    ) else {
-        return Err(ReadError::Reject(400));
-    };
-    let http10 = match version {
-        "HTTP/1.1" => false,
-        "HTTP/1.0" => true,
-        _ => return Err(ReadError::Reject(400)),
-    };
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line.split_once(':').ok_or(ReadError::Reject(400))?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-    let header = |n: &str| {
-        headers
-            .iter()
-            .find(|(h, _)| h.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.as_str())
-    };
-    if header("Transfer-Encoding").is_some() {
-        // Chunked bodies are not supported; without a length the stream cannot be resynced.
-        return Err(ReadError::Reject(411));
-    }
-    let len = match header("Content-Length") {
-        None => 0,
-        Some(v) => v.parse::<usize>().map_err(|_| ReadError::Reject(400))?,
-    };
-    if len > MAX_BODY {
-        return Err(ReadError::Reject(413));
-    }
-    let (method, target) = (method.to_owned(), target.to_owned());
-    buf.drain(..end + 4);
-    while buf.len() < len {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = buf.drain(..len).collect();
-    Ok(Request {
-        method,
-        target,
-        http10,
-        headers,
-        body,
-    })
-}
-
 /// A response to write.
 struct Resp {
     status: u16,
@@ -379,7 +269,12 @@ async fn serve_connection(
     };
     let mut buf = Vec::new();
     loop {
-        let req = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut tls, &mut buf)).await {
+        let req = match tokio::time::timeout(
+            READ_TIMEOUT,
+            wire::read_request(&mut tls, &mut buf, LIMITS),
+        )
+        .await
+        {
             Ok(Ok(req)) => req,
             Ok(Err(ReadError::Reject(status))) => {
                 let resp = Resp::text(status, reason(status));
@@ -535,6 +430,7 @@ fn reason(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
         _ => "Status",
     }
 }

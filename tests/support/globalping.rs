@@ -36,14 +36,17 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
+use super::wire::{self, ReadError, Request};
 use super::{ServerThread, assert_loopback, bind_same_port, lo};
 
 /// The User-Agent real probes send (it cannot be changed through the API).
 pub const PROBE_USER_AGENT: &str = "globalping probe (https://github.com/jsdelivr/globalping)";
-/// Largest request head accepted.
-const MAX_HEAD: usize = 16 * 1024;
-/// The API's JSON body limit (koa-bodyparser `jsonLimit: '100kb'`).
-const MAX_BODY: usize = 100 * 1024;
+/// Largest request head accepted, and the API's JSON body limit (koa-bodyparser
+/// `jsonLimit: '100kb'`).
+const LIMITS: wire::Limits = wire::Limits {
+    head: 16 * 1024,
+    body: 100 * 1024,
+};
 /// How long a client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Probes return only the first 10 KB of a body.
@@ -111,8 +114,18 @@ impl Probe {
                         .all(|w| tags.contains(&w.to_ascii_lowercase()))
                 }),
                 "magic" => {
+                    // The real API also knows countries by name.
+                    let country_name = match self.country {
+                        "DE" => "germany",
+                        "US" => "united states",
+                        "JP" => "japan",
+                        "BR" => "brazil",
+                        "AU" => "australia",
+                        "ZA" => "south africa",
+                        _ => "",
+                    };
                     let hay = format!(
-                        "{} {} {} {} {} as{} {}",
+                        "{} {} {} {} {} as{} {} {country_name}",
                         self.continent,
                         self.region,
                         self.country,
@@ -220,6 +233,30 @@ pub struct Setup {
     token: Option<String>,
     in_progress_polls: u32,
     rate_limit: Option<u64>,
+    /// The first N creations get 429 with `Retry-After: secs`.
+    rate_limited_posts: Option<(u32, u64)>,
+    /// Echo the received `Authorization` header in the 401 message (a hostile API).
+    echo_auth: bool,
+    /// Measurements stay `in-progress` for ever.
+    never_finish: bool,
+    /// Polls are answered 200 with an HTML error page instead of JSON.
+    garbage_polls: bool,
+    /// Polls closer than this to the previous response break the polling guideline.
+    min_poll_gap: Option<Duration>,
+    /// Canned HTTP results per continent instead of a real fetch.
+    http_answers: Vec<(String, HttpAnswer)>,
+}
+
+/// A canned HTTP result: (protocol, port, host, path) → the probe's `result` object.
+#[derive(Clone)]
+pub struct HttpAnswer(Arc<AnswerFn>);
+
+type AnswerFn = dyn Fn(&str, u64, &str, &str) -> Value + Send + Sync;
+
+impl std::fmt::Debug for HttpAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpAnswer(..)")
+    }
 }
 
 impl Setup {
@@ -233,6 +270,12 @@ impl Setup {
             token: None,
             in_progress_polls: 1,
             rate_limit: None,
+            rate_limited_posts: None,
+            echo_auth: false,
+            never_finish: false,
+            garbage_polls: false,
+            min_poll_gap: None,
+            http_answers: Vec::new(),
         }
     }
 
@@ -271,6 +314,51 @@ impl Setup {
     /// Every request is answered 429 `rate_limit_exceeded` with `Retry-After: secs`.
     pub fn rate_limited(mut self, secs: u64) -> Self {
         self.rate_limit = Some(secs);
+        self
+    }
+
+    /// The first `n` measurement creations are answered 429 `rate_limit_exceeded` with
+    /// `Retry-After: secs`; later ones go through.
+    pub fn rate_limited_posts(mut self, n: u32, secs: u64) -> Self {
+        self.rate_limited_posts = Some((n, secs));
+        self
+    }
+
+    /// A refused token is echoed in the 401 message, as a careless API might.
+    pub fn echo_auth(mut self) -> Self {
+        self.echo_auth = true;
+        self
+    }
+
+    /// No measurement ever finishes.
+    pub fn never_finish(mut self) -> Self {
+        self.never_finish = true;
+        self
+    }
+
+    /// Polls get an HTML error page with status 200 (malformed JSON).
+    pub fn garbage_polls(mut self) -> Self {
+        self.garbage_polls = true;
+        self
+    }
+
+    /// Records a violation (see [`FakeGlobalping::violations`]) for each poll that comes sooner
+    /// than `gap` after the previous response for that measurement.
+    pub fn min_poll_gap(mut self, gap: Duration) -> Self {
+        self.min_poll_gap = Some(gap);
+        self
+    }
+
+    /// HTTP measurements from probes on `continent` are answered by `answer(protocol, port,
+    /// host, path)` (a canned `result` object) instead of a real fetch; a later answer for the
+    /// same continent wins.
+    pub fn http_answer(
+        mut self,
+        continent: &str,
+        answer: impl Fn(&str, u64, &str, &str) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.http_answers
+            .push((continent.to_ascii_uppercase(), HttpAnswer(Arc::new(answer))));
         self
     }
 
@@ -337,6 +425,8 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub status: u16,
+    /// The response body as JSON (`Null` when it was not JSON).
+    pub response: Value,
 }
 
 impl ApiRequest {
@@ -373,6 +463,7 @@ struct Measurement {
     /// One slot per probe, filled when it finishes.
     results: Arc<Mutex<Vec<Option<Value>>>>,
     polls: u32,
+    last_response: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -382,6 +473,8 @@ struct State {
     fetches: Vec<ProbeFetch>,
     next: u64,
     not_modified: u32,
+    rate_limited_posts: u32,
+    violations: Vec<String>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -446,6 +539,11 @@ impl FakeGlobalping {
         self.state.lock().unwrap().fetches.clone()
     }
 
+    /// Polls that broke the guideline set with [`Setup::min_poll_gap`].
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
+    }
+
     /// How many polls were answered 304 Not Modified.
     pub fn not_modified(&self) -> u32 {
         self.state.lock().unwrap().not_modified
@@ -454,22 +552,6 @@ impl FakeGlobalping {
 
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1
-
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 struct Response {
     status: u16,
@@ -515,71 +597,6 @@ impl Response {
     }
 }
 
-enum ReadError {
-    Gone,
-    Bad(u16, &'static str),
-}
-
-async fn read_request(s: &mut TcpStream) -> Result<Request, ReadError> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ReadError::Bad(431, "Request Header Fields Too Large"));
-        }
-        match s.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = std::str::from_utf8(&buf[..end]).map_err(|_| ReadError::Bad(400, "Bad Request"))?;
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let (Some(method), Some(path), Some(version)) = (first.next(), first.next(), first.next())
-    else {
-        return Err(ReadError::Bad(400, "Bad Request"));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(ReadError::Bad(505, "HTTP Version Not Supported"));
-    }
-    let mut headers = Vec::new();
-    for line in lines {
-        let (k, v) = line
-            .split_once(':')
-            .ok_or(ReadError::Bad(400, "Bad Request"))?;
-        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-    }
-    let req_header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    if req_header("transfer-encoding").is_some() {
-        // Not needed by any client under test; refused rather than misread.
-        return Err(ReadError::Bad(411, "Length Required"));
-    }
-    let len: usize = match req_header("content-length") {
-        Some(v) => v.parse().map_err(|_| ReadError::Bad(400, "Bad Request"))?,
-        None => 0,
-    };
-    if len > MAX_BODY {
-        return Err(ReadError::Bad(413, "request entity too large"));
-    }
-    let mut body = buf[end + 4..].to_vec();
-    while body.len() < len {
-        match s.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body.truncate(len);
-    Ok(Request {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        headers,
-        body,
-    })
-}
-
 async fn write_response(s: &mut TcpStream, r: &Response) -> io::Result<()> {
     let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status));
     for (k, v) in &r.headers {
@@ -610,15 +627,18 @@ fn reason(status: u16) -> &'static str {
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        505 => "HTTP Version Not Supported",
         _ => "Status",
     }
 }
 
 async fn serve(mut stream: TcpStream, peer: SocketAddr, setup: Arc<Setup>, state: Shared) {
-    let req = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
+    let mut buf = Vec::new();
+    let read = wire::read_request(&mut stream, &mut buf, LIMITS);
+    let req = match tokio::time::timeout(READ_TIMEOUT, read).await {
         Ok(Ok(r)) => r,
-        Ok(Err(ReadError::Bad(status, msg))) => {
-            let _ = write_response(&mut stream, &Response::text(status, msg)).await;
+        Ok(Err(ReadError::Reject(status))) => {
+            let _ = write_response(&mut stream, &Response::text(status, reason(status))).await;
             return;
         }
         Ok(Err(ReadError::Gone)) | Err(_) => return,
@@ -627,10 +647,15 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, setup: Arc<Setup>, state
     state.lock().unwrap().requests.push(ApiRequest {
         peer,
         method: req.method.clone(),
-        path: req.path.clone(),
-        headers: req.headers.clone(),
+        path: req.target.clone(),
+        headers: req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect(),
         body: req.body.clone(),
         status: resp.status,
+        response: serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
     });
     let _ = write_response(&mut stream, &resp).await;
 }
@@ -643,6 +668,10 @@ fn route(req: &Request, setup: &Arc<Setup>, state: &Shared) -> Response {
             _ => false,
         };
         if !good {
+            if setup.echo_auth {
+                let msg = format!("Invalid token in header {auth:?}.");
+                return Response::error(401, "unauthorized", &msg, None);
+            }
             return Response::text(401, "Unauthorized");
         }
     }
@@ -661,9 +690,31 @@ fn route(req: &Request, setup: &Arc<Setup>, state: &Shared) -> Response {
             .with("X-RateLimit-Reset", &secs.to_string())
             .with("Retry-After", &secs.to_string());
     }
-    let path = req.path.split('?').next().unwrap_or("");
+    let path = req.target.split('?').next().unwrap_or("");
     match (req.method.as_str(), path) {
-        ("POST", "/v1/measurements") => create(req, setup, state, authenticated),
+        ("POST", "/v1/measurements") => {
+            if let Some((n, secs)) = setup.rate_limited_posts {
+                let mut st = state.lock().unwrap();
+                if st.rate_limited_posts < n {
+                    st.rate_limited_posts += 1;
+                    return Response::error(
+                        429,
+                        "rate_limit_exceeded",
+                        "API rate limit exceeded.",
+                        None,
+                    )
+                    .with(
+                        "X-RateLimit-Limit",
+                        if authenticated { "500" } else { "250" },
+                    )
+                    .with("X-RateLimit-Remaining", "0")
+                    .with("X-RateLimit-Reset", "2520")
+                    .with("X-Request-Cost", "1")
+                    .with("Retry-After", &secs.to_string());
+                }
+            }
+            create(req, setup, state, authenticated)
+        }
         (_, "/v1/measurements") => {
             Response::error(405, "method_not_allowed", "Method Not Allowed", None)
                 .with("Allow", "POST")
@@ -763,8 +814,21 @@ fn create(req: &Request, setup: &Arc<Setup>, state: &Shared, authenticated: bool
         let state = state.clone();
         let (kind, target, options) = (kind.clone(), target.clone(), options.clone());
         tokio::spawn(async move {
+            let canned = setup
+                .http_answers
+                .iter()
+                .rev()
+                .find(|(c, _)| c == probe.continent)
+                .map(|(_, a)| a.clone());
             let r = if kind == "dns" {
                 dns_result(&setup, &probe, &target, &options)
+            } else if let Some(HttpAnswer(answer)) = canned {
+                answer(
+                    options["protocol"].as_str().unwrap_or("HTTPS"),
+                    options["port"].as_u64().unwrap_or(80),
+                    &target,
+                    options["request"]["path"].as_str().unwrap_or("/"),
+                )
             } else {
                 let (r, fetch) = http_result(&setup, &probe, &target, &options).await;
                 state.lock().unwrap().fetches.push(fetch);
@@ -793,6 +857,7 @@ fn create(req: &Request, setup: &Arc<Setup>, state: &Shared, authenticated: bool
             probes,
             results,
             polls: 0,
+            last_response: Instant::now(),
         },
     );
     Response::json(202, &json!({"id": id, "probesCount": count}))
@@ -805,7 +870,7 @@ fn create(req: &Request, setup: &Arc<Setup>, state: &Shared, authenticated: bool
 }
 
 /// The real API's schema (Joi, unknown keys refused), as far as the fake implements it.
-fn validate(v: &Value, authenticated: bool) -> Result<(), serde_json::Map<String, Value>> {
+pub fn validate(v: &Value, authenticated: bool) -> Result<(), serde_json::Map<String, Value>> {
     let mut bad = serde_json::Map::new();
     let mut add = |k: &str, m: String| {
         bad.insert(k.to_owned(), Value::String(m));
@@ -1107,7 +1172,8 @@ fn valid_hostname(t: &str) -> bool {
 // GET /v1/measurements/{id}
 
 fn poll(req: &Request, id: &str, setup: &Setup, state: &Shared) -> Response {
-    let mut st = state.lock().unwrap();
+    let mut guard = state.lock().unwrap();
+    let st = &mut *guard;
     let Some(m) = st.measurements.get_mut(id) else {
         return Response::error(
             404,
@@ -1116,8 +1182,19 @@ fn poll(req: &Request, id: &str, setup: &Setup, state: &Shared) -> Response {
             None,
         );
     };
+    let since = m.last_response.elapsed();
+    m.last_response = Instant::now();
+    if setup.min_poll_gap.is_some_and(|gap| since < gap) {
+        let v = format!("{id}: polled {since:?} after the previous response");
+        st.violations.push(v);
+    }
+    if setup.garbage_polls {
+        return Response::text(200, "<html><body>502 Bad Gateway</body></html>");
+    }
     let done: Vec<Option<Value>> = m.results.lock().unwrap().clone();
-    let finished = m.polls >= setup.in_progress_polls && done.iter().all(Option::is_some);
+    let finished = !setup.never_finish
+        && m.polls >= setup.in_progress_polls
+        && done.iter().all(Option::is_some);
     m.polls += 1;
     let mut doc = m.doc.clone();
     doc["results"] = Value::Array(
@@ -1324,7 +1401,7 @@ async fn http_result(
             }
             first_byte.get_or_insert_with(|| started.elapsed());
             raw.extend_from_slice(&chunk[..n]);
-            if raw.len() > PROBE_BODY_LIMIT + MAX_HEAD {
+            if raw.len() > PROBE_BODY_LIMIT + LIMITS.head {
                 break;
             }
         }

@@ -21,14 +21,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 
 pub use super::dns::Transport;
-use super::{ServerThread, bind_same_port, is_loopback_v4};
+use super::{ServerThread, bind_same_port, is_loopback_v4, wire};
 
 /// Longest a connection task lives, whatever the script says.
 const CONN_MAX: Duration = Duration::from_secs(60);
 /// How long a server waits for a request (DNS over TCP, HTTP head, SOCKS step).
 const READ_WAIT: Duration = Duration::from_secs(10);
-/// Largest HTTP request head read before the script runs.
-const MAX_HEAD: usize = 16 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // DNS
@@ -369,9 +367,9 @@ pub struct HttpRequest {
     pub local: SocketAddr,
     /// The client.
     pub peer: SocketAddr,
-    /// Request path from the request line (`/` when unparseable).
+    /// Request target from the request line.
     pub path: String,
-    /// The whole head, lossily decoded.
+    /// The whole head (request line and headers).
     pub head: String,
 }
 
@@ -461,21 +459,6 @@ async fn http_accept(l: TcpListener, script: HttpScript, log: Arc<Mutex<Vec<Http
     }
 }
 
-async fn read_head(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        if head.len() > MAX_HEAD {
-            return None;
-        }
-        match tokio::time::timeout(READ_WAIT, s.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
-            _ => return None,
-        }
-    }
-    Some(head)
-}
-
 async fn http_conn(
     mut s: TcpStream,
     peer: SocketAddr,
@@ -483,21 +466,16 @@ async fn http_conn(
     log: Arc<Mutex<Vec<HttpRequest>>>,
 ) {
     let Ok(local) = s.local_addr() else { return };
-    let Some(head) = read_head(&mut s).await else {
+    let mut buf = Vec::new();
+    let read = wire::read_request(&mut s, &mut buf, wire::DEFAULT_LIMITS);
+    let Ok(Ok(r)) = tokio::time::timeout(READ_WAIT, read).await else {
         return;
     };
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let path = head
-        .lines()
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .unwrap_or("/")
-        .to_string();
     let req = HttpRequest {
         local,
         peer,
-        path,
-        head,
+        path: r.target,
+        head: r.head,
     };
     log.lock().unwrap().push(req.clone());
     for a in script(&req) {

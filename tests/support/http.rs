@@ -21,10 +21,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::wire::{self, ReadError};
 use super::{ServerThread, assert_loopback, bind_same_port};
 
-/// Largest request head (request line + headers) accepted.
-const MAX_HEAD: usize = 16 * 1024;
+/// Largest request head (request line + headers) and body accepted.
+const LIMITS: wire::Limits = wire::DEFAULT_LIMITS;
 /// How long a client may take to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound for [`Block::Drop`]: a hung connection is released after this
@@ -375,69 +376,6 @@ async fn accept_loop(listener: TcpListener, site: Arc<Site>, log: RequestLogStor
     }
 }
 
-struct Head {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-enum HeadError {
-    /// Connection closed, timed out or failed before a full head arrived.
-    Gone,
-    /// Unparseable or oversized head: answer 400.
-    Bad,
-}
-
-/// Reads up to the blank line ending the request head.
-async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    let end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(HeadError::Bad);
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(HeadError::Gone),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let text = std::str::from_utf8(&buf[..end]).map_err(|_| HeadError::Bad)?;
-    let mut lines = text.split("\r\n");
-    let mut request_line = lines.next().ok_or(HeadError::Bad)?.split(' ');
-    let (Some(method), Some(target), Some(version)) = (
-        request_line.next(),
-        request_line.next(),
-        request_line.next(),
-    ) else {
-        return Err(HeadError::Bad);
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(HeadError::Bad);
-    }
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line.split_once(':').ok_or(HeadError::Bad)?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-    Ok(Head {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        headers,
-    })
-}
-
 async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
@@ -445,14 +383,17 @@ async fn serve_connection(
     log: RequestLogStore,
 ) {
     let local = stream.local_addr().map_or(peer.ip(), |a| a.ip());
-    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+    let mut buf = Vec::new();
+    let read = wire::read_request(&mut stream, &mut buf, LIMITS);
+    let head = match tokio::time::timeout(READ_TIMEOUT, read).await {
         Ok(Ok(head)) => head,
-        Ok(Err(HeadError::Bad)) => {
+        // The origin is deliberately simple: any unreadable request is a 400.
+        Ok(Err(ReadError::Reject(_))) => {
             let resp = Resp::status(400, "bad request");
             let _ = write_response(&mut stream, &site, &resp, false).await;
             return;
         }
-        Ok(Err(HeadError::Gone)) | Err(_) => return,
+        Ok(Err(ReadError::Gone)) | Err(_) => return,
     };
     let user_agent = head.header("User-Agent").map(str::to_owned);
     let blocked = site.block_for(peer.ip(), user_agent.as_deref());

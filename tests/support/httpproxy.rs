@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-use super::{ServerThread, assert_loopback, is_loopback_v4};
+use super::{ServerThread, assert_loopback, is_loopback_v4, wire};
 
 /// A running proxy. Stops when dropped.
 #[derive(Debug)]
@@ -58,18 +58,6 @@ impl HttpProxy {
     }
 }
 
-async fn read_head(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut b = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if buf.len() > 16 * 1024 || s.read(&mut b).await.ok()? == 0 {
-            return None;
-        }
-        buf.push(b[0]);
-    }
-    Some(buf)
-}
-
 async fn dial(egress: IpAddr, target: SocketAddr) -> std::io::Result<TcpStream> {
     if !is_loopback_v4(target.ip()) {
         return Err(std::io::Error::other("target outside 127/8 refused"));
@@ -85,10 +73,11 @@ async fn serve(
     hosts: Arc<HashMap<String, IpAddr>>,
     log: Arc<Mutex<Vec<String>>>,
 ) {
-    let Some(head) = read_head(&mut client).await else {
+    let mut buf = Vec::new();
+    let Ok(req) = wire::read_request(&mut client, &mut buf, wire::DEFAULT_LIMITS).await else {
         return;
     };
-    let text = String::from_utf8_lossy(&head).into_owned();
+    let text = req.head;
     let line = text.lines().next().unwrap_or_default().to_string();
     log.lock().unwrap().push(line.clone());
     let mut parts = line.split_whitespace();
@@ -116,6 +105,9 @@ async fn serve(
                 let _ = client
                     .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
                     .await;
+                if !buf.is_empty() && up.write_all(&buf).await.is_err() {
+                    return;
+                }
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
             }
             Err(_) => {
@@ -148,7 +140,10 @@ async fn serve(
         }
     }
     out.push_str("\r\n");
-    if up.write_all(out.as_bytes()).await.is_ok() {
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&req.body);
+    out.extend_from_slice(&buf);
+    if up.write_all(&out).await.is_ok() {
         let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
     }
 }

@@ -25,6 +25,7 @@ pub mod hostile;
 pub mod http;
 pub mod httpproxy;
 pub mod socks;
+pub mod wire;
 
 mod selftest;
 
