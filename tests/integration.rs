@@ -12,3 +12,4 @@ mod http;
 mod integrations;
 mod support;
 mod tty;
+mod webroot;
