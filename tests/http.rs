@@ -432,6 +432,88 @@ fn interrupting_a_webroot_probe_restores_the_webroot() {
 }
 
 #[test]
+fn the_probe_is_0644_and_its_directories_0755_even_under_umask_077() {
+    // The web server is often another user: with the umask's mode (0600/0700) it could not read
+    // the file and every perspective would see 403. The binary runs under `umask 077` (set in
+    // its own shell, never in this shared test process) and is inspected mid-probe.
+    let root = tempfile::tempdir().unwrap();
+    let lab = hanging_webroot_lab(root.path());
+    let probe = lab.std_cmd();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"umask 077; exec "$0" "$@""#)
+        .arg(probe.get_program())
+        .args(probe.get_args());
+    for (k, v) in probe.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let child = cmd
+        .args(["--format", "json", "--timeout", "3s", "--webroot"])
+        .arg(root.path())
+        .arg("www.example.test")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let challenge_dir = root.path().join(".well-known/acme-challenge");
+    // The content is written after the mode is set, so a non-empty file has its final mode.
+    let mut file = None;
+    for _ in 0..200 {
+        if let Some(e) = std::fs::read_dir(&challenge_dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .filter(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+        {
+            file = Some(e.path());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let file = file.expect("the probe file never appeared");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    assert!(
+        status.lines().any(|l| l == "Umask:\t0077"),
+        "the probe did not run under umask 077: {status}"
+    );
+    let mode =
+        |p: &Path| std::os::unix::fs::MetadataExt::mode(&std::fs::metadata(p).unwrap()) & 0o7777;
+    let modes = (
+        mode(&file),
+        mode(&challenge_dir),
+        mode(&root.path().join(".well-known")),
+    );
+    std::process::Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        modes,
+        (0o644, 0o755, 0o755),
+        "file, acme-challenge, .well-known (octal {:o} {:o} {:o})",
+        modes.0,
+        modes.1,
+        modes.2
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}
+
+#[test]
 fn signals_at_random_points_never_leave_anything_in_the_webroot() {
     use rand::Rng;
     // One lab, many runs: each gets SIGINT, SIGTERM or SIGHUP after a random delay, from before

@@ -14,3 +14,4 @@ mod integrations;
 mod security;
 mod support;
 mod tty;
+mod webroot;

@@ -105,7 +105,15 @@ impl FromStr for DnsSpec {
             "authoritative" => return Ok(DnsSpec::Authoritative),
             _ => {}
         }
-        if s.starts_with("https://") {
+        if let Some(rest) = s.strip_prefix("https://") {
+            // Any `@` means userinfo (RFC 8484 has no use for one), and it would travel to the
+            // DoH server or, mis-split at a `#`, `/` or `?`, become the host and path.
+            if rest.contains('@') {
+                return Err(format!(
+                    "{shown:?}: a DoH URL cannot carry a user or password \
+                     (an '@' in its path must be written %40)"
+                ));
+            }
             let url = Url::parse(s).map_err(|e| format!("invalid DoH URL {shown:?}: {e}"))?;
             if url.host_str().is_none() {
                 return Err(format!("DoH URL {shown:?} has no host"));
@@ -118,6 +126,7 @@ impl FromStr for DnsSpec {
                  tcp://IP[:port] or https://HOST/dns-query"
             )
         })?;
+        check_raw_url(s)?;
         let addr = parse_ip_port(rest, 53).ok_or_else(|| {
             format!(
                 "{shown:?}: expected an IP address with an optional port, e.g. {scheme}://192.0.2.53:53"
@@ -247,6 +256,16 @@ impl FromStr for HttpSpec {
         if s == "direct" {
             return Ok(HttpSpec::Direct);
         }
+        // Checked on the raw text first: the URL parser would read `socks5:/user:pw@h:1` as a
+        // path and `us#er:pw@h` as host `us`, and errors quoting those parts quote the password.
+        if !s.contains("://") {
+            return Err(format!(
+                "{:?} is not an HTTP side: use direct, socks5://HOST:PORT, socks5h://HOST:PORT \
+                 or http://HOST:PORT",
+                redact_str(s)
+            ));
+        }
+        check_raw_url(s)?;
         let url = Url::parse(s).map_err(|_| {
             format!(
                 "{:?} is not an HTTP side: use direct, socks5://HOST:PORT, socks5h://HOST:PORT \
@@ -300,12 +319,57 @@ pub fn redact_url(url: &Url) -> String {
     u.as_str().trim_end_matches('/').to_string()
 }
 
-/// Redacts `user:pass@` in a string that did not parse as a URL.
+/// Redacts anything that looks like `user:pass@` in a value that may not be a valid URL: all
+/// text before the last `@`, except a scheme-like prefix that ends in a slash (`socks5://`, and
+/// the typos `socks5:/` and `socks5//`). Over-redacting a path with an `@` is the lesser evil.
 fn redact_str(s: &str) -> String {
-    match (s.find("://"), s.rfind('@')) {
-        (Some(i), Some(j)) if j > i => format!("{}***{}", &s[..i + 3], &s[j..]),
-        _ => s.to_string(),
+    let Some(at) = s.rfind('@') else {
+        return s.to_string();
+    };
+    let scheme = s
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+        .count();
+    let sep = s[scheme..]
+        .bytes()
+        .take_while(|b| matches!(b, b':' | b'/'))
+        .count();
+    let keep = if s[scheme..scheme + sep].contains('/') {
+        scheme + sep
+    } else {
+        0
+    };
+    format!("{}***{}", &s[..keep], &s[at..])
+}
+
+/// What the URL parser would silently reinterpret, refused on the raw text of `SCHEME://…`:
+/// a malformed scheme, and a user or password (the text between `://` and the last `@`) holding
+/// `#`, `/`, `?` or `\`, which end the authority early, so the password would land in the
+/// host, path, query or fragment, all of which are displayed and sent. Errors quote the value
+/// redacted.
+pub(crate) fn check_raw_url(s: &str) -> Result<(), String> {
+    let shown = redact_str(s);
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err(format!("{shown:?} is not a URL: expected SCHEME://HOST…"));
+    };
+    if !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return Err(format!(
+            "{shown:?}: malformed scheme before \"://\" (expected e.g. socks5://, https://)"
+        ));
     }
+    if let Some(at) = rest.rfind('@')
+        && rest[..at].contains(['#', '/', '?', '\\'])
+    {
+        return Err(format!(
+            "{shown:?}: the user or password contains '#', '/', '?' or '\\', which would end it \
+             early; percent-encode them (%23, %2F, %3F, %5C; an '@' in a path: %40)"
+        ));
+    }
+    Ok(())
 }
 
 /// An EDNS Client Subnet: address and source prefix length.
@@ -580,6 +644,7 @@ impl Config {
             let k = |f: &str| format!("engine[{i}].{f}");
             let kind = e.kind.get_ref().as_str();
             let url_of = |v: &Spanned<String>, key: &str| -> Result<Url, ConfigError> {
+                check_raw_url(v.get_ref()).map_err(|m| err(v.span(), &k(key), m))?;
                 let u = Url::parse(v.get_ref())
                     .map_err(|x| err(v.span(), &k(key), format!("not a URL: {x}")))?;
                 if !matches!(u.scheme(), "https" | "http") {
@@ -1179,6 +1244,102 @@ dns = "https://doh.example.test/dns-query"
         assert!(e.starts_with("t.toml:5: perspective[0].dns:"), "{e}");
         assert!(!e.contains("Pw7secret"), "{e}");
     }
+
+    /// Values the URL parser used to mis-split (a `#` in the user name made `us` the host and
+    /// the password part of a fragment) or that a typo kept from being redacted: each is now one
+    /// line naming file:line:key, and none shows the password.
+    #[test]
+    fn url_userinfo_and_scheme_typos_never_leak_the_password() {
+        let side = |key: &str, value: &str| {
+            err_of(&format!(
+                "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                 {key} = \"{value}\"\n"
+            ))
+        };
+        for (key, value, says) in [
+            (
+                "http",
+                "socks5://us#er:Secret@127.0.0.1:1080",
+                "percent-encode",
+            ),
+            (
+                "http",
+                "socks5://user:Sec/ret@127.0.0.1:1080",
+                "percent-encode",
+            ),
+            (
+                "http",
+                "http://us?er:Secret@127.0.0.1:3128",
+                "percent-encode",
+            ),
+            (
+                "http",
+                "http://us\\\\er:Secret@127.0.0.1:3128",
+                "percent-encode",
+            ),
+            ("http", "socks5:/user:Secret@h:1", "not an HTTP side"),
+            ("http", "socks5//user:Secret@h:1", "not an HTTP side"),
+            ("http", "socks5:user:Secret@h:1", "not an HTTP side"),
+            ("http", "so cks5://user:Secret@h:1", "malformed scheme"),
+            (
+                "dns",
+                "https://us#er:Secret@127.0.0.1/dns-query",
+                "cannot carry a user",
+            ),
+            (
+                "dns",
+                "https://user:Secret@127.0.0.1/dns-query",
+                "cannot carry a user",
+            ),
+            (
+                "dns",
+                "https:/user:Secret@127.0.0.1/dns-query",
+                "not a DNS side",
+            ),
+            ("dns", "udp//user:Secret@127.0.0.1", "not a DNS side"),
+            ("dns", "a:Secret@b://127.0.0.1", "malformed scheme"),
+        ] {
+            let e = side(key, value);
+            assert!(
+                e.starts_with(&format!("t.toml:5: perspective[0].{key}:")),
+                "{value}: {e}"
+            );
+            assert!(e.contains(says), "{value}: {e}");
+            assert!(!e.contains("Secret") && !e.contains("ret@"), "{value}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        // The typos are still quoted, so the user can see which line is wrong.
+        let e = side("http", "socks5:/user:Secret@h:1");
+        assert!(e.contains(r#""socks5:/***@h:1""#), "{e}");
+        let e = side("http", "socks5//user:Secret@h:1");
+        assert!(e.contains(r#""socks5//***@h:1""#), "{e}");
+        // A DoH URL without userinfo is as before; with a percent-encoded one too is refused.
+        assert!(matches!(
+            "https://127.0.0.1/dns-query".parse::<DnsSpec>(),
+            Ok(DnsSpec::Doh(_))
+        ));
+        assert!("https://u%23:S%2F@h/dns-query".parse::<DnsSpec>().is_err());
+        // Percent-encoded, the same characters are fine in a proxy password.
+        let h: HttpSpec = "socks5://us%23er:Sec%2Fret@127.0.0.1:1080".parse().unwrap();
+        assert_eq!(
+            h.socks_endpoint().unwrap().auth,
+            Some(("us#er".into(), "Sec/ret".into()))
+        );
+        // Engine URLs follow the same rules.
+        for url in [
+            "https://us#er:Secret@api.example.test",
+            "https:/user:Secret@api.example.test",
+        ] {
+            let e = err_of(&format!(
+                "{MINIMAL_PRIMARY}[[engine]]\nkind = \"open-mpic\"\nurl = \"{url}\"\n"
+            ));
+            assert!(e.starts_with("t.toml:7: engine[0].url:"), "{url}: {e}");
+            assert!(!e.contains("Secret"), "{url}: {e}");
+        }
+    }
+
+    const MINIMAL_PRIMARY: &str =
+        "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n";
 
     #[test]
     fn built_in_has_one_primary_five_rirs_and_sources() {

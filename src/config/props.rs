@@ -2,8 +2,8 @@
 //! text and mutated copies of valid configs (every key the README documents, engines included),
 //! so both the TOML layer and the validation behind it are reached. Beyond "never panics": an
 //! error is one bounded line naming the file, and an accepted config keeps the invariants the
-//! rest of the tool assumes (exactly one primary, listed first; unique names; redacted proxy and
-//! DoH credentials in every `Display`). The side parsers (`DnsSpec`, `HttpSpec`, `Subnet`) get
+//! rest of the tool assumes (exactly one primary, listed first; unique names; redacted proxy
+//! credentials in every `Display`, and no DoH URL with a user or password). The side parsers (`DnsSpec`, `HttpSpec`, `Subnet`) get
 //! their own property: their messages end up in those errors and must not leak a password.
 
 use std::path::Path;
@@ -41,7 +41,7 @@ http = "http://127.0.0.1:3128"
 [[perspective]]
 name = "doh"
 role = "source"
-dns = "https://user:Pw7secret@doh.example.test/dns-query"
+dns = "https://doh.example.test/dns-query"
 doh_ca = "/etc/ssl/private-ca.pem"
 
 [[engine]]
@@ -252,6 +252,35 @@ proptest! {
                 prop_assert!(!e.contains("Pw7secret"), "{value:?}: {e}");
                 prop_assert!(is_one_clean_line(&e));
             }
+        }
+    }
+
+    /// A user or password with an unencoded `#`, `/`, `?` or `\` (which the URL parser would
+    /// take as the end of the authority), or a scheme typo: always refused, on one line, and the
+    /// password never shown, for proxies, DoH and engine URLs alike.
+    #[test]
+    fn prop_config_userinfo_that_would_be_mis_split_is_refused_without_the_password(
+        scheme in prop::sample::select(&["socks5://", "socks5h://", "http://", "https://",
+            "socks5:/", "socks5//", "https:/", "https:", "so cks5://"][..]),
+        user in "[a-z#/?\\\\]{0,6}",
+        before in "[a-zA-Z0-9]{0,4}",
+        bad in prop::sample::select(&['#', '/', '?', '\\'][..]),
+        after in "[a-zA-Z0-9]{0,4}",
+        host in prop::sample::select(&["127.0.0.1:1080", "h:1", "[::1]:8080", "x.test/dns-query"][..]),
+    ) {
+        let value = format!("{scheme}{user}:Pw7{before}{bad}{after}@{host}");
+        if let Ok(h) = value.parse::<HttpSpec>() {
+            prop_assert!(false, "{value:?} accepted as {h}");
+        }
+        if let Ok(d) = value.parse::<DnsSpec>() {
+            prop_assert!(false, "{value:?} accepted as {d}");
+        }
+        let e = value.parse::<HttpSpec>().unwrap_err();
+        let d = value.parse::<DnsSpec>().unwrap_err();
+        let r = super::check_raw_url(&value).unwrap_err();
+        for e in [e, d, r] {
+            prop_assert!(!e.contains("Pw7"), "{value:?}: {e}");
+            prop_assert!(is_one_clean_line(&e), "{value:?}: {e:?}");
         }
     }
 

@@ -1,15 +1,27 @@
-//! The webroot probe file: the one thing mpic-check writes on a user's server. It is created as a
-//! new file (never over an existing one, never through a symlink, never through a symlinked
-//! directory that leads out of the webroot), with mode 0644 (directories it has to create: 0755,
-//! both before the umask), rewritten through the same open handle, and removed again together
-//! with any directory the tool had to create, whatever happens: `remove` is idempotent and also
-//! runs from `Drop`, and the caller removes it on Ctrl-C, SIGTERM, SIGHUP, timeout or error.
-//! Before removing, it checks that the path still is the file it created.
+//! The webroot probe file: the one thing mpic-check writes on a user's server. Every step goes
+//! through directory file descriptors, so a path swapped mid-run (a directory exchanged for a
+//! symlink with `renameat2(RENAME_EXCHANGE)`) cannot redirect it: the webroot is opened once, then
+//! `.well-known` and `acme-challenge` relative to it with `O_NOFOLLOW|O_DIRECTORY` (created with
+//! `mkdirat` when missing), the probe with `openat(O_CREAT|O_EXCL|O_NOFOLLOW)`, and it is unlinked
+//! relative to the held `acme-challenge` descriptor after `fstatat` shows the name still is the
+//! file created (same device and inode). A symlinked `.well-known` or `acme-challenge` is refused,
+//! wherever it leads; the webroot itself may be a symlink (it is resolved once, at the start).
+//! Modes are set with `fchmod` after creation, so the file is 0644 and created directories 0755
+//! whatever the umask: the web server, often another user, must be able to read them.
+//! Directories the tool created are removed again (only if empty, and only if the name still is
+//! the directory created). `remove` is idempotent and also runs from `Drop`; the caller removes
+//! the file on Ctrl-C, SIGTERM, SIGHUP, timeout or error.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+use rustix::io::Errno;
+
+/// The two directories between the webroot and the probe file, outermost first.
+const COMPONENTS: [&str; 2] = [".well-known", "acme-challenge"];
 
 /// Why the probe file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -23,17 +35,14 @@ pub enum WebrootError {
     /// A path component is not a directory (e.g. `.well-known` is a file).
     #[error("{0} exists and is not a directory")]
     NotDir(String),
-    /// `.well-known` or `acme-challenge` is a symlink that leads out of the webroot.
+    /// `.well-known` or `acme-challenge` is a symlink (refused wherever it leads: following it
+    /// would make the check and the write two separate lookups an attacker could race).
     #[error(
-        "{dir} leads to {target}, outside the webroot {webroot}; mpic-check does not write there (pass the directory the server really serves as --webroot)"
+        "{dir} is a symlink; mpic-check does not write through symlinks under the webroot (pass the directory the server really serves as --webroot)"
     )]
-    Escapes {
-        /// The directory as named under the webroot.
+    Symlink {
+        /// The component, as named under the webroot.
         dir: String,
-        /// Where it really is.
-        target: String,
-        /// The webroot, resolved.
-        webroot: String,
     },
     /// An I/O error, with the path.
     #[error("{path}: {source}")]
@@ -45,25 +54,141 @@ pub enum WebrootError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WebrootError + '_ {
+fn io(path: &Path) -> impl FnOnce(Errno) -> WebrootError + '_ {
+    move |e| WebrootError::Io {
+        path: path.display().to_string(),
+        source: e.into(),
+    }
+}
+
+fn std_io(path: &Path) -> impl FnOnce(std::io::Error) -> WebrootError + '_ {
     move |source| WebrootError::Io {
         path: path.display().to_string(),
         source,
     }
 }
 
+/// Device and inode: what makes "the name still is the thing we created" checkable.
+// `as u64`: dev and ino are `c_ulong`, 32 bits on 32-bit targets.
+#[allow(clippy::unnecessary_cast)]
+fn identity(st: &Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+/// One directory below the webroot, held open.
+#[derive(Debug)]
+struct Dir {
+    fd: OwnedFd,
+    /// Whether this run created it (then cleanup removes it, if empty).
+    created: bool,
+}
+
+/// The webroot and the directories below it, each opened relative to the one before.
+#[derive(Debug)]
+struct Chain {
+    root: OwnedFd,
+    /// `.well-known`, then `acme-challenge`, as far as opened.
+    dirs: Vec<Dir>,
+}
+
+impl Chain {
+    fn parent(&self, i: usize) -> &OwnedFd {
+        if i == 0 {
+            &self.root
+        } else {
+            &self.dirs[i - 1].fd
+        }
+    }
+
+    /// Removes the directories this run created, innermost first. Relative to the held parent,
+    /// only if the name still is the directory created, and only if empty (`rmdir` refuses
+    /// anything else, and never follows a symlink in the last component).
+    fn cleanup(&mut self) {
+        for i in (0..self.dirs.len()).rev() {
+            if !self.dirs[i].created {
+                continue;
+            }
+            self.dirs[i].created = false;
+            let parent = self.parent(i);
+            let same = match (
+                rustix::fs::fstat(&self.dirs[i].fd),
+                rustix::fs::statat(parent, COMPONENTS[i], AtFlags::SYMLINK_NOFOLLOW),
+            ) {
+                (Ok(a), Ok(b)) => identity(&a) == identity(&b),
+                _ => false,
+            };
+            if same {
+                let _ = rustix::fs::unlinkat(parent, COMPONENTS[i], AtFlags::REMOVEDIR);
+            }
+        }
+    }
+}
+
+/// Opens (or creates) `name` under `parent` as a real directory, never through a symlink.
+fn open_dir(parent: &OwnedFd, name: &str, shown: &Path) -> Result<Dir, WebrootError> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut created = false;
+    // A few attempts, because the name may change between two calls: a directory created by
+    // someone else between our open and our mkdir is simply used (and not counted as ours), and
+    // a name that was not a directory when opened but is one when examined is opened again.
+    for _ in 0..4 {
+        match rustix::fs::openat(parent, name, flags, Mode::empty()) {
+            Ok(fd) => {
+                if created {
+                    // mkdirat's mode is masked by the umask; the web server must be able to
+                    // traverse the directory whatever it was.
+                    rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o755)).map_err(io(shown))?;
+                }
+                return Ok(Dir { fd, created });
+            }
+            Err(Errno::NOENT) if !created => {
+                match rustix::fs::mkdirat(parent, name, Mode::from_raw_mode(0o755)) {
+                    Ok(()) => created = true,
+                    Err(Errno::EXIST) => {}
+                    Err(e) => return Err(io(shown)(e)),
+                }
+            }
+            // Linux answers O_NOFOLLOW|O_DIRECTORY on a symlink with ENOTDIR (ELOOP elsewhere);
+            // ask the name itself, without following it, which it is, for the message.
+            Err(e @ (Errno::LOOP | Errno::NOTDIR)) => {
+                match rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+                        FileType::Symlink => {
+                            return Err(WebrootError::Symlink {
+                                dir: shown.display().to_string(),
+                            });
+                        }
+                        // Swapped back meanwhile: look again.
+                        FileType::Directory => {}
+                        _ => return Err(WebrootError::NotDir(shown.display().to_string())),
+                    },
+                    Err(Errno::NOENT) => {}
+                    Err(_) => return Err(io(shown)(e)),
+                }
+            }
+            Err(e) => return Err(io(shown)(e)),
+        }
+    }
+    Err(WebrootError::Io {
+        path: shown.display().to_string(),
+        source: std::io::Error::other("keeps changing while being opened; left alone"),
+    })
+}
+
 /// A probe file the tool created, removed on `remove` or drop.
 #[derive(Debug)]
 pub struct ProbeFile {
+    /// For messages only; every operation goes through `chain`.
     path: PathBuf,
+    token: String,
+    chain: Chain,
     file: Option<File>,
     identity: (u64, u64),
-    created_dirs: Vec<PathBuf>,
     removed: bool,
 }
 
 impl ProbeFile {
-    /// Creates `<webroot>/.well-known/acme-challenge/<token>` holding `content`.
+    /// Creates `<webroot>/.well-known/acme-challenge/<token>` holding `content`, mode 0644.
     pub fn create(webroot: &Path, token: &str, content: &str) -> Result<ProbeFile, WebrootError> {
         if !token
             .bytes()
@@ -72,99 +197,81 @@ impl ProbeFile {
         {
             return Err(WebrootError::Exists(format!("invalid token {token:?}")));
         }
-        let meta = fs::metadata(webroot)
-            .map_err(|_| WebrootError::NotADirectory(webroot.display().to_string()))?;
-        if !meta.is_dir() {
-            return Err(WebrootError::NotADirectory(webroot.display().to_string()));
-        }
-        // A symlinked `.well-known` or `acme-challenge` may point anywhere (/etc, another site);
-        // the probe is only written, and directories only created, where the webroot leads.
-        let real_root = fs::canonicalize(webroot).map_err(io(webroot))?;
-        let escapes = |dir: &Path| -> Result<(), WebrootError> {
-            let real = fs::canonicalize(dir).map_err(io(dir))?;
-            if real.starts_with(&real_root) {
-                Ok(())
-            } else {
-                Err(WebrootError::Escapes {
-                    dir: dir.display().to_string(),
-                    target: real.display().to_string(),
-                    webroot: real_root.display().to_string(),
-                })
+        // The webroot itself may be a symlink (a common deployment layout); it is resolved here,
+        // once, and everything after is relative to this descriptor.
+        let root = rustix::fs::open(
+            webroot,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            Errno::NOENT | Errno::NOTDIR => {
+                WebrootError::NotADirectory(webroot.display().to_string())
             }
+            e => io(webroot)(e),
+        })?;
+        let mut chain = Chain {
+            root,
+            dirs: Vec::new(),
         };
-        let mut created_dirs = Vec::new();
-        let mut dir = webroot.to_path_buf();
-        for part in [".well-known", "acme-challenge"] {
-            dir.push(part);
-            if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink())
-                && let Err(e) = escapes(&dir)
-            {
-                cleanup_dirs(&created_dirs);
-                return Err(e);
-            }
-            match fs::metadata(&dir) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => {
-                    cleanup_dirs(&created_dirs);
-                    return Err(WebrootError::NotDir(dir.display().to_string()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    if let Err(e) = fs::DirBuilder::new().mode(0o755).create(&dir) {
-                        cleanup_dirs(&created_dirs);
-                        return Err(io(&dir)(e));
-                    }
-                    created_dirs.push(dir.clone());
-                }
+        let mut shown = webroot.to_path_buf();
+        for (i, name) in COMPONENTS.iter().enumerate() {
+            shown.push(name);
+            match open_dir(chain.parent(i), name, &shown) {
+                Ok(d) => chain.dirs.push(d),
                 Err(e) => {
-                    cleanup_dirs(&created_dirs);
-                    return Err(io(&dir)(e));
+                    chain.cleanup();
+                    return Err(e);
                 }
             }
         }
-        if let Err(e) = escapes(&dir) {
-            cleanup_dirs(&created_dirs);
-            return Err(e);
-        }
-        let path = dir.join(token);
-        // create_new = O_CREAT|O_EXCL: fails on any existing entry, a symlink included, so
-        // nothing that was already there is ever opened, let alone overwritten.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path);
-        let mut file = match file {
-            Ok(f) => f,
+        let path = shown.join(token);
+        // O_EXCL fails on any existing entry, a symlink included (O_NOFOLLOW makes that
+        // explicit), so nothing that was already there is ever opened, let alone overwritten.
+        let fd = rustix::fs::openat(
+            &chain.dirs[1].fd,
+            token,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        );
+        let fd = match fd {
+            Ok(fd) => fd,
             Err(e) => {
-                cleanup_dirs(&created_dirs);
-                return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                chain.cleanup();
+                return Err(if e == Errno::EXIST {
                     WebrootError::Exists(path.display().to_string())
                 } else {
                     io(&path)(e)
                 });
             }
         };
-        let meta = file.metadata().map_err(io(&path))?;
+        // From here on `probe` owns the file: any error below removes it (remove or Drop).
         let mut probe = ProbeFile {
             path,
+            token: token.to_string(),
+            chain,
             file: None,
-            identity: (meta.dev(), meta.ino()),
-            created_dirs,
+            identity: (0, 0),
             removed: false,
         };
+        let st = rustix::fs::fstat(&fd).map_err(io(&probe.path))?;
+        probe.identity = identity(&st);
+        // The umask may have taken the world-read bit; the web server needs it.
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).map_err(io(&probe.path))?;
+        let mut file = File::from(fd);
         if let Err(e) = file
             .write_all(content.as_bytes())
             .and_then(|()| file.sync_all())
         {
             probe.file = Some(file);
             let _ = probe.remove();
-            return Err(io(&probe.path)(e));
+            return Err(std_io(&probe.path)(e));
         }
         probe.file = Some(file);
         Ok(probe)
     }
 
-    /// The file's path.
+    /// The file's path (as named under the webroot given; for messages).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -176,32 +283,37 @@ impl ProbeFile {
             .file
             .as_mut()
             .ok_or_else(|| WebrootError::Exists(path.display().to_string()))?;
-        f.set_len(0).map_err(io(&path))?;
-        f.seek(SeekFrom::Start(0)).map_err(io(&path))?;
-        f.write_all(content.as_bytes()).map_err(io(&path))?;
-        f.sync_all().map_err(io(&path))
+        f.set_len(0).map_err(std_io(&path))?;
+        f.seek(SeekFrom::Start(0)).map_err(std_io(&path))?;
+        f.write_all(content.as_bytes()).map_err(std_io(&path))?;
+        f.sync_all().map_err(std_io(&path))
     }
 
-    /// Removes the file (only if the path still is the file created) and the directories the
-    /// tool created, if empty. Safe to call more than once.
+    /// Removes the file (only if the name, in the directory held open, still is the file
+    /// created) and the directories the tool created, if empty. Safe to call more than once.
     pub fn remove(&mut self) -> Result<(), WebrootError> {
         if self.removed {
             return Ok(());
         }
         self.removed = true;
         self.file = None;
-        let result = match fs::symlink_metadata(&self.path) {
-            Ok(m) if (m.dev(), m.ino()) == self.identity && m.file_type().is_file() => {
-                fs::remove_file(&self.path).map_err(io(&self.path))
+        let dir = &self.chain.dirs[1].fd;
+        let result = match rustix::fs::statat(dir, self.token.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st)
+                if identity(&st) == self.identity
+                    && FileType::from_raw_mode(st.st_mode) == FileType::RegularFile =>
+            {
+                rustix::fs::unlinkat(dir, self.token.as_str(), AtFlags::empty())
+                    .map_err(io(&self.path))
             }
             Ok(_) => Err(WebrootError::Exists(format!(
                 "{} was replaced by something else; left alone",
                 self.path.display()
             ))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(io(&self.path)(e)),
         };
-        cleanup_dirs(&self.created_dirs);
+        self.chain.cleanup();
         result
     }
 }
@@ -212,16 +324,11 @@ impl Drop for ProbeFile {
     }
 }
 
-fn cleanup_dirs(dirs: &[PathBuf]) {
-    // Innermost first; remove_dir refuses a non-empty directory, so nothing else is touched.
-    for d in dirs.iter().rev() {
-        let _ = fs::remove_dir(d);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
 
     fn listing(root: &Path) -> Vec<String> {
         let mut v = Vec::new();
@@ -286,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn a_symlinked_challenge_dir_leading_out_of_the_webroot_is_refused() {
+    fn a_symlinked_challenge_dir_is_refused_naming_the_component() {
         let outside = tempfile::tempdir().unwrap();
         let root = tempfile::tempdir().unwrap();
         fs::create_dir(root.path().join(".well-known")).unwrap();
@@ -296,36 +403,95 @@ mod tests {
         )
         .unwrap();
         let err = ProbeFile::create(root.path(), "tok", "X").unwrap_err();
-        assert!(matches!(err, WebrootError::Escapes { .. }), "{err}");
-        assert!(!err.to_string().contains('\n'));
+        assert!(matches!(err, WebrootError::Symlink { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'));
+        assert!(
+            msg.contains(".well-known/acme-challenge is a symlink"),
+            "{msg}"
+        );
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
 
-        // `.well-known` itself symlinked elsewhere: refused before anything is created there.
+        // `.well-known` itself symlinked elsewhere: refused before anything is created there,
+        // and the message names `.well-known`, not the directory below it.
         let root2 = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), root2.path().join(".well-known")).unwrap();
-        assert!(matches!(
-            ProbeFile::create(root2.path(), "tok", "X"),
-            Err(WebrootError::Escapes { .. })
-        ));
+        let err = ProbeFile::create(root2.path(), "tok", "X").unwrap_err();
+        assert!(matches!(err, WebrootError::Symlink { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "{}/.well-known is a symlink",
+                root2.path().display()
+            )),
+            "{err}"
+        );
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
 
-        // A symlink that stays inside the webroot is fine (and a symlinked webroot itself too).
+        // A symlink that stays inside the webroot is refused too: with O_NOFOLLOW there is no
+        // separate "where does it lead" check an attacker could race.
         let root3 = tempfile::tempdir().unwrap();
         fs::create_dir_all(root3.path().join("shared/acme")).unwrap();
         fs::create_dir(root3.path().join(".well-known")).unwrap();
         std::os::unix::fs::symlink(
-            root3.path().join("shared/acme"),
+            "../shared/acme",
             root3.path().join(".well-known/acme-challenge"),
         )
         .unwrap();
+        assert!(matches!(
+            ProbeFile::create(root3.path(), "tok", "X"),
+            Err(WebrootError::Symlink { .. })
+        ));
+        assert_eq!(
+            fs::read_dir(root3.path().join("shared/acme"))
+                .unwrap()
+                .count(),
+            0
+        );
+
+        // The webroot itself may be a symlink: it is resolved once, when opened.
+        let root4 = tempfile::tempdir().unwrap();
         let link_root = outside.path().join("site");
-        std::os::unix::fs::symlink(root3.path(), &link_root).unwrap();
+        std::os::unix::fs::symlink(root4.path(), &link_root).unwrap();
         let mut p = ProbeFile::create(&link_root, "tok", "X").unwrap();
         assert_eq!(
-            fs::read_to_string(root3.path().join("shared/acme/tok")).unwrap(),
+            fs::read_to_string(root4.path().join(".well-known/acme-challenge/tok")).unwrap(),
             "X"
         );
         p.remove().unwrap();
+        assert_eq!(fs::read_dir(root4.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn modes_are_0644_and_0755_and_created_dirs_go_when_empty() {
+        let root = tempfile::tempdir().unwrap();
+        let mut p = ProbeFile::create(root.path(), "tok", "A").unwrap();
+        let mode = |rel: &str| fs::metadata(root.path().join(rel)).unwrap().mode() & 0o7777;
+        assert_eq!(mode(".well-known/acme-challenge/tok"), 0o644);
+        assert_eq!(mode(".well-known/acme-challenge"), 0o755);
+        assert_eq!(mode(".well-known"), 0o755);
+        // Someone else puts a file next to the probe: the directory is theirs too now, kept.
+        fs::write(root.path().join(".well-known/acme-challenge/theirs"), "x").unwrap();
+        p.remove().unwrap();
+        assert!(
+            root.path()
+                .join(".well-known/acme-challenge/theirs")
+                .exists()
+        );
+        assert!(!root.path().join(".well-known/acme-challenge/tok").exists());
+    }
+
+    #[test]
+    fn a_created_dir_replaced_meanwhile_is_left_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let mut p = ProbeFile::create(root.path(), "tok", "A").unwrap();
+        // The created `acme-challenge` is moved away and another (empty) directory takes its
+        // name: the probe is still removed through the held descriptor, the newcomer is kept.
+        let wk = root.path().join(".well-known");
+        fs::rename(wk.join("acme-challenge"), root.path().join("moved")).unwrap();
+        fs::create_dir(wk.join("acme-challenge")).unwrap();
+        p.remove().unwrap();
+        assert!(wk.join("acme-challenge").is_dir(), "not ours: kept");
+        assert_eq!(fs::read_dir(root.path().join("moved")).unwrap().count(), 0);
     }
 
     #[test]
