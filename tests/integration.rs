@@ -10,5 +10,6 @@ mod hostile;
 mod html;
 mod http;
 mod integrations;
+mod json_contract;
 mod support;
 mod tty;
