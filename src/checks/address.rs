@@ -9,7 +9,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation};
+use crate::model::{Check, Observation, Signature};
 use crate::perspective::Vantage;
 
 /// Resolves `name` from `v`.
@@ -30,7 +30,7 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     o.addresses = addrs.iter().map(ToString::to_string).collect();
     if !addrs.is_empty() {
         o.ok = true;
-        o.signature = o.addresses.join(",");
+        o.signature = Signature::parse(&o.addresses.join(","));
         let chain = a
             .answer
             .as_ref()
@@ -53,9 +53,9 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
             "no A or AAAA record".into()
         };
         o.signature = if nx {
-            "nxdomain".into()
+            Signature::NxDomain
         } else {
-            "nodata".into()
+            Signature::NoData
         };
         return o;
     }
