@@ -560,7 +560,7 @@ impl Engine {
                     let mut o = checks::blank(&v.spec.name, Check::Address);
                     o.phase = Some(crate::model::Phase::Timeout);
                     o.summary = format!("perspective did not finish within {deadline:?}");
-                    o.signature = "error:timeout".into();
+                    o.signature = crate::model::Signature::Failed(crate::model::Phase::Timeout);
                     vec![o]
                 }
             }

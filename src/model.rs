@@ -162,6 +162,24 @@ pub enum Phase {
     Protocol,
 }
 
+impl Phase {
+    /// Every phase.
+    pub const ALL: [Phase; 7] = [
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Proxy,
+        Phase::Http,
+        Phase::Timeout,
+        Phase::Protocol,
+    ];
+
+    /// The phase for its JSON word.
+    pub fn parse(s: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.to_string() == s)
+    }
+}
+
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -223,7 +241,7 @@ pub struct DnsExchange {
     pub error: Option<String>,
     /// Extended DNS Error (RFC 8914) the server attached: "<info-code> <meaning>: <extra text>".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ede: Option<String>,
+    pub ede: Option<Ede>,
 }
 
 /// One HTTP request/response in a redirect chain.
@@ -305,9 +323,344 @@ pub struct CaaFacts {
     /// Its records.
     pub records: Vec<CaaRecord>,
     /// `permit`, `forbid`, or `error`.
-    pub decision: String,
+    pub decision: CaaDecision,
     /// Why, in plain words.
     pub reason: String,
+}
+
+/// An Extended DNS Error (RFC 8914) a server attached to a reply: the info code as a number, so
+/// the analysis can match DNSSEC failures without reading text, and the rest as the server (or
+/// the tool, for the code's name) put it. Serialised as the one string of the JSON contract,
+/// `"<code> <meaning>: <extra text>"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ede {
+    /// The INFO-CODE.
+    pub code: u16,
+    /// What follows the code: the code's name and any EXTRA-TEXT, escaped (may be empty).
+    pub text: String,
+}
+
+impl Ede {
+    /// Whether the info code reports a DNSSEC validation failure (RFC 8914 codes 1, 2, 5–12).
+    pub fn is_dnssec(&self) -> bool {
+        matches!(self.code, 1 | 2 | 5..=12)
+    }
+
+    /// Reads the serialised form back (`--replay`).
+    pub fn parse(s: &str) -> Option<Ede> {
+        let (code, text) = s.split_once(' ').unwrap_or((s, ""));
+        Some(Ede {
+            code: code.parse().ok()?,
+            text: text.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Ede {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.text.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{} {}", self.code, self.text)
+        }
+    }
+}
+
+impl Serialize for Ede {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ede {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ede::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not an EDE: {s:?}")))
+    }
+}
+
+/// How a CAA climb was judged for the CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaaDecision {
+    /// The CA may issue.
+    Permit,
+    /// The records forbid the CA.
+    Forbid,
+    /// A lookup failed before the relevant RRset was found: a CA refuses to issue.
+    Error,
+}
+
+impl CaaDecision {
+    /// The word used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaaDecision::Permit => "permit",
+            CaaDecision::Forbid => "forbid",
+            CaaDecision::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for CaaDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// CAA property tags the CA understands (RFC 8659 issue/issuewild/iodef, RFC 9495 issuemail,
+/// issuevmc). A critical property outside this list forbids issuance everywhere; the CAA check
+/// and the analysis share this one list so they cannot disagree on it.
+pub const CAA_KNOWN_TAGS: &[&str] = &["issue", "issuewild", "iodef", "issuemail", "issuevmc"];
+
+impl CaaRecord {
+    /// Whether this property carries the issuer-critical flag on a tag the CA does not know,
+    /// which forbids issuance by every CA. Boulder also treats flag value 1 as critical (a
+    /// common misreading of the bit order), so both bits count.
+    pub fn is_critical_unknown(&self) -> bool {
+        (self.flags & 0x80 != 0 || self.flags & 0x01 != 0)
+            && !CAA_KNOWN_TAGS.contains(&self.tag.to_ascii_lowercase().as_str())
+    }
+}
+
+/// The compact, comparable value of an observation: two perspectives that saw the same thing
+/// have equal signatures. The kinds the analysis reasons about are variants; answer sets
+/// (addresses, TXT values, SOA serials, a nameserver's CAA RRset) are compared for equality only
+/// and stay opaque. Serialised as the one string of the JSON contract (`status:404`, `permit`,
+/// `error:<phase>`, …); `parse` and `Display` are inverse on every string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Signature {
+    /// `error:<phase>`: no usable answer.
+    Failed(Phase),
+    /// `error:http:<status>`: an engine's HTTP failure with the status it saw.
+    HttpError(u16),
+    /// `status:<code>`: the final HTTP status when no expected body was asked for, or a wrong one.
+    Status(u16),
+    /// `expected`: the expected challenge body.
+    Expected,
+    /// `body-too-large`: a body no CA accepts as a key authorization.
+    BodyTooLarge,
+    /// `mismatch:<sha256>`: another body, by digest.
+    Mismatch(String),
+    /// `redirect-disallowed`: a redirect a CA will not follow.
+    RedirectDisallowed,
+    /// `permit`: CAA allows the CA.
+    Permit,
+    /// `forbid`: CAA forbids the CA.
+    Forbid,
+    /// `error`: the CAA lookup failed.
+    CaaError,
+    /// `nxdomain`: the name does not exist.
+    NxDomain,
+    /// `nodata`: the name exists without the records asked for.
+    NoData,
+    /// `none`: no records (TXT, or CAA below a zone apex).
+    None,
+    /// `no-soa`: the server is not authoritative for the zone.
+    NoSoa,
+    /// A zone's SOA serial, as a bare number.
+    Serial(u32),
+    /// Any other answer set, compared as is.
+    Answer(String),
+}
+
+impl Signature {
+    /// The signature for a serialised string (the `--replay` boundary) or an answer set. Answer
+    /// sets go through here too, so a value that happens to spell a keyword compares equal to
+    /// its replayed self.
+    pub fn parse(s: &str) -> Signature {
+        let num = |t: &str| t.parse::<u16>().ok();
+        match s {
+            "expected" => return Signature::Expected,
+            "body-too-large" => return Signature::BodyTooLarge,
+            "redirect-disallowed" => return Signature::RedirectDisallowed,
+            "permit" => return Signature::Permit,
+            "forbid" => return Signature::Forbid,
+            "error" => return Signature::CaaError,
+            "nxdomain" => return Signature::NxDomain,
+            "nodata" => return Signature::NoData,
+            "none" => return Signature::None,
+            "no-soa" => return Signature::NoSoa,
+            _ => {}
+        }
+        if let Some(n) = s.strip_prefix("error:http:").and_then(num)
+            && s == format!("error:http:{n}")
+        {
+            return Signature::HttpError(n);
+        }
+        if let Some(p) = s.strip_prefix("error:").and_then(Phase::parse) {
+            return Signature::Failed(p);
+        }
+        if let Some(n) = s.strip_prefix("status:").and_then(num)
+            && s == format!("status:{n}")
+        {
+            return Signature::Status(n);
+        }
+        if let Ok(n) = s.parse::<u32>()
+            && s == n.to_string()
+        {
+            return Signature::Serial(n);
+        }
+        if let Some(h) = s.strip_prefix("mismatch:") {
+            return Signature::Mismatch(h.to_string());
+        }
+        Signature::Answer(s.to_string())
+    }
+
+    /// Whether the answer is a body (expected, too large or another): the token was known.
+    pub fn is_body(&self) -> bool {
+        matches!(
+            self,
+            Signature::Expected | Signature::BodyTooLarge | Signature::Mismatch(_)
+        )
+    }
+}
+
+impl Default for Signature {
+    fn default() -> Self {
+        Signature::Answer(String::new())
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Signature::Failed(p) => write!(f, "error:{p}"),
+            Signature::HttpError(s) => write!(f, "error:http:{s}"),
+            Signature::Status(s) => write!(f, "status:{s}"),
+            Signature::Expected => f.write_str("expected"),
+            Signature::BodyTooLarge => f.write_str("body-too-large"),
+            Signature::Mismatch(h) => write!(f, "mismatch:{h}"),
+            Signature::RedirectDisallowed => f.write_str("redirect-disallowed"),
+            Signature::Permit => f.write_str("permit"),
+            Signature::Forbid => f.write_str("forbid"),
+            Signature::CaaError => f.write_str("error"),
+            Signature::NxDomain => f.write_str("nxdomain"),
+            Signature::NoData => f.write_str("nodata"),
+            Signature::None => f.write_str("none"),
+            Signature::NoSoa => f.write_str("no-soa"),
+            Signature::Serial(n) => write!(f, "{n}"),
+            Signature::Answer(s) => f.write_str(s),
+        }
+    }
+}
+
+// Grouped and sorted by the analysis (e.g. the GeoDNS answer groups): ordering by the string keeps
+// every order, and so the output, as it was when signatures were strings.
+impl Ord for Signature {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.to_string().cmp(&other.to_string())
+    }
+}
+
+impl PartialOrd for Signature {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Signature::parse(&String::deserialize(d)?))
+    }
+}
+
+// The serialised form, as `parse` reads it (hand-built observations in tests use these).
+impl From<&str> for Signature {
+    fn from(s: &str) -> Self {
+        Signature::parse(s)
+    }
+}
+
+impl From<String> for Signature {
+    fn from(s: String) -> Self {
+        Signature::parse(&s)
+    }
+}
+
+#[cfg(test)]
+impl PartialEq<&str> for Signature {
+    fn eq(&self, other: &&str) -> bool {
+        *self == Signature::parse(other)
+    }
+}
+
+#[cfg(test)]
+impl From<&str> for CaaDecision {
+    fn from(s: &str) -> Self {
+        match s {
+            "permit" => CaaDecision::Permit,
+            "forbid" => CaaDecision::Forbid,
+            _ => CaaDecision::Error,
+        }
+    }
+}
+
+#[cfg(test)]
+impl PartialEq<&str> for CaaDecision {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// `DnsExchange::error` when a reply's CNAMEs loop back on themselves.
+pub const CNAME_LOOP: &str = "CNAME loop";
+
+#[cfg(test)]
+mod fact_tests {
+    use super::*;
+
+    #[test]
+    fn signature_strings_round_trip() {
+        for s in [
+            "error:timeout",
+            "error:http:403",
+            "error:http:x",
+            "error:nonsense",
+            "status:404",
+            "status:04",
+            "expected",
+            "body-too-large",
+            "mismatch:ab12",
+            "redirect-disallowed",
+            "permit",
+            "forbid",
+            "error",
+            "nxdomain",
+            "nodata",
+            "none",
+            "no-soa",
+            "192.0.2.1,2001:db8::1",
+            "a|b",
+            "",
+            "2026112801",
+            "0123",
+        ] {
+            assert_eq!(Signature::parse(s).to_string(), s);
+        }
+        assert_eq!(Signature::parse("status:403"), Signature::Status(403));
+        assert_eq!(
+            Signature::parse("error:proxy"),
+            Signature::Failed(Phase::Proxy)
+        );
+    }
+
+    #[test]
+    fn ede_round_trips_and_knows_dnssec_codes() {
+        for s in ["22 No Reachable Authority: at x.", "18 Prohibited", "6"] {
+            let e = Ede::parse(s).unwrap();
+            assert_eq!(e.to_string(), s);
+        }
+        assert!(Ede::parse("6 DNSSEC Bogus").unwrap().is_dnssec());
+        assert!(!Ede::parse("18 Prohibited").unwrap().is_dnssec());
+        assert_eq!(Ede::parse("x y"), None);
+    }
 }
 
 /// What one perspective saw for one identifier and one check: facts only.
@@ -332,7 +685,7 @@ pub struct Observation {
     pub elapsed_ms: u64,
     /// A compact value the analysis compares across perspectives (sorted addresses, TXT set, HTTP
     /// answer kind). Two perspectives that saw the same thing have equal signatures.
-    pub signature: String,
+    pub signature: Signature,
     /// Addresses this perspective resolved (address check).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
@@ -397,7 +750,7 @@ impl fmt::Display for Severity {
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Stable code (design §6), e.g. `geodns-divergence`.
-    pub code: String,
+    pub code: crate::analysis::FindingCode,
     /// Severity.
     pub severity: Severity,
     /// The identifier concerned.

@@ -134,7 +134,7 @@ async fn happy_path_pins_one_probe_per_location_across_checks_and_redirects() {
         assert!(o.ok, "{o:?}");
         assert_eq!(o.check, Check::Address);
         assert_eq!(o.addresses, vec![V4.to_string(), V6.to_string()]);
-        assert_eq!(o.signature, format!("{V4},{V6}"));
+        assert_eq!(o.signature.to_string(), format!("{V4},{V6}"));
         assert_eq!(o.dns.len(), 2);
         assert!(!o.perspective_fault);
     }
@@ -161,7 +161,7 @@ async fn happy_path_pins_one_probe_per_location_across_checks_and_redirects() {
     let http = gp.http01("example.com", TOKEN, Some(KEY_AUTH)).await;
     for o in &http {
         assert!(o.ok, "{o:?}");
-        assert_eq!(o.signature, "expected");
+        assert_eq!(o.signature.to_string(), "expected");
         let h = o.http.as_ref().unwrap();
         assert_eq!(h.hops.len(), 2, "one redirect followed");
         assert_eq!(h.hops[0].status, Some(301));
@@ -455,7 +455,7 @@ async fn a_geoblocked_region_shows_its_probe_s_403() {
         !asia.ok && !asia.perspective_fault,
         "the region's answer, not the tool's fault"
     );
-    assert_eq!(asia.signature, "status:403");
+    assert_eq!(asia.signature.to_string(), "status:403");
     assert_eq!(asia.phase, Some(Phase::Http));
     let h = asia.http.as_ref().unwrap();
     assert_eq!(h.status, Some(403));
@@ -487,7 +487,7 @@ async fn a_failed_probe_test_is_the_region_s_timeout_not_a_tool_fault() {
     let o = &gp.http01("example.com", TOKEN, None).await[0];
     assert!(!o.ok && !o.perspective_fault, "{o:?}");
     assert_eq!(o.phase, Some(Phase::Timeout));
-    assert_eq!(o.signature, "error:timeout");
+    assert_eq!(o.signature.to_string(), "error:timeout");
     assert!(o.summary.contains("Timeout awaiting"), "{}", o.summary);
 }
 
@@ -514,7 +514,7 @@ async fn a_redirect_a_ca_would_refuse_is_not_followed() {
         Duration::from_secs(10),
     );
     let o = &gp.http01("example.com", TOKEN, None).await[0];
-    assert_eq!(o.signature, "redirect-disallowed");
+    assert_eq!(o.signature.to_string(), "redirect-disallowed");
     assert!(o.summary.contains("Only ports 80 and 443"), "{}", o.summary);
     assert_eq!(
         posts(&world).len(),

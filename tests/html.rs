@@ -91,7 +91,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         perspective_fault: false,
         summary: summary.into(),
         elapsed_ms: 40,
-        signature: String::new(),
+        signature: Default::default(),
         addresses: Vec::new(),
         dns: Vec::new(),
         http: None,
@@ -159,7 +159,7 @@ fn observations(name: &str) -> Vec<Observation> {
                 tag: "issue".into(),
                 value: "letsencrypt.org".into(),
             }],
-            decision: "permit".into(),
+            decision: mpic_check::model::CaaDecision::Permit,
             reason: "issue letsencrypt.org matches the CA".into(),
         });
         v.push(c);
@@ -427,7 +427,7 @@ fn realistic_report() -> Report {
             identifier("example.com", false),
         ],
         findings: vec![Finding {
-            code: "http-geoblocked".into(),
+            code: mpic_check::analysis::FindingCode::HttpGeoblocked,
             severity: Severity::Warning,
             identifier: "www.example.com".into(),
             perspectives: vec![BLOCKED.into()],

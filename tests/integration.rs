@@ -11,6 +11,7 @@ mod hostile;
 mod html;
 mod http;
 mod integrations;
+mod json_contract;
 mod security;
 mod support;
 mod tty;

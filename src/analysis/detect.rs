@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Check, Finding, Method, Observation, Phase, Role, Severity};
+use super::FindingCode;
+use crate::model::{Check, Finding, Method, Observation, Phase, Role, Severity, Signature};
 
 /// What a detector knows about the run besides the observations.
 #[derive(Debug, Clone)]
@@ -35,14 +36,14 @@ impl Context<'_> {
 
 fn finding(
     ctx: &Context<'_>,
-    code: &str,
+    code: FindingCode,
     severity: Severity,
     who: Vec<String>,
     evidence: Vec<String>,
     fix: &str,
 ) -> Finding {
     Finding {
-        code: code.into(),
+        code,
         severity,
         identifier: ctx.identifier.into(),
         perspectives: who,
@@ -72,9 +73,8 @@ fn dnssec(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let mut evidence = Vec::new();
     for o in obs.iter().filter(|o| !o.perspective_fault) {
         let bad = o.dns.iter().find_map(|d| {
-            let e = d.ede.as_deref()?;
-            let code: u16 = e.split_whitespace().next()?.parse().ok()?;
-            crate::perspective::dns::ede_is_dnssec(code).then(|| {
+            let e = d.ede.as_ref()?;
+            e.is_dnssec().then(|| {
                 format!(
                     "{} ({} {}): {} — EDE {e}",
                     o.perspective,
@@ -96,7 +96,7 @@ fn dnssec(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     }
     out.push(finding(
         ctx,
-        "dnssec-bogus",
+        FindingCode::DnssecBogus,
         Severity::Error,
         who,
         evidence,
@@ -131,7 +131,7 @@ fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         let v6_only = down.keys().all(|p| p.contains(':'));
         out.push(finding(
             ctx,
-            "ns-unreachable",
+            FindingCode::NsUnreachable,
             if all { Severity::Error } else { Severity::Warning },
             down.keys().map(|s| s.to_string()).collect(),
             down.iter().map(|(p, o)| format!("{p}: {}", o.summary)).collect(),
@@ -152,10 +152,10 @@ fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
             .iter()
             .filter(|o| o.check == check && o.phase.is_none())
             .collect();
-        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut groups: BTreeMap<&Signature, Vec<&str>> = BTreeMap::new();
         for o in &answered {
             groups
-                .entry(o.signature.as_str())
+                .entry(&o.signature)
                 .or_default()
                 .push(o.perspective.as_str());
         }
@@ -174,10 +174,14 @@ fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         // For serials, the servers behind are those below the highest serial; for records, the
         // smallest group is the odd one out.
         let minority: Vec<String> = if check == Check::Soa {
-            let newest = groups.keys().filter_map(|k| k.parse::<u32>().ok()).max();
+            let serial = |k: &Signature| match k {
+                Signature::Serial(n) => Some(*n),
+                _ => None,
+            };
+            let newest = groups.keys().filter_map(|k| serial(k)).max();
             groups
                 .iter()
-                .filter(|(k, _)| k.parse::<u32>().ok() != newest)
+                .filter(|(k, _)| serial(k) != newest)
                 .flat_map(|(_, v)| v.iter().map(|s| s.to_string()))
                 .collect()
         } else {
@@ -189,7 +193,7 @@ fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         };
         out.push(finding(
             ctx,
-            "ns-inconsistent",
+            FindingCode::NsInconsistent,
             if check == Check::Soa { Severity::Warning } else { Severity::Error },
             minority.clone(),
             evidence,
@@ -270,7 +274,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         );
         out.push(finding(
             ctx,
-            "txt-early-removal",
+            FindingCode::TxtEarlyRemoval,
             Severity::Error,
             missing.iter().map(|(o, _)| o.perspective.clone()).collect(),
             evidence,
@@ -308,7 +312,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
             .join(", ");
         out.push(finding(
             ctx,
-            "txt-missing-on-ns",
+            FindingCode::TxtMissingOnNs,
             Severity::Error,
             missing.iter().map(|(o, _)| o.perspective.clone()).collect(),
             evidence,
@@ -334,7 +338,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         if !short.is_empty() {
             out.push(finding(
                 ctx,
-                "txt-shared-name",
+                FindingCode::TxtSharedName,
                 Severity::Error,
                 short.iter().map(|o| o.perspective.clone()).collect(),
                 short.iter().map(|o| format!("{}: {}", o.perspective, o.summary)).collect(),
@@ -354,7 +358,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         if let Some(o) = stale.first() {
             out.push(finding(
                 ctx,
-                "txt-leftover",
+                FindingCode::TxtLeftover,
                 Severity::Info,
                 vec![o.perspective.clone()],
                 vec![format!("{} value(s) at the challenge name: {}", o.txt.len(), o.txt.join(" "))],
@@ -370,7 +374,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         {
             out.push(finding(
                 ctx,
-                "negative-cache-risk",
+                FindingCode::NegativeCacheRisk,
                 Severity::Warning,
                 vec![o.perspective.clone()],
                 vec![format!("{}: no TXT yet, and resolvers may cache that for {ttl} s (SOA minimum)", o.perspective)],
@@ -409,7 +413,7 @@ fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Find
     let names: Vec<String> = by.keys().map(|n| n.to_string()).collect();
     out.push(finding(
         ctx,
-        "perspective-error",
+        FindingCode::PerspectiveError,
         Severity::Warning,
         names.clone(),
         by.iter().map(|(name, o)| format!("{name}: {}", o.summary)).collect(),
@@ -427,7 +431,7 @@ fn wildcard_needs_dns01(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     if ctx.wildcard && ctx.methods.contains(&Method::Http01) {
         out.push(finding(
             ctx,
-            "wildcard-needs-dns01",
+            FindingCode::WildcardNeedsDns01,
             Severity::Error,
             Vec::new(),
             vec![format!(
@@ -445,10 +449,10 @@ fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let addr: Vec<&Observation> = ca_like(obs, Check::Address)
         .filter(|o| o.ok && o.phase.is_none() && !ctx.nameservers.contains_key(&o.perspective))
         .collect();
-    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut groups: BTreeMap<&Signature, Vec<&str>> = BTreeMap::new();
     for o in &addr {
         groups
-            .entry(o.signature.as_str())
+            .entry(&o.signature)
             .or_default()
             .push(o.perspective.as_str());
     }
@@ -471,7 +475,7 @@ fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     };
     let evidence = groups
         .iter()
-        .map(|(sig, who)| format!("{} → {}", who.join(", "), sig.replace(',', " ")))
+        .map(|(sig, who)| format!("{} → {}", who.join(", "), sig.to_string().replace(',', " ")))
         .collect();
     let fix = if severity == Severity::Info {
         "GeoDNS answers differently by region, and every regional address served the challenge path the \
@@ -485,7 +489,7 @@ fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let who = addr.iter().map(|o| o.perspective.clone()).collect();
     out.push(finding(
         ctx,
-        "geodns-divergence",
+        FindingCode::GeodnsDivergence,
         severity,
         who,
         evidence,
@@ -504,19 +508,21 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
         .iter()
         .find(|o| ctx.role(&o.perspective) == Role::Primary);
     // Redirect and body problems are the same everywhere they occur: report each kind once.
-    for (code, fix) in [
+    for (sig, code, fix) in [
         (
-            "redirect-disallowed",
+            Signature::RedirectDisallowed,
+            FindingCode::RedirectDisallowed,
             "CAs follow only 301/302/307/308 redirects to http:// or https:// on ports 80 or 443, at most 10, \
              without loops: exempt /.well-known/acme-challenge/ from this redirect or point it at port 80/443",
         ),
         (
-            "body-too-large",
+            Signature::BodyTooLarge,
+            FindingCode::BodyTooLarge,
             "the challenge response must be the bare key authorization (under 128 bytes): serve the token \
              file as is, without an HTML wrapper, error page or injected content",
         ),
     ] {
-        let hit: Vec<&&Observation> = http.iter().filter(|o| o.signature == code).collect();
+        let hit: Vec<&&Observation> = http.iter().filter(|o| o.signature == sig).collect();
         if !hit.is_empty() {
             let evidence = hit
                 .iter()
@@ -552,7 +558,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
             .collect();
         out.push(finding(
             ctx,
-            "user-agent-filtered",
+            FindingCode::UserAgentFiltered,
             Severity::Error,
             ua_filtered.iter().map(|o| o.perspective.clone()).collect(),
             evidence,
@@ -627,7 +633,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
         who.dedup();
         out.push(finding(
             ctx,
-            "cdn-cached-challenge",
+            FindingCode::CdnCachedChallenge,
             Severity::Error,
             who,
             evidence,
@@ -640,7 +646,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
     if !cached.is_empty() && stale.is_empty() && cached_404.is_empty() {
         out.push(finding(
             ctx,
-            "cdn-cached-challenge",
+            FindingCode::CdnCachedChallenge,
             Severity::Warning,
             cached.iter().map(|(o, _)| o.perspective.clone()).collect(),
             cached.iter().map(|(o, why)| format!("{}: {} came from a cache ({why})", o.perspective, o.summary)).collect(),
@@ -662,7 +668,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
     if !never_served.is_empty() {
         out.push(finding(
             ctx,
-            "webroot-mismatch",
+            FindingCode::WebrootMismatch,
             Severity::Error,
             never_served.iter().map(|o| o.perspective.clone()).collect(),
             never_served.iter().map(|o| format!("{}: {}", o.perspective, o.summary)).collect(),
@@ -675,15 +681,15 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
         !ua_names.contains(&o.perspective.as_str())
             && !o.ok
             && (matches!(o.phase, Some(Phase::Timeout | Phase::Connect))
-                || [
-                    "status:403",
-                    "status:451",
-                    "error:http:403",
-                    "error:http:451",
-                ]
-                .contains(&o.signature.as_str())
-                || o.summary.contains(": 403")
-                || o.summary.contains(": 451"))
+                || matches!(
+                    o.signature,
+                    Signature::Status(403 | 451) | Signature::HttpError(403 | 451)
+                )
+                // The final status, however the fetch was summed up (e.g. with a via suffix).
+                || o
+                    .http
+                    .as_ref()
+                    .is_some_and(|h| matches!(h.status, Some(403 | 451))))
     };
     let Some(primary) = primary else { return };
     let failing: Vec<&&Observation> = http
@@ -715,7 +721,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
         };
         out.push(finding(
             ctx,
-            "http-geoblocked",
+            FindingCode::HttpGeoblocked,
             severity,
             failing.iter().map(|o| o.perspective.clone()).collect(),
             evidence,
@@ -736,7 +742,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
         );
         out.push(finding(
             ctx,
-            "http-geoblocked",
+            FindingCode::HttpGeoblocked,
             Severity::Error,
             vec![primary.perspective.clone()],
             evidence,
@@ -747,7 +753,7 @@ fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>)
     } else if !primary.ok && blocked_kind(primary) && failing.len() + 1 == http.len() {
         out.push(finding(
             ctx,
-            "http-unreachable",
+            FindingCode::HttpUnreachable,
             Severity::Error,
             http.iter().map(|o| o.perspective.clone()).collect(),
             http.iter()
@@ -794,7 +800,7 @@ fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     for (a, ev) in dead {
         out.push(finding(
             ctx,
-            "dead-address",
+            FindingCode::DeadAddress,
             Severity::Error,
             Vec::new(),
             ev,
@@ -808,7 +814,7 @@ fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     for (a, ev) in v6_broken {
         out.push(finding(
             ctx,
-            "ipv6-broken",
+            FindingCode::Ipv6Broken,
             Severity::Warning,
             Vec::new(),
             ev,
@@ -825,20 +831,26 @@ fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let caa: Vec<&Observation> = ca_like(obs, Check::Caa)
         .filter(|o| !o.perspective_fault && !ctx.nameservers.contains_key(&o.perspective))
         .collect();
-    let forbids: Vec<&&Observation> = caa.iter().filter(|o| o.signature == "forbid").collect();
+    let forbids: Vec<&&Observation> = caa
+        .iter()
+        .filter(|o| o.signature == Signature::Forbid)
+        .collect();
     if !forbids.is_empty() {
-        let critical = forbids
-            .iter()
-            .any(|o| o.summary.contains("marked critical"));
+        // The same rule the CAA check applied, read from the records it found.
+        let critical = forbids.iter().any(|o| {
+            o.caa
+                .as_ref()
+                .is_some_and(|c| c.records.iter().any(|r| r.is_critical_unknown()))
+        });
         let (code, fix) = if critical {
             (
-                "caa-critical-unknown",
+                FindingCode::CaaCriticalUnknown,
                 "a CAA record carries the critical flag on a property tag the CA does not know: remove the \
                  flag (set it to 0) or the record",
             )
         } else {
             (
-                "caa-forbids",
+                FindingCode::CaaForbids,
                 "the CAA records do not authorize this CA: add  CAA 0 issue \"<ca>\"  (and issuewild for \
                  wildcards) at the name where the records are found, or remove the conflicting parameters",
             )
@@ -885,7 +897,7 @@ fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         };
         out.push(finding(
             ctx,
-            "caa-lookup-failed",
+            FindingCode::CaaLookupFailed,
             severity,
             failed.iter().map(|o| o.perspective.clone()).collect(),
             failed.iter().map(|o| format!("{}: {}", o.perspective, o.summary)).collect(),
@@ -910,7 +922,9 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         .iter()
         .filter(|o| {
             o.phase == Some(Phase::Dns)
-                && (o.summary.contains("REFUSED") || o.summary.contains("SERVFAIL"))
+                && o.dns
+                    .iter()
+                    .any(|d| matches!(d.rcode.as_deref(), Some("REFUSED" | "SERVFAIL")))
         })
         .collect();
     let answered = addr
@@ -935,7 +949,7 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     };
     out.push(finding(
         ctx,
-        "dns-refused-by-region",
+        FindingCode::DnsRefusedByRegion,
         severity,
         who,
         refused.iter().map(|o| format!("{} ({}): {}", o.perspective, o.check, o.summary)).collect(),

@@ -91,7 +91,7 @@ fn addr(p: &str, ips: &[&str]) -> Observation {
     let mut a: Vec<String> = ips.iter().map(|s| s.to_string()).collect();
     a.sort();
     o.ok = true;
-    o.signature = a.join(",");
+    o.signature = a.join(",").into();
     o.summary = a.join(" ");
     o.addresses = a;
     o
@@ -111,8 +111,32 @@ fn failed(p: &str, check: Check, phase: Phase, summary: &str) -> Observation {
     o.summary = summary.into();
     o.signature = match check {
         Check::Caa => "error".into(),
-        _ => format!("error:{phase}"),
+        _ => format!("error:{phase}").into(),
     };
+    // The check records the exchange whose response code its summary names; the analysis reads
+    // that, not the summary, so the hand-built observation carries it too.
+    // (Fixture text is split into words here; the analysis itself never does this.)
+    if let Some(rc) = summary
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .find(|w| ["NXDOMAIN", "SERVFAIL", "REFUSED"].contains(w))
+    {
+        o.dns.push(DnsExchange {
+            qname: "example.com".into(),
+            qtype: "A".into(),
+            server: "udp://127.0.1.2:53".into(),
+            rcode: Some(rc.into()),
+            aa: false,
+            ad: false,
+            answers: Vec::new(),
+            cname_chain: Vec::new(),
+            negative_ttl: None,
+            ecs: None,
+            ecs_scope: None,
+            elapsed_ms: 1,
+            error: None,
+            ede: None,
+        });
+    }
     o
 }
 
@@ -159,7 +183,7 @@ fn facts(status: Option<u16>) -> HttpFacts {
 fn http_ok(p: &str, status: u16) -> Observation {
     let mut o = blank(p, Check::Http01);
     o.ok = true;
-    o.signature = format!("status:{status}");
+    o.signature = format!("status:{status}").into();
     o.summary = format!("{status} from the origin (random token)");
     o.http = Some(facts(Some(status)));
     o
@@ -179,7 +203,7 @@ fn http_expected(p: &str) -> Observation {
 fn http_status(p: &str, status: u16) -> Observation {
     let mut o = blank(p, Check::Http01);
     o.phase = Some(Phase::Http);
-    o.signature = format!("status:{status}");
+    o.signature = format!("status:{status}").into();
     o.summary = format!("Invalid response from {URL}: {status}");
     o.http = Some(facts(Some(status)));
     o
@@ -269,6 +293,18 @@ fn caa_forbid(p: &str, reason: &str) -> Observation {
     let mut o = blank(p, Check::Caa);
     o.signature = "forbid".into();
     o.summary = format!("CAA record for example.com prevents issuance: {reason}");
+    // The records the check judged: a critical unknown property when that was the reason.
+    let critical = reason == CRITICAL;
+    o.caa = Some(crate::model::CaaFacts {
+        found_at: Some("example.com".into()),
+        records: vec![crate::model::CaaRecord {
+            flags: if critical { 128 } else { 0 },
+            tag: if critical { "tbs" } else { "issue" }.into(),
+            value: "pki.goog".into(),
+        }],
+        decision: crate::model::CaaDecision::Forbid,
+        reason: reason.into(),
+    });
     o
 }
 
@@ -276,7 +312,7 @@ fn caa_forbid(p: &str, reason: &str) -> Observation {
 fn ns_caa(p: &str, records: Option<&str>) -> Observation {
     let mut o = blank(p, Check::Caa);
     o.ok = true;
-    o.signature = records.map_or("none".into(), |r| format!("example.com: {r}"));
+    o.signature = records.map_or("none".into(), |r| format!("example.com: {r}").into());
     o.summary = records.map_or("no CAA records".into(), str::to_string);
     o
 }
@@ -284,7 +320,7 @@ fn ns_caa(p: &str, records: Option<&str>) -> Observation {
 fn soa(p: &str, serial: u32) -> Observation {
     let mut o = blank(p, Check::Soa);
     o.ok = true;
-    o.signature = serial.to_string();
+    o.signature = serial.to_string().into();
     o.summary = format!("serial {serial}");
     o
 }
@@ -298,7 +334,7 @@ fn txt(p: &str, values: &[&str], ok: bool) -> Observation {
     o.signature = if v.is_empty() {
         "none".into()
     } else {
-        v.join("|")
+        v.join("|").into()
     };
     o.summary = if v.is_empty() {
         "No TXT record found at _acme-challenge.example.com".into()
@@ -373,7 +409,8 @@ fn case(name: &'static str, obs: Vec<Observation>, want: Want) -> Case {
 }
 
 fn kinds(f: &[Finding]) -> Vec<(String, Severity)> {
-    let mut k: Vec<(String, Severity)> = f.iter().map(|x| (x.code.clone(), x.severity)).collect();
+    let mut k: Vec<(String, Severity)> =
+        f.iter().map(|x| (x.code.to_string(), x.severity)).collect();
     k.sort();
     k
 }

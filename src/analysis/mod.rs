@@ -2,6 +2,7 @@
 //! outcome per identifier and overall, and the coverage statement. No I/O happens here, so a saved
 //! run replays to the same report and every rule is unit-testable on hand-built observations.
 
+pub mod code;
 pub mod detect;
 pub mod quorum;
 
@@ -13,6 +14,7 @@ use crate::model::{
     Check, Coverage, Finding, IdentifierReport, Method, Observation, Outcome, PerspectiveInfo,
     Role, Severity,
 };
+pub use code::FindingCode;
 use quorum::Policy;
 
 /// Everything the probes produced: the input of the analysis and the content of `--save`.
@@ -164,11 +166,11 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         // A finding that a CA with other vantage points may hit makes a passing name at risk.
         if outcome == Outcome::Pass
             && f.iter()
-                .any(|x| x.severity >= Severity::Warning && x.code != "perspective-error")
+                .any(|x| x.severity >= Severity::Warning && x.code != FindingCode::PerspectiveError)
         {
             outcome = Outcome::AtRisk;
         }
-        if f.iter().any(|x| x.code == "wildcard-needs-dns01") {
+        if f.iter().any(|x| x.code == FindingCode::WildcardNeedsDns01) {
             outcome = outcome.worst(Outcome::Fail);
         }
         overall = Some(overall.map_or(outcome, |o: Outcome| o.worst(outcome)));
@@ -193,7 +195,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     for id in &run.identifiers {
         for v in &id.engine_verdicts {
             findings.push(Finding {
-                code: "engine-verdict".into(),
+                code: FindingCode::EngineVerdict,
                 severity: Severity::Info,
                 identifier: id.name.clone(),
                 perspectives: Vec::new(),
@@ -205,7 +207,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     }
     if let (false, Some(first)) = (run.engine_problems.is_empty(), run.identifiers.first()) {
         findings.push(Finding {
-            code: "engine-unavailable".into(),
+            code: FindingCode::EngineUnavailable,
             severity: Severity::Warning,
             identifier: first.name.clone(),
             perspectives: Vec::new(),
@@ -219,7 +221,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     for problem in &run.config_problems {
         let (path, _) = problem.split_once(": ").unwrap_or((problem.as_str(), ""));
         findings.push(Finding {
-            code: "client-config-unreadable".into(),
+            code: FindingCode::ClientConfigUnreadable,
             severity: Severity::Warning,
             identifier: path.to_string(),
             perspectives: Vec::new(),
@@ -235,7 +237,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             && days < 14
         {
             findings.push(Finding {
-                code: "certificate-expiring".into(),
+                code: FindingCode::CertificateExpiring,
                 severity: if days < 0 { Severity::Error } else { Severity::Warning },
                 identifier: id.name.clone(),
                 perspectives: Vec::new(),
@@ -252,7 +254,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     }
     if let (Some(problem), Some(first)) = (&run.probe_problem, run.identifiers.first()) {
         findings.push(Finding {
-            code: "webroot-probe-failed".into(),
+            code: FindingCode::WebrootProbeFailed,
             severity: Severity::Warning,
             identifier: first.name.clone(),
             perspectives: Vec::new(),
@@ -303,7 +305,7 @@ fn too_close(run: &Run, identifier: &str) -> Option<Finding> {
     who.sort();
     who.dedup();
     Some(Finding {
-        code: "perspectives-too-close".into(),
+        code: FindingCode::PerspectivesTooClose,
         severity: Severity::Warning,
         identifier: identifier.into(),
         perspectives: who,
@@ -356,12 +358,9 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         .any(|o| o.check == Check::Http01 && o.address.is_some());
     let probed = all.iter().any(|o| o.probe.is_some());
     let known_body = probed
-        || all.iter().any(|o| {
-            o.check == Check::Http01
-                && (o.signature == "expected"
-                    || o.signature == "body-too-large"
-                    || o.signature.starts_with("mismatch:"))
-        });
+        || all
+            .iter()
+            .any(|o| o.check == Check::Http01 && o.signature.is_body());
     let c = |mode: &str, tested: bool, why: String| Coverage {
         failure_mode: mode.into(),
         tested,

@@ -11,7 +11,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation};
+use crate::model::{Check, Observation, Signature};
 use crate::perspective::Vantage;
 
 /// Resolves `name` from `v`.
@@ -42,11 +42,13 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
         .collect();
     if !addrs.is_empty() && usable.is_empty() {
         // Every address is one a CA will not use: the name is as good as unresolvable.
-        o.signature = addrs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        o.signature = Signature::Answer(
+            addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         o.phase = Some(crate::model::Phase::Dns);
         o.summary = format!("no valid IP addresses: {}", refused.join("; "));
         return o;
@@ -54,11 +56,13 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     o.addresses = usable.iter().map(ToString::to_string).collect();
     if !usable.is_empty() {
         o.ok = true;
-        o.signature = addrs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        o.signature = Signature::Answer(
+            addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         let chain = a
             .answer
             .as_ref()
@@ -84,9 +88,9 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
             "no A or AAAA record".into()
         };
         o.signature = if nx {
-            "nxdomain".into()
+            Signature::NxDomain
         } else {
-            "nodata".into()
+            Signature::NoData
         };
         return o;
     }

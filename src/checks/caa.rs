@@ -11,7 +11,9 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::blank;
-use crate::model::{CaaFacts, CaaRecord, Check, Method, Observation, Phase};
+use crate::model::{
+    CaaDecision, CaaFacts, CaaRecord, Check, Method, Observation, Phase, Signature,
+};
 use crate::perspective::Vantage;
 use crate::perspective::dns::escape_bytes;
 
@@ -51,7 +53,7 @@ pub enum Decision {
 }
 
 /// Tags whose critical bit does not block (known to Let's Encrypt).
-const KNOWN_TAGS: &[&str] = &["issue", "issuewild", "iodef", "issuemail", "issuevmc"];
+use crate::model::CAA_KNOWN_TAGS as KNOWN_TAGS;
 
 /// Evaluates a relevant RRset (RFC 8659 §4, RFC 8657, Boulder's choices in mpic-rules §3.3).
 pub fn evaluate(set: &[Property], req: Request<'_>) -> Decision {
@@ -258,11 +260,11 @@ pub async fn check(
             o.phase = Some(f.phase);
             o.perspective_fault = f.perspective_fault;
             o.summary = format!("DNS problem: {} looking up CAA for {name}", f.message);
-            o.signature = "error".into();
+            o.signature = Signature::CaaError;
             o.caa = Some(CaaFacts {
                 found_at: None,
                 records: Vec::new(),
-                decision: "error".into(),
+                decision: CaaDecision::Error,
                 reason: o.summary.clone(),
             });
             return o;
@@ -296,13 +298,13 @@ pub async fn check(
             })
             .collect();
         let (decision, reason) = match evaluate(&set, req) {
-            Decision::Permit(r) => ("permit", r),
+            Decision::Permit(r) => (CaaDecision::Permit, r),
             Decision::Forbid(r) => (
-                "forbid",
+                CaaDecision::Forbid,
                 format!("CAA record for {name} prevents issuance: {r}"),
             ),
         };
-        o.ok = decision == "permit";
+        o.ok = decision == CaaDecision::Permit;
         o.summary = if o.ok {
             format!("permits ({name}: {reason})")
         } else {
@@ -323,14 +325,18 @@ pub async fn check(
                     })
                     .collect();
                 r.sort();
-                format!("{name}: {}", r.join("; "))
+                Signature::parse(&format!("{name}: {}", r.join("; ")))
             }
-            None => decision.into(),
+            None => match decision {
+                CaaDecision::Permit => Signature::Permit,
+                CaaDecision::Forbid => Signature::Forbid,
+                CaaDecision::Error => Signature::CaaError,
+            },
         };
         o.caa = Some(CaaFacts {
             found_at: Some(name.clone()),
             records,
-            decision: decision.into(),
+            decision,
             reason,
         });
         return o;
@@ -341,14 +347,14 @@ pub async fn check(
         None => "no CAA records up to the TLD: any CA may issue".into(),
     };
     o.signature = if stop_at.is_some() {
-        "none".into()
+        Signature::None
     } else {
-        "permit".into()
+        Signature::Permit
     };
     o.caa = Some(CaaFacts {
         found_at: None,
         records: Vec::new(),
-        decision: "permit".into(),
+        decision: CaaDecision::Permit,
         reason: o.summary.clone(),
     });
     o

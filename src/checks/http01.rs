@@ -16,7 +16,7 @@ use url::Url;
 
 use super::blank;
 use crate::config::{HttpSpec, ProxyKind};
-use crate::model::{Check, HttpFacts, HttpHop, Observation, Phase};
+use crate::model::{Check, HttpFacts, HttpHop, Observation, Phase, Signature};
 use crate::perspective::http::{self as h, Pins, Timeouts};
 use crate::perspective::{Vantage, dns::escape_bytes};
 
@@ -164,7 +164,7 @@ async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Obser
         let mut o = blank(&v.spec.name, Check::Http01);
         o.phase = Some(Phase::Dns);
         o.summary = "no address to connect to from this perspective".into();
-        o.signature = "error:dns".into();
+        o.signature = Signature::Failed(Phase::Dns);
         o.elapsed_ms = start.elapsed().as_millis() as u64;
         return o;
     };
@@ -617,9 +617,9 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
         o.perspective_fault = phase == Phase::Proxy;
         o.summary = msg;
         o.signature = match (phase, f.status) {
-            _ if f.redirect_refused => "redirect-disallowed".into(),
-            (Phase::Http, Some(s)) => format!("error:http:{s}"),
-            _ => format!("error:{phase}"),
+            _ if f.redirect_refused => Signature::RedirectDisallowed,
+            (Phase::Http, Some(s)) => Signature::HttpError(s),
+            _ => Signature::Failed(phase),
         };
         return o;
     }
@@ -655,7 +655,7 @@ pub fn judge_final(
             if status != 200 {
                 o.phase = Some(Phase::Http);
                 o.summary = format!("Invalid response from {url}: {status}");
-                o.signature = format!("status:{status}");
+                o.signature = Signature::Status(status);
             } else if truncated || bytes.len() >= BODY_LIMIT {
                 o.phase = Some(Phase::Http);
                 o.summary = format!(
@@ -663,24 +663,24 @@ pub fn judge_final(
                     if truncated { "over " } else { "" },
                     bytes.len()
                 );
-                o.signature = "body-too-large".into();
+                o.signature = Signature::BodyTooLarge;
             } else if raw != expect.trim_end().as_bytes() {
                 o.summary = format!(
                     "The key authorization file from the server did not match this challenge. Expected \"{}\" (got \"{}\")",
                     escape_bytes(expect.as_bytes()),
                     escape_bytes(raw)
                 );
-                o.signature = format!("mismatch:{}", hex(&Sha256::digest(raw)));
+                o.signature = Signature::Mismatch(hex(&Sha256::digest(raw)));
             } else {
                 o.ok = true;
                 o.summary = format!("200, expected body{via}");
-                o.signature = "expected".into();
+                o.signature = Signature::Expected;
             }
         }
         None => {
             // Random token: the origin should answer 404 (or 200 from a catch-all); anything else
             // would also stop a real challenge.
-            o.signature = format!("status:{status}");
+            o.signature = Signature::Status(status);
             if status == 404 || status == 200 {
                 o.ok = true;
                 o.summary = format!("{status} from the origin{via} (random token)");

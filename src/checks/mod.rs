@@ -9,7 +9,7 @@ pub mod http01;
 pub mod soa;
 pub mod txt;
 
-use crate::model::{Check, Observation, Phase};
+use crate::model::{Check, Observation, Phase, Signature};
 use crate::perspective::LookupFailure;
 
 /// An observation with nothing seen yet.
@@ -23,7 +23,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         perspective_fault: false,
         summary: String::new(),
         elapsed_ms: 0,
-        signature: String::new(),
+        signature: Signature::default(),
         addresses: Vec::new(),
         dns: Vec::new(),
         http: None,
@@ -39,7 +39,7 @@ pub fn fail_with(o: &mut Observation, f: &LookupFailure) {
     o.phase = Some(f.phase);
     o.perspective_fault = f.perspective_fault;
     o.summary = f.message.clone();
-    o.signature = format!("error:{}", f.phase);
+    o.signature = Signature::Failed(f.phase);
 }
 
 /// Records a perspective that could not be used at all (dead proxy, unreadable resolv.conf).
@@ -48,6 +48,6 @@ pub fn broken(perspective: &str, check: Check, why: &str, phase: Phase) -> Obser
     o.phase = Some(phase);
     o.perspective_fault = true;
     o.summary = why.to_string();
-    o.signature = format!("error:{phase}");
+    o.signature = Signature::Failed(phase);
     o
 }

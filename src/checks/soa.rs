@@ -6,7 +6,7 @@ use std::time::Instant;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation};
+use crate::model::{Check, Observation, Signature};
 use crate::perspective::Vantage;
 
 /// Reads the SOA of `apex` from `v`.
@@ -32,11 +32,11 @@ pub async fn check(v: &Vantage, apex: &str) -> Observation {
         Some(s) => {
             o.ok = true;
             o.summary = format!("serial {s}");
-            o.signature = s.to_string();
+            o.signature = Signature::Serial(s);
         }
         None => {
             o.summary = format!("no SOA for {apex}: this server is not authoritative for the zone");
-            o.signature = "no-soa".into();
+            o.signature = Signature::NoSoa;
         }
     }
     o

@@ -9,7 +9,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation};
+use crate::model::{Check, Observation, Signature};
 use crate::perspective::Vantage;
 use crate::perspective::dns::{escape_bytes, txt_joined};
 
@@ -46,9 +46,9 @@ pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Obse
         "no TXT record"
     };
     o.signature = if values.is_empty() {
-        "none".into()
+        Signature::None
     } else {
-        values.join("|")
+        Signature::parse(&values.join("|"))
     };
     if expect.is_empty() {
         o.ok = true;

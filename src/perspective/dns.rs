@@ -569,15 +569,14 @@ fn fill_facts(f: &mut DnsExchange, m: &Message) {
     {
         let code = u16::from_be_bytes([data[0], data[1]]);
         let text = escape_bytes(&data[2..data.len().min(2 + 200)]);
-        f.ede = Some(format!(
-            "{code} {}{}",
-            ede_meaning(code),
-            if text.is_empty() {
-                String::new()
+        f.ede = Some(crate::model::Ede {
+            code,
+            text: if text.is_empty() {
+                ede_meaning(code).to_string()
             } else {
-                format!(": {text}")
-            }
-        ));
+                format!("{}: {text}", ede_meaning(code))
+            },
+        });
     }
     if let Some(EdnsOption::Subnet(cs)) = m.edns.as_ref().and_then(|e| e.option(EdnsCode::Subnet)) {
         f.ecs_scope = Some(cs.scope_prefix());
@@ -614,11 +613,6 @@ pub fn ede_meaning(code: u16) -> &'static str {
         24 => "Invalid Data",
         _ => "Unknown",
     }
-}
-
-/// Whether an EDE info code reports a DNSSEC validation failure.
-pub fn ede_is_dnssec(code: u16) -> bool {
-    matches!(code, 1 | 2 | 5..=12)
 }
 
 /// Presentation names of response codes as operators know them.

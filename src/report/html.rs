@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use crate::model::{
     CaaFacts, Check, DnsExchange, Finding, HttpFacts, IdentifierReport, Observation, Outcome,
-    PerspectiveInfo, Phase, ProbeFacts, Report, Rir, Role, Severity,
+    PerspectiveInfo, Phase, ProbeFacts, Report, Rir, Role, Severity, Signature,
 };
 
 /// Matrix columns, in the table renderer's order (a column appears only when used).
@@ -736,13 +736,15 @@ fn cell_detail(o: &Observation) -> String {
     let detail = match o.check {
         Check::Address if o.ok => o.addresses.join(" "),
         Check::Caa if o.ok => "permits".to_string(),
-        Check::Caa if o.signature == "forbid" => "forbids".to_string(),
+        Check::Caa if o.signature == Signature::Forbid => "forbids".to_string(),
         Check::Http01 => match (&o.http, o.phase) {
             (_, Some(p)) if o.perspective_fault => format!("{p} failed"),
-            (Some(h), Some(Phase::Http)) if o.signature == "redirect-disallowed" => format!(
-                "redirect refused ({})",
-                h.status.map_or("-".into(), |s| s.to_string())
-            ),
+            (Some(h), Some(Phase::Http)) if o.signature == Signature::RedirectDisallowed => {
+                format!(
+                    "redirect refused ({})",
+                    h.status.map_or("-".into(), |s| s.to_string())
+                )
+            }
             (Some(h), _) if h.status.is_some() && o.phase != Some(Phase::Timeout) => {
                 let s = h.status.unwrap_or_default();
                 if o.ok {
@@ -891,7 +893,7 @@ fn findings(r: &Report, out: &mut String) -> fmt::Result {
                 out,
                 "<article class=\"finding {class}\">\n<h4><code>{}</code> <span class=\"sub\">\
                  {sev} for</span> {}</h4>",
-                esc(&f.code),
+                esc(f.code.as_str()),
                 esc(&f.identifier)
             )?;
             if !f.perspectives.is_empty() {
@@ -1082,7 +1084,7 @@ fn observation(o: &Observation, out: &mut String) -> fmt::Result {
         )?;
     }
     kv(out, "elapsed", &duration(o.elapsed_ms))?;
-    kv(out, "signature", &o.signature)?;
+    kv(out, "signature", &o.signature.to_string())?;
     if !o.addresses.is_empty() {
         kv(out, "addresses", &o.addresses.join(", "))?;
     }
@@ -1267,7 +1269,7 @@ fn http_tables(h: &HttpFacts, out: &mut String) -> fmt::Result {
 }
 
 fn caa(c: &CaaFacts, out: &mut String) -> fmt::Result {
-    kv(out, "CAA decision", &c.decision)?;
+    kv(out, "CAA decision", c.decision.as_str())?;
     kv(out, "why", &c.reason)?;
     kv(
         out,
@@ -1730,7 +1732,10 @@ mod tests {
                 ecs_scope: Some(24),
                 elapsed_ms: 5,
                 error: Some(hostile("dns error")),
-                ede: Some(hostile("18 Prohibited")),
+                ede: Some(crate::model::Ede {
+                    code: 18,
+                    text: hostile("Prohibited"),
+                }),
             }];
             v.push(a);
             if p.role == Role::Source {
@@ -1746,7 +1751,11 @@ mod tests {
                     tag: "issue".into(),
                     value: hostile("caa"),
                 }],
-                decision: c.signature.clone(),
+                decision: if caa_ok {
+                    crate::model::CaaDecision::Permit
+                } else {
+                    crate::model::CaaDecision::Forbid
+                },
                 reason: hostile("reason"),
             });
             v.push(c);
@@ -1820,7 +1829,7 @@ mod tests {
             Kind::Healthy => Vec::new(),
             Kind::AtRisk | Kind::Failing => vec![
                 Finding {
-                    code: hostile("http-geoblocked"),
+                    code: crate::analysis::FindingCode::HttpGeoblocked,
                     severity: if kind == Kind::Failing {
                         Severity::Error
                     } else {
@@ -1832,7 +1841,7 @@ mod tests {
                     fix: hostile("fix"),
                 },
                 Finding {
-                    code: "note".into(),
+                    code: crate::analysis::FindingCode::EngineVerdict,
                     severity: Severity::Info,
                     identifier: "x".into(),
                     perspectives: Vec::new(),

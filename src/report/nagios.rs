@@ -113,7 +113,7 @@ fn status_text(r: &Report) -> String {
     let mut codes: Vec<&str> = Vec::new();
     for f in &r.findings {
         if !codes.contains(&f.code.as_str()) {
-            codes.push(&f.code);
+            codes.push(f.code.as_str());
         }
     }
     if !codes.is_empty() {
@@ -219,7 +219,7 @@ mod tests {
             0,
             vec![ok("example.com"), ok("www.example.com")],
             vec![finding(
-                "caa-absent",
+                "caa-critical-unknown",
                 Severity::Info,
                 "example.com",
                 &["no CAA record"],
@@ -434,7 +434,7 @@ mod tests {
         assert_eq!(
             first_line(&healthy()),
             "MPIC OK - example.com: pass (caa 4/4, http-01 4/4 remotes); \
-             www.example.com: pass (caa 4/4, http-01 4/4 remotes); findings: caa-absent | \
+             www.example.com: pass (caa 4/4, http-01 4/4 remotes); findings: caa-critical-unknown | \
              'example.com caa corroborating'=4;;;0;4 'example.com caa required'=3;;;0 \
              'example.com http-01 corroborating'=4;;;0;4 'example.com http-01 required'=3;;;0 \
              'www.example.com caa corroborating'=4;;;0;4 'www.example.com caa required'=3;;;0 \
@@ -598,7 +598,7 @@ mod tests {
         let line = out.lines().nth(1).unwrap();
         assert_eq!(
             line.len(),
-            "caa-absent [example.com]: ".len() + MAX_EVIDENCE
+            "caa-critical-unknown [example.com]: ".len() + MAX_EVIDENCE
         );
         assert!(line.ends_with("..."));
     }

@@ -275,7 +275,11 @@ mod tests {
                     verdict(Check::Http01, Outcome::Pass, 4, 4, 3),
                 ],
             )],
-            vec![finding("caa-absent", Severity::Info, "example.com")],
+            vec![finding(
+                "caa-critical-unknown",
+                Severity::Info,
+                "example.com",
+            )],
         )
     }
 
@@ -298,7 +302,7 @@ mod tests {
             vec![
                 finding("geodns-divergence", Severity::Warning, WEIRD),
                 finding("geodns-divergence", Severity::Warning, WEIRD),
-                finding("caa-absent", Severity::Info, "example.org"),
+                finding("caa-critical-unknown", Severity::Info, "example.org"),
             ],
         );
         r.ca = "ca\\with \"quotes\"\nand lines".into();
@@ -512,7 +516,7 @@ mpic_check_findings{severity="warning"} 0
 mpic_check_findings{severity="info"} 1
 # HELP mpic_check_findings_by_code Findings per identifier, code and severity.
 # TYPE mpic_check_findings_by_code gauge
-mpic_check_findings_by_code{identifier="example.com",code="caa-absent",severity="info"} 1
+mpic_check_findings_by_code{identifier="example.com",code="caa-critical-unknown",severity="info"} 1
 # HELP mpic_check_last_run_timestamp_seconds Unix time the run started.
 # TYPE mpic_check_last_run_timestamp_seconds gauge
 mpic_check_last_run_timestamp_seconds 1795856400.250
@@ -606,7 +610,7 @@ mpic_check_duration_seconds 1.234
             by_code,
             [
                 (Some(WEIRD), Some("geodns-divergence"), 2.0),
-                (Some("example.org"), Some("caa-absent"), 1.0),
+                (Some("example.org"), Some("caa-critical-unknown"), 1.0),
             ]
         );
     }

@@ -8,7 +8,9 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::{Style, clean, outcome_word, shorten, wrap};
-use crate::model::{Check, IdentifierReport, Observation, Outcome, Report, Severity};
+use crate::model::{
+    CNAME_LOOP, Check, IdentifierReport, Observation, Outcome, Report, Severity, Signature,
+};
 
 const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
 
@@ -39,19 +41,22 @@ fn failure_words(o: &Observation) -> String {
             "resolver failed".into()
         };
     }
+    // The response codes the exchanges behind the observation received, most telling first.
     for rc in ["NXDOMAIN", "SERVFAIL", "REFUSED", "NOTIMP", "FORMERR"] {
-        if o.summary.contains(rc) {
+        if o.dns.iter().any(|d| d.rcode.as_deref() == Some(rc)) {
             return rc.into();
         }
     }
-    if o.summary.contains("CNAME loop") {
-        return "CNAME loop".into();
+    if o.dns.iter().any(|d| d.error.as_deref() == Some(CNAME_LOOP)) {
+        return CNAME_LOOP.into();
     }
-    if o.summary.contains("could not find the authoritative") {
+    // A DNS failure without a single exchange: the authoritative servers were never found.
+    if o.phase == Some(Phase::Dns) && o.dns.is_empty() && o.check != Check::Http01 {
         return "no nameservers".into();
     }
     match o.phase {
         Some(Phase::Timeout) => "timeout".into(),
+        // No typed fact tells a refused connection from a reset one yet; see the report.
         Some(Phase::Connect) if o.summary.to_ascii_lowercase().contains("refused") => {
             "refused".into()
         }
@@ -72,11 +77,11 @@ fn cell_text(o: &Observation) -> String {
         },
         Check::Address if o.phase.is_none() => shorten(&o.summary, 20),
         Check::Caa if o.ok => "permits".to_string(),
-        Check::Caa if o.signature == "forbid" => "forbids".to_string(),
+        Check::Caa if o.signature == Signature::Forbid => "forbids".to_string(),
         Check::Http01 if o.perspective_fault => failure_words(o),
-        Check::Http01 if o.signature == "redirect-disallowed" => "redirect refused".into(),
-        Check::Http01 if o.signature == "body-too-large" => "body too large".into(),
-        Check::Http01 if o.signature.starts_with("mismatch:") => "wrong body".into(),
+        Check::Http01 if o.signature == Signature::RedirectDisallowed => "redirect refused".into(),
+        Check::Http01 if o.signature == Signature::BodyTooLarge => "body too large".into(),
+        Check::Http01 if matches!(o.signature, Signature::Mismatch(_)) => "wrong body".into(),
         Check::Http01 => match (&o.http, o.phase) {
             (Some(h), p) if h.status.is_some() && p != Some(crate::model::Phase::Timeout) => {
                 h.status.map(|s| s.to_string()).unwrap_or_default()
@@ -291,7 +296,7 @@ fn render_findings(r: &Report, style: Style, w: &mut impl Write) -> io::Result<(
             writeln!(
                 w,
                 "  {} [{}]",
-                paint(style, &f.code, color),
+                paint(style, f.code.as_str(), color),
                 clean(&f.identifier)
             )?;
             for e in &f.evidence {
@@ -444,7 +449,7 @@ mod tests {
             perspective_fault: false,
             summary: summary.into(),
             elapsed_ms: 42,
-            signature: String::new(),
+            signature: Signature::default(),
             addresses: Vec::new(),
             dns: Vec::new(),
             http: None,
@@ -457,7 +462,7 @@ mod tests {
     fn address(perspective: &str, addrs: &[&str]) -> Observation {
         let mut o = obs(perspective, Check::Address, true, &addrs.join(" "));
         o.addresses = addrs.iter().map(|a| a.to_string()).collect();
-        o.signature = addrs.join(",");
+        o.signature = addrs.join(",").into();
         o
     }
 
@@ -507,9 +512,9 @@ mod tests {
             180
         };
         o.signature = match (status, phase) {
-            (Some(s), _) => format!("status:{s}"),
-            (None, Some(p)) => p.to_string(),
-            (None, None) => String::new(),
+            (Some(s), _) => Signature::Status(s),
+            (None, Some(p)) => Signature::Failed(p),
+            (None, None) => Signature::default(),
         };
         o.http = Some(HttpFacts {
             url: URL.into(),

@@ -32,7 +32,9 @@ use crate::checks::http01::{BODY_LIMIT, MAX_REDIRECTS, hex};
 use crate::checks::{blank, broken, fail_with};
 use crate::config::engine::{Location, LocationSpec, TOKEN_ENV};
 use crate::config::redact_url;
-use crate::model::{Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase, Rr};
+use crate::model::{
+    Check, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Rr, Signature,
+};
 use crate::perspective::LookupFailure;
 use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
@@ -431,7 +433,7 @@ impl Globalping {
                 };
                 o.elapsed_ms = start.elapsed().as_millis() as u64;
                 o.summary = self.redact(&o.summary);
-                o.signature = self.redact(&o.signature);
+                o.signature = Signature::parse(&self.redact(&o.signature.to_string()));
                 if let Some(h) = o.http.as_mut() {
                     h.body_prefix = h.body_prefix.as_deref().map(|b| self.redact(b));
                 }
@@ -789,7 +791,7 @@ impl Globalping {
         let suffix = probe_suffix(probe.as_deref());
         if !addrs.is_empty() {
             o.ok = true;
-            o.signature = o.addresses.join(",");
+            o.signature = Signature::parse(&o.addresses.join(","));
             let chain = exchanges
                 .first()
                 .map(|e| e.cname_chain.clone())
@@ -814,7 +816,11 @@ impl Globalping {
             } else {
                 format!("no A or AAAA record{suffix}")
             };
-            o.signature = if nx { "nxdomain" } else { "nodata" }.into();
+            o.signature = if nx {
+                Signature::NxDomain
+            } else {
+                Signature::NoData
+            };
             return o;
         }
         fail_with(&mut o, &failures[0]);
@@ -857,9 +863,9 @@ impl Globalping {
         values.dedup();
         o.txt = values.clone();
         o.signature = if values.is_empty() {
-            "none".into()
+            Signature::None
         } else {
-            values.join("|")
+            Signature::parse(&values.join("|"))
         };
         let negative = if nx { "NXDOMAIN" } else { "no TXT record" };
         if expect.is_empty() {
@@ -907,7 +913,7 @@ impl Globalping {
                     let mut o = blank(loc, Check::Http01);
                     o.phase = Some(Phase::Protocol);
                     o.summary = format!("cannot build the challenge URL: {e}");
-                    o.signature = "error:protocol".into();
+                    o.signature = Signature::Failed(Phase::Protocol);
                     return o;
                 }
             };
@@ -1079,21 +1085,21 @@ fn http_observation(
             o.phase = Some(f.phase);
             o.perspective_fault = true;
             o.summary = f.message;
-            o.signature = format!("error:{}", f.phase);
+            o.signature = Signature::Failed(f.phase);
         }
         HttpEnd::Failed(phase, msg, fault) => {
             o.phase = Some(phase);
             o.perspective_fault = fault;
             o.summary = msg;
             o.signature = match (phase, status) {
-                (Phase::Http, Some(s)) => format!("error:http:{s}"),
-                _ => format!("error:{phase}"),
+                (Phase::Http, Some(s)) => Signature::HttpError(s),
+                _ => Signature::Failed(phase),
             };
         }
         HttpEnd::Refused(why) => {
             o.phase = Some(Phase::Http);
             o.summary = why;
-            o.signature = "redirect-disallowed".into();
+            o.signature = Signature::RedirectDisallowed;
         }
         HttpEnd::Final {
             status,
@@ -1359,7 +1365,7 @@ fn dns_outcome(qname: &str, qtype: &str, m: &Measured) -> (DnsExchange, Option<L
 /// Reachable Authority): (at delegation example.com.)` becomes `22 No Reachable Authority: at
 /// delegation example.com.`. Resolvers explain a SERVFAIL this way (DNSSEC bogus, lame
 /// delegation), and the probe's raw output is the only place Globalping keeps it.
-fn dig_ede(raw: &str) -> Option<String> {
+fn dig_ede(raw: &str) -> Option<Ede> {
     let rest = raw
         .lines()
         .find_map(|l| l.trim().strip_prefix("; EDE:"))?
@@ -1378,16 +1384,15 @@ fn dig_ede(raw: &str) -> Option<String> {
         .strip_prefix('(')
         .and_then(|e| e.strip_suffix(')'))
         .unwrap_or(extra);
-    let mut out = code.to_string();
-    if !meaning.is_empty() {
-        out.push(' ');
-        out.push_str(meaning);
-    }
+    let mut text = meaning.to_string();
     if !extra.is_empty() {
-        out.push_str(": ");
-        out.push_str(extra);
+        text.push_str(": ");
+        text.push_str(extra);
     }
-    Some(escape_bytes(out.as_bytes()))
+    Some(Ede {
+        code: code.parse().ok()?,
+        text: escape_bytes(text.as_bytes()),
+    })
 }
 
 /// One answer record from Globalping's `{name, type, ttl, class, value}`.
@@ -1713,11 +1718,13 @@ mod tests {
         let raw = ";; ->>HEADER<<- opcode: QUERY, status: SERVFAIL, id: 1\n\
                    ; EDE: 22 (No Reachable Authority): (at delegation example.com.)\n";
         assert_eq!(
-            dig_ede(raw).as_deref(),
+            dig_ede(raw).map(|e| e.to_string()).as_deref(),
             Some("22 No Reachable Authority: at delegation example.com.")
         );
         assert_eq!(
-            dig_ede("; EDE: 18 (Prohibited)").as_deref(),
+            dig_ede("; EDE: 18 (Prohibited)")
+                .map(|e| e.to_string())
+                .as_deref(),
             Some("18 Prohibited")
         );
         assert_eq!(dig_ede(";; no EDE here"), None);
@@ -1730,7 +1737,7 @@ mod tests {
         m.result["rawOutput"] = json!(raw);
         let (ex, _) = dns_outcome("www.example.com", "A", &m);
         assert_eq!(
-            ex.ede.as_deref(),
+            ex.ede.as_ref().map(|e| e.to_string()).as_deref(),
             Some("22 No Reachable Authority: at delegation example.com.")
         );
     }

@@ -22,7 +22,8 @@ use crate::checks::http01::hex;
 use crate::config::engine::API_KEY_ENV;
 use crate::config::redact_url;
 use crate::model::{
-    CaaFacts, CaaRecord, Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase, Rir, Rr,
+    CaaDecision, CaaFacts, CaaRecord, Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase,
+    Rir, Rr, Signature,
 };
 use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
@@ -527,7 +528,7 @@ fn observe(p: &Perspective, name: &str, ask: Ask<'_>) -> Observation {
                 &error_text
             }
         );
-        o.signature = "error:proxy".into();
+        o.signature = Signature::Failed(Phase::Proxy);
     } else if !completed {
         let lower = error_text.to_ascii_lowercase();
         let phase = match check {
@@ -543,11 +544,11 @@ fn observe(p: &Perspective, name: &str, ask: Ask<'_>) -> Observation {
         o.summary = error_text;
         o.signature = match check {
             // The same signature the local CAA check gives a failed lookup.
-            Check::Caa => "error".into(),
-            _ => format!("error:{phase}"),
+            Check::Caa => Signature::CaaError,
+            _ => Signature::Failed(phase),
         };
         if let Some(c) = o.caa.as_mut() {
-            c.decision = "error".into();
+            c.decision = CaaDecision::Error;
             c.reason = o.summary.clone();
         }
     }
@@ -582,7 +583,7 @@ fn caa_facts(o: &mut Observation, p: &Perspective, issuer: &str, errors: &str) {
         .collect();
     let (decision, reason) = if p.passed {
         (
-            "permit",
+            CaaDecision::Permit,
             if present {
                 format!("CAA at {at} authorizes {issuer} ({})", shown.join("; "))
             } else {
@@ -601,7 +602,7 @@ fn caa_facts(o: &mut Observation, p: &Perspective, issuer: &str, errors: &str) {
         if !errors.is_empty() {
             r.push_str(&format!("; {errors}"));
         }
-        ("forbid", r)
+        (CaaDecision::Forbid, r)
     };
     o.ok = p.passed;
     o.summary = if p.passed {
@@ -609,11 +610,15 @@ fn caa_facts(o: &mut Observation, p: &Perspective, issuer: &str, errors: &str) {
     } else {
         reason.clone()
     };
-    o.signature = decision.into();
+    o.signature = match decision {
+        CaaDecision::Permit => Signature::Permit,
+        CaaDecision::Forbid => Signature::Forbid,
+        CaaDecision::Error => Signature::CaaError,
+    };
     o.caa = Some(CaaFacts {
         found_at,
         records,
-        decision: decision.into(),
+        decision,
         reason,
     });
 }
@@ -731,7 +736,7 @@ fn http_facts(
     o.ok = p.passed;
     if p.passed {
         o.summary = format!("200, expected body{via}");
-        o.signature = "expected".into();
+        o.signature = Signature::Expected;
         return;
     }
     o.phase = Some(Phase::Http);
@@ -740,10 +745,10 @@ fn http_facts(
         .any(|(t, _)| t.starts_with("mpic_error:redirect"))
     {
         o.summary = errors.to_string();
-        o.signature = "redirect-disallowed".into();
+        o.signature = Signature::RedirectDisallowed;
     } else if let Some(s) = status.filter(|s| *s != 200) {
         o.summary = format!("Invalid response from {final_url}: {s}");
-        o.signature = format!("status:{s}");
+        o.signature = Signature::Status(s);
     } else if status == Some(200) {
         // Hashed like the local HTTP-01 check (trailing whitespace trimmed, bytes as sent), so
         // an engine perspective and a local one that saw the same page agree.
@@ -756,14 +761,14 @@ fn http_facts(
             escape_bytes(key_authorization.as_bytes()),
             escape_bytes(trimmed)
         );
-        o.signature = format!("mismatch:{}", hex(&Sha256::digest(trimmed)));
+        o.signature = Signature::Mismatch(hex(&Sha256::digest(trimmed)));
     } else {
         o.summary = if errors.is_empty() {
             "the engine reported no status and no reason".into()
         } else {
             errors.to_string()
         };
-        o.signature = "error:http".into();
+        o.signature = Signature::Failed(Phase::Http);
     }
 }
 
@@ -836,13 +841,13 @@ fn dns_facts(o: &mut Observation, p: &Perspective, name: &str, hash: &str, error
     {
         o.phase = Some(Phase::Dns);
         o.summary = format!("{rc} looking up TXT at {qname}");
-        o.signature = "error:dns".into();
+        o.signature = Signature::Failed(Phase::Dns);
         return;
     }
     o.signature = if values.is_empty() {
-        "none".into()
+        Signature::None
     } else {
-        values.join("|")
+        Signature::parse(&values.join("|"))
     };
     o.ok = p.passed;
     o.summary = if p.passed {
@@ -1333,7 +1338,7 @@ mod tests {
         );
         let stale = by(&r, "onprem-lab-1");
         assert!(
-            !stale.ok && stale.signature.starts_with("mismatch:"),
+            !stale.ok && matches!(stale.signature, Signature::Mismatch(_)),
             "{stale:?}"
         );
         assert!(
@@ -1369,7 +1374,7 @@ mod tests {
             assert_eq!(o.check, Check::Dns01);
             assert_eq!(o.txt.len(), 2);
             assert!(o.txt.contains(&HASH.to_string()));
-            assert_eq!(o.signature, o.txt.join("|"));
+            assert_eq!(o.signature.to_string(), o.txt.join("|"));
             let ex = &o.dns[0];
             assert_eq!(ex.qname, "_acme-challenge.example.com");
             assert_eq!(ex.rcode.as_deref(), Some("NOERROR"));

@@ -1,0 +1,202 @@
+//! The catalogue of finding codes (design §6): every problem the analysis can name, as one closed
+//! enum, so detectors, the outcome rules and the renderers match on variants instead of comparing
+//! strings, and a typo is a compile error rather than a silently different JSON code. The kebab-case
+//! strings are part of the JSON contract (docs/json.md) and never change for an existing code.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A stable finding code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingCode {
+    /// The tool could not use a perspective: coverage, not the domain's fault.
+    PerspectiveError,
+    /// A wildcard can only be validated with dns-01.
+    WildcardNeedsDns01,
+    /// Perspectives resolve the name to different addresses.
+    GeodnsDivergence,
+    /// HTTP-01 refused or dropped from some regions only.
+    HttpGeoblocked,
+    /// HTTP-01 fails everywhere.
+    HttpUnreachable,
+    /// The CA's User-Agent is refused where a browser's is not.
+    UserAgentFiltered,
+    /// The challenge answer comes from a cache.
+    CdnCachedChallenge,
+    /// The webroot does not serve the probe file.
+    WebrootMismatch,
+    /// The webroot probe could not run.
+    WebrootProbeFailed,
+    /// A redirect a CA will not follow.
+    RedirectDisallowed,
+    /// The challenge body is too large to be a key authorization.
+    BodyTooLarge,
+    /// One of several addresses does not answer.
+    DeadAddress,
+    /// AAAA published, port 80 broken over IPv6.
+    Ipv6Broken,
+    /// CAA forbids the CA.
+    CaaForbids,
+    /// A critical CAA property the CA does not know.
+    CaaCriticalUnknown,
+    /// The CAA lookup failed.
+    CaaLookupFailed,
+    /// DNS refuses or fails some regions only.
+    DnsRefusedByRegion,
+    /// Authoritative servers disagree.
+    NsInconsistent,
+    /// An authoritative server does not answer.
+    NsUnreachable,
+    /// The TXT value is missing on some authoritative server.
+    TxtMissingOnNs,
+    /// The TXT value was removed before validation ended.
+    TxtEarlyRemoval,
+    /// Apex and wildcard need two values in one RRset.
+    TxtSharedName,
+    /// Old TXT values left behind.
+    TxtLeftover,
+    /// A long negative-caching TTL on `_acme-challenge`.
+    NegativeCacheRisk,
+    /// Perspectives closer than the 500 km rule allows.
+    PerspectivesTooClose,
+    /// The certificate expires soon.
+    CertificateExpiring,
+    /// An ACME client's configuration could not be read.
+    ClientConfigUnreadable,
+    /// A validating resolver rejects the zone's DNSSEC.
+    DnssecBogus,
+    /// A remote engine could not be used.
+    EngineUnavailable,
+    /// A remote engine's own verdict, for comparison.
+    EngineVerdict,
+}
+
+impl FindingCode {
+    /// Every code, in catalogue order.
+    pub const ALL: [FindingCode; 30] = [
+        FindingCode::PerspectiveError,
+        FindingCode::WildcardNeedsDns01,
+        FindingCode::GeodnsDivergence,
+        FindingCode::HttpGeoblocked,
+        FindingCode::HttpUnreachable,
+        FindingCode::UserAgentFiltered,
+        FindingCode::CdnCachedChallenge,
+        FindingCode::WebrootMismatch,
+        FindingCode::WebrootProbeFailed,
+        FindingCode::RedirectDisallowed,
+        FindingCode::BodyTooLarge,
+        FindingCode::DeadAddress,
+        FindingCode::Ipv6Broken,
+        FindingCode::CaaForbids,
+        FindingCode::CaaCriticalUnknown,
+        FindingCode::CaaLookupFailed,
+        FindingCode::DnsRefusedByRegion,
+        FindingCode::NsInconsistent,
+        FindingCode::NsUnreachable,
+        FindingCode::TxtMissingOnNs,
+        FindingCode::TxtEarlyRemoval,
+        FindingCode::TxtSharedName,
+        FindingCode::TxtLeftover,
+        FindingCode::NegativeCacheRisk,
+        FindingCode::PerspectivesTooClose,
+        FindingCode::CertificateExpiring,
+        FindingCode::ClientConfigUnreadable,
+        FindingCode::DnssecBogus,
+        FindingCode::EngineUnavailable,
+        FindingCode::EngineVerdict,
+    ];
+
+    /// The code as it appears in JSON, tables and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::PerspectiveError => "perspective-error",
+            FindingCode::WildcardNeedsDns01 => "wildcard-needs-dns01",
+            FindingCode::GeodnsDivergence => "geodns-divergence",
+            FindingCode::HttpGeoblocked => "http-geoblocked",
+            FindingCode::HttpUnreachable => "http-unreachable",
+            FindingCode::UserAgentFiltered => "user-agent-filtered",
+            FindingCode::CdnCachedChallenge => "cdn-cached-challenge",
+            FindingCode::WebrootMismatch => "webroot-mismatch",
+            FindingCode::WebrootProbeFailed => "webroot-probe-failed",
+            FindingCode::RedirectDisallowed => "redirect-disallowed",
+            FindingCode::BodyTooLarge => "body-too-large",
+            FindingCode::DeadAddress => "dead-address",
+            FindingCode::Ipv6Broken => "ipv6-broken",
+            FindingCode::CaaForbids => "caa-forbids",
+            FindingCode::CaaCriticalUnknown => "caa-critical-unknown",
+            FindingCode::CaaLookupFailed => "caa-lookup-failed",
+            FindingCode::DnsRefusedByRegion => "dns-refused-by-region",
+            FindingCode::NsInconsistent => "ns-inconsistent",
+            FindingCode::NsUnreachable => "ns-unreachable",
+            FindingCode::TxtMissingOnNs => "txt-missing-on-ns",
+            FindingCode::TxtEarlyRemoval => "txt-early-removal",
+            FindingCode::TxtSharedName => "txt-shared-name",
+            FindingCode::TxtLeftover => "txt-leftover",
+            FindingCode::NegativeCacheRisk => "negative-cache-risk",
+            FindingCode::PerspectivesTooClose => "perspectives-too-close",
+            FindingCode::CertificateExpiring => "certificate-expiring",
+            FindingCode::ClientConfigUnreadable => "client-config-unreadable",
+            FindingCode::DnssecBogus => "dnssec-bogus",
+            FindingCode::EngineUnavailable => "engine-unavailable",
+            FindingCode::EngineVerdict => "engine-verdict",
+        }
+    }
+
+    /// The code for its JSON string, if it is one.
+    pub fn parse(s: &str) -> Option<FindingCode> {
+        FindingCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+// Findings of equal severity are sorted by code; ordering by the string keeps that order (and so
+// the JSON and the table) exactly as it was when codes were strings.
+impl Ord for FindingCode {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for FindingCode {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// Unit tests compare with the JSON strings; production code matches variants.
+#[cfg(test)]
+impl PartialEq<&str> for FindingCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+#[cfg(test)]
+impl From<&str> for FindingCode {
+    fn from(s: &str) -> Self {
+        FindingCode::parse(s).unwrap_or_else(|| panic!("no finding code {s:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_strings_are_the_catalogue_strings() {
+        for c in FindingCode::ALL {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert_eq!(serde_json::from_str::<FindingCode>(&json).unwrap(), c);
+            assert_eq!(FindingCode::parse(c.as_str()), Some(c));
+        }
+    }
+}
