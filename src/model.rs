@@ -704,6 +704,57 @@ pub struct Observation {
     /// The webroot probe's extra fetches (HTTP-01 with `--webroot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeFacts>,
+    /// Addresses this check met that a CA will not contact (special-purpose ranges), set aside
+    /// without sending anything to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedAddress>,
+    /// Nameservers of the zone that the caps left unasked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns_capped: Option<NsCapped>,
+}
+
+/// Where a refused address came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusedFrom {
+    /// The name's own A/AAAA records.
+    Address,
+    /// A redirect target of the HTTP-01 fetch (literal or resolved).
+    Redirect,
+    /// A nameserver address of the zone (NS glue or the nameserver name's A/AAAA).
+    Nameserver,
+}
+
+/// An address a CA will not contact, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedAddress {
+    /// The address.
+    pub address: String,
+    /// The special-purpose range it falls in, e.g. `10.0.0.0/8`.
+    pub range: String,
+    /// What that range is, e.g. "a private address".
+    pub what: String,
+    /// Where it came from.
+    pub from: RefusedFrom,
+    /// The host name it belongs to (the redirect target's or the nameserver's), when not the
+    /// identifier itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// How many nameservers of a zone the caps left unasked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NsCapped {
+    /// The zone.
+    pub zone: String,
+    /// Nameserver names the zone delegates to.
+    pub names: usize,
+    /// Nameserver names resolved and asked.
+    pub names_asked: usize,
+    /// Nameserver addresses left out by the per-name and per-zone address caps.
+    pub addresses_left_out: usize,
 }
 
 /// What the webroot probe saw around the main fetch: before the file existed, and after it was

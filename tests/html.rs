@@ -98,6 +98,8 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         caa: None,
         txt: Vec::new(),
         probe: None,
+        refused: Vec::new(),
+        ns_capped: None,
     }
 }
 

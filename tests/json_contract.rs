@@ -217,6 +217,38 @@ struct Observation {
     txt: Option<Vec<String>>,
     #[serde(default)]
     probe: Option<Probe>,
+    #[serde(default)]
+    refused: Option<Vec<Refused>>,
+    #[serde(default)]
+    ns_capped: Option<NsCapped>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refused {
+    address: String,
+    range: String,
+    what: String,
+    from: RefusedFrom,
+    #[serde(default)]
+    host: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RefusedFrom {
+    Address,
+    Redirect,
+    Nameserver,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NsCapped {
+    zone: String,
+    names: usize,
+    names_asked: usize,
+    addresses_left_out: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -459,6 +491,8 @@ const CODES: &[&str] = &[
     "dnssec-bogus",
     "engine-unavailable",
     "engine-verdict",
+    "reserved-address",
+    "nameservers-capped",
 ];
 
 fn strict<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> T {
@@ -481,6 +515,12 @@ fn document(lab: &crate::e2e::Lab, args: &[&str]) -> Document {
     let doc: Document = strict("--format json", &out.stdout);
     check_document(&doc, out.status.code().unwrap());
     doc
+}
+
+/// Holds any `--format json` output of another test module to the contract.
+pub fn contract(bytes: &[u8], code: i32) {
+    let doc: Document = strict("--format json", bytes);
+    check_document(&doc, code);
 }
 
 /// What the document promises beyond its shape.

@@ -88,6 +88,7 @@ impl Lab {
     fn json(&self, names: &[&str]) -> (i32, Value) {
         let (code, text) = self.run("json", names);
         let end = text.rfind('}').map_or(0, |i| i + 1);
+        crate::json_contract::contract(&text.as_bytes()[..end], code);
         (code, serde_json::from_str(&text[..end]).unwrap())
     }
 
@@ -164,6 +165,30 @@ fn names_resolving_to_reserved_addresses_are_never_contacted() {
             "{summary}"
         );
     }
+    let f = crate::e2e::finding(&doc, "reserved-address");
+    assert_eq!(f["severity"], "error", "{f}");
+    let evidence = f["evidence"].to_string();
+    assert!(
+        evidence.contains("lo.example.test resolves to 127.0.0.1: a CA will not connect to 127.0.0.1: it is a loopback address (127.0.0.0/8)")
+            || doc["findings"].to_string().contains("a CA will not connect to 127.0.0.1"),
+        "{doc:#}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Publish only public addresses"),
+        "{f}"
+    );
+    let addr = observations(&doc, "lo.example.test")
+        .into_iter()
+        .find(|o| o["perspective"] == "home" && o["check"] == "address")
+        .unwrap();
+    assert_eq!(
+        addr["refused"],
+        serde_json::json!([{"address": "127.0.0.1", "range": "127.0.0.0/8", "what": "a loopback address", "from": "address"}]),
+        "{addr}"
+    );
     // The mixed name was fetched from its usable address only.
     let mixed = observations(&doc, "mixed.example.test");
     let a = mixed
@@ -307,8 +332,24 @@ fn nameservers_at_reserved_addresses_are_never_asked() {
             .all(|s| !s.contains("//127.0.0.1:") && !s.contains("0.0.0.0") && !s.contains("::1")),
         "{asked:?}"
     );
-    // ns2 still answers: the name passes, as it would at a CA whose resolver skips the bad glue.
-    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    // ns2 still answers, as it would for a CA whose resolver skips the bad glue: the checks pass,
+    // and the run is at risk for the nameserver a CA cannot use.
+    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    let f = crate::e2e::finding(&doc, "reserved-address");
+    assert_eq!(f["severity"], "warning", "{f}");
+    let evidence = f["evidence"].to_string();
+    assert!(
+        evidence.contains(
+            "nameserver ns1.example.test is at 127.0.0.1: a CA will not connect to 127.0.0.1"
+        ),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Give every nameserver of the zone a public address")
+    );
 }
 
 #[test]
@@ -340,6 +381,10 @@ fn a_zone_whose_nameservers_are_all_reserved_fails_with_the_reason() {
     assert!(
         doc.to_string().contains("have no address a CA would use"),
         "{doc:#}"
+    );
+    assert_eq!(
+        crate::e2e::finding(&doc, "reserved-address")["severity"],
+        "error"
     );
 }
 
@@ -404,6 +449,13 @@ fn a_zone_with_forty_nameservers_is_asked_at_most_twenty_addresses() {
     assert!(
         sources <= mpic_check::perspective::MAX_NS_ADDRS,
         "{sources} sources"
+    );
+    let f = crate::e2e::finding(&doc, "nameservers-capped");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("example.test delegates to 40 nameserver names; 10 were asked"),
+        "{f}"
     );
 }
 

@@ -72,11 +72,15 @@ pub enum FindingCode {
     EngineUnavailable,
     /// A remote engine's own verdict, for comparison.
     EngineVerdict,
+    /// The domain's data pointed at an address a CA will not contact (special-purpose range).
+    ReservedAddress,
+    /// The zone delegates to more nameservers than a validator asks; the rest went unasked.
+    NameserversCapped,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 30] = [
+    pub const ALL: [FindingCode; 32] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -107,6 +111,8 @@ impl FindingCode {
         FindingCode::DnssecBogus,
         FindingCode::EngineUnavailable,
         FindingCode::EngineVerdict,
+        FindingCode::ReservedAddress,
+        FindingCode::NameserversCapped,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -142,6 +148,8 @@ impl FindingCode {
             FindingCode::DnssecBogus => "dnssec-bogus",
             FindingCode::EngineUnavailable => "engine-unavailable",
             FindingCode::EngineVerdict => "engine-verdict",
+            FindingCode::ReservedAddress => "reserved-address",
+            FindingCode::NameserversCapped => "nameservers-capped",
         }
     }
 

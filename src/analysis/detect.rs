@@ -65,7 +65,120 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     nameservers(ctx, obs, &mut out);
     txt(ctx, obs, &mut out);
     dnssec(ctx, obs, &mut out);
+    reserved_addresses(ctx, obs, &mut out);
+    nameservers_capped(ctx, obs, &mut out);
     out
+}
+
+/// Addresses a CA will not contact that the domain's data pointed at (its A/AAAA, a redirect
+/// target, a nameserver). Boulder drops them (`bdns/dns.go`, `LookupHost`) and fails with "No valid
+/// IP addresses found" when none is left; the tool never sent anything to them. An error when the
+/// set-aside address is all a check had (the check then failed), a warning when other addresses
+/// carried it (a leak from an internal view, and a risk if the public ones go).
+fn reserved_addresses(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    use crate::model::RefusedFrom;
+    // (where from, host, address) → (range, what, perspectives that met it)
+    type Key = (RefusedFrom, Option<String>, String);
+    let mut by_entry: BTreeMap<Key, (String, String, Vec<String>)> = BTreeMap::new();
+    let mut fatal = false;
+    for o in obs.iter().filter(|o| !o.refused.is_empty()) {
+        if !o.ok && !o.perspective_fault {
+            fatal = true;
+        }
+        for r in &o.refused {
+            let e = by_entry
+                .entry((r.from, r.host.clone(), r.address.clone()))
+                .or_insert_with(|| (r.range.clone(), r.what.clone(), Vec::new()));
+            if !e.2.contains(&o.perspective) {
+                e.2.push(o.perspective.clone());
+            }
+        }
+    }
+    if by_entry.is_empty() {
+        return;
+    }
+    let mut who: Vec<String> = Vec::new();
+    let mut evidence = Vec::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for ((from, host, address), (range, what, persp)) in &by_entry {
+        kinds.insert(*from);
+        let place = match (from, host) {
+            (RefusedFrom::Address, _) => format!("{} resolves to {address}", ctx.identifier),
+            (RefusedFrom::Redirect, Some(h)) if h != address => {
+                format!("a redirect leads to {h}, which resolves to {address}")
+            }
+            (RefusedFrom::Redirect, _) => format!("a redirect leads to {address}"),
+            (RefusedFrom::Nameserver, Some(h)) => format!("nameserver {h} is at {address}"),
+            (RefusedFrom::Nameserver, None) => format!("a nameserver is at {address}"),
+        };
+        evidence.push(format!(
+            "{place}: a CA will not connect to {address}: it is {what} ({range}); seen by {}",
+            persp.join(", ")
+        ));
+        for p in persp {
+            if !who.contains(p) {
+                who.push(p.clone());
+            }
+        }
+    }
+    let mut fix = String::new();
+    if kinds.contains(&RefusedFrom::Address) {
+        fix.push_str(&format!(
+            "Publish only public addresses for {} in public DNS: a CA drops the others and fails with \"No valid IP addresses found\" when none is left (a split-horizon view leaking into public DNS does this). ",
+            ctx.identifier
+        ));
+    }
+    if kinds.contains(&RefusedFrom::Redirect) {
+        fix.push_str("Make the challenge URL answer on the public address itself, or redirect only to a public host name: a CA does not follow redirects into private, loopback or link-local addresses. ");
+    }
+    if kinds.contains(&RefusedFrom::Nameserver) {
+        fix.push_str("Give every nameserver of the zone a public address (NS glue and the nameserver names' A/AAAA): a CA's resolver cannot ask one at a private or loopback address. ");
+    }
+    let severity = if fatal {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    out.push(finding(
+        ctx,
+        FindingCode::ReservedAddress,
+        severity,
+        who,
+        evidence,
+        fix.trim_end(),
+    ));
+}
+
+/// A zone that delegates to more nameservers than the caps allow: the ones beyond were not asked,
+/// so a missing record or a broken server among them would go unseen here.
+fn nameservers_capped(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let Some(c) = obs.iter().find_map(|o| o.ns_capped.as_ref()) else {
+        return;
+    };
+    let mut evidence = vec![format!(
+        "{} delegates to {} nameserver names; {} were asked",
+        c.zone, c.names, c.names_asked
+    )];
+    if c.addresses_left_out > 0 {
+        evidence.push(format!(
+            "{} nameserver address(es) left out (at most {} per name, {} per zone)",
+            c.addresses_left_out,
+            crate::perspective::MAX_ADDRS_PER_NS,
+            crate::perspective::MAX_NS_ADDRS
+        ));
+    }
+    out.push(finding(
+        ctx,
+        FindingCode::NameserversCapped,
+        Severity::Info,
+        Vec::new(),
+        evidence,
+        &format!(
+            "Nothing to fix for issuance as such, but the servers beyond the first {} names were not checked: trim the NS set of {} to the servers you run (resolvers, like this tool, ask only some of them).",
+            crate::perspective::MAX_NS_NAMES,
+            c.zone
+        ),
+    ));
 }
 
 fn dnssec(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {

@@ -11,7 +11,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation, Signature};
+use crate::model::{Check, Observation, RefusedFrom, Signature};
 use crate::perspective::Vantage;
 
 /// Resolves `name` from `v`.
@@ -30,11 +30,13 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     addrs.sort();
     addrs.dedup();
     let policy = &v.net().addresses;
-    let refused: Vec<String> = addrs
+    let refusals: Vec<_> = addrs.iter().filter_map(|ip| policy.refusal(*ip)).collect();
+    o.refused = refusals
         .iter()
-        .filter_map(|ip| policy.refusal(*ip))
-        .map(|r| r.to_string())
+        .map(|r| super::refused(r, RefusedFrom::Address, None))
         .collect();
+    super::note_zone(v, name, &mut o).await;
+    let refused: Vec<String> = refusals.iter().map(ToString::to_string).collect();
     let usable: Vec<IpAddr> = addrs
         .iter()
         .copied()

@@ -228,6 +228,12 @@ pub async fn check(
     req: Request<'_>,
     stop_at: Option<&str>,
 ) -> Observation {
+    let mut o = climb(v, base, req, stop_at).await;
+    super::note_zone(v, base, &mut o).await;
+    o
+}
+
+async fn climb(v: &Vantage, base: &str, req: Request<'_>, stop_at: Option<&str>) -> Observation {
     let start = Instant::now();
     let mut o = blank(&v.spec.name, Check::Caa);
     let labels: Vec<&str> = base.split('.').collect();

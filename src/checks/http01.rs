@@ -16,7 +16,9 @@ use url::Url;
 
 use super::blank;
 use crate::config::{HttpSpec, ProxyKind};
-use crate::model::{Check, HttpFacts, HttpHop, Observation, Phase, Signature};
+use crate::model::{
+    Check, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom, Signature,
+};
 use crate::perspective::http::{self as h, Pins, Timeouts};
 use crate::perspective::{Vantage, dns::escape_bytes};
 
@@ -227,6 +229,8 @@ struct Fetched {
     error: Option<(Phase, String)>,
     /// The chain stopped at a redirect a CA would not follow.
     redirect_refused: bool,
+    /// Addresses the policy set aside on the way.
+    refused: Vec<RefusedAddress>,
 }
 
 fn effective_port(u: &Url, http_port: Option<u16>) -> Option<u16> {
@@ -249,6 +253,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         body: None,
         error: None,
         redirect_refused: false,
+        refused: Vec::new(),
     };
     let timeouts = Timeouts {
         connect: v.timeout,
@@ -269,6 +274,8 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         if let Ok(ip) = host.parse::<IpAddr>()
             && let Some(r) = v.net().addresses.refusal(ip)
         {
+            f.refused
+                .push(super::refused(&r, RefusedFrom::Redirect, Some(&host)));
             f.error = Some((
                 Phase::Http,
                 format!("Invalid host in redirect target {host:?}: {r}"),
@@ -300,11 +307,18 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                 return f;
             }
             let policy = &v.net().addresses;
-            let refused: Vec<String> = addrs
-                .iter()
-                .filter_map(|ip| policy.refusal(*ip))
-                .map(|r| r.to_string())
-                .collect();
+            let refusals: Vec<_> = addrs.iter().filter_map(|ip| policy.refusal(*ip)).collect();
+            let from = if redirected {
+                RefusedFrom::Redirect
+            } else {
+                RefusedFrom::Address
+            };
+            f.refused.extend(
+                refusals
+                    .iter()
+                    .map(|r| super::refused(r, from, redirected.then_some(host.as_str()))),
+            );
+            let refused: Vec<String> = refusals.iter().map(ToString::to_string).collect();
             let addrs: Vec<IpAddr> = addrs.into_iter().filter(|ip| policy.permits(*ip)).collect();
             if addrs.is_empty() {
                 f.error = Some((
@@ -606,6 +620,7 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
         alt_user_agent: None,
     };
     o.http = Some(facts);
+    o.refused.clone_from(&f.refused);
     let redirects = f.hops.len().saturating_sub(1);
     let via = if redirects > 0 {
         format!(" after {redirects} redirect(s)")

@@ -9,8 +9,11 @@ pub mod http01;
 pub mod soa;
 pub mod txt;
 
+use crate::config::DnsSpec;
 use crate::model::{Check, Observation, Phase, Signature};
-use crate::perspective::LookupFailure;
+use crate::model::{RefusedAddress, RefusedFrom};
+use crate::perspective::policy::Refusal;
+use crate::perspective::{LookupFailure, Vantage};
 
 /// An observation with nothing seen yet.
 pub fn blank(perspective: &str, check: Check) -> Observation {
@@ -30,6 +33,8 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         caa: None,
         txt: Vec::new(),
         probe: None,
+        refused: Vec::new(),
+        ns_capped: None,
     }
 }
 
@@ -50,4 +55,35 @@ pub fn broken(perspective: &str, check: Check, why: &str, phase: Phase) -> Obser
     o.summary = why.to_string();
     o.signature = Signature::Failed(phase);
     o
+}
+
+/// The typed record of an address the policy set aside.
+pub fn refused(r: &Refusal, from: RefusedFrom, host: Option<&str>) -> RefusedAddress {
+    RefusedAddress {
+        address: r.ip.to_string(),
+        range: r.range.cidr.to_string(),
+        what: r.range.what.to_string(),
+        from,
+        host: host.map(str::to_string),
+    }
+}
+
+/// Records on `o` what the discovery of `name`'s zone set aside: nameserver addresses the policy
+/// refused and nameservers the caps left unasked. Only authoritative vantages discover zones, and
+/// by then the zone of `name` is known, so this sends nothing.
+pub async fn note_zone(v: &Vantage, name: &str, o: &mut Observation) {
+    if v.spec.dns != DnsSpec::Authoritative {
+        return;
+    }
+    let (refusals, capped) = match v.zone_of(name).await {
+        Ok(z) => (z.refused, z.capped),
+        Err(e) => (e.refused, None),
+    };
+    for (ns, r) in &refusals {
+        let entry = refused(r, RefusedFrom::Nameserver, Some(ns));
+        if !o.refused.contains(&entry) {
+            o.refused.push(entry);
+        }
+    }
+    o.ns_capped = capped;
 }

@@ -15,6 +15,12 @@ use crate::perspective::dns::{escape_bytes, txt_joined};
 
 /// Looks up the challenge TXT from `v`.
 pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {
+    let mut o = lookup(v, challenge_name, expect).await;
+    super::note_zone(v, challenge_name, &mut o).await;
+    o
+}
+
+async fn lookup(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {
     let start = Instant::now();
     let mut o = blank(&v.spec.name, Check::Dns01);
     let l = v.lookup(challenge_name, RecordType::TXT).await;

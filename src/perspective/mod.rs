@@ -199,6 +199,8 @@ pub struct DiscoveryError {
     pub message: String,
     /// The resolver used for discovery failed (the tool's problem), rather than the domain.
     pub tool_fault: bool,
+    /// Nameserver addresses the address policy refused (when that left none to ask).
+    pub refused: Vec<(String, policy::Refusal)>,
 }
 
 /// At most this many nameserver names of one zone are resolved and asked directly. Real zones
@@ -219,9 +221,9 @@ pub struct Zone {
     pub servers: NsAddrs,
     /// Nameserver addresses the address policy refused, with the nameserver's name and why.
     pub refused: Vec<(String, policy::Refusal)>,
-    /// What the caps left out ([`MAX_NS_NAMES`], [`MAX_ADDRS_PER_NS`], [`MAX_NS_ADDRS`]), if
-    /// anything, in one line.
-    pub capped: Option<String>,
+    /// What the caps ([`MAX_NS_NAMES`], [`MAX_ADDRS_PER_NS`], [`MAX_NS_ADDRS`]) left out, if
+    /// anything.
+    pub capped: Option<crate::model::NsCapped>,
 }
 
 /// Nameserver names with one of their addresses each (a name with two addresses appears twice).
@@ -507,6 +509,7 @@ impl Vantage {
             None => Err(DiscoveryError {
                 message: "no recursive resolver to discover the authoritative servers".into(),
                 tool_fault: true,
+                refused: Vec::new(),
             }),
         }
     }
@@ -716,10 +719,12 @@ async fn find_zone(
             (true, Some(m)) => DiscoveryError {
                 message: format!("cannot discover the nameservers of {name}: {m}"),
                 tool_fault: true,
+                refused: Vec::new(),
             },
             _ => DiscoveryError {
                 message: format!("could not find the authoritative nameservers of {name}"),
                 tool_fault: false,
+                refused: Vec::new(),
             },
         });
     };
@@ -729,15 +734,8 @@ async fn find_zone(
         let mut ns_names = ns_names.clone();
         ns_names.sort();
         ns_names.dedup();
-        let mut capped = Vec::new();
-        if ns_names.len() > MAX_NS_NAMES {
-            capped.push(format!(
-                "{} of {} nameserver names asked (at most {MAX_NS_NAMES})",
-                MAX_NS_NAMES,
-                ns_names.len()
-            ));
-            ns_names.truncate(MAX_NS_NAMES);
-        }
+        let names = ns_names.len();
+        ns_names.truncate(MAX_NS_NAMES);
         let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
             [
                 boot.lookup(n, RecordType::A),
@@ -771,11 +769,12 @@ async fn find_zone(
                 servers.push(entry);
             }
         }
-        if left_out > 0 {
-            capped.push(format!(
-                "{left_out} nameserver address(es) left out (at most {MAX_ADDRS_PER_NS} per name, {MAX_NS_ADDRS} per zone)"
-            ));
-        }
+        let capped = (names > ns_names.len() || left_out > 0).then(|| crate::model::NsCapped {
+            zone: apex.clone(),
+            names,
+            names_asked: ns_names.len(),
+            addresses_left_out: left_out,
+        });
         if servers.is_empty() {
             let why = if refused.is_empty() {
                 "have no addresses".to_string()
@@ -792,13 +791,14 @@ async fn find_zone(
             Err(DiscoveryError {
                 message: format!("the nameservers of {apex} ({}) {why}", ns_names.join(", ")),
                 tool_fault: false,
+                refused,
             })
         } else {
             Ok(Zone {
                 apex: apex.clone(),
                 servers,
                 refused,
-                capped: (!capped.is_empty()).then(|| capped.join("; ")),
+                capped,
             })
         }
     })
@@ -843,6 +843,7 @@ mod tests {
                 Err(DiscoveryError {
                     message: String::new(),
                     tool_fault: false,
+                    refused: Vec::new(),
                 })
             })
             .await;

@@ -1678,6 +1678,8 @@ mod tests {
             caa: None,
             txt: Vec::new(),
             probe: None,
+            refused: Vec::new(),
+            ns_capped: None,
         }
     }
 
