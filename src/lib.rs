@@ -17,6 +17,7 @@ pub mod explain;
 pub mod identifier;
 pub mod model;
 pub mod perspective;
+pub mod plan;
 pub mod probe;
 #[cfg(test)]
 mod proptest_support;

@@ -18,7 +18,8 @@ use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec};
 use crate::exit::Exit;
 use crate::model::Role;
 use crate::perspective::dns::{escape_bytes, txt_joined};
-use crate::perspective::{Discovery, Lookup, Vantage};
+use crate::perspective::{Lookup, Vantage};
+use crate::probe::Resolvers;
 
 /// Never ask one server more often than this.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -55,18 +56,6 @@ fn values(l: &Lookup) -> Result<BTreeSet<String>, String> {
 /// The negative-caching TTL the zone hands out, if any reply carried one.
 fn negative_ttl(l: &Lookup) -> Option<u32> {
     l.exchanges.iter().filter_map(|e| e.negative_ttl).max()
-}
-
-/// The three things the hooks need from a run's vantages: the recursive view that finds a zone's
-/// nameservers, the configured perspectives, and the zone-cut bookkeeping they share.
-#[derive(Debug, Clone, Copy)]
-pub struct Resolvers<'a> {
-    /// The recursive view used to discover authoritative servers.
-    pub bootstrap: &'a Vantage,
-    /// One vantage per configured perspective, in config order.
-    pub vantages: &'a [Arc<Vantage>],
-    /// Zone-cut bookkeeping shared by the vantages.
-    pub discovery: &'a Arc<Discovery>,
 }
 
 async fn sources(

@@ -4,6 +4,7 @@
 
 pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod nagios;
 pub mod prometheus;
 pub mod table;
