@@ -306,3 +306,16 @@ fn read_name_list(
     }
     Ok(out)
 }
+
+/// The quorum policy for `--replay`: the saved run brings its own perspectives and CA, so only
+/// the policy flags apply, and the configuration file is not read.
+pub fn replay_policy(cli: &Cli) -> Result<Policy, UsageError> {
+    let as_of = cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    Policy::named(
+        cli.policy.unwrap_or(PolicyName::Br),
+        as_of,
+        cli.remotes,
+        cli.quorum,
+    )
+    .map_err(UsageError)
+}

@@ -14,12 +14,15 @@ use futures::future::join_all;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use crate::analysis::quorum::Policy;
-use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec};
+use crate::cli::HookArgs;
+use crate::config::{Config, DnsSpec, HttpSpec, PerspectiveSpec, PolicyName};
 use crate::exit::Exit;
+use crate::identifier::Identifier;
 use crate::model::Role;
 use crate::perspective::dns::{escape_bytes, txt_joined};
 use crate::perspective::{Lookup, Vantage};
-use crate::probe::Resolvers;
+use crate::plan::UsageError;
+use crate::probe::{ProbeSet, Resolvers};
 
 /// Never ask one server more often than this.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -381,4 +384,41 @@ fn summarize(
         }
         Ok(Exit::AtRisk)
     }
+}
+
+/// Adapts a `dyn Write` to `impl Write` for the hook log.
+#[allow(missing_debug_implementations)]
+pub struct LogWriter<'a>(pub &'a mut dyn Write);
+
+impl Write for LogWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The challenge name, the vantages and the policy for a hook subcommand.
+pub async fn hook_setup(
+    name: &str,
+    hook: &HookArgs,
+) -> Result<(ProbeSet, Policy, String, Duration), UsageError> {
+    let bare = name.trim().trim_end_matches('.');
+    let bare = bare.strip_prefix("_acme-challenge.").unwrap_or(bare);
+    let id = Identifier::parse(bare).map_err(|e| UsageError(e.to_string()))?;
+    let config = Config::discover(hook.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let step = hook
+        .step_timeout
+        .or(config.timeout)
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let policy = Policy::named(
+        hook.policy.or(config.policy).unwrap_or(PolicyName::Br),
+        chrono::Utc::now().date_naive(),
+        None,
+        None,
+    )
+    .map_err(UsageError)?;
+    let engine = ProbeSet::build(&config, step).await;
+    Ok((engine, policy, id.challenge_name(), step))
 }
