@@ -66,7 +66,7 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         saved::write(path, &file)?;
     }
     let (report, exit) = report::build::build(&run, &plan.policy, started, duration, cli.fail_on);
-    render(&cli, &report, out)?;
+    render(&cli, &report, &run.engine_problems, out)?;
     Ok(exit)
 }
 
@@ -81,6 +81,7 @@ async fn stream(cli: &Cli, plan: &plan::Plan, out: &mut impl Write) -> Result<Ex
     })
     .await?;
     let outcome = lines.worst();
+    let exit = exit::gated(outcome, cli.fail_on);
     lines.summary(&report::jsonl::End {
         started_at: &started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         duration_ms: clock.elapsed().as_millis() as u64,
@@ -89,10 +90,10 @@ async fn stream(cli: &Cli, plan: &plan::Plan, out: &mut impl Write) -> Result<Ex
         perspectives: &end.perspectives,
         identifiers: plan.identifiers.len(),
         outcome,
-        exit_code: exit::exit_for(outcome).code(),
+        exit_code: exit.code(),
         engine_problems: &end.engine_problems,
     })?;
-    Ok(exit::gated(outcome, cli.fail_on))
+    Ok(exit)
 }
 
 /// `--replay FILE`: the saved observations, analysed again under today's policy flags.
@@ -104,7 +105,7 @@ fn replay(cli: &Cli, path: &std::path::Path, out: &mut impl Write) -> Result<Exi
         .unwrap_or_else(|_| chrono::Utc::now());
     let duration = Duration::from_millis(saved.duration_ms);
     let (report, exit) = report::build::build(&saved.run, &policy, started, duration, cli.fail_on);
-    render(cli, &report, out)?;
+    render(cli, &report, &saved.run.engine_problems, out)?;
     Ok(exit)
 }
 
@@ -177,9 +178,15 @@ fn progress_bar(cli: &Cli, len: usize) -> indicatif::ProgressBar {
     pb
 }
 
-fn render(cli: &Cli, r: &Report, out: &mut impl Write) -> Result<(), anyhow::Error> {
+fn render(
+    cli: &Cli,
+    r: &Report,
+    engine_problems: &[String],
+    out: &mut impl Write,
+) -> Result<(), anyhow::Error> {
     match cli.format {
-        Format::Json | Format::Jsonl => report::json::render(r, out)?,
+        Format::Json => report::json::render(r, out)?,
+        Format::Jsonl => report::jsonl::render(r, engine_problems, out)?,
         Format::Nagios => report::nagios::render(r, out)?,
         Format::Prometheus => report::prometheus::render(r, out)?,
         Format::Html => report::html::render(r, out)?,

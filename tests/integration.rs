@@ -10,5 +10,6 @@ mod hostile;
 mod html;
 mod http;
 mod integrations;
+mod output;
 mod support;
 mod tty;

@@ -12,7 +12,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::model::{
-    Finding, IdentifierReport, Outcome, PerspectiveInfo, PolicyInfo, SCHEMA_VERSION, ToolInfo,
+    Finding, IdentifierReport, Outcome, PerspectiveInfo, PolicyInfo, Report, SCHEMA_VERSION,
+    ToolInfo,
 };
 
 /// One identifier's line.
@@ -137,5 +138,90 @@ impl<W: Write> Lines<W> {
         bytes.push(b'\n');
         self.out.write_all(&bytes)?;
         self.out.flush()
+    }
+}
+
+/// Writes a finished report as JSON Lines (`--replay FILE --format jsonl`): the lines a live run
+/// would have streamed. Findings go on the line of the name they are about; findings about the
+/// run as a whole name a file or no checked name, and go with the first name, as a live stream
+/// reports them with the first name done. `engine_problems` comes from the saved run, because
+/// the report keeps them only as findings.
+pub fn render(report: &Report, engine_problems: &[String], out: &mut impl Write) -> io::Result<()> {
+    let mut lines = Lines::new(&mut *out);
+    let named = |f: &Finding| report.identifiers.iter().any(|i| i.name == f.identifier);
+    for (n, ir) in report.identifiers.iter().enumerate() {
+        let findings: Vec<Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.identifier == ir.name || (n == 0 && !named(f)))
+            .cloned()
+            .collect();
+        lines.identifier(ir.outcome, Some(ir), &findings)?;
+    }
+    lines.summary(&End {
+        started_at: &report.started_at,
+        duration_ms: report.duration_ms,
+        policy: &report.policy,
+        ca: &report.ca,
+        perspectives: &report.perspectives,
+        identifiers: report.identifiers.len(),
+        outcome: report.outcome,
+        exit_code: report.exit_code,
+        engine_problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+    use crate::report::test_fixtures::{finding, ident, report};
+
+    #[test]
+    fn a_report_becomes_one_object_per_line_and_a_summary() {
+        let report = report(
+            "2026-11-28T10:00:00.000Z",
+            Outcome::AtRisk,
+            1,
+            vec![
+                ident("a.example", Outcome::Pass, Vec::new()),
+                ident("b.example", Outcome::AtRisk, Vec::new()),
+            ],
+            vec![
+                finding("geodns-divergence", Severity::Warning, "b.example", &["x"]),
+                finding(
+                    "client-config-unreadable",
+                    Severity::Warning,
+                    "/etc/x.conf",
+                    &["y"],
+                ),
+            ],
+        );
+        let mut out = Vec::new();
+        render(&report, &["engine down".into()], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), report.identifiers.len() + 1, "{text}");
+        for (line, ir) in lines.iter().zip(&report.identifiers) {
+            assert_eq!(line["type"], "identifier");
+            assert_eq!(line["identifier"]["name"], ir.name.as_str());
+        }
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["type"], "summary");
+        assert_eq!(summary["exit_code"], report.exit_code);
+        assert_eq!(summary["identifiers"], report.identifiers.len());
+        assert_eq!(summary["engine_problems"][0], "engine down");
+        // Every finding is on exactly one line.
+        let placed: usize = lines
+            .iter()
+            .map(|l| l["findings"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(placed, report.findings.len());
+        assert_eq!(lines[0]["findings"][0]["code"], "client-config-unreadable");
+        assert_eq!(lines[1]["findings"][0]["code"], "geodns-divergence");
+        assert_eq!(summary["outcomes"]["at-risk"], 1);
     }
 }
