@@ -50,3 +50,61 @@ fn replay_as_jsonl_prints_json_lines() {
         out.status.code().map(i64::from)
     );
 }
+
+/// Runs the binary with a stdout whose reader is already closed, so its first write fails with
+/// EPIPE (Rust ignores SIGPIPE), as under `| head -c1` once head has exited.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpic-check"));
+    cmd.env_remove("XDG_CONFIG_HOME")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The parent's copy of the write end goes with `cmd`; only the child holds one now.
+    drop(cmd);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_exits_0_quietly_in_every_format() {
+    let file = fixture();
+    let file = file.to_str().unwrap();
+    for format in ["table", "json", "jsonl", "nagios", "prometheus", "html"] {
+        let out = with_closed_stdout(&[
+            "--format",
+            format,
+            "--as-of",
+            "2026-11-28",
+            "--replay",
+            file,
+        ]);
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).as_ref()
+            ),
+            (Some(0), ""),
+            "--format {format}"
+        );
+    }
+    let msg = "During secondary validation: www.example.test: Invalid response from http://www.example.test/.well-known/acme-challenge/abc: 403";
+    for args in [
+        vec!["explain", "--format", "json", msg],
+        vec!["explain", msg],
+        vec!["completions", "bash"],
+        vec!["man"],
+    ] {
+        let out = with_closed_stdout(&args);
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).as_ref()
+            ),
+            (Some(0), ""),
+            "{args:?}"
+        );
+    }
+}

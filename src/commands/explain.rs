@@ -34,7 +34,7 @@ pub fn run(
     let found = crate::explain::explain(&input);
     match format {
         crate::cli::ExplainFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &found)?;
+            serde_json::to_writer_pretty(&mut *out, &found).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         crate::cli::ExplainFormat::Text => {
