@@ -63,7 +63,14 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
             duration_ms: duration.as_millis() as u64,
             run: run.clone(),
         };
-        saved::write(path, &file)?;
+        // The report is what the run was for: a file that cannot be written (a full disk) costs
+        // a warning, not the report. `write` leaves an old file as it was.
+        if let Err(e) = saved::write(path, &file) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "mpic-check: warning: {e}; the file was left as it was"
+            );
+        }
     }
     let (report, exit) = report::build::build(&run, &plan.policy, started, duration, cli.fail_on);
     render(&cli, &report, &run.engine_problems, out)?;

@@ -108,3 +108,66 @@ fn a_closed_stdout_exits_0_quietly_in_every_format() {
         );
     }
 }
+
+/// `--save` on a disk that fills up (a file-size limit of 512 bytes; SIGXFSZ ignored, so writes
+/// fail with EFBIG as on a full disk): the old file stays whole, the report still reaches stdout,
+/// and stderr has one warning line. Then a normal `--save` replaces the file, leaving no temporary.
+#[test]
+fn save_on_a_full_disk_keeps_the_old_file_and_still_reports() {
+    use crate::e2e::{lab, plain_zone};
+    use crate::support::http::Site;
+    let lab = lab(plain_zone(), |_| Site::new());
+    let saved = lab.dir.path().join("run.json");
+    std::fs::write(&saved, "the previous run\n").unwrap();
+    let inner = lab.std_cmd();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 1 && exec "$@""#)
+        .arg("sh")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .args(["--format", "json", "--save"])
+        .arg(&saved)
+        .arg("www.example.test");
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        "the previous run\n",
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit_code"].as_i64(), out.status.code().map(i64::from));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("mpic-check: warning: --save ") && stderr.contains("left as it was"),
+        "{stderr}"
+    );
+
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--save"])
+        .arg(&saved)
+        .arg("www.example.test")
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    assert_eq!(file["schema_version"], 1);
+    let leftovers: Vec<_> = std::fs::read_dir(lab.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -86,14 +86,95 @@ pub fn read(path: &Path) -> Result<SavedRun, SavedError> {
     Ok(saved)
 }
 
-/// Writes a saved run to `path`.
+/// Writes a saved run to `path` so that `path` is either the old file or the whole new one, never
+/// a mix: the text goes to a temporary file in the same directory (same file system, so the
+/// rename is atomic), is synced, and is then renamed over `path`. On any failure (a full disk, a
+/// read-only directory) the temporary file is removed and `path` is left as it was. A symlink at
+/// `path` is replaced, not followed; the new file gets the umask's default mode.
 pub fn write(path: &Path, saved: &SavedRun) -> Result<(), SavedError> {
+    use std::io::Write;
     let err = |source| SavedError::Write {
         path: path.into(),
         source,
     };
-    let text = serde_json::to_string_pretty(saved).map_err(|e| err(e.into()))?;
-    std::fs::write(path, text + "\n").map_err(err)
+    let mut text = serde_json::to_vec_pretty(saved).map_err(|e| err(e.into()))?;
+    text.push(b'\n');
+    let name = path.file_name().ok_or_else(|| {
+        err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file name",
+        ))
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // Hidden, and random so two runs saving to the same file do not share one.
+    let tmp = dir.join(format!(
+        ".{}.{:016x}.tmp",
+        name.to_string_lossy(),
+        rand::random::<u64>()
+    ));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // The rename is durable once the directory is; not every file system lets a directory be
+        // synced, and the file is complete either way.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SavedRun {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/replay/dns01-expected-txt.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        std::fs::write(&path, "old").unwrap();
+        write(&path, &sample()).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back.started_at, sample().started_at);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["run.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: the rename fails after the temporary is written.
+        let path = dir.path().join("run.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "old").unwrap();
+        let e = write(&path, &sample()).unwrap_err();
+        assert!(e.to_string().starts_with("--save "), "{e}");
+        assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }
 
 #[cfg(test)]
