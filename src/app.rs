@@ -126,7 +126,10 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
             run,
             format,
             config,
-        } => return explain::run(text, *run, *format, config.as_deref(), out),
+        } => {
+            let mut err = std::io::stderr();
+            return explain::run(text, *run, *format, config.as_deref(), out, &mut err);
+        }
         Command::WaitTxt {
             name,
             values,

@@ -5,36 +5,40 @@
 //! Everything read here comes from elsewhere (a pasted log, a pipe), so every line is escaped
 //! before it reaches the terminal.
 
-use std::io::Write;
+use std::io::{self, Read, Write};
 
 use crate::exit::Exit;
 use crate::plan::UsageError;
 use crate::report;
 
 /// Explains `text` (or standard input when it is empty or `-`) to `out`, and with `run` runs the
-/// suggested checks. Exits 0 when something was recognised, 3 when nothing was.
+/// suggested checks. Exits 0 when something was recognised, 3 when nothing was. Notes about the
+/// input (it was cut) go to `err`.
 pub fn run(
     text: &[String],
     run: bool,
     format: crate::cli::ExplainFormat,
     config: Option<&std::path::Path>,
     out: &mut impl Write,
+    err: &mut impl Write,
 ) -> Result<Exit, anyhow::Error> {
-    use std::io::Read;
     let input = if text.is_empty() || text == ["-"] {
-        let mut s = String::new();
-        std::io::stdin()
-            .take(crate::explain::MAX_INPUT_BYTES as u64)
-            .read_to_string(&mut s)
+        let (text, cut) = read_tail(io::stdin(), crate::explain::MAX_INPUT_BYTES)
             .map_err(|e| UsageError(format!("explain: cannot read standard input: {e}")))?;
-        s
+        if cut {
+            writeln!(
+                err,
+                "mpic-check: explain: the input is over 1 MiB; only its last 1 MiB was read"
+            )?;
+        }
+        text
     } else {
         text.join(" ")
     };
     let found = crate::explain::explain(&input);
     match format {
         crate::cli::ExplainFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &found).map_err(std::io::Error::from)?;
+            serde_json::to_writer_pretty(&mut *out, &found).map_err(io::Error::from)?;
             writeln!(out)?;
         }
         crate::cli::ExplainFormat::Text => {
@@ -127,4 +131,76 @@ pub fn run(
         worst = worst.max(code);
     }
     Ok(worst)
+}
+
+/// Reads all of `r` and keeps its last `cap` bytes as text, saying whether anything was dropped.
+/// The end is what matters: ACME clients log the failure last, after pages of progress. Memory
+/// stays under twice the cap however much is piped in. Bytes that are not UTF-8 become U+FFFD
+/// (a log may carry anything), and a cut that falls inside a character skips its remaining bytes.
+fn read_tail(mut r: impl Read, cap: usize) -> io::Result<(String, bool)> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    let mut cut = false;
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        // Dropping the head only now and then keeps the copying linear.
+        if buf.len() > 2 * cap {
+            buf.drain(..buf.len() - cap);
+            cut = true;
+        }
+    }
+    if buf.len() > cap {
+        buf.drain(..buf.len() - cap);
+        cut = true;
+    }
+    if cut {
+        let partial = buf.iter().take(3).take_while(|b| *b & 0xC0 == 0x80).count();
+        buf.drain(..partial);
+    }
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    // A replacement character is longer than the byte it replaces: keep the end within the cap.
+    if text.len() > cap {
+        let mut start = text.len() - cap;
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        text.drain(..start);
+        cut = true;
+    }
+    Ok((text, cut))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_of_a_long_input_is_kept() {
+        let mut input = vec![b'x'; 5000];
+        input.extend_from_slice(b"\nthe end");
+        let (text, cut) = read_tail(&input[..], 100).unwrap();
+        assert!(cut);
+        assert_eq!(text.len(), 100);
+        assert!(text.ends_with("x\nthe end"), "{text}");
+        let (text, cut) = read_tail(&b"short"[..], 100).unwrap();
+        assert_eq!((text.as_str(), cut), ("short", false));
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_a_cut_character_dropped() {
+        let (text, cut) = read_tail(&b"ok \xff\xfe done"[..], 100).unwrap();
+        assert_eq!((text.as_str(), cut), ("ok \u{fffd}\u{fffd} done", false));
+        // "é" is two bytes; a cap that keeps only its second byte drops it.
+        let (text, cut) = read_tail("aé b".as_bytes(), 3).unwrap();
+        assert_eq!((text.as_str(), cut), (" b", true));
+        // Replacement characters never take the text over the cap.
+        let (text, cut) = read_tail(&[0xff; 10][..], 10).unwrap();
+        assert!(text.len() <= 10 && cut, "{text:?}");
+    }
 }
