@@ -3,7 +3,8 @@
 //! directly, which plants no negative cache anywhere), only then through the configured
 //! perspectives' resolvers, until a quorum of them sees it. `watch` records a timeline of the TXT
 //! RRset per nameserver and perspective and names values that disappear early, RRsets replaced
-//! instead of extended, and servers that lag.
+//! instead of extended, and servers that lag. Both start from [`hook_setup`]: the challenge
+//! name, the configured vantages and the policy, from the hook flags and the config file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
