@@ -1,8 +1,12 @@
 //! The public exit-code table. Scripts, CI gates and Nagios read these numbers, so they are part of
 //! the contract: they follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
-//! and never change meaning between releases.
+//! and never change meaning between releases. The mapping from an outcome to a status lives here
+//! too, once: every path (report, JSON Lines summary, replay) asks [`gated`].
 
 use std::process::ExitCode;
+
+use crate::cli::FailOn;
+use crate::model::Outcome;
 
 /// What the process exit status tells a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +42,25 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// Exit status for an outcome, before the `--fail-on` threshold.
+pub fn exit_for(o: Outcome) -> Exit {
+    match o {
+        Outcome::Pass => Exit::Ready,
+        Outcome::AtRisk => Exit::AtRisk,
+        Outcome::Fail => Exit::WouldFail,
+        Outcome::Unknown => Exit::CouldNotAssess,
+    }
+}
+
+/// The exit status of a run with this outcome under the `--fail-on` threshold: with
+/// `--fail-on error` a renewal that is only at risk exits 0.
+pub fn gated(outcome: Outcome, fail_on: FailOn) -> Exit {
+    match (exit_for(outcome), fail_on) {
+        (Exit::AtRisk, FailOn::Error) => Exit::Ready,
+        (e, _) => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +74,20 @@ mod tests {
         for n in 0..4 {
             assert!(Exit::TABLE.contains(&format!("  {n}  ")));
         }
+    }
+
+    #[test]
+    fn fail_on_error_only_forgives_at_risk() {
+        for o in [
+            Outcome::Pass,
+            Outcome::AtRisk,
+            Outcome::Fail,
+            Outcome::Unknown,
+        ] {
+            assert_eq!(gated(o, FailOn::Warning), exit_for(o));
+        }
+        assert_eq!(gated(Outcome::AtRisk, FailOn::Error), Exit::Ready);
+        assert_eq!(gated(Outcome::Fail, FailOn::Error), Exit::WouldFail);
+        assert_eq!(gated(Outcome::Unknown, FailOn::Error), Exit::CouldNotAssess);
     }
 }

@@ -34,14 +34,24 @@ fn main() -> ExitCode {
     match runtime.block_on(app::run(cli, &mut stdout)) {
         Ok(code) => code.into(),
         Err(e) => {
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if closed_stdout(&e) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("mpic-check: error: {e:#}");
             Exit::CouldNotAssess.into()
         }
     }
+}
+
+/// Whether the error is a reader that went away (`| head`): not a failure of the run, so it exits
+/// 0 and prints nothing. The io::Error may sit anywhere in the chain, or inside a serde_json error,
+/// whose `source()` skips it.
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+    })
 }

@@ -78,3 +78,35 @@ fn explain_run_checks_the_name_from_the_message() {
     );
     assert_eq!(out.status.code(), Some(1), "{text}");
 }
+
+/// A log over 1 MiB on stdin: its end is read (where ACME clients log the failure), with one note
+/// on stderr; bytes that are not UTF-8 are replaced, not fatal.
+#[test]
+fn a_long_log_is_read_from_its_end_and_bad_utf8_is_replaced() {
+    let log = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/explain/certbot-secondary-validation.log"
+    ))
+    .unwrap();
+    let mut input = Vec::new();
+    while input.len() < 2 << 20 {
+        input.extend_from_slice(b"Renewing an existing certificate \xff\xfe\n");
+    }
+    input.extend_from_slice(&log);
+    let out = crate::support::base_cmd(&std::env::temp_dir())
+        .args(["explain", "-"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        text.contains("http-geoblocked (remote check) for example.com"),
+        "{text}"
+    );
+    assert_eq!(
+        stderr,
+        "mpic-check: explain: the input is over 1 MiB; only its last 1 MiB was read\n"
+    );
+}

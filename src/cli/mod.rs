@@ -1,5 +1,5 @@
 //! Command-line flags (clap derive) with typed values. Parsing never touches the network; turning
-//! flags into a validated run plan is `app`'s job, so `--help` and bad flags stay instant.
+//! flags into a validated run plan is `plan`'s job, so `--help` and bad flags stay instant.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use clap::{Parser, ValueEnum};
 
 use crate::config::PolicyName;
+
+pub mod doc;
 
 const EXAMPLES: &str = "\
 EXAMPLES:

@@ -1,4 +1,5 @@
 //! The subcommands other than the main check: each one is a small driver over the lower stages
 //! (plan, perspectives, analysis) with its own output, kept out of `app` so that dispatch stays thin.
 
+pub mod explain;
 pub mod wait_txt;

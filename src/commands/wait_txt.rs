@@ -3,7 +3,8 @@
 //! directly, which plants no negative cache anywhere), only then through the configured
 //! perspectives' resolvers, until a quorum of them sees it. `watch` records a timeline of the TXT
 //! RRset per nameserver and perspective and names values that disappear early, RRsets replaced
-//! instead of extended, and servers that lag.
+//! instead of extended, and servers that lag. Both start from [`hook_setup`]: the challenge
+//! name, the configured vantages and the policy, from the hook flags and the config file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -14,11 +15,15 @@ use futures::future::join_all;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use crate::analysis::quorum::Policy;
-use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec};
+use crate::cli::HookArgs;
+use crate::config::{Config, DnsSpec, HttpSpec, PerspectiveSpec, PolicyName};
 use crate::exit::Exit;
+use crate::identifier::Identifier;
 use crate::model::Role;
 use crate::perspective::dns::{escape_bytes, txt_joined};
-use crate::perspective::{Discovery, Lookup, Vantage};
+use crate::perspective::{Discovery, Lookup, NetSettings, Vantage};
+use crate::plan::UsageError;
+use crate::probe::{ProbeSet, Resolvers};
 
 /// Never ask one server more often than this.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -55,18 +60,6 @@ fn values(l: &Lookup) -> Result<BTreeSet<String>, String> {
 /// The negative-caching TTL the zone hands out, if any reply carried one.
 fn negative_ttl(l: &Lookup) -> Option<u32> {
     l.exchanges.iter().filter_map(|e| e.negative_ttl).max()
-}
-
-/// The three things the hooks need from a run's vantages: the recursive view that finds a zone's
-/// nameservers, the configured perspectives, and the zone-cut bookkeeping they share.
-#[derive(Debug, Clone, Copy)]
-pub struct Resolvers<'a> {
-    /// The recursive view used to discover authoritative servers.
-    pub bootstrap: &'a Vantage,
-    /// One vantage per configured perspective, in config order.
-    pub vantages: &'a [Arc<Vantage>],
-    /// Zone-cut bookkeeping shared by the vantages.
-    pub discovery: &'a Arc<Discovery>,
 }
 
 async fn sources(
@@ -392,4 +385,44 @@ fn summarize(
         }
         Ok(Exit::AtRisk)
     }
+}
+
+/// Adapts a `dyn Write` to `impl Write` for the hook log.
+#[allow(missing_debug_implementations)]
+pub struct LogWriter<'a>(pub &'a mut dyn Write);
+
+impl Write for LogWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The challenge name, the vantages and the policy for a hook subcommand.
+pub async fn hook_setup(
+    name: &str,
+    hook: &HookArgs,
+) -> Result<(ProbeSet, Policy, String, Duration), UsageError> {
+    let bare = name.trim().trim_end_matches('.');
+    let bare = bare.strip_prefix("_acme-challenge.").unwrap_or(bare);
+    let id = Identifier::parse(bare).map_err(|e| UsageError(e.to_string()))?;
+    let config = Config::discover(hook.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let step = hook
+        .step_timeout
+        .or(config.timeout)
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let policy = Policy::named(
+        hook.policy.or(config.policy).unwrap_or(PolicyName::Br),
+        chrono::Utc::now().date_naive(),
+        None,
+        None,
+    )
+    .map_err(UsageError)?;
+    let net = NetSettings::from_env().map_err(UsageError)?;
+    // Hooks poll for minutes at most once a second per server (and caps bound the servers), so they
+    // carry no run budget.
+    let engine = ProbeSet::build(&config, step, Discovery::new(net)).await;
+    Ok((engine, policy, id.challenge_name(), step))
 }

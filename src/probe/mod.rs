@@ -1,4 +1,685 @@
-//! The probe stage: fans the checks out over identifiers × perspectives with deadlines, and owns
-//! the one thing that writes on the user's server, the webroot probe.
+//! The probe stage: fans the checks out over identifiers × perspectives with deadlines and turns
+//! what the vantages saw into a [`Run`] (the input of the analysis, and what `--save` keeps). A
+//! perspective that fails is data, not an `Err`: `probe` never fails. The vantages are built once
+//! per run ([`ProbeSet`]) so that each perspective keeps one DNS side and one HTTP client. This
+//! module also drives the one thing that writes on the user's server, the webroot probe; the file
+//! itself is handled by [`webroot`], the nameserver sources by [`sources`], and saved runs by
+//! [`saved`].
 
+pub mod saved;
+pub mod sources;
 pub mod webroot;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use crate::analysis::{IdentifierRun, Run};
+use crate::checks::{self, caa, http01};
+use crate::config::{Config, DnsSpec};
+use crate::model::{Check, Method, Observation, PerspectiveInfo, Role};
+use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
+use crate::plan::{Plan, Target};
+
+/// The three things the hooks need from a run's vantages: the recursive view that finds a zone's
+/// nameservers, the configured perspectives, and the zone-cut bookkeeping they share.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolvers<'a> {
+    /// The recursive view used to discover authoritative servers.
+    pub bootstrap: &'a Vantage,
+    /// One vantage per configured perspective, in config order.
+    pub vantages: &'a [Arc<Vantage>],
+    /// Zone-cut bookkeeping shared by the vantages.
+    pub discovery: &'a Arc<Discovery>,
+}
+
+/// The vantages of one run and their shared bookkeeping, built once and used for every
+/// identifier: one DNS side and one HTTP client per perspective for the whole run.
+#[derive(Debug)]
+pub struct ProbeSet {
+    /// The recursive view used to discover authoritative servers.
+    pub bootstrap: Arc<Vantage>,
+    /// One vantage per configured perspective, in config order.
+    pub vantages: Vec<Arc<Vantage>>,
+    /// Zone-cut bookkeeping shared by the vantages.
+    pub discovery: Arc<Discovery>,
+    /// Globalping probes, when configured (one perspective per location).
+    pub globalping: Option<crate::engines::globalping::Globalping>,
+    /// An Open MPIC endpoint, when configured.
+    pub openmpic: Option<crate::engines::openmpic::OpenMpic>,
+    /// Why a configured engine could not be set up.
+    pub engine_problems: Vec<String>,
+}
+
+/// What the probes saw for one identifier: one group of observations per configured
+/// perspective, and the nameserver sources discovered for it.
+#[derive(Debug)]
+pub struct Probed {
+    /// The identifier's name.
+    pub name: String,
+    /// Observations per configured perspective, in config order.
+    pub groups: Vec<Vec<Observation>>,
+    /// Nameserver sources with their observations.
+    pub sources: Vec<(PerspectiveInfo, Vec<Observation>)>,
+    /// Remote engines' own verdicts.
+    pub engine_verdicts: Vec<String>,
+}
+
+impl ProbeSet {
+    /// The part of the vantages the DNS-01 hooks use.
+    pub fn resolvers(&self) -> Resolvers<'_> {
+        Resolvers {
+            bootstrap: &self.bootstrap,
+            vantages: &self.vantages,
+            discovery: &self.discovery,
+        }
+    }
+
+    /// Builds every vantage and checks each proxy once.
+    pub async fn new(plan: &Plan) -> ProbeSet {
+        // A generous bound: a healthy name costs each perspective 10-60 questions, the caps on
+        // nameservers keep a hostile one under a few hundred.
+        let per_name = 500 * (plan.config.perspectives.len() as u64 + 1);
+        let budget = 10_000 + per_name * plan.identifiers.len() as u64;
+        let discovery = Discovery::with_budget(plan.net.clone(), budget);
+        ProbeSet::build(&plan.config, plan.timeout, discovery).await
+    }
+
+    /// Builds the vantages of `config` with a per-step `timeout`, sharing `discovery`.
+    pub async fn build(config: &Config, timeout: Duration, discovery: Discovery) -> ProbeSet {
+        let discovery = Arc::new(discovery);
+        // Discovery of authoritative servers goes through a recursive view: the first configured
+        // recursive perspective (normally the primary), else the host's resolvers.
+        let boot_spec = config
+            .perspectives
+            .iter()
+            .find(|p| p.dns != DnsSpec::Authoritative)
+            .cloned();
+        let bootstrap = Arc::new(match boot_spec {
+            Some(s) => Vantage::new(s, timeout, None, discovery.clone()),
+            None => Vantage::system(timeout, discovery.clone()),
+        });
+        let preflights = join_all(
+            config
+                .perspectives
+                .iter()
+                .map(|p| proxy_preflight(&p.http, timeout)),
+        )
+        .await;
+        let mut vantages = Vec::new();
+        for (spec, pre) in config.perspectives.iter().zip(preflights) {
+            let mut v = Vantage::new(
+                spec.clone(),
+                timeout,
+                Some(bootstrap.clone()),
+                discovery.clone(),
+            );
+            if let Err(e) = pre {
+                v.broken = Some(e);
+            }
+            vantages.push(Arc::new(v));
+        }
+        let mut set = ProbeSet {
+            bootstrap,
+            vantages,
+            discovery,
+            globalping: None,
+            openmpic: None,
+            engine_problems: Vec::new(),
+        };
+        // Remote engines get a longer bound: they queue, poll and re-measure redirects.
+        let engine_timeout = (timeout * 6).max(Duration::from_secs(30));
+        for e in &config.engines {
+            match e {
+                crate::config::EngineSpec::Globalping {
+                    api_url,
+                    token_env,
+                    locations,
+                } => {
+                    let cfg = crate::engines::globalping::GlobalpingConfig {
+                        api_url: api_url.clone(),
+                        token: crate::engines::globalping::token_from_env(token_env),
+                        locations: locations.clone(),
+                        timeout: engine_timeout,
+                    };
+                    match crate::engines::globalping::Globalping::new(cfg) {
+                        Ok(g) => set.globalping = Some(g),
+                        Err(m) => set.engine_problems.push(format!("globalping: {m}")),
+                    }
+                }
+                crate::config::EngineSpec::OpenMpic { url, api_key_env } => {
+                    let cfg = crate::engines::openmpic::OpenMpicConfig {
+                        url: url.clone(),
+                        api_key: std::env::var(api_key_env)
+                            .ok()
+                            .filter(|k| !k.trim().is_empty()),
+                        timeout: engine_timeout,
+                    };
+                    match crate::engines::openmpic::OpenMpic::new(cfg) {
+                        Ok(o) => set.openmpic = Some(o),
+                        Err(m) => set.engine_problems.push(format!("open-mpic: {m}")),
+                    }
+                }
+            }
+        }
+        set
+    }
+
+    /// The remote engines' perspectives and observations for one identifier.
+    async fn engine_checks(
+        &self,
+        plan: &Plan,
+        t: &Target,
+    ) -> (Vec<(PerspectiveInfo, Vec<Observation>)>, Vec<String>) {
+        let mut verdicts = Vec::new();
+        let id = &t.id;
+        let http = t.methods.contains(&Method::Http01) && !id.is_wildcard();
+        let dns01 = t.methods.contains(&Method::Dns01);
+        let mut obs: Vec<Observation> = Vec::new();
+        let mut infos: Vec<PerspectiveInfo> = Vec::new();
+        if let Some(g) = &self.globalping {
+            let (addr, txt, web) = tokio::join!(
+                async {
+                    if id.is_wildcard() {
+                        Vec::new()
+                    } else {
+                        g.address(id.base()).await
+                    }
+                },
+                async {
+                    if dns01 {
+                        g.txt(&id.challenge_name(), &plan.expect_txt).await
+                    } else {
+                        Vec::new()
+                    }
+                },
+                async {
+                    if http {
+                        g.http01(&id.name, &plan.http.token, plan.http.expect_body.as_deref())
+                            .await
+                    } else {
+                        Vec::new()
+                    }
+                },
+            );
+            obs.extend(addr);
+            obs.extend(txt);
+            obs.extend(web);
+            infos.extend(g.locations().iter().map(|l| PerspectiveInfo {
+                name: l.name.clone(),
+                role: Role::Remote,
+                rir: Some(l.rir),
+                dns: format!("globalping probe ({})", l.spec),
+                http: format!("globalping probe ({})", l.spec),
+                nameserver: None,
+                location: None,
+            }));
+        }
+        if let Some(m) = &self.openmpic {
+            let caa = m.caa(id.base(), &t.ca).await;
+            let dcv = if let (true, Some(body)) = (http, plan.http.expect_body.as_deref()) {
+                Some(m.dcv_http01(&id.name, &plan.http.token, body).await)
+            } else if let (true, Some(value)) = (dns01, plan.expect_txt.first()) {
+                Some(m.dcv_dns01(&id.name, value).await)
+            } else {
+                None
+            };
+            for (what, r) in std::iter::once(("caa", caa)).chain(dcv.map(|d| ("dcv", d))) {
+                match r {
+                    Ok(res) => {
+                        verdicts.push(format!(
+                            "Open MPIC {} says {what} is_valid={}{}{}",
+                            m.endpoint(),
+                            res.is_valid,
+                            res.quorum.map_or(String::new(), |(n, q)| format!(
+                                " (quorum {q} of {n} perspectives)"
+                            )),
+                            if res.mpic_completed {
+                                ""
+                            } else {
+                                ", MPIC not completed"
+                            }
+                        ));
+                        for (code, rir) in &res.rirs {
+                            let name =
+                                format!("{}{code}", crate::engines::openmpic::PERSPECTIVE_PREFIX);
+                            if !infos.iter().any(|i| i.name == name) {
+                                infos.push(PerspectiveInfo {
+                                    name,
+                                    role: if rir.is_some() {
+                                        Role::Remote
+                                    } else {
+                                        Role::Source
+                                    },
+                                    rir: *rir,
+                                    dns: format!("open-mpic {}", m.endpoint()),
+                                    http: format!("open-mpic {}", m.endpoint()),
+                                    nameserver: None,
+                                    location: None,
+                                });
+                            }
+                        }
+                        obs.extend(res.observations);
+                    }
+                    Err(e) => {
+                        let name = "open-mpic".to_string();
+                        if !infos.iter().any(|i| i.name == name) {
+                            infos.push(PerspectiveInfo {
+                                name: name.clone(),
+                                role: Role::Source,
+                                rir: None,
+                                dns: m.endpoint(),
+                                http: m.endpoint(),
+                                nameserver: None,
+                                location: None,
+                            });
+                        }
+                        obs.push(checks::broken(
+                            &name,
+                            Check::Caa,
+                            &e,
+                            crate::model::Phase::Proxy,
+                        ));
+                    }
+                }
+            }
+        }
+        // One entry per perspective, as for nameserver sources.
+        let per = infos
+            .into_iter()
+            .map(|info| {
+                let mine: Vec<Observation> = obs
+                    .iter()
+                    .filter(|o| o.perspective == info.name)
+                    .cloned()
+                    .collect();
+                (info, mine)
+            })
+            .collect();
+        (per, verdicts)
+    }
+
+    /// What the engines lost during the run (setup failures, rate limits, API errors).
+    pub fn engine_problems(&self) -> Vec<String> {
+        let mut v = self.engine_problems.clone();
+        if let Some(g) = &self.globalping {
+            v.extend(g.problems().into_iter().map(|p| format!("globalping: {p}")));
+        }
+        v
+    }
+
+    /// Every check of one identifier from every perspective, plus its nameserver sources, all
+    /// at once; each perspective bounded by a deadline so one silent vantage costs one timeout.
+    pub async fn identifier(&self, plan: &Plan, t: &Target) -> Probed {
+        let id = &t.id;
+        let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
+        let groups = join_all(self.vantages.iter().map(|v| async move {
+            match tokio::time::timeout(deadline, perspective_checks(plan, v, t)).await {
+                Ok(o) => o,
+                Err(_) => {
+                    let mut o = checks::blank(&v.spec.name, Check::Address);
+                    o.phase = Some(crate::model::Phase::Timeout);
+                    o.summary = format!("perspective did not finish within {deadline:?}");
+                    o.signature = "error:timeout".into();
+                    vec![o]
+                }
+            }
+        }));
+        let sources = async {
+            if plan.config.authoritative_sources {
+                sources::nameserver_sources(plan, &self.bootstrap, &self.discovery, t).await
+            } else {
+                Vec::new()
+            }
+        };
+        let (groups, mut sources, (engines, engine_verdicts)) =
+            tokio::join!(groups, sources, self.engine_checks(plan, t));
+        sources.extend(engines);
+        Probed {
+            name: id.name.clone(),
+            groups,
+            sources,
+            engine_verdicts,
+        }
+    }
+}
+
+/// Runs the probes of a plan and returns the raw run. Never fails: problems are observations.
+pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
+    use futures::StreamExt;
+    let set = ProbeSet::new(plan).await;
+    progress.set_length(plan.identifiers.len() as u64);
+    let mut probed: Vec<Probed> = futures::stream::iter(&plan.identifiers)
+        .map(|t| {
+            let set = &set;
+            async move {
+                progress.set_message(t.id.name.clone());
+                let p = set.identifier(plan, t).await;
+                progress.inc(1);
+                p
+            }
+        })
+        .buffered(plan.concurrency.max(1))
+        .collect()
+        .await;
+    // One probe file per distinct webroot, fetched for the names that webroot serves.
+    let mut problems = Vec::new();
+    let mut dirs: Vec<&std::path::PathBuf> = plan
+        .identifiers
+        .iter()
+        .filter_map(|t| t.webroot.as_ref())
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        progress.set_message(format!("webroot probe in {}", dir.display()));
+        if let Err(e) = webroot_phase(plan, dir, &set.vantages, &mut probed).await {
+            problems.push(format!("{}: {e}", dir.display()));
+        }
+    }
+    let probe_problem = (!problems.is_empty()).then(|| problems.join("; "));
+    let mut perspectives = perspective_infos(&plan.config);
+    let mut identifiers = Vec::new();
+    for (p, t) in probed.into_iter().zip(&plan.identifiers) {
+        identifiers.push(assemble(p, t, &mut perspectives));
+    }
+    Run {
+        perspectives,
+        ca: plan.ca.clone(),
+        identifiers,
+        http_vantages: plan
+            .config
+            .perspectives
+            .iter()
+            .filter(|p| p.role != Role::Source)
+            .count(),
+        expect_txt: plan.expect_txt.clone(),
+        probe_problem,
+        config_problems: plan.config_problems.clone(),
+        smime: plan.smime,
+        engine_problems: set.engine_problems(),
+    }
+}
+
+/// Flattens one identifier's groups and sources into its run record, adding newly seen
+/// nameserver sources to `perspectives`.
+fn assemble(p: Probed, t: &Target, perspectives: &mut Vec<PerspectiveInfo>) -> IdentifierRun {
+    let mut observations: Vec<Observation> = p.groups.into_iter().flatten().collect();
+    for (info, mut obs) in p.sources {
+        if !perspectives.iter().any(|q| q.name == info.name) {
+            perspectives.push(info);
+        }
+        observations.append(&mut obs);
+    }
+    IdentifierRun {
+        name: p.name,
+        methods: t.methods.clone(),
+        observations,
+        ca: t.ca.clone(),
+        certificate: t.certificate.clone(),
+        engine_verdicts: p.engine_verdicts,
+    }
+}
+
+/// What the streaming probe knows once every identifier is done.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The configured perspectives (nameserver sources are per identifier and not listed).
+    pub perspectives: Vec<PerspectiveInfo>,
+    /// What the remote engines lost during the whole run.
+    pub engine_problems: Vec<String>,
+}
+
+/// Probes the identifiers of `plan` and hands each one's run to `each` as soon as it is done, in
+/// identifier order, so memory stays bounded by the identifiers in flight (`--format jsonl`).
+/// Each run holds one identifier; the problems of the whole run (configuration, engines) ride on
+/// the first. An error from `each` (a closed stdout) stops the probing.
+pub async fn probe_streaming<E>(
+    plan: &Plan,
+    mut each: impl FnMut(Run) -> Result<(), E>,
+) -> Result<Streamed, E> {
+    use futures::StreamExt;
+    let set = ProbeSet::new(plan).await;
+    let base = perspective_infos(&plan.config);
+    let mut stream = futures::stream::iter(&plan.identifiers)
+        .map(|t| {
+            let set = &set;
+            async move { (set.identifier(plan, t).await, t) }
+        })
+        .buffered(plan.concurrency.max(1));
+    let mut first = true;
+    while let Some((p, t)) = stream.next().await {
+        let mut perspectives = base.clone();
+        let ident = assemble(p, t, &mut perspectives);
+        let run = Run {
+            perspectives,
+            ca: plan.ca.clone(),
+            identifiers: vec![ident],
+            http_vantages: base.iter().filter(|p| p.role != Role::Source).count(),
+            expect_txt: plan.expect_txt.clone(),
+            probe_problem: None,
+            // Reported once, with the first identifier.
+            config_problems: if first {
+                plan.config_problems.clone()
+            } else {
+                Vec::new()
+            },
+            smime: plan.smime,
+            // Engine problems seen so far; later ones go in the summary line.
+            engine_problems: if first {
+                set.engine_problems()
+            } else {
+                Vec::new()
+            },
+        };
+        first = false;
+        each(run)?;
+    }
+    Ok(Streamed {
+        perspectives: base,
+        engine_problems: set.engine_problems(),
+    })
+}
+
+fn key_authorization_like() -> String {
+    let a = http01::Plan::random().token;
+    let b = http01::Plan::random().token;
+    format!("{a}.{b}")
+}
+
+/// The webroot probe (design §5): with the file absent each perspective already fetched the
+/// token (phase 1, in `results`); now write it and fetch it from every perspective with the exact
+/// content expected, rewrite it and fetch again (a cache shows the old content), then delete it.
+/// The file is removed when this future completes or is dropped (Ctrl-C, SIGTERM, deadline).
+async fn webroot_phase(
+    plan: &Plan,
+    dir: &std::path::Path,
+    vantages: &[Arc<Vantage>],
+    probed: &mut [Probed],
+) -> Result<(), String> {
+    let mut results: Vec<(String, Vec<Observation>)> = Vec::new();
+    for p in probed.iter_mut() {
+        for g in &mut p.groups {
+            results.push((p.name.clone(), std::mem::take(g)));
+        }
+    }
+    let r = webroot_fetches(plan, dir, vantages, &mut results).await;
+    let mut it = results.into_iter();
+    for p in probed.iter_mut() {
+        for g in &mut p.groups {
+            if let Some((_, obs)) = it.next() {
+                *g = obs;
+            }
+        }
+    }
+    r
+}
+
+async fn webroot_fetches(
+    plan: &Plan,
+    dir: &std::path::Path,
+    vantages: &[Arc<Vantage>],
+    results: &mut [(String, Vec<Observation>)],
+) -> Result<(), String> {
+    let first = key_authorization_like();
+    let second = key_authorization_like();
+    let mut file =
+        webroot::ProbeFile::create(dir, &plan.http.token, &first).map_err(|e| e.to_string())?;
+    let mut targets = Vec::new();
+    for (idx, (name, obs)) in results.iter().enumerate() {
+        let Some(t) = plan.identifiers.iter().find(|t| t.id.name == *name) else {
+            continue;
+        };
+        // Only the names this webroot serves.
+        if t.webroot.as_deref() != Some(dir)
+            || t.id.is_wildcard()
+            || !t.methods.contains(&Method::Http01)
+            || obs.is_empty()
+        {
+            continue;
+        }
+        let perspective = obs[0].perspective.clone();
+        let Some(v) = vantages.iter().find(|v| v.spec.name == perspective) else {
+            continue;
+        };
+        if v.broken.is_some() || v.spec.role == Role::Source {
+            continue;
+        }
+        let addrs: Vec<std::net::IpAddr> = obs
+            .iter()
+            .find(|o| o.check == Check::Address)
+            .map(|o| o.addresses.iter().filter_map(|a| a.parse().ok()).collect())
+            .unwrap_or_default();
+        targets.push((idx, v.clone(), t.id.name.clone(), addrs));
+    }
+    let with = |body: &str| http01::Plan {
+        expect_body: Some(body.to_string()),
+        ..plan.http.clone()
+    };
+    let (plan_a, plan_b) = (with(&first), with(&second));
+    let main = join_all(
+        targets
+            .iter()
+            .map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_a)),
+    )
+    .await;
+    file.rewrite(&second).map_err(|e| e.to_string())?;
+    let again = join_all(
+        targets
+            .iter()
+            .map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan_b)),
+    )
+    .await;
+    file.remove().map_err(|e| e.to_string())?;
+    let first_digest = http01::hex(&<sha2::Sha256 as sha2::Digest>::digest(first.as_bytes()));
+    for (((idx, ..), mut fresh), again) in targets.iter().zip(main).zip(again) {
+        let obs = &mut results[*idx].1;
+        let before = obs
+            .iter()
+            .find(|o| o.check == Check::Http01 && o.address.is_none())
+            .and_then(|o| o.http.as_ref()?.status);
+        if let (Some(m), Some(a)) = (fresh.first_mut(), again.first()) {
+            let stale = a.http.as_ref().and_then(|h| h.body_sha256.as_deref())
+                == Some(first_digest.as_str());
+            m.probe = Some(crate::model::ProbeFacts {
+                before_status: before,
+                rewrite_status: a.http.as_ref().and_then(|h| h.status),
+                rewrite_matched: a.ok,
+                rewrite_stale: stale,
+                rewrite_summary: a.summary.clone(),
+            });
+        }
+        obs.retain(|o| o.check != Check::Http01);
+        obs.append(&mut fresh);
+    }
+    Ok(())
+}
+
+/// Public description of the perspectives (credentials redacted by `Display`).
+pub fn perspective_infos(c: &Config) -> Vec<PerspectiveInfo> {
+    c.perspectives
+        .iter()
+        .map(|p| PerspectiveInfo {
+            name: p.name.clone(),
+            role: p.role,
+            rir: p.rir,
+            dns: match &p.ecs {
+                Some(e) => format!("{} ecs={e}", p.dns),
+                None => p.dns.to_string(),
+            },
+            http: p.http.to_string(),
+            nameserver: None,
+            location: p.location.map(|(a, b)| [a, b]),
+        })
+        .collect()
+}
+
+async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observation> {
+    let (id, methods) = (&t.id, t.methods.as_slice());
+    let name = &v.spec.name;
+    let wants_http =
+        methods.contains(&Method::Http01) && !id.is_wildcard() && v.spec.role != Role::Source;
+    if let Some(why) = &v.broken {
+        // A proxy that failed its preflight, or a DNS side that could not be set up.
+        let phase = if why.starts_with("proxy") {
+            crate::model::Phase::Proxy
+        } else {
+            crate::model::Phase::Dns
+        };
+        let mut all = vec![checks::broken(name, Check::Caa, why, phase)];
+        if !id.is_wildcard() {
+            all.push(checks::broken(name, Check::Address, why, phase));
+        }
+        if wants_http {
+            all.push(checks::broken(name, Check::Http01, why, phase));
+        }
+        if methods.contains(&Method::Dns01) {
+            all.push(checks::broken(name, Check::Dns01, why, phase));
+        }
+        return all;
+    }
+    let req = caa::Request {
+        issuer: &t.ca,
+        wildcard: id.is_wildcard(),
+        method: methods.first().copied(),
+        account_uri: t.account_uri.as_deref(),
+        smime: plan.smime,
+    };
+    let address = async {
+        if id.is_wildcard() {
+            None
+        } else {
+            Some(checks::address::check(v, id.base()).await)
+        }
+    };
+    let txt = async {
+        if methods.contains(&Method::Dns01) {
+            Some(checks::txt::check(v, &id.challenge_name(), &plan.expect_txt).await)
+        } else {
+            None
+        }
+    };
+    let (addr_obs, caa_obs, txt_obs) =
+        tokio::join!(address, caa::check(v, id.base(), req, None), txt);
+    let mut out = vec![caa_obs];
+    out.extend(txt_obs);
+    if let Some(a) = addr_obs {
+        if wants_http {
+            let addrs: Vec<std::net::IpAddr> =
+                a.addresses.iter().filter_map(|s| s.parse().ok()).collect();
+            if a.phase.is_some() && v.pins_addresses() {
+                let mut o = checks::blank(name, Check::Http01);
+                o.phase = a.phase;
+                o.perspective_fault = a.perspective_fault;
+                o.summary = format!("not fetched: the name did not resolve ({})", a.summary);
+                o.signature = a.signature.clone();
+                out.push(o);
+            } else {
+                out.extend(http01::check(v, &id.name, &addrs, &plan.http).await);
+            }
+        }
+        out.push(a);
+    }
+    out
+}

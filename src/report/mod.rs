@@ -2,8 +2,10 @@
 //! any `impl Write` and decides nothing; colour and width are inputs, so tests render into a
 //! `Vec<u8>` with fixed settings.
 
+pub mod build;
 pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod nagios;
 pub mod prometheus;
 pub mod table;

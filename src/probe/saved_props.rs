@@ -1,5 +1,5 @@
 //! Property tests for the replay reader (`--replay FILE`): a saved run is read with serde, analysed
-//! by `build_report` and rendered, all without the network, so the file is the only input — and
+//! by `report::build` and rendered, all without the network, so the file is the only input — and
 //! it may be old, hand-edited, truncated or crafted. Starting from real saved runs (written by the
 //! binary with `--save` in the e2e and hostile suites, kept in tests/fixtures/replay), each case
 //! drops fields and array items, changes numbers, strings and types, copies one part of the tree
@@ -16,8 +16,9 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use serde_json::{Number, Value};
 
-use super::{SavedRun, build_report};
+use super::SavedRun;
 use crate::analysis::quorum::Policy;
+use crate::cli::FailOn;
 use crate::config::PolicyName;
 use crate::model::{Outcome, Report, SCHEMA_VERSION};
 use crate::proptest_support::{At, cases, scale};
@@ -26,8 +27,8 @@ use crate::report::{self, Style};
 /// Real `--save` output: http-01 with one region blocked by the origin, and dns-01 with an
 /// expected TXT value.
 const SAVED: &[&str] = &[
-    include_str!("../tests/fixtures/replay/http01-one-region-blocked.json"),
-    include_str!("../tests/fixtures/replay/dns01-expected-txt.json"),
+    include_str!("../../tests/fixtures/replay/http01-one-region-blocked.json"),
+    include_str!("../../tests/fixtures/replay/dns01-expected-txt.json"),
 ];
 
 /// Words the saved-run schema gives meaning to, so a changed string often still deserializes
@@ -457,7 +458,13 @@ proptest! {
         let started = chrono::DateTime::parse_from_rfc3339(&saved.started_at)
             .map(|d| d.with_timezone(&chrono::Utc))
             .unwrap_or_default();
-        let r = build_report(&saved.run, &policy, started, Duration::from_millis(saved.duration_ms));
+        let (r, _) = report::build::build(
+            &saved.run,
+            &policy,
+            started,
+            Duration::from_millis(saved.duration_ms),
+            FailOn::Warning,
+        );
 
         prop_assert_eq!(r.identifiers.len(), saved.run.identifiers.len());
         let worst = r.identifiers.iter().map(|i| i.outcome).reduce(Outcome::worst);

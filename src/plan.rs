@@ -1,0 +1,326 @@
+//! Flags + configuration + ACME-client configurations → a validated [`Plan`]: which identifiers
+//! to check, by which methods, against which CA and account, from which perspectives, under which
+//! quorum policy. Everything that can be wrong with the user's input is found here, before any
+//! packet is sent, and comes back as one [`UsageError`] line (exit 3); the probe stage then never
+//! has to second-guess its input.
+
+use std::time::Duration;
+
+use crate::analysis::quorum::Policy;
+use crate::checks::http01;
+use crate::cli::{Cli, MethodArg};
+use crate::config::{Config, PolicyName};
+use crate::identifier::Identifier;
+use crate::model::Method;
+use crate::perspective::NetSettings;
+
+/// A problem that stops the run before any probing: bad input or bad configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Everything the probes need, validated.
+#[derive(Debug)]
+pub struct Plan {
+    /// What to check, one entry per identifier.
+    pub identifiers: Vec<Target>,
+    /// The configuration.
+    pub config: Config,
+    /// Per-step timeout.
+    pub timeout: Duration,
+    /// CAA issuer domain.
+    pub ca: String,
+    /// ACME account URI for CAA accounturi.
+    pub account_uri: Option<String>,
+    /// Quorum policy.
+    pub policy: Policy,
+    /// HTTP-01 fetch plan.
+    pub http: http01::Plan,
+    /// Expected dns-01 values.
+    pub expect_txt: Vec<String>,
+    /// Identifiers in flight at once.
+    pub concurrency: usize,
+    /// S/MIME (`--cert-type smime`): CAA issuemail, DNS checks only.
+    pub smime: bool,
+    /// Client configuration files that could not be read.
+    pub config_problems: Vec<String>,
+    /// Ports and address policy, read from the environment once.
+    pub net: NetSettings,
+}
+
+/// Adds the names of certificates read from a client's configuration, each with its own
+/// method, CA, account and webroot. A name given on the command line keeps its flags.
+fn add_managed(
+    targets: &mut Vec<Target>,
+    certs: Vec<crate::acme_clients::ManagedCert>,
+    client: &str,
+    ca: &str,
+    cli: &Cli,
+) {
+    let now = chrono::Utc::now();
+    for cert in certs {
+        let info = crate::model::CertInfo {
+            client: client.into(),
+            lineage: cert.lineage.clone(),
+            source: cert.source.display().to_string(),
+            authenticator: cert.authenticator.clone(),
+            not_after: cert
+                .not_after
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            days_left: cert.not_after.map(|t| (t - now).num_days()),
+            warnings: cert.warnings.clone(),
+        };
+        for id in &cert.names {
+            if targets.iter().any(|t| t.id == *id) {
+                continue;
+            }
+            let webroot = cli.webroot.clone().or_else(|| {
+                cert.webroots
+                    .iter()
+                    .find(|(n, _)| *n == id.name)
+                    .or_else(|| cert.webroots.first())
+                    .map(|(_, p)| p.clone())
+                    .filter(|p| p.is_dir())
+            });
+            targets.push(Target {
+                id: id.clone(),
+                methods: vec![if id.is_wildcard() {
+                    Method::Dns01
+                } else {
+                    cert.method
+                }],
+                ca: cli
+                    .ca
+                    .clone()
+                    .or_else(|| cert.ca_issuer_domain.clone())
+                    .unwrap_or_else(|| ca.to_string()),
+                account_uri: cli.account_uri.clone().or_else(|| cert.account_uri.clone()),
+                webroot: if cert.method == Method::Http01 {
+                    webroot
+                } else {
+                    None
+                },
+                certificate: Some(info.clone()),
+            });
+        }
+    }
+}
+
+impl Plan {
+    /// Whether any name gets a webroot probe (then signals must clean up).
+    pub fn probes_webroot(&self) -> bool {
+        self.identifiers.iter().any(|t| t.webroot.is_some())
+    }
+}
+
+/// One identifier to check, with everything that may differ per name when names come from a
+/// certbot or acme.sh configuration (method, CA, account, webroot, certificate).
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The name.
+    pub id: Identifier,
+    /// DCV methods to evaluate.
+    pub methods: Vec<Method>,
+    /// CAA issuer domain of the CA that will issue.
+    pub ca: String,
+    /// ACME account URI, for CAA accounturi.
+    pub account_uri: Option<String>,
+    /// Web root for the probe file.
+    pub webroot: Option<std::path::PathBuf>,
+    /// The certificate this name belongs to, when read from a client's configuration.
+    pub certificate: Option<crate::model::CertInfo>,
+}
+
+/// Validates flags and configuration into a plan.
+pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
+    let mut wanted: Vec<(String, MethodArg, Option<String>)> = cli
+        .names
+        .iter()
+        .map(|n| (n.clone(), cli.method, None))
+        .collect();
+    if let Some(path) = &cli.from_file {
+        wanted.extend(read_name_list(path, cli.method)?);
+    }
+    let mut identifiers = Vec::new();
+    for (raw, method, whence) in &wanted {
+        let id = Identifier::parse(raw).map_err(|e| match whence {
+            Some(w) => UsageError(format!("{w}: {e}")),
+            None => UsageError(e.to_string()),
+        })?;
+        let methods = match method {
+            // S/MIME: the email domain is validated through DNS; HTTP-01 does not apply.
+            _ if cli.cert_type == crate::cli::CertType::Smime => vec![Method::Dns01],
+            MethodArg::Auto if id.is_wildcard() => vec![Method::Dns01],
+            MethodArg::Auto | MethodArg::Http01 => vec![Method::Http01],
+            MethodArg::Dns01 => vec![Method::Dns01],
+        };
+        if !identifiers.iter().any(|(i, _): &(Identifier, _)| *i == id) {
+            identifiers.push((id, methods));
+        }
+    }
+    if identifiers.is_empty() && cli.certbot.is_none() && cli.acme_sh.is_none() {
+        return Err(UsageError("no names to check".into()));
+    }
+    let config = Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let timeout = cli
+        .timeout
+        .or(config.timeout)
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let ca = match &cli.ca {
+        Some(c) => {
+            let c = c.trim().trim_end_matches('.').to_ascii_lowercase();
+            if c.is_empty() || c.contains(['/', ':', ' ', ';']) {
+                return Err(UsageError(format!(
+                    "--ca {c:?}: give the CA's CAA issuer domain, e.g. letsencrypt.org"
+                )));
+            }
+            c
+        }
+        None => config
+            .ca
+            .clone()
+            .unwrap_or_else(|| crate::config::DEFAULT_CA.to_string()),
+    };
+    let as_of = cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let policy_name = cli
+        .policy
+        .or(config.policy)
+        .unwrap_or(if cli.remotes.is_some() {
+            PolicyName::Custom
+        } else {
+            PolicyName::Br
+        });
+    let policy = Policy::named(policy_name, as_of, cli.remotes, cli.quorum).map_err(UsageError)?;
+    let mut http = http01::Plan::random();
+    if let Some(t) = &cli.token {
+        if t.is_empty()
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(UsageError(format!(
+                "--token {t:?}: an ACME token is base64url (A-Z a-z 0-9 - _)"
+            )));
+        }
+        http.token.clone_from(t);
+        http.expect_body.clone_from(&cli.expect_body);
+    }
+    let mut targets: Vec<Target> = identifiers
+        .into_iter()
+        .map(|(id, methods)| Target {
+            id,
+            methods,
+            ca: ca.clone(),
+            account_uri: cli.account_uri.clone(),
+            webroot: cli.webroot.clone(),
+            certificate: None,
+        })
+        .collect();
+    let mut config_problems = Vec::new();
+    if let Some(dir) = &cli.certbot {
+        let dir = dir.clone().unwrap_or_else(|| "/etc/letsencrypt".into());
+        let (certs, errors) = crate::acme_clients::certbot::read_dir(&dir);
+        add_managed(&mut targets, certs, "certbot", &ca, cli);
+        config_problems.extend(errors.iter().map(ToString::to_string));
+        if targets.is_empty() && errors.is_empty() {
+            return Err(UsageError(format!(
+                "--certbot {}: no renewal/*.conf found",
+                dir.display()
+            )));
+        }
+    }
+    if let Some(dir) = &cli.acme_sh {
+        let dir = dir.clone().or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".acme.sh"))
+        });
+        let dir = dir
+            .ok_or_else(|| UsageError("--acme-sh: give the directory (HOME is not set)".into()))?;
+        let (certs, errors) = crate::acme_clients::acme_sh::read_dir(&dir);
+        add_managed(&mut targets, certs, "acme.sh", &ca, cli);
+        config_problems.extend(errors.iter().map(ToString::to_string));
+    }
+    if targets.is_empty() {
+        return Err(UsageError(match config_problems.as_slice() {
+            [] => "no names to check".into(),
+            [one] => format!("no certificate could be read: {one}"),
+            [first, rest @ ..] => format!(
+                "no certificate could be read: {first} (and {} more)",
+                rest.len()
+            ),
+        }));
+    }
+    let net = NetSettings::from_env().map_err(UsageError)?;
+    Ok(Plan {
+        identifiers: targets,
+        config_problems,
+        net,
+        config,
+        timeout,
+        ca,
+        account_uri: cli.account_uri.clone(),
+        policy,
+        http,
+        expect_txt: cli.expect_txt.clone(),
+        concurrency: cli.concurrency,
+        smime: cli.cert_type == crate::cli::CertType::Smime,
+    })
+}
+
+/// Largest `--from-file` list: about two million names, far beyond any renewal window.
+pub const MAX_NAME_LIST_BYTES: u64 = 64 << 20;
+
+/// Reads `name [method]` lines; `-` is stdin. Errors name the file and line.
+fn read_name_list(
+    path: &std::path::Path,
+    default: MethodArg,
+) -> Result<Vec<(String, MethodArg, Option<String>)>, UsageError> {
+    use crate::config::read_text_capped;
+    let shown = path.display().to_string();
+    let read = if path.as_os_str() == "-" {
+        read_text_capped(std::io::stdin(), MAX_NAME_LIST_BYTES)
+    } else {
+        std::fs::File::open(path).and_then(|f| read_text_capped(f, MAX_NAME_LIST_BYTES))
+    };
+    let text = read.map_err(|e| UsageError(format!("--from-file {shown}: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let whence = format!("{shown}:{}", n + 1);
+        let mut parts = line.split_whitespace();
+        let name = parts.next().unwrap_or_default().to_string();
+        let method = match parts.next() {
+            None => default,
+            Some("http-01") => MethodArg::Http01,
+            Some("dns-01") => MethodArg::Dns01,
+            Some("auto") => MethodArg::Auto,
+            Some(other) => {
+                return Err(UsageError(format!(
+                    "{whence}: unknown method {other:?}: use http-01, dns-01 or auto"
+                )));
+            }
+        };
+        if parts.next().is_some() {
+            return Err(UsageError(format!(
+                "{whence}: expected `name` or `name method`"
+            )));
+        }
+        out.push((name, method, Some(whence)));
+    }
+    Ok(out)
+}
+
+/// The quorum policy for `--replay`: the saved run brings its own perspectives and CA, so only
+/// the policy flags apply, and the configuration file is not read.
+pub fn replay_policy(cli: &Cli) -> Result<Policy, UsageError> {
+    let as_of = cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    Policy::named(
+        cli.policy.unwrap_or(PolicyName::Br),
+        as_of,
+        cli.remotes,
+        cli.quorum,
+    )
+    .map_err(UsageError)
+}

@@ -1,0 +1,110 @@
+//! Nameserver sources: every address of every authoritative nameserver of a name's zone is asked
+//! the same questions as the perspectives, directly and without a cache, so the analysis can name
+//! the one server that lacks a record or lags behind instead of only seeing that perspectives
+//! disagree.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+
+use crate::checks::{self, caa};
+use crate::config::DnsSpec;
+use crate::model::{Method, Observation, PerspectiveInfo, Role};
+use crate::perspective::{Discovery, Vantage};
+use crate::plan::{Plan, Target};
+
+/// Every address of every authoritative nameserver of the name's zone (and of the dns-01
+/// challenge's zone when `_acme-challenge` is delegated) becomes a source asked the same
+/// questions, so the analysis can name the server that lacks a record or lags behind.
+pub(crate) async fn nameserver_sources(
+    plan: &Plan,
+    bootstrap: &Vantage,
+    discovery: &Arc<Discovery>,
+    t: &Target,
+) -> Vec<(PerspectiveInfo, Vec<Observation>)> {
+    let (id, methods) = (&t.id, t.methods.as_slice());
+    let dns01 = methods.contains(&Method::Dns01);
+    let challenge = id.challenge_name();
+    let (main, chal) = tokio::join!(bootstrap.zone_of(id.base()), async {
+        if dns01 {
+            bootstrap.zone_of(&challenge).await.ok()
+        } else {
+            None
+        }
+    });
+    let Ok(main) = main else { return Vec::new() };
+    let chal = chal.filter(|z| z.apex != main.apex);
+    let delegated = chal.is_some();
+    let req = caa::Request {
+        issuer: &t.ca,
+        wildcard: id.is_wildcard(),
+        method: methods.first().copied(),
+        account_uri: t.account_uri.as_deref(),
+        smime: plan.smime,
+    };
+    let mut jobs = Vec::new();
+    for (zone, is_main) in std::iter::once((&main, true)).chain(chal.iter().map(|z| (z, false))) {
+        for (ns, addr) in &zone.servers {
+            let name = if is_main {
+                format!("{ns}@{}", addr.ip())
+            } else {
+                format!("{ns}@{} ({})", addr.ip(), zone.apex)
+            };
+            let spec = crate::config::PerspectiveSpec {
+                name: name.clone(),
+                role: Role::Source,
+                rir: None,
+                location: None,
+                dns: DnsSpec::Nameserver(*addr),
+                ecs: None,
+                http: crate::config::HttpSpec::Direct,
+                doh_ca: None,
+            };
+            let info = PerspectiveInfo {
+                name,
+                role: Role::Source,
+                rir: None,
+                dns: spec.dns.to_string(),
+                http: "none".into(),
+                nameserver: Some(ns.clone()),
+                location: None,
+            };
+            let v = Vantage::new(spec, plan.timeout, None, discovery.clone());
+            let challenge = &challenge;
+            let apex = zone.apex.clone();
+            jobs.push(async move {
+                let want_txt = dns01 && (!is_main || !delegated);
+                let (soa, addr, caa_o, txt) = tokio::join!(
+                    checks::soa::check(&v, &apex),
+                    async {
+                        if is_main && !id.is_wildcard() {
+                            Some(checks::address::check(&v, id.base()).await)
+                        } else {
+                            None
+                        }
+                    },
+                    async {
+                        if is_main {
+                            Some(caa::check(&v, id.base(), req, Some(&apex)).await)
+                        } else {
+                            None
+                        }
+                    },
+                    async {
+                        if want_txt {
+                            Some(checks::txt::check(&v, challenge, &plan.expect_txt).await)
+                        } else {
+                            None
+                        }
+                    },
+                );
+                let mut obs = vec![soa];
+                obs.extend(addr);
+                obs.extend(caa_o);
+                obs.extend(txt);
+                (info, obs)
+            });
+        }
+    }
+    join_all(jobs).await
+}
