@@ -1,14 +1,65 @@
-//! Text that crosses a trust boundary. The [`Redactor`] knows every secret of a run (engine tokens
+//! Text that crosses a trust boundary: bounded reads of files and streams (so a device, a FIFO or
+//! a huge file ends at once with one line instead of eating memory), and the [`Redactor`], which knows every secret of a run (engine tokens
 //! and API keys, proxy user names and passwords, the ACME account URI) and removes them from any
 //! string, in the forms a server may echo them back (as is, percent-encoded, base64 of a
 //! `user:password` pair); it is applied to everything a remote party could have filled before it is
 //! stored, so no renderer, log or saved file ever has a secret to leak.
 
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 use base64::Engine as _;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
+
+/// Reads at most `cap` bytes; more is an `InvalidData` error that says so (never a silent
+/// truncation, so a partial read is never parsed as if it were complete).
+pub fn read_capped(r: impl Read, cap: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} (the limit)", human_bytes(cap)),
+        ));
+    }
+    Ok(buf)
+}
+
+/// [`read_capped`] for UTF-8 text.
+pub fn read_text_capped(r: impl Read, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_capped(r, cap)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// [`read_capped`] of a file, with the error as one lower-case line.
+pub fn read_file_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    std::fs::File::open(path)
+        .and_then(|f| read_capped(f, cap))
+        .map_err(|e| io_message(&e))
+}
+
+/// `io::Error` text without the "(os error N)" noise, lower-cased like the rest of our messages.
+pub fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "not found".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "is a directory".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// A size in the largest whole binary unit, for limits in messages.
+pub fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "***";
@@ -135,6 +186,20 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_reads_fail_instead_of_truncating() {
+        assert_eq!(read_capped(&b"12345"[..], 5).unwrap(), b"12345");
+        let e = read_capped(&b"123456"[..], 5).unwrap_err();
+        assert!(e.to_string().contains("larger than 5 bytes"), "{e}");
+        let e = read_text_capped(std::io::repeat(b'x'), 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
+        assert!(read_text_capped(&b"\xff"[..], 10).is_err());
+        assert_eq!(
+            read_file_capped(Path::new("/nonexistent/x"), 10).unwrap_err(),
+            "not found"
+        );
+    }
 
     #[test]
     fn every_form_of_a_secret_is_removed() {

@@ -9,7 +9,6 @@ pub mod acme_sh;
 pub mod certbot;
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -90,26 +89,10 @@ pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Reads at most `MAX_FILE_BYTES`, failing (rather than truncating) on larger files so a partial
 /// read is never parsed as if it were complete.
 pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| io_message(&e))?;
-    let mut buf = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| io_message(&e))?;
-    if buf.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
-    }
-    Ok(buf)
+    crate::text::read_file_capped(path, MAX_FILE_BYTES)
 }
 
-/// `io::Error` text without the "(os error N)" noise, lower-cased like the rest of our messages.
-pub(crate) fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "not found".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        std::io::ErrorKind::IsADirectory => "is a directory".to_owned(),
-        _ => e.to_string(),
-    }
-}
+pub(crate) use crate::text::io_message;
 
 /// What the checks need from a certificate.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::config::{HttpSpec, ProxyKind};
 use crate::model::Phase;
 
+/// Largest `doh_ca` bundle read (a CA bundle is a few hundred KiB at most).
+const MAX_DOH_CA_BYTES: u64 = 1 << 20;
+
 /// A name→addresses map the client uses instead of any system resolver. Built from the
 /// perspective's DNS answers, so a fetch connects where that perspective's view points.
 #[derive(Debug, Clone, Default)]
@@ -144,7 +147,7 @@ pub fn doh_client(
         b = b.proxy(reqwest::Proxy::all(u.as_str()).map_err(|e| error_text(&e))?);
     }
     if let Some(path) = extra_ca {
-        let pem = crate::acme_clients::read_limited(path)
+        let pem = crate::text::read_file_capped(path, MAX_DOH_CA_BYTES)
             .map_err(|e| format!("doh_ca {}: {e}", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
             format!(

@@ -17,10 +17,11 @@ use futures::future::join_all;
 
 use crate::analysis::{IdentifierRun, Run};
 use crate::checks::{self, caa, http01};
-use crate::config::{Config, DnsSpec};
+use crate::config::{Config, DnsSpec, HttpSpec};
 use crate::model::{Check, Method, Observation, PerspectiveInfo, Role};
 use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
 use crate::plan::{Plan, Target};
+use crate::text::Redactor;
 
 /// The three things the hooks need from a run's vantages: the recursive view that finds a zone's
 /// nameservers, the configured perspectives, and the zone-cut bookkeeping they share.
@@ -50,6 +51,8 @@ pub struct ProbeSet {
     pub openmpic: Option<crate::engines::openmpic::OpenMpic>,
     /// Why a configured engine could not be set up.
     pub engine_problems: Vec<String>,
+    /// Every secret of the run; what leaves this stage has passed through it.
+    pub redactor: Redactor,
 }
 
 /// What the probes saw for one identifier: one group of observations per configured
@@ -83,7 +86,23 @@ impl ProbeSet {
         let per_name = 500 * (plan.config.perspectives.len() as u64 + 1);
         let budget = 10_000 + per_name * plan.identifiers.len() as u64;
         let discovery = Discovery::with_budget(plan.net.clone(), budget);
-        ProbeSet::build(&plan.config, plan.timeout, discovery).await
+        let mut set = ProbeSet::build(&plan.config, plan.timeout, discovery).await;
+        // The ACME account URIs (from --account-uri or a client's configuration) are secrets too:
+        // a CAA record or a server may echo them.
+        for uri in plan.account_uri.iter().chain(
+            plan.identifiers
+                .iter()
+                .filter_map(|t| t.account_uri.as_ref()),
+        ) {
+            set.redactor.add(uri);
+        }
+        set
+    }
+
+    /// Removes the run's secrets from everything a server, a proxy or an engine could have filled,
+    /// before it reaches a renderer, a log or a saved file.
+    pub fn scrub(&self, run: Run) -> Run {
+        self.redactor.clean_value(run)
     }
 
     /// Builds the vantages of `config` with a per-step `timeout`, sharing `discovery`.
@@ -127,6 +146,7 @@ impl ProbeSet {
             globalping: None,
             openmpic: None,
             engine_problems: Vec::new(),
+            redactor: redactor_for(config),
         };
         // Remote engines get a longer bound: they queue, poll and re-measure redirects.
         let engine_timeout = (timeout * 6).max(Duration::from_secs(30));
@@ -306,7 +326,7 @@ impl ProbeSet {
         if let Some(g) = &self.globalping {
             v.extend(g.problems().into_iter().map(|p| format!("globalping: {p}")));
         }
-        v
+        v.iter().map(|p| self.redactor.clean(p)).collect()
     }
 
     /// Every check of one identifier from every perspective, plus its nameserver sources, all
@@ -384,7 +404,7 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
     for (p, t) in probed.into_iter().zip(&plan.identifiers) {
         identifiers.push(assemble(p, t, &mut perspectives));
     }
-    Run {
+    set.scrub(Run {
         perspectives,
         ca: plan.ca.clone(),
         identifiers,
@@ -399,7 +419,7 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
         config_problems: plan.config_problems.clone(),
         smime: plan.smime,
         engine_problems: set.engine_problems(),
-    }
+    })
 }
 
 /// Flattens one identifier's groups and sources into its run record, adding newly seen
@@ -474,12 +494,55 @@ pub async fn probe_streaming<E>(
             },
         };
         first = false;
-        each(run)?;
+        each(set.scrub(run))?;
     }
     Ok(Streamed {
         perspectives: base,
         engine_problems: set.engine_problems(),
     })
+}
+
+/// A redactor that knows the secrets `config` brings: proxy user names and passwords, and the
+/// engines' token and API key as the environment holds them.
+fn redactor_for(config: &Config) -> Redactor {
+    let mut r = Redactor::new();
+    for p in &config.perspectives {
+        if let HttpSpec::Proxy { url, .. } = &p.http {
+            let user = url::form_urlencoded::parse(format!("u={}", url.username()).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let password = url
+                .password()
+                .map(|pw| {
+                    url::form_urlencoded::parse(format!("p={pw}").as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            r.add_credentials(&user, &password);
+            // The raw (percent-encoded) forms too, as they stand in the URL.
+            r.add(url.username());
+            if let Some(pw) = url.password() {
+                r.add(pw);
+            }
+        }
+    }
+    for e in &config.engines {
+        let secret = match e {
+            crate::config::EngineSpec::Globalping { token_env, .. } => {
+                crate::engines::globalping::token_from_env(token_env)
+            }
+            crate::config::EngineSpec::OpenMpic { api_key_env, .. } => std::env::var(api_key_env)
+                .ok()
+                .map(|k| k.trim().to_string()),
+        };
+        if let Some(s) = secret {
+            r.add(&s);
+        }
+    }
+    r
 }
 
 fn key_authorization_like() -> String {
