@@ -24,6 +24,7 @@ pub mod globalping;
 pub mod hostile;
 pub mod http;
 pub mod httpproxy;
+pub mod openmpic;
 pub mod socks;
 pub mod wire;
 
