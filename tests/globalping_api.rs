@@ -574,3 +574,49 @@ fn the_fake_rejects_what_the_real_api_rejects() {
     extra["callback"] = json!("https://example.net/");
     assert!(validate(&extra, false).is_err());
 }
+
+#[tokio::test]
+async fn the_echo_knob_fills_every_field_of_a_finished_measurement() {
+    const S: &str = "ECHO-9b2d71";
+    let world = fake(&["EU"], |s| s.echo(S));
+    let eu = vec![loc(
+        "gp-eu",
+        LocationSpec::Continent("EU".into()),
+        Rir::Ripe,
+    )];
+    let gp = engine(&world, eu, None, Duration::from_secs(20));
+    let txt = gp.txt("_acme-challenge.example.com", &[]).await;
+    assert!(txt[0].ok, "{:?}", txt[0]);
+    assert_eq!(txt[0].txt, vec![S.to_string()]);
+    let ex = &txt[0].dns[0];
+    assert!(
+        ex.answers
+            .iter()
+            .all(|a| a.name.eq_ignore_ascii_case(S) && a.data == S),
+        "{ex:?}"
+    );
+    assert!(ex.server.starts_with(S), "resolver: {}", ex.server);
+    assert!(
+        txt[0]
+            .summary
+            .contains(&format!("[Globalping probe {S}, {S}, {S}]")),
+        "city, country and network (a string ASN is not a number): {}",
+        txt[0].summary
+    );
+    let http = gp.http01("example.com", TOKEN, None).await;
+    let h = http[0].http.as_ref().unwrap();
+    assert_eq!(h.body_prefix.as_deref(), Some(S));
+    let last = h.hops.last().unwrap();
+    assert_eq!(last.address.as_deref(), Some(S));
+    assert!(
+        last.headers.iter().all(|(k, v)| k == "location" || v == S),
+        "{:?}",
+        last.headers
+    );
+    let polled = world
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.response["status"] == "finished")
+        .count();
+    assert!(polled >= 2, "one finished poll per measurement");
+}
