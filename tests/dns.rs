@@ -25,14 +25,24 @@ pub struct AuthLab {
     pub config: PathBuf,
 }
 
-/// The zone as the authoritative servers serve it; `ns2` can be altered by the caller.
-pub fn example_zone() -> Zone {
-    Zone::new("example.test")
-        .ns("example.test", "ns1.example.test")
+/// The records every zone of this lab shares: example.test's nameservers with their glue, and
+/// the web server's address.
+fn delegated(zone: Zone) -> Zone {
+    zone.ns("example.test", "ns1.example.test")
         .ns("example.test", "ns2.example.test")
         .a("ns1.example.test", "127.0.1.1")
         .a("ns2.example.test", "127.0.1.2")
         .a("www.example.test", "127.0.20.1")
+}
+
+/// example.test as a nameserver serves it before the CAA and TXT records are published.
+pub fn bare_example_zone() -> Zone {
+    delegated(Zone::new("example.test"))
+}
+
+/// The zone as the authoritative servers serve it; `ns2` can be altered by the caller.
+pub fn example_zone() -> Zone {
+    bare_example_zone()
         .caa("example.test", 0, "issue", "letsencrypt.org")
         .txt("_acme-challenge.www.example.test", TOKEN)
 }
@@ -40,12 +50,7 @@ pub fn example_zone() -> Zone {
 /// The resolver's own data: the delegation (NS + glue) and the same records, so the primary
 /// agrees with ns1.
 pub fn resolver_zone() -> Zone {
-    Zone::new("test")
-        .ns("example.test", "ns1.example.test")
-        .ns("example.test", "ns2.example.test")
-        .a("ns1.example.test", "127.0.1.1")
-        .a("ns2.example.test", "127.0.1.2")
-        .a("www.example.test", "127.0.20.1")
+    delegated(Zone::new("test"))
         .caa("example.test", 0, "issue", "letsencrypt.org")
         .txt("_acme-challenge.www.example.test", TOKEN)
 }
@@ -68,9 +73,7 @@ pub fn auth_lab(
             "\n[[perspective]]\nname = \"{name}\"\nrole = \"remote\"\nrir = \"{rir}\"\ndns = \"authoritative\"\necs = \"{ecs}\"\n"
         ));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lab.toml");
-    std::fs::write(&config, toml).unwrap();
+    let (dir, config) = crate::support::write_config("lab.toml", &toml);
     AuthLab {
         resolver,
         ns,

@@ -62,9 +62,7 @@ fn run(primary: Side<'_>, remote: Side<'_>) -> (i32, Value) {
     for (name, rir) in REMOTES {
         toml.push_str(&perspective(name, "remote", rir, remote));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("doh.toml");
-    std::fs::write(&config, &toml).unwrap();
+    let (dir, config) = crate::support::write_config("doh.toml", &toml);
     let out = crate::support::base_cmd(dir.path())
         // Nothing listens there: HTTP-01 is not under test in this module.
         .env("MPIC_CHECK_HTTP_PORT", "9")

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::support::dns::{DnsServer, Zone};
 use crate::support::http::{Block, HttpOrigin, Site};
-use crate::support::lo;
 use crate::support::socks::Socks5Proxy;
+use crate::support::{lo, perspective_toml};
 
 /// One region of the lab: a perspective name, its RIR and the address its traffic leaves from.
 pub struct Region {
@@ -81,19 +81,12 @@ pub fn lab(zone: Zone, site: impl Fn(IpAddr) -> Site) -> Lab {
     let mut toml = String::from("[defaults]\ntimeout = \"2s\"\n");
     for (i, r) in regions().iter().enumerate() {
         let p = Socks5Proxy::start(lo(0, 30, 2 + i as u8), r.egress);
-        toml.push_str(&format!(
-            "\n[[perspective]]\nname = \"{}\"\nrole = \"{}\"\nrir = \"{}\"\ndns = \"udp://{}\"\nhttp = \"{}\"\n",
-            r.name,
-            r.role,
-            r.rir,
-            dns.addr,
-            p.url(false)
-        ));
+        let udp = format!("udp://{}", dns.addr);
+        let http = p.url(false);
+        toml.push_str(&perspective_toml(r.name, r.role, r.rir, &udp, Some(&http)));
         proxies.push(p);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lab.toml");
-    std::fs::write(&config, toml).unwrap();
+    let (dir, config) = crate::support::write_config("lab.toml", &toml);
     Lab {
         dns,
         origins,

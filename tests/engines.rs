@@ -85,9 +85,7 @@ fn gp_lab(site: impl Fn(IpAddr) -> Site, tune: impl FnOnce(Setup) -> Setup) -> G
         gp.url(),
         locations.join(", ")
     );
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gp.toml");
-    std::fs::write(&config, toml).unwrap();
+    let (dir, config) = crate::support::write_config("gp.toml", &toml);
     GpLab {
         dns,
         origins,

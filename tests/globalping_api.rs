@@ -102,6 +102,16 @@ fn engine(
     .unwrap()
 }
 
+/// An engine without a token and with a 10 s limit, the common case.
+fn anonymous(gp: &FakeGlobalping, locations: Vec<Location>) -> Globalping {
+    engine(gp, locations, None, Duration::from_secs(10))
+}
+
+/// The one European location most tests use.
+fn eu() -> Location {
+    loc("gp-eu", LocationSpec::Continent("EU".into()), Rir::Ripe)
+}
+
 fn posts(gp: &FakeGlobalping) -> Vec<ApiRequest> {
     gp.requests()
         .into_iter()
@@ -111,7 +121,7 @@ fn posts(gp: &FakeGlobalping) -> Vec<ApiRequest> {
 
 fn two_locations() -> Vec<Location> {
     vec![
-        loc("gp-eu", LocationSpec::Continent("EU".into()), Rir::Ripe),
+        eu(),
         loc("gp-na", LocationSpec::Country("us".into()), Rir::Arin),
     ]
 }
@@ -227,15 +237,13 @@ async fn happy_path_pins_one_probe_per_location_across_checks_and_redirects() {
 #[tokio::test]
 async fn rate_limited_creation_waits_for_retry_after() {
     let world = fake(&["EU"], |s| s.rate_limited_posts(1, 1));
-    let gp = engine(
+    let gp = anonymous(
         &world,
         vec![loc(
             "gp-eu",
             LocationSpec::Magic("Frankfurt+Germany".into()),
             Rir::Ripe,
         )],
-        None,
-        Duration::from_secs(10),
     );
     let start = Instant::now();
     let o = &gp.txt("_acme-challenge.example.com", &[]).await[0];
@@ -339,14 +347,12 @@ async fn polling_uses_etags_and_keeps_to_the_guidelines() {
 #[tokio::test]
 async fn location_without_a_probe_is_a_fault_and_is_not_asked_again() {
     let world = fake(&["EU"], |s| s);
-    let gp = engine(
+    let gp = anonymous(
         &world,
         vec![
-            loc("gp-eu", LocationSpec::Continent("EU".into()), Rir::Ripe),
+            eu(),
             loc("gp-af", LocationSpec::Continent("AF".into()), Rir::Afrinic),
         ],
-        None,
-        Duration::from_secs(10),
     );
     let a = gp.address("example.com").await;
     assert!(a[0].ok);
@@ -437,15 +443,13 @@ async fn a_geoblocked_region_shows_its_probe_s_403() {
             .http_answer("NA", direct)
             .http_answer("AS", |_, _, _, _| template(HTTP_403))
     });
-    let gp = engine(
+    let gp = anonymous(
         &world,
         vec![
             loc("gp-na", LocationSpec::Continent("NA".into()), Rir::Arin),
-            loc("gp-eu", LocationSpec::Continent("EU".into()), Rir::Ripe),
+            eu(),
             loc("gp-as", LocationSpec::Continent("AS".into()), Rir::Apnic),
         ],
-        None,
-        Duration::from_secs(10),
     );
     let obs = gp.http01("example.com", TOKEN, Some(KEY_AUTH)).await;
     assert!(obs[0].ok && obs[1].ok);
@@ -474,15 +478,13 @@ async fn a_failed_probe_test_is_the_region_s_timeout_not_a_tool_fault() {
     let world = fake(&["SA"], |s| {
         s.http_answer("SA", |_, _, _, _| template(HTTP_FAILED))
     });
-    let gp = engine(
+    let gp = anonymous(
         &world,
         vec![loc(
             "gp-sa",
             LocationSpec::Country("BR".into()),
             Rir::Lacnic,
         )],
-        None,
-        Duration::from_secs(10),
     );
     let o = &gp.http01("example.com", TOKEN, None).await[0];
     assert!(!o.ok && !o.perspective_fault, "{o:?}");
@@ -503,16 +505,7 @@ async fn a_redirect_a_ca_would_refuse_is_not_followed() {
             )
         })
     });
-    let gp = engine(
-        &world,
-        vec![loc(
-            "gp-eu",
-            LocationSpec::Continent("EU".into()),
-            Rir::Ripe,
-        )],
-        None,
-        Duration::from_secs(10),
-    );
+    let gp = anonymous(&world, vec![eu()]);
     let o = &gp.http01("example.com", TOKEN, None).await[0];
     assert_eq!(o.signature.to_string(), "redirect-disallowed");
     assert!(o.summary.contains("Only ports 80 and 443"), "{}", o.summary);
@@ -526,16 +519,7 @@ async fn a_redirect_a_ca_would_refuse_is_not_followed() {
 #[tokio::test]
 async fn malformed_json_from_the_api_is_a_perspective_fault() {
     let world = fake(&["EU"], Setup::garbage_polls);
-    let gp = engine(
-        &world,
-        vec![loc(
-            "gp-eu",
-            LocationSpec::Continent("EU".into()),
-            Rir::Ripe,
-        )],
-        None,
-        Duration::from_secs(10),
-    );
+    let gp = anonymous(&world, vec![eu()]);
     let o = &gp.txt("_acme-challenge.example.com", &[]).await[0];
     assert!(o.perspective_fault && !o.ok);
     assert_eq!(o.phase, Some(Phase::Proxy));
@@ -573,4 +557,45 @@ fn the_fake_rejects_what_the_real_api_rejects() {
     let mut extra = ok;
     extra["callback"] = json!("https://example.net/");
     assert!(validate(&extra, false).is_err());
+}
+
+#[tokio::test]
+async fn the_echo_knob_fills_every_field_of_a_finished_measurement() {
+    const S: &str = "ECHO-9b2d71";
+    let world = fake(&["EU"], |s| s.echo(S));
+    let gp = engine(&world, vec![eu()], None, Duration::from_secs(20));
+    let txt = gp.txt("_acme-challenge.example.com", &[]).await;
+    assert!(txt[0].ok, "{:?}", txt[0]);
+    assert_eq!(txt[0].txt, vec![S.to_string()]);
+    let ex = &txt[0].dns[0];
+    assert!(
+        ex.answers
+            .iter()
+            .all(|a| a.name.eq_ignore_ascii_case(S) && a.data == S),
+        "{ex:?}"
+    );
+    assert!(ex.server.starts_with(S), "resolver: {}", ex.server);
+    assert!(
+        txt[0]
+            .summary
+            .contains(&format!("[Globalping probe {S}, {S}, {S}]")),
+        "city, country and network (a string ASN is not a number): {}",
+        txt[0].summary
+    );
+    let http = gp.http01("example.com", TOKEN, None).await;
+    let h = http[0].http.as_ref().unwrap();
+    assert_eq!(h.body_prefix.as_deref(), Some(S));
+    let last = h.hops.last().unwrap();
+    assert_eq!(last.address.as_deref(), Some(S));
+    assert!(
+        last.headers.iter().all(|(k, v)| k == "location" || v == S),
+        "{:?}",
+        last.headers
+    );
+    let polled = world
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.response["status"] == "finished")
+        .count();
+    assert!(polled >= 2, "one finished poll per measurement");
 }

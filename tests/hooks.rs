@@ -4,17 +4,24 @@
 
 use std::time::Duration;
 
-use crate::dns::{AuthLab, OLD_TOKEN, REMOTES, TOKEN, auth_lab, example_zone, resolver_zone};
-use crate::support::dns::Zone;
+use crate::dns::{
+    AuthLab, OLD_TOKEN, REMOTES, TOKEN, auth_lab, bare_example_zone, example_zone, resolver_zone,
+};
 use crate::support::lo;
 
-fn without_txt() -> Zone {
-    Zone::new("example.test")
-        .ns("example.test", "ns1.example.test")
-        .ns("example.test", "ns2.example.test")
-        .a("ns1.example.test", "127.0.1.1")
-        .a("ns2.example.test", "127.0.1.2")
-        .a("www.example.test", "127.0.20.1")
+/// The lab with ns2 (127.0.1.2) still lacking the TXT record (and CAA) that ns1 serves.
+fn late_ns2_lab() -> AuthLab {
+    auth_lab(
+        resolver_zone(),
+        |ip| {
+            if ip == lo(0, 1, 2) {
+                bare_example_zone()
+            } else {
+                example_zone()
+            }
+        },
+        REMOTES,
+    )
 }
 
 fn hook(lab: &AuthLab, args: &[&str]) -> std::process::Output {
@@ -30,17 +37,7 @@ fn hook(lab: &AuthLab, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn wait_txt_returns_once_the_late_nameserver_has_it() {
-    let lab = auth_lab(
-        resolver_zone(),
-        |ip| {
-            if ip == lo(0, 1, 2) {
-                without_txt()
-            } else {
-                example_zone()
-            }
-        },
-        REMOTES,
-    );
+    let lab = late_ns2_lab();
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(2500));
@@ -73,17 +70,7 @@ fn wait_txt_returns_once_the_late_nameserver_has_it() {
 
 #[test]
 fn wait_txt_times_out_naming_the_server_that_lacks_the_value() {
-    let lab = auth_lab(
-        resolver_zone(),
-        |ip| {
-            if ip == lo(0, 1, 2) {
-                without_txt()
-            } else {
-                example_zone()
-            }
-        },
-        REMOTES,
-    );
+    let lab = late_ns2_lab();
     let out = hook(
         &lab,
         &[

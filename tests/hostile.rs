@@ -33,8 +33,8 @@ use crate::support::hostile::{
     self as h, ConnectReply, DnsAction, DnsQuery, Greeting, HostileDns, HostileHttp, HostileSocks,
     HttpAction, HttpRequest,
 };
-use crate::support::lo;
 use crate::support::socks::Socks5Proxy;
+use crate::support::{lo, perspective_toml};
 
 /// The dns-01 value the healthy zone publishes.
 const TOKEN: &str = "hostile-suite-token-LPJNul-wow4m6DsqxbninhsWHlwfp0";
@@ -104,14 +104,9 @@ fn lab(good: &DnsServer, bad_dns: &str, bad_http: &str, http_port: Option<u16>) 
         ("r2", "remote", "APNIC", good.as_str(), "direct"),
         ("bad", "remote", "LACNIC", bad_dns, bad_http),
     ] {
-        toml.push_str(&format!(
-            "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{rir}\"\n\
-             dns = \"{dns}\"\nhttp = \"{http}\"\n"
-        ));
+        toml.push_str(&perspective_toml(name, role, rir, dns, Some(http)));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hostile.toml");
-    std::fs::write(&config, toml).unwrap();
+    let (dir, config) = crate::support::write_config("hostile.toml", &toml);
     Lab {
         dir,
         config,
@@ -369,6 +364,15 @@ fn nothing_spoofed_believed(doc: &Value) {
 }
 
 /// A reply that was ignored leaves no trace at all, not even in the raw exchange facts.
+/// The bad perspective's address, CAA and DNS-01 checks all failed in `phase` (naming `words`),
+/// and nothing the hostile server planted reached the document.
+fn dns_checks_failed_unspoofed(doc: &Value, phase: &str, words: &[&str]) {
+    for check in ["address", "caa", "dns-01"] {
+        bad_failed(doc, check, phase, words);
+    }
+    nothing_spoofed_anywhere(doc);
+}
+
 fn nothing_spoofed_anywhere(doc: &Value) {
     let text = doc.to_string();
     for planted in [SPOOFED_IP, SPOOFED_TXT, SPOOFED_CA] {
@@ -768,10 +772,7 @@ fn dns_a_reply_with_the_wrong_id_is_ignored_not_believed() {
     let (_good, mut lab) = dns_lab(n, &bad, "udp");
     lab.timeout = TIMING_OUT;
     let (_, doc) = lab.dns01();
-    for check in ["address", "caa", "dns-01"] {
-        bad_failed(&doc, check, "timeout", &[]);
-    }
-    nothing_spoofed_anywhere(&doc);
+    dns_checks_failed_unspoofed(&doc, "timeout", &[]);
 
     // The same spoof, then the genuine reply: the genuine one is what counts.
     let n = 14;
@@ -804,10 +805,7 @@ fn dns_a_reply_with_the_wrong_id_over_tcp_is_a_protocol_failure() {
     });
     let (_good, lab) = dns_lab(n, &bad, "tcp");
     let (_, doc) = lab.dns01();
-    for check in ["address", "caa", "dns-01"] {
-        bad_failed(&doc, check, "protocol", &["ID"]);
-    }
-    nothing_spoofed_anywhere(&doc);
+    dns_checks_failed_unspoofed(&doc, "protocol", &["ID"]);
 }
 
 #[test]
@@ -829,10 +827,7 @@ fn dns_a_reply_to_another_question_is_ignored_not_believed() {
     let (_good, mut lab) = dns_lab(n, &bad, "udp");
     lab.timeout = TIMING_OUT;
     let (_, doc) = lab.dns01();
-    for check in ["address", "caa", "dns-01"] {
-        bad_failed(&doc, check, "timeout", &[]);
-    }
-    nothing_spoofed_anywhere(&doc);
+    dns_checks_failed_unspoofed(&doc, "timeout", &[]);
 
     // Over TCP a reply to another question cannot be a stray datagram: it fails at once.
     let n = 17;
@@ -843,10 +838,7 @@ fn dns_a_reply_to_another_question_is_ignored_not_believed() {
     });
     let (_good, lab) = dns_lab(n, &bad, "tcp");
     let (_, doc) = lab.dns01();
-    for check in ["address", "caa", "dns-01"] {
-        bad_failed(&doc, check, "protocol", &["another name"]);
-    }
-    nothing_spoofed_anywhere(&doc);
+    dns_checks_failed_unspoofed(&doc, "protocol", &["another name"]);
 }
 
 #[test]
@@ -884,10 +876,7 @@ fn dns_a_compression_pointer_loop_over_tcp_is_a_protocol_failure() {
     });
     let (_good, lab) = dns_lab(n, &bad, "tcp");
     let (_, doc) = lab.dns01();
-    for check in ["address", "caa", "dns-01"] {
-        bad_failed(&doc, check, "protocol", &["malformed"]);
-    }
-    nothing_spoofed_anywhere(&doc);
+    dns_checks_failed_unspoofed(&doc, "protocol", &["malformed"]);
     healthy_ok(&doc, "dns-01");
 }
 

@@ -12,7 +12,7 @@ use crate::dns::obs;
 use crate::e2e::{Lab, codes, finding, lab, plain_zone, verdict};
 use crate::support::dns::Zone;
 use crate::support::http::{Block, HttpOrigin, Resp, Site};
-use crate::support::lo;
+use crate::support::{lo, perspective_toml};
 
 fn challenge(site: Site, resp: Resp) -> Site {
     site.response("/.well-known/acme-challenge/*", resp)
@@ -189,20 +189,16 @@ fn direct_lab(
 ) {
     let dns = crate::support::dns::DnsServer::start(lo(0, 0, 53), zone);
     let origin = HttpOrigin::start(lo(0, 20, 1), site);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("direct.toml");
     let mut toml = String::from("[defaults]\ntimeout = \"2s\"\n");
     for (name, role, rir) in [
         ("home", "primary", "ARIN"),
         ("r1", "remote", "RIPE"),
         ("r2", "remote", "APNIC"),
     ] {
-        toml.push_str(&format!(
-            "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{rir}\"\ndns = \"udp://{}\"\n",
-            dns.addr
-        ));
+        let udp = format!("udp://{}", dns.addr);
+        toml.push_str(&perspective_toml(name, role, rir, &udp, None));
     }
-    std::fs::write(&config, toml).unwrap();
+    let (dir, config) = crate::support::write_config("direct.toml", &toml);
     (dns, origin, dir, config)
 }
 

@@ -12,6 +12,7 @@ mod html;
 mod http;
 mod integrations;
 mod json_contract;
+mod openmpic_api;
 mod output;
 mod security;
 mod support;

@@ -277,7 +277,7 @@ proptest! {
         }
         let e = value.parse::<HttpSpec>().unwrap_err();
         let d = value.parse::<DnsSpec>().unwrap_err();
-        let r = super::check_raw_url(&value).unwrap_err();
+        let r = super::spec::check_raw_url(&value).unwrap_err();
         for e in [e, d, r] {
             prop_assert!(!e.contains("Pw7"), "{value:?}: {e}");
             prop_assert!(is_one_clean_line(&e), "{value:?}: {e:?}");
@@ -291,7 +291,7 @@ proptest! {
         if let Ok(s) = text.parse::<Subnet>() {
             let again: Subnet = s.to_string().parse().unwrap();
             prop_assert_eq!(again, s);
-            prop_assert_eq!(super::mask(s.addr, s.prefix), s.addr);
+            prop_assert_eq!(super::spec::mask(s.addr, s.prefix), s.addr);
         }
     }
 }

@@ -245,6 +245,8 @@ pub struct Setup {
     min_poll_gap: Option<Duration>,
     /// Canned HTTP results per continent instead of a real fetch.
     http_answers: Vec<(String, HttpAnswer)>,
+    /// Put into every server-filled field of a finished measurement (see [`Setup::echo`]).
+    echo: Option<String>,
 }
 
 /// A canned HTTP result: (protocol, port, host, path) → the probe's `result` object.
@@ -276,6 +278,7 @@ impl Setup {
             garbage_polls: false,
             min_poll_gap: None,
             http_answers: Vec::new(),
+            echo: None,
         }
     }
 
@@ -359,6 +362,18 @@ impl Setup {
     ) -> Self {
         self.http_answers
             .push((continent.to_ascii_uppercase(), HttpAnswer(Arc::new(answer))));
+        self
+    }
+
+    /// Every finished measurement carries `s` in every field the API fills for it: the probe's
+    /// continent, region, country, state, city, network, ASN (as a string), tags and resolvers,
+    /// the measurement's target, and in each result the resolver, `rawOutput`, every DNS answer's
+    /// owner and value, the resolved address, every response header value but `location`
+    /// (plus an extra header `x-echo`), `rawHeaders`, `rawBody` and `statusCodeName` of an HTTP
+    /// result. What keeps the measurement a success keeps its meaning: statuses, status codes,
+    /// record types, the DNS rcode name and redirect targets.
+    pub fn echo(mut self, s: &str) -> Self {
+        self.echo = Some(s.to_owned());
         self
     }
 
@@ -1213,6 +1228,9 @@ fn poll(req: &Request, id: &str, setup: &Setup, state: &Shared) -> Response {
     if finished {
         doc["status"] = json!("finished");
         doc["updatedAt"] = json!("2026-03-02T09:14:02.000Z");
+        if let Some(s) = &setup.echo {
+            echo_into(&mut doc, s);
+        }
     }
     let text = serde_json::to_string(&doc).unwrap();
     let mut h = DefaultHasher::new();
@@ -1232,6 +1250,52 @@ fn poll(req: &Request, id: &str, setup: &Setup, state: &Shared) -> Response {
             ("ETag".into(), etag),
         ],
         body: text.into_bytes(),
+    }
+}
+
+/// [`Setup::echo`]: `s` into every server-filled field of a finished measurement document.
+fn echo_into(doc: &mut Value, s: &str) {
+    doc["target"] = json!(s);
+    let Some(results) = doc["results"].as_array_mut() else {
+        return;
+    };
+    for item in results {
+        let probe = &mut item["probe"];
+        for k in [
+            "continent",
+            "region",
+            "country",
+            "state",
+            "city",
+            "network",
+            "asn",
+        ] {
+            probe[k] = json!(s);
+        }
+        probe["tags"] = json!([s]);
+        probe["resolvers"] = json!([s]);
+        let r = &mut item["result"];
+        r["rawOutput"] = json!(s);
+        if r.get("answers").is_some() {
+            r["resolver"] = json!(s);
+            for a in r["answers"].as_array_mut().into_iter().flatten() {
+                a["name"] = json!(s);
+                a["value"] = json!(s);
+            }
+        } else {
+            r["resolvedAddress"] = json!(s);
+            r["rawHeaders"] = json!(s);
+            r["rawBody"] = json!(s);
+            r["statusCodeName"] = json!(s);
+            if let Some(h) = r["headers"].as_object_mut() {
+                for (k, v) in h.iter_mut() {
+                    if k != "location" {
+                        *v = json!(s);
+                    }
+                }
+                h.insert("x-echo".into(), json!(s));
+            }
+        }
     }
 }
 

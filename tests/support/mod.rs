@@ -24,6 +24,7 @@ pub mod globalping;
 pub mod hostile;
 pub mod http;
 pub mod httpproxy;
+pub mod openmpic;
 pub mod socks;
 pub mod wire;
 
@@ -58,6 +59,33 @@ pub fn base_command(home: &Path) -> std::process::Command {
 
 /// The ranges the suite's servers live in, allowed through `MPIC_CHECK_ALLOW_RANGES`.
 pub const LAB_RANGES: &str = "127.0.0.0/8,::1/128";
+
+/// One `[[perspective]]` table of a config file (with a blank line before it); `http` is left
+/// out when `None`, so the perspective fetches directly.
+pub fn perspective_toml(
+    name: &str,
+    role: &str,
+    rir: &str,
+    dns: &str,
+    http: Option<&str>,
+) -> String {
+    let mut t = format!(
+        "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{rir}\"\ndns = \"{dns}\"\n"
+    );
+    if let Some(http) = http {
+        t.push_str(&format!("http = \"{http}\"\n"));
+    }
+    t
+}
+
+/// Writes `toml` as `file_name` into a fresh temporary directory, which also serves as the
+/// run's `HOME`; keep the directory alive while the binary runs.
+pub fn write_config(file_name: &str, toml: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(file_name);
+    std::fs::write(&config, toml).unwrap();
+    (dir, config)
+}
 
 /// [`base_command`] as an `assert_cmd` command (stdin, timeouts, assertions).
 pub fn base_cmd(home: &Path) -> assert_cmd::Command {

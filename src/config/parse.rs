@@ -1,0 +1,727 @@
+//! TOML text → a validated [`Config`]. Users write this file by hand, so every error names the
+//! file, the line and the key, unknown keys are rejected (a typo must not silently fall back to a
+//! default), and no error quotes a password.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::spec::check_raw_url;
+use super::{
+    Config, ConfigError, ConfigSource, DnsSpec, EngineSpec, HttpSpec, PerspectiveSpec, engine,
+};
+use crate::model::{Rir, Role};
+
+impl Config {
+    /// Parses and validates `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            let msg = e.message().trim().to_string();
+            let key = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                .unwrap_or("toml")
+                .to_string();
+            ConfigError::Invalid {
+                path: p.clone(),
+                line,
+                key: cap(&key),
+                message: cap(&msg),
+            }
+        })?;
+        let err = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
+            path: p.clone(),
+            line: line_of(text, span.start),
+            key: key.to_string(),
+            message: cap(&message),
+        };
+
+        let mut cfg = Config {
+            source: ConfigSource::File(path.to_path_buf()),
+            timeout: None,
+            ca: None,
+            policy: None,
+            authoritative_sources: true,
+            perspectives: Vec::new(),
+            engines: Vec::new(),
+        };
+        if let Some(d) = raw.defaults {
+            if let Some(t) = d.timeout {
+                let v = humantime::parse_duration(t.get_ref())
+                    .map_err(|e| err(t.span(), "defaults.timeout", format!("{e} (e.g. \"5s\")")))?;
+                if v.is_zero() || v > Duration::from_secs(600) {
+                    return Err(err(
+                        t.span(),
+                        "defaults.timeout",
+                        "must be between 1ms and 10m".into(),
+                    ));
+                }
+                cfg.timeout = Some(v);
+            }
+            if let Some(ca) = d.ca {
+                let v = ca
+                    .get_ref()
+                    .trim()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                if v.is_empty() || v.contains(['/', ':', ' ']) {
+                    return Err(err(
+                        ca.span(),
+                        "defaults.ca",
+                        "must be a CAA issuer domain like letsencrypt.org".into(),
+                    ));
+                }
+                cfg.ca = Some(v);
+            }
+            if let Some(pol) = d.policy {
+                cfg.policy = Some(
+                    pol.get_ref()
+                        .parse()
+                        .map_err(|m| err(pol.span(), "defaults.policy", m))?,
+                );
+            }
+            if let Some(a) = d.authoritative_sources {
+                cfg.authoritative_sources = a;
+            }
+        }
+        for (i, e) in raw.engine.iter().enumerate() {
+            let k = |f: &str| format!("engine[{i}].{f}");
+            let kind = e.kind.get_ref().as_str();
+            let url_of = |v: &Spanned<String>, key: &str| -> Result<Url, ConfigError> {
+                check_raw_url(v.get_ref()).map_err(|m| err(v.span(), &k(key), m))?;
+                let u = Url::parse(v.get_ref())
+                    .map_err(|x| err(v.span(), &k(key), format!("not a URL: {x}")))?;
+                if !matches!(u.scheme(), "https" | "http") {
+                    return Err(err(v.span(), &k(key), "must be an https:// URL".into()));
+                }
+                Ok(u)
+            };
+            match kind {
+                "globalping" => {
+                    if e.url.is_some() || e.api_key_env.is_some() {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("kind"),
+                            "globalping takes api_url, token_env and locations".into(),
+                        ));
+                    }
+                    let api_url = match &e.api_url {
+                        Some(v) => url_of(v, "api_url")?,
+                        None => Url::parse(engine::DEFAULT_API_URL).expect("constant URL"),
+                    };
+                    let mut locations = Vec::new();
+                    for (j, l) in e.locations.iter().enumerate() {
+                        let lk = format!("engine[{i}].locations[{j}]");
+                        let specs: Vec<engine::LocationSpec> = [
+                            l.continent.clone().map(engine::LocationSpec::Continent),
+                            l.country.clone().map(engine::LocationSpec::Country),
+                            l.magic.clone().map(engine::LocationSpec::Magic),
+                            l.tag.clone().map(engine::LocationSpec::Tag),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                        let [spec] = <[_; 1]>::try_from(specs).map_err(|_| {
+                            err(
+                                e.kind.span(),
+                                &lk,
+                                "give exactly one of continent, country, magic or tag".into(),
+                            )
+                        })?;
+                        let rir = Rir::parse(&l.rir).ok_or_else(|| {
+                            err(
+                                e.kind.span(),
+                                &format!("{lk}.rir"),
+                                format!("{:?}: use ARIN, RIPE, APNIC, LACNIC or AFRINIC", l.rir),
+                            )
+                        })?;
+                        if l.name.is_empty()
+                            || !l
+                                .name
+                                .bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        {
+                            return Err(err(
+                                e.kind.span(),
+                                &format!("{lk}.name"),
+                                format!("{:?} must be [a-z0-9-]", l.name),
+                            ));
+                        }
+                        locations.push(engine::Location {
+                            name: l.name.clone(),
+                            rir,
+                            spec,
+                        });
+                    }
+                    if locations.is_empty() {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("locations"),
+                            "a globalping engine needs at least one location".into(),
+                        ));
+                    }
+                    cfg.engines.push(EngineSpec::Globalping {
+                        api_url,
+                        token_env: e
+                            .token_env
+                            .clone()
+                            .unwrap_or_else(|| engine::TOKEN_ENV.into()),
+                        locations,
+                    });
+                }
+                "open-mpic" => {
+                    let Some(u) = &e.url else {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("url"),
+                            "open-mpic needs url = \"https://…/mpic\"".into(),
+                        ));
+                    };
+                    if e.api_url.is_some() || !e.locations.is_empty() {
+                        return Err(err(
+                            e.kind.span(),
+                            &k("kind"),
+                            "open-mpic takes url and api_key_env".into(),
+                        ));
+                    }
+                    cfg.engines.push(EngineSpec::OpenMpic {
+                        url: url_of(u, "url")?,
+                        api_key_env: e
+                            .api_key_env
+                            .clone()
+                            .unwrap_or_else(|| engine::API_KEY_ENV.into()),
+                    });
+                }
+                other => {
+                    return Err(err(
+                        e.kind.span(),
+                        &k("kind"),
+                        format!("{other:?}: use globalping or open-mpic"),
+                    ));
+                }
+            }
+        }
+        if raw.perspective.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: p.clone(),
+                line: 1,
+                key: "perspective".into(),
+                message:
+                    "no [[perspective]] defined: a file replaces the built-in set, so it needs \
+                          one primary and its remotes"
+                        .into(),
+            });
+        }
+        for (i, rp) in raw.perspective.iter().enumerate() {
+            let k = |f: &str| format!("perspective[{i}].{f}");
+            let name = rp.name.get_ref();
+            if name.is_empty()
+                || name.len() > 63
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(err(
+                    rp.name.span(),
+                    &k("name"),
+                    format!("{name:?} must be 1-63 characters of [a-z0-9-]"),
+                ));
+            }
+            if cfg
+                .perspectives
+                .iter()
+                .any(|q: &PerspectiveSpec| q.name == *name)
+            {
+                return Err(err(
+                    rp.name.span(),
+                    &k("name"),
+                    format!("duplicate perspective name {name:?}"),
+                ));
+            }
+            let role = match rp.role.get_ref().as_str() {
+                "primary" => Role::Primary,
+                "remote" => Role::Remote,
+                "source" => Role::Source,
+                other => {
+                    return Err(err(
+                        rp.role.span(),
+                        &k("role"),
+                        format!("{other:?}: use primary, remote or source"),
+                    ));
+                }
+            };
+            let rir = match &rp.rir {
+                Some(r) => Some(Rir::parse(r.get_ref()).ok_or_else(|| {
+                    err(
+                        r.span(),
+                        &k("rir"),
+                        format!(
+                            "{:?}: use ARIN, RIPE, APNIC, LACNIC or AFRINIC",
+                            r.get_ref()
+                        ),
+                    )
+                })?),
+                None if role != Role::Source => {
+                    return Err(err(
+                        rp.name.span(),
+                        &k("rir"),
+                        format!(
+                            "perspective {name:?} is {role}: it needs rir = \"ARIN|RIPE|APNIC|LACNIC|AFRINIC\""
+                        ),
+                    ));
+                }
+                None => None,
+            };
+            let location = match &rp.location {
+                Some(l) => {
+                    let v = l.get_ref();
+                    if v.len() != 2
+                        || !(-90.0..=90.0).contains(&v[0])
+                        || !(-180.0..=180.0).contains(&v[1])
+                    {
+                        return Err(err(
+                            l.span(),
+                            &k("location"),
+                            "must be [latitude, longitude] in degrees".into(),
+                        ));
+                    }
+                    Some((v[0], v[1]))
+                }
+                None => None,
+            };
+            let dns = match &rp.dns {
+                Some(d) => d
+                    .get_ref()
+                    .parse()
+                    .map_err(|m| err(d.span(), &k("dns"), m))?,
+                None => DnsSpec::System,
+            };
+            let ecs = match &rp.ecs {
+                Some(e) => Some(
+                    e.get_ref()
+                        .parse()
+                        .map_err(|m| err(e.span(), &k("ecs"), m))?,
+                ),
+                None => None,
+            };
+            let http: HttpSpec = match &rp.http {
+                Some(h) => h
+                    .get_ref()
+                    .parse()
+                    .map_err(|m| err(h.span(), &k("http"), m))?,
+                None => HttpSpec::Direct,
+            };
+            let doh_ca = match &rp.doh_ca {
+                Some(c) if !matches!(dns, DnsSpec::Doh(_)) => {
+                    return Err(err(
+                        c.span(),
+                        &k("doh_ca"),
+                        "only applies to a DoH (https://) DNS side".into(),
+                    ));
+                }
+                Some(c) => Some(PathBuf::from(c.get_ref())),
+                None => None,
+            };
+            cfg.perspectives.push(PerspectiveSpec {
+                name: name.clone(),
+                role,
+                rir,
+                location,
+                dns,
+                ecs,
+                http,
+                doh_ca,
+            });
+        }
+        let primaries: Vec<_> = raw
+            .perspective
+            .iter()
+            .filter(|rp| rp.role.get_ref() == "primary")
+            .collect();
+        match primaries.len() {
+            1 => {}
+            0 => {
+                return Err(ConfigError::Invalid {
+                    path: p.clone(),
+                    line: line_of(text, raw.perspective[0].name.span().start),
+                    key: "perspective.role".into(),
+                    message: "no perspective has role = \"primary\"; exactly one must".into(),
+                });
+            }
+            _ => {
+                return Err(err(
+                    primaries[1].role.span(),
+                    "perspective.role",
+                    format!(
+                        "more than one primary ({}); exactly one is allowed",
+                        primaries.len()
+                    ),
+                ));
+            }
+        }
+        cfg.perspectives.sort_by_key(|s| s.role != Role::Primary);
+        Ok(cfg)
+    }
+}
+
+/// Keeps an error to one readable line even when it quotes a huge or hostile value.
+fn cap(message: &str) -> String {
+    let one_line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= 240 {
+        return one_line;
+    }
+    let mut s: String = one_line.chars().take(239).collect();
+    s.push('…');
+    s
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    perspective: Vec<RawPerspective>,
+    #[serde(default)]
+    engine: Vec<RawEngine>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    kind: Spanned<String>,
+    api_url: Option<Spanned<String>>,
+    token_env: Option<String>,
+    #[serde(default)]
+    locations: Vec<RawLocation>,
+    url: Option<Spanned<String>>,
+    api_key_env: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocation {
+    name: String,
+    rir: String,
+    continent: Option<String>,
+    country: Option<String>,
+    magic: Option<String>,
+    tag: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    timeout: Option<Spanned<String>>,
+    ca: Option<Spanned<String>>,
+    policy: Option<Spanned<String>>,
+    authoritative_sources: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerspective {
+    name: Spanned<String>,
+    role: Spanned<String>,
+    rir: Option<Spanned<String>>,
+    location: Option<Spanned<Vec<f64>>>,
+    dns: Option<Spanned<String>>,
+    ecs: Option<Spanned<String>>,
+    http: Option<Spanned<String>>,
+    doh_ca: Option<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PolicyName;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("t.toml")).map_err(|e| e.to_string())
+    }
+
+    const GOOD: &str = r#"
+[defaults]
+timeout = "2s"
+ca = "LetsEncrypt.org"
+policy = "letsencrypt"
+
+[[perspective]]
+name = "eu-ripe"
+role = "remote"
+rir = "RIPE"
+location = [52.37, 4.90]
+dns = "udp://127.0.1.2:5353"
+ecs = "198.51.100.7/24"
+http = "socks5://user:s3cret@127.0.30.2:1080"
+
+[[perspective]]
+name = "home"
+role = "primary"
+rir = "arin"
+dns = "tcp://[::1]"
+
+[[perspective]]
+name = "ns-a"
+role = "source"
+dns = "https://doh.example.test/dns-query"
+"#;
+
+    #[test]
+    fn parses_every_key_and_puts_primary_first() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(c.ca.as_deref(), Some("letsencrypt.org"));
+        assert_eq!(c.policy, Some(PolicyName::Letsencrypt));
+        assert_eq!(c.perspectives[0].name, "home");
+        assert_eq!(
+            c.perspectives[0].dns,
+            DnsSpec::Tcp("[::1]:53".parse().unwrap())
+        );
+        let eu = &c.perspectives[1];
+        assert_eq!(eu.rir, Some(Rir::Ripe));
+        assert_eq!(eu.location, Some((52.37, 4.90)));
+        assert_eq!(eu.ecs.unwrap().to_string(), "198.51.100.0/24");
+        assert_eq!(eu.dns, DnsSpec::Udp("127.0.1.2:5353".parse().unwrap()));
+        assert_eq!(c.perspectives[2].role, Role::Source);
+    }
+
+    #[test]
+    fn credentials_are_never_displayed() {
+        let c = parse(GOOD).unwrap();
+        let shown = c.perspectives[1].http.to_string();
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("user"),
+            "{shown}"
+        );
+        assert!(shown.contains("127.0.30.2:1080"));
+        let ep = c.perspectives[1].http.socks_endpoint().unwrap();
+        assert_eq!(ep.auth, Some(("user".into(), "s3cret".into())));
+        assert!(!format!("{ep:?}").contains("s3cret"));
+        let e = "x".parse::<HttpSpec>().unwrap_err();
+        assert!(!e.contains("secret"));
+        let e = "ftp://a:secret@h:1".parse::<HttpSpec>().unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    fn err_of(text: &str) -> String {
+        parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\ncolour = 1\n",
+        );
+        assert!(e.starts_with("t.toml:5: colour:"), "{e}");
+        let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"boss\"\nrir = \"ARIN\"\n");
+        assert!(e.starts_with("t.toml:3: perspective[0].role:"), "{e}");
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\ndns = \"udp://ns.example:53\"\n",
+        );
+        assert!(e.starts_with("t.toml:5: perspective[0].dns:"), "{e}");
+        let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"remote\"\n");
+        assert!(
+            e.contains("perspective[0].rir") && e.contains("needs rir"),
+            "{e}"
+        );
+        let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"remote\"\nrir = \"ARIN\"\n");
+        assert!(e.contains("no perspective has role = \"primary\""), "{e}");
+        let two = "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                   [[perspective]]\nname = \"b\"\nrole = \"primary\"\nrir = \"RIPE\"\n";
+        let e = err_of(two);
+        assert!(
+            e.starts_with("t.toml:7:") && e.contains("more than one primary"),
+            "{e}"
+        );
+        let dup = "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                   [[perspective]]\nname = \"a\"\nrole = \"remote\"\nrir = \"RIPE\"\n";
+        assert!(err_of(dup).starts_with("t.toml:6: perspective[1].name: duplicate"));
+        let e =
+            err_of("[[perspective]]\nname = \"Big Name\"\nrole = \"primary\"\nrir = \"ARIN\"\n");
+        assert!(e.contains("[a-z0-9-]"), "{e}");
+        let e = err_of("[defaults]\ntimeout = \"soon\"\n");
+        assert!(e.starts_with("t.toml:2: defaults.timeout:"), "{e}");
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\nhttp = \"ftp://h:1\"\n",
+        );
+        assert!(
+            e.contains("perspective[0].http") && e.contains("unsupported proxy scheme"),
+            "{e}"
+        );
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\necs = \"10.0.0.0/33\"\n",
+        );
+        assert!(e.contains("perspective[0].ecs"), "{e}");
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\nlocation = [91.0, 0.0]\n",
+        );
+        assert!(e.contains("perspective[0].location"), "{e}");
+        let e = err_of("");
+        assert!(e.contains("no [[perspective]]"), "{e}");
+        let e = err_of("[[perspective]\n");
+        assert!(e.starts_with("t.toml:1:"), "{e}");
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+    }
+
+    /// Found by `prop_config_sides_never_show_credentials`: a proxy URL given as the DNS side
+    /// (an easy slip when copying the `http =` line) was quoted whole, password included.
+    #[test]
+    fn dns_side_errors_redact_credentials() {
+        for value in [
+            "socks5://user:Pw7secret@",
+            "socks5://user:Pw7secret@127.0.0.1:1080",
+            "udp://user:Pw7secret@192.0.2.1",
+            "https://user:Pw7secret@[::1",
+        ] {
+            let e = value.parse::<DnsSpec>().unwrap_err();
+            assert!(!e.contains("Pw7secret"), "{value:?}: {e}");
+            assert!(e.contains("***@"), "{value:?}: {e}");
+        }
+        let e = err_of(
+            "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+             dns = \"socks5://user:Pw7secret@127.0.0.1:1080\"\n",
+        );
+        assert!(e.starts_with("t.toml:5: perspective[0].dns:"), "{e}");
+        assert!(!e.contains("Pw7secret"), "{e}");
+    }
+
+    /// Values the URL parser used to mis-split (a `#` in the user name made `us` the host and
+    /// the password part of a fragment) or that a typo kept from being redacted: each is now one
+    /// line naming file:line:key, and none shows the password.
+    #[test]
+    fn url_userinfo_and_scheme_typos_never_leak_the_password() {
+        let side = |key: &str, value: &str| {
+            err_of(&format!(
+                "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                 {key} = \"{value}\"\n"
+            ))
+        };
+        for (key, value, says) in [
+            (
+                "http",
+                "socks5://us#er:Secret@127.0.0.1:1080",
+                "percent-encode",
+            ),
+            (
+                "http",
+                "socks5://user:Sec/ret@127.0.0.1:1080",
+                "percent-encode",
+            ),
+            (
+                "http",
+                "http://us?er:Secret@127.0.0.1:3128",
+                "percent-encode",
+            ),
+            (
+                "http",
+                "http://us\\\\er:Secret@127.0.0.1:3128",
+                "percent-encode",
+            ),
+            ("http", "socks5:/user:Secret@h:1", "not an HTTP side"),
+            ("http", "socks5//user:Secret@h:1", "not an HTTP side"),
+            ("http", "socks5:user:Secret@h:1", "not an HTTP side"),
+            ("http", "so cks5://user:Secret@h:1", "malformed scheme"),
+            (
+                "dns",
+                "https://us#er:Secret@127.0.0.1/dns-query",
+                "cannot carry a user",
+            ),
+            (
+                "dns",
+                "https://user:Secret@127.0.0.1/dns-query",
+                "cannot carry a user",
+            ),
+            (
+                "dns",
+                "https:/user:Secret@127.0.0.1/dns-query",
+                "not a DNS side",
+            ),
+            ("dns", "udp//user:Secret@127.0.0.1", "not a DNS side"),
+            ("dns", "a:Secret@b://127.0.0.1", "malformed scheme"),
+        ] {
+            let e = side(key, value);
+            assert!(
+                e.starts_with(&format!("t.toml:5: perspective[0].{key}:")),
+                "{value}: {e}"
+            );
+            assert!(e.contains(says), "{value}: {e}");
+            assert!(!e.contains("Secret") && !e.contains("ret@"), "{value}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        // The typos are still quoted, so the user can see which line is wrong.
+        let e = side("http", "socks5:/user:Secret@h:1");
+        assert!(e.contains(r#""socks5:/***@h:1""#), "{e}");
+        let e = side("http", "socks5//user:Secret@h:1");
+        assert!(e.contains(r#""socks5//***@h:1""#), "{e}");
+        // A DoH URL without userinfo is as before; with a percent-encoded one too is refused.
+        assert!(matches!(
+            "https://127.0.0.1/dns-query".parse::<DnsSpec>(),
+            Ok(DnsSpec::Doh(_))
+        ));
+        assert!("https://u%23:S%2F@h/dns-query".parse::<DnsSpec>().is_err());
+        // Percent-encoded, the same characters are fine in a proxy password.
+        let h: HttpSpec = "socks5://us%23er:Sec%2Fret@127.0.0.1:1080".parse().unwrap();
+        assert_eq!(
+            h.socks_endpoint().unwrap().auth,
+            Some(("us#er".into(), "Sec/ret".into()))
+        );
+        // Engine URLs follow the same rules.
+        for url in [
+            "https://us#er:Secret@api.example.test",
+            "https:/user:Secret@api.example.test",
+        ] {
+            let e = err_of(&format!(
+                "{MINIMAL_PRIMARY}[[engine]]\nkind = \"open-mpic\"\nurl = \"{url}\"\n"
+            ));
+            assert!(e.starts_with("t.toml:7: engine[0].url:"), "{url}: {e}");
+            assert!(!e.contains("Secret"), "{url}: {e}");
+        }
+    }
+
+    const MINIMAL_PRIMARY: &str =
+        "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n";
+
+    #[test]
+    fn engines_are_parsed_and_checked() {
+        let base = "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n";
+        let c = parse(&format!(
+            "{base}[[engine]]\nkind = \"globalping\"\nlocations = [ {{ name = \"gp-eu\", magic = \"Europe\", rir = \"RIPE\" }} ]\n\
+             [[engine]]\nkind = \"open-mpic\"\nurl = \"https://mpic.example.net/mpic\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.engines.len(), 2);
+        assert!(
+            matches!(&c.engines[0], EngineSpec::Globalping { locations, .. } if locations[0].name == "gp-eu")
+        );
+        let e = err_of(&format!("{base}[[engine]]\nkind = \"globalping\"\n"));
+        assert!(
+            e.contains("engine[0].locations") && e.contains("at least one"),
+            "{e}"
+        );
+        let e = err_of(&format!(
+            "{base}[[engine]]\nkind = \"globalping\"\nlocations = [ {{ name = \"x\", rir = \"RIPE\" }} ]\n"
+        ));
+        assert!(e.contains("exactly one of continent"), "{e}");
+        let e = err_of(&format!("{base}[[engine]]\nkind = \"open-mpic\"\n"));
+        assert!(e.contains("engine[0].url"), "{e}");
+        let e = err_of(&format!("{base}[[engine]]\nkind = \"ripe-atlas\"\n"));
+        assert!(e.contains("use globalping or open-mpic"), "{e}");
+    }
+}
