@@ -125,20 +125,24 @@ impl Redactor {
         self.forms.is_empty()
     }
 
-    /// `text` with every known secret replaced by [`REDACTED`].
+    /// `text` with every known secret replaced by [`REDACTED`]. Matching ignores ASCII case: DNS
+    /// owner names and some headers come back case-folded, and a folded secret is still one.
     pub fn clean(&self, text: &str) -> String {
         let mut out = text.to_string();
         for f in &self.forms {
-            if out.contains(f.as_str()) {
-                out = out.replace(f.as_str(), REDACTED);
-            }
+            out = replace_ignoring_case(&out, f);
         }
         out
     }
 
     /// Cleans `text` in place; true when something was removed.
     pub fn clean_in_place(&self, text: &mut String) -> bool {
-        if self.forms.iter().any(|f| text.contains(f.as_str())) {
+        let lower = text.to_ascii_lowercase();
+        if self
+            .forms
+            .iter()
+            .any(|f| lower.contains(&f.to_ascii_lowercase()))
+        {
             *text = self.clean(text);
             true
         } else {
@@ -183,6 +187,25 @@ impl Redactor {
     }
 }
 
+/// `text` with every ASCII-case-insensitive occurrence of `needle` replaced by [`REDACTED`].
+fn replace_ignoring_case(text: &str, needle: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let n = needle.to_ascii_lowercase();
+    if n.is_empty() || !lower.contains(&n) {
+        return text.to_string();
+    }
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower` are valid in `text`.
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(i) = lower[at..].find(&n) {
+        out.push_str(&text[at..at + i]);
+        out.push_str(REDACTED);
+        at += i + n.len();
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +238,14 @@ mod tests {
             assert!(c.contains(REDACTED), "{e} -> {c}");
             assert!(!c.contains("s3cr3t"), "{c}");
         }
+    }
+
+    #[test]
+    fn a_case_folded_echo_is_still_removed() {
+        let mut r = Redactor::new();
+        r.add("Token-AbC-123");
+        assert_eq!(r.clean("x token-abc-123.example y"), "x ***.example y");
+        assert_eq!(r.clean("ünïcode TOKEN-ABC-123 ü"), "ünïcode *** ü");
     }
 
     #[test]

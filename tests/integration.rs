@@ -14,6 +14,7 @@ mod integrations;
 mod json_contract;
 mod openmpic_api;
 mod output;
+mod secrets;
 mod security;
 mod support;
 mod tty;
