@@ -1,4 +1,6 @@
-//! Text that crosses a trust boundary: bounded reads of files and streams (so a device, a FIFO or
+//! Text that crosses a trust boundary, in one place: escaping of bytes from the wire
+//! ([`escape_bytes`]), terminal safety for any text ([`terminal_safe`]), one-line error text
+//! ([`one_line`]), shortening ([`shorten`]), log normalisation ([`normalise_log`]), bounded reads of files and streams (so a device, a FIFO or
 //! a huge file ends at once with one line instead of eating memory), and the [`Redactor`], which knows every secret of a run (engine tokens
 //! and API keys, proxy user names and passwords, the ACME account URI) and removes them from any
 //! string, in the forms a server may echo them back (as is, percent-encoded, base64 of a
@@ -12,6 +14,94 @@ use std::path::Path;
 use base64::Engine as _;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
+
+/// Escapes bytes from the wire so they are safe in a terminal and in JSON: printable ASCII as is,
+/// everything else as `\xNN`, quotes and backslashes escaped.
+pub fn escape_bytes(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s
+}
+
+/// Makes any text safe for a terminal: control characters (C0 except newline, DEL, C1) become
+/// `\xNN`. Wire bytes are escaped when recorded, but a replayed file or a config path may still
+/// carry raw ones, and one ESC is enough to rewrite a terminal.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text as one line of at most `max` characters, whatever it quotes: line breaks and tabs become
+/// `\n`, `\r`, `\t`, other control characters `\xNN`, and a longer text ends in `…`. For error
+/// messages that quote a file name, a file fragment or a hostile value.
+pub fn one_line(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    shorten(&out, max)
+}
+
+/// Cuts `s` to `max` characters (not bytes: text may hold any UTF-8), marking the cut with `…`.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// A pasted log made uniform: ANSI colour sequences dropped (acme.sh and some wrappers colour
+/// errors on terminals, and users paste them) and CR/LF or a lone CR turned into LF, so that lines
+/// split the same everywhere.
+pub fn normalise_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    // Parameter and intermediate bytes, then one final byte in @..~.
+                    for f in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&f) {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push('\n');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// Reads at most `cap` bytes; more is an `InvalidData` error that says so (never a silent
 /// truncation, so a partial read is never parsed as if it were complete).
@@ -209,6 +299,23 @@ fn replace_ignoring_case(text: &str, needle: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_neutralises_terminal_sequences() {
+        assert_eq!(escape_bytes(b"ok"), "ok");
+        assert_eq!(escape_bytes(b"\x1b[31mred"), "\\x1b[31mred");
+        assert_eq!(escape_bytes("é".as_bytes()), "\\xc3\\xa9");
+        assert_eq!(escape_bytes(b"a\"b\\"), "a\\\"b\\\\");
+        assert_eq!(terminal_safe("a\x1b[2Jb\nc\u{9b}"), "a\\x1b[2Jb\nc\\x9b");
+    }
+
+    #[test]
+    fn one_line_keeps_errors_on_one_line_and_short() {
+        assert_eq!(one_line("a\nb\tc\x07", 100), "a\\nb\\tc\\x07");
+        assert_eq!(one_line("abcdef", 4), "abc…");
+        assert_eq!(shorten("ééé", 2), "é…");
+        assert_eq!(normalise_log("\x1b[31mred\x1b[0m\r\nx\ry"), "red\nx\ny");
+    }
 
     #[test]
     fn capped_reads_fail_instead_of_truncating() {

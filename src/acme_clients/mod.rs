@@ -48,7 +48,7 @@ pub struct ManagedCert {
 
 /// A source file that could not be turned into a `ManagedCert`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {}", one_line(&.path.display().to_string()), one_line(.message))]
+#[error("{}: {}", crate::text::one_line(&.path.display().to_string(), usize::MAX), crate::text::one_line(.message, usize::MAX))]
 pub struct ReadError {
     /// The conf file (or directory) concerned.
     pub path: PathBuf,
@@ -63,23 +63,6 @@ impl ReadError {
             message: message.into(),
         }
     }
-}
-
-/// Escapes line breaks and other control characters so an error always prints as one line,
-/// whatever a file name or a quoted file fragment contains.
-fn one_line(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_owned();
-    }
-    s.chars()
-        .map(|c| match c {
-            '\n' => "\\n".to_owned(),
-            '\r' => "\\r".to_owned(),
-            '\t' => "\\t".to_owned(),
-            c if c.is_control() => c.escape_unicode().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 /// Upper bound for any file read here. Confs and certificates are a few KiB; the bound keeps a
@@ -456,7 +439,7 @@ mod tests {
     fn read_error_display_is_one_line() {
         let e = ReadError::new(Path::new("/etc/a\nb.conf"), "bad\nthing\u{7}");
         let shown = e.to_string();
-        assert_eq!(shown, "/etc/a\\nb.conf: bad\\nthing\\u{7}");
+        assert_eq!(shown, "/etc/a\\nb.conf: bad\\nthing\\x07");
         let plain = ReadError::new(Path::new("/x.conf"), "missing authenticator");
         assert_eq!(plain.to_string(), "/x.conf: missing authenticator");
     }

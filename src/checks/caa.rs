@@ -15,7 +15,7 @@ use crate::model::{
     CaaDecision, CaaFacts, CaaRecord, Check, Method, Observation, Phase, Signature,
 };
 use crate::perspective::Vantage;
-use crate::perspective::dns::escape_bytes;
+use crate::text::escape_bytes;
 
 /// One raw CAA property.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,9 @@ use crate::config::{HttpSpec, ProxyKind};
 use crate::model::{
     Check, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom, Signature,
 };
+use crate::perspective::Vantage;
 use crate::perspective::http::{self as h, Pins, Timeouts};
-use crate::perspective::{Vantage, dns::escape_bytes};
+use crate::text::escape_bytes;
 
 /// Let's Encrypt's validation User-Agent as reported by users.
 pub const CA_USER_AGENT: &str =

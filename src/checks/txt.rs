@@ -11,7 +11,8 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use super::{blank, fail_with};
 use crate::model::{Check, Observation, Signature};
 use crate::perspective::Vantage;
-use crate::perspective::dns::{escape_bytes, txt_joined};
+use crate::perspective::dns::txt_joined;
+use crate::text::escape_bytes;
 
 /// Looks up the challenge TXT from `v`.
 pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {

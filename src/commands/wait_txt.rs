@@ -20,10 +20,11 @@ use crate::config::{Config, DnsSpec, HttpSpec, PerspectiveSpec, PolicyName};
 use crate::exit::Exit;
 use crate::identifier::Identifier;
 use crate::model::Role;
-use crate::perspective::dns::{escape_bytes, txt_joined};
+use crate::perspective::dns::txt_joined;
 use crate::perspective::{Discovery, Lookup, NetSettings, Vantage};
 use crate::plan::UsageError;
 use crate::probe::{ProbeSet, Resolvers};
+use crate::text::escape_bytes;
 
 /// Never ask one server more often than this.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);

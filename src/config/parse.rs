@@ -31,15 +31,15 @@ impl Config {
             ConfigError::Invalid {
                 path: p.clone(),
                 line,
-                key: cap(&key),
-                message: cap(&msg),
+                key: cap_line(&key),
+                message: cap_line(&msg),
             }
         })?;
         let err = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
             path: p.clone(),
             line: line_of(text, span.start),
             key: key.to_string(),
-            message: cap(&message),
+            message: cap_line(&message),
         };
 
         let mut cfg = Config {
@@ -371,17 +371,8 @@ impl Config {
 }
 
 /// Keeps an error to one readable line even when it quotes a huge or hostile value.
-fn cap(message: &str) -> String {
-    let one_line: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= 240 {
-        return one_line;
-    }
-    let mut s: String = one_line.chars().take(239).collect();
-    s.push('…');
-    s
+fn cap_line(message: &str) -> String {
+    crate::text::one_line(message, 240)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

@@ -125,7 +125,7 @@ impl Stage {
 /// failure in the authorization JSON, the user notice and the final exception yields one item,
 /// while a log with two failing names yields two.
 pub fn explain(text: &str) -> Vec<Explanation> {
-    let text = clean_text(cap(text));
+    let text = crate::text::normalise_log(cap(text));
     let ca = detect_ca(&text);
     let mut records = Vec::new();
     let masked = extract_json(&text, &mut records);
@@ -170,35 +170,6 @@ fn cap(text: &str) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// Drops ANSI colour sequences (acme.sh and some wrappers colour errors on terminals, and users
-/// paste them) and turns CR/LF and lone CR into LF so that lines split the same everywhere.
-fn clean_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => {
-                if chars.peek() == Some(&'[') {
-                    chars.next();
-                    // Parameter and intermediate bytes, then one final byte in @..~.
-                    for f in chars.by_ref() {
-                        if ('\u{40}'..='\u{7e}').contains(&f) {
-                            break;
-                        }
-                    }
-                }
-            }
-            '\r' => {
-                if chars.peek() != Some(&'\n') {
-                    out.push('\n');
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// The CAA issuer domain of the CA whose ACME API the text names, if exactly one is named. Only

@@ -16,6 +16,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use crate::config::Subnet;
 use crate::model::{DnsExchange, Rr};
+use crate::text::escape_bytes;
 
 /// Longest CNAME chain followed before giving up (CNAME loops end here too).
 pub const MAX_CNAME_CHAIN: usize = 12;
@@ -661,32 +662,9 @@ pub fn txt_joined(t: &hickory_resolver::proto::rr::rdata::TXT) -> Vec<u8> {
     t.txt_data.iter().flat_map(|s| s.iter().copied()).collect()
 }
 
-/// Escapes bytes from the wire so they are safe in a terminal and in JSON: printable ASCII as is,
-/// everything else as `\xNN`, quotes and backslashes escaped.
-pub fn escape_bytes(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len());
-    for &c in b {
-        match c {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(c as char),
-            _ => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_neutralises_terminal_sequences() {
-        assert_eq!(escape_bytes(b"ok"), "ok");
-        assert_eq!(escape_bytes(b"\x1b[31mred"), "\\x1b[31mred");
-        assert_eq!(escape_bytes("é".as_bytes()), "\\xc3\\xa9");
-        assert_eq!(escape_bytes(b"a\"b\\"), "a\\\"b\\\\");
-    }
 
     #[tokio::test]
     async fn silent_server_costs_one_timeout() {

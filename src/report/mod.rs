@@ -34,30 +34,13 @@ pub fn outcome_word(o: crate::model::Outcome) -> &'static str {
     }
 }
 
-/// Cuts `s` to `max` characters (not bytes), marking the cut with an ellipsis.
-pub fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
+pub use crate::text::shorten;
 
 /// Makes any text safe for a terminal: control characters (C0 except newline, DEL, C1) become
 /// `\xNN`. Wire bytes are escaped when recorded, but a replayed file or a config path may still
 /// carry raw ones, and one ESC is enough to rewrite a terminal.
 pub fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::terminal_safe(text)
 }
 
 /// Wraps `text` to `width` columns without splitting words at hyphens (finding codes and host

@@ -44,7 +44,9 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-/// Cuts `s` to `max` characters (not bytes: evidence may hold any UTF-8).
+/// Cuts `s` to `max` characters (not bytes: evidence may hold any UTF-8), ending in ASCII `...`
+/// rather than `…` like the other renderers: plugin output passes through Nagios front-ends and
+/// notification scripts that are not all UTF-8 safe.
 fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()

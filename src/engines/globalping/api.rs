@@ -15,8 +15,8 @@ use super::Globalping;
 use crate::config::engine::{LocationSpec, TOKEN_ENV};
 use crate::config::redact_url;
 use crate::model::Phase;
-use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
+use crate::text::escape_bytes;
 
 /// Our own User-Agent towards the API (the API guidelines ask clients to send one).
 pub(super) const API_USER_AGENT: &str = concat!("mpic-check/", env!("CARGO_PKG_VERSION"));

@@ -15,7 +15,7 @@ use crate::model::{
     Check, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Rr, Signature,
 };
 use crate::perspective::LookupFailure;
-use crate::perspective::dns::escape_bytes;
+use crate::text::escape_bytes;
 
 /// Response headers that reveal caching, CDNs or WAFs (the same list the local HTTP-01 check
 /// keeps, so remote and local hops compare).

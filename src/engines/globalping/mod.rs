@@ -34,8 +34,8 @@ use crate::config::engine::Location;
 use crate::config::redact_url;
 use crate::model::{Check, HttpHop, Observation, Phase, Signature};
 use crate::perspective::LookupFailure;
-use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
+use crate::text::escape_bytes;
 
 use api::{API_USER_AGENT, FIRST_POLL, Fault, Pin, dns_options, http_options};
 use map::{

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::config::engine::API_KEY_ENV;
 use crate::config::redact_url;
-use crate::perspective::dns::escape_bytes;
 use crate::perspective::http::error_text;
+use crate::text::escape_bytes;
 
 use super::map::map_response;
 use super::{Ask, MAX_RESPONSE, MpicResult, OpenMpic};

@@ -12,7 +12,7 @@ use crate::model::{
     CaaDecision, CaaFacts, CaaRecord, Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase,
     Rir, Rr, Signature,
 };
-use crate::perspective::dns::escape_bytes;
+use crate::text::escape_bytes;
 
 use super::{Ask, MpicResult, PERSPECTIVE_PREFIX};
 
