@@ -274,7 +274,7 @@ fn read_name_list(
     path: &std::path::Path,
     default: MethodArg,
 ) -> Result<Vec<(String, MethodArg, Option<String>)>, UsageError> {
-    use crate::config::read_text_capped;
+    use crate::text::read_text_capped;
     let shown = path.display().to_string();
     let read = if path.as_os_str() == "-" {
         read_text_capped(std::io::stdin(), MAX_NAME_LIST_BYTES)

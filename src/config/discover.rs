@@ -10,31 +10,6 @@ use super::{Config, ConfigError};
 /// an error, not a hang.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// Reads UTF-8 text of at most `cap` bytes; more is an `InvalidData` error that says so, so an
-/// endless or huge input (a device, a FIFO, a wrong file) ends at once with one line.
-pub fn read_text_capped(r: impl std::io::Read, cap: u64) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    r.take(cap + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > cap {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {} (the limit)", human_bytes(cap)),
-        ));
-    }
-    Ok(text)
-}
-
-fn human_bytes(n: u64) -> String {
-    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
-        format!("{} KiB", n >> 10)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 impl Config {
     /// Loads the file named on the command line, else the first of the standard locations that
     /// exists, else the built-in default.
@@ -59,7 +34,8 @@ impl Config {
 
     /// Reads and validates one file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let read = std::fs::File::open(path).and_then(|f| read_text_capped(f, MAX_CONFIG_BYTES));
+        let read = std::fs::File::open(path)
+            .and_then(|f| crate::text::read_text_capped(f, MAX_CONFIG_BYTES));
         let text = read.map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,

@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use discover::read_text_capped;
 pub use spec::{
     DnsSpec, EngineSpec, HttpSpec, PerspectiveSpec, ProxyKind, SocksEndpoint, Subnet, redact_url,
 };

@@ -68,7 +68,7 @@ pub enum SavedError {
 /// another schema version.
 pub fn read(path: &Path) -> Result<SavedRun, SavedError> {
     let text = std::fs::File::open(path)
-        .and_then(|f| crate::config::read_text_capped(f, MAX_REPLAY_BYTES))
+        .and_then(|f| crate::text::read_text_capped(f, MAX_REPLAY_BYTES))
         .map_err(|source| SavedError::Read {
             path: path.into(),
             source,
