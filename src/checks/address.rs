@@ -29,6 +29,12 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     addrs.extend(aaaa.addresses());
     addrs.sort();
     addrs.dedup();
+    // The signature is what DNS said (every address), whatever the policy sets aside.
+    let all = addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let policy = &v.net().addresses;
     let refusals: Vec<_> = addrs.iter().filter_map(|ip| policy.refusal(*ip)).collect();
     o.refused = refusals
@@ -44,13 +50,7 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
         .collect();
     if !addrs.is_empty() && usable.is_empty() {
         // Every address is one a CA will not use: the name is as good as unresolvable.
-        o.signature = Signature::Answer(
-            addrs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        o.signature = Signature::Answer(all.clone());
         o.phase = Some(crate::model::Phase::Dns);
         o.summary = format!("no valid IP addresses: {}", refused.join("; "));
         return o;
@@ -58,13 +58,7 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     o.addresses = usable.iter().map(ToString::to_string).collect();
     if !usable.is_empty() {
         o.ok = true;
-        o.signature = Signature::Answer(
-            addrs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        o.signature = Signature::Answer(all.clone());
         let chain = a
             .answer
             .as_ref()

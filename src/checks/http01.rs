@@ -34,8 +34,9 @@ pub const MAX_REDIRECTS: usize = 10;
 pub const BODY_LIMIT: usize = 128;
 /// Bytes read at most, so a block page can be shown without reading an endless body.
 const READ_CAP: usize = 1024;
-/// Response headers that reveal caching, CDNs or WAFs.
-const HEADERS_OF_INTEREST: &[&str] = &[
+/// Response headers that reveal caching, CDNs or WAFs (the Globalping engine keeps the same ones,
+/// so remote and local hops compare).
+pub const HEADERS_OF_INTEREST: &[&str] = &[
     "age",
     "cache-control",
     "expires",
@@ -262,12 +263,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
     };
     loop {
         seen.insert(url.to_string());
-        let host = url
-            .host_str()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let host = crate::perspective::http::bare_host(&url);
         // The address policy holds on every hop (Boulder, `va/http.go`: a redirect target is resolved
         // and checked like the first request): a redirect must not make this tool, often run as
         // root next to internal services, fetch from loopback, the LAN or a metadata service.

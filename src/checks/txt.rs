@@ -6,13 +6,11 @@
 use std::time::Instant;
 
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
 use crate::model::{Check, Observation, Signature};
 use crate::perspective::Vantage;
-use crate::perspective::dns::txt_joined;
-use crate::text::escape_bytes;
 
 /// Looks up the challenge TXT from `v`.
 pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {
@@ -31,19 +29,7 @@ async fn lookup(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observa
         fail_with(&mut o, f);
         return o;
     }
-    let mut values: Vec<String> = l
-        .answer
-        .as_ref()
-        .map(|a| {
-            a.records(RecordType::TXT)
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::TXT(t) => Some(escape_bytes(&txt_joined(t))),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut values = l.txt_values();
     values.sort();
     values.dedup();
     o.txt = values.clone();

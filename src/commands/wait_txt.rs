@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::RecordType;
 
 use crate::analysis::quorum::Policy;
 use crate::cli::HookArgs;
@@ -20,11 +20,9 @@ use crate::config::{Config, DnsSpec, HttpSpec, PerspectiveSpec, PolicyName};
 use crate::exit::Exit;
 use crate::identifier::Identifier;
 use crate::model::Role;
-use crate::perspective::dns::txt_joined;
 use crate::perspective::{Discovery, Lookup, NetSettings, Vantage};
 use crate::plan::UsageError;
 use crate::probe::{ProbeSet, Resolvers};
-use crate::text::escape_bytes;
 
 /// Never ask one server more often than this.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -44,18 +42,7 @@ fn values(l: &Lookup) -> Result<BTreeSet<String>, String> {
     if let Some(f) = &l.failure {
         return Err(f.message.clone());
     }
-    Ok(l.answer
-        .as_ref()
-        .map(|a| {
-            a.records(RecordType::TXT)
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::TXT(t) => Some(escape_bytes(&txt_joined(t))),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(l.txt_values().into_iter().collect())
 }
 
 /// The negative-caching TTL the zone hands out, if any reply carried one.

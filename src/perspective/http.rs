@@ -14,6 +14,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::config::{HttpSpec, ProxyKind};
 use crate::model::Phase;
 
+/// The host of `url` without the brackets of an IPv6 literal (what DNS and address parsing want).
+pub fn bare_host(url: &url::Url) -> String {
+    url.host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
+}
 /// Largest `doh_ca` bundle read (a CA bundle is a few hundred KiB at most).
 const MAX_DOH_CA_BYTES: u64 = 1 << 20;
 
@@ -255,12 +263,7 @@ pub async fn proxy_preflight(spec: &HttpSpec, timeout: Duration) -> Result<(), S
     let HttpSpec::Proxy { url, kind } = spec else {
         return Ok(());
     };
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let host = bare_host(url);
     let port = url.port().unwrap_or(1080);
     let shown = crate::config::redact_url(url);
     let work = async {

@@ -107,6 +107,23 @@ impl Lookup {
             .unwrap_or_default()
     }
 
+    /// The TXT values of the answer, each record's strings joined (as RFC 8555 dns-01 compares
+    /// them) and escaped for display.
+    pub fn txt_values(&self) -> Vec<String> {
+        self.answer
+            .as_ref()
+            .map(|a| {
+                a.records(RecordType::TXT)
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::TXT(t) => Some(crate::text::escape_bytes(&dns::txt_joined(t))),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Response code of the answer relied on.
     pub fn rcode(&self) -> Option<ResponseCode> {
         self.answer.as_ref().and_then(Answer::rcode)

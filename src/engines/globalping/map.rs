@@ -17,24 +17,7 @@ use crate::model::{
 use crate::perspective::LookupFailure;
 use crate::text::escape_bytes;
 
-/// Response headers that reveal caching, CDNs or WAFs (the same list the local HTTP-01 check
-/// keeps, so remote and local hops compare).
-pub(super) const HEADERS_OF_INTEREST: &[&str] = &[
-    "age",
-    "cache-control",
-    "expires",
-    "x-cache",
-    "x-cache-status",
-    "cf-cache-status",
-    "cf-ray",
-    "via",
-    "server",
-    "x-served-by",
-    "cdn-cache-control",
-    "surrogate-control",
-    "content-length",
-    "content-type",
-];
+pub(super) use crate::checks::http01::HEADERS_OF_INTEREST;
 
 /// How an HTTP-01 chain through Globalping ended.
 #[derive(Debug)]
