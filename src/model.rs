@@ -711,6 +711,24 @@ pub struct Observation {
     /// Nameservers of the zone that the caps left unasked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ns_capped: Option<NsCapped>,
+    /// With phase `connect`: how the connection failed, when the transport said so. Typed here
+    /// so renderers tell a refused port from a reset one without reading `summary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_failure: Option<ConnectFailure>,
+}
+
+/// How a connection attempt failed (phase `connect`), as classified where the transport error
+/// is first seen. A refused port means nothing listens there (or a firewall rejects); a reset
+/// or an unreachable host points elsewhere, so the two must not share one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectFailure {
+    /// The target (or the proxy on its behalf) refused the connection.
+    Refused,
+    /// The connection was reset or aborted by the other side.
+    Reset,
+    /// No route to the host or its network.
+    Unreachable,
 }
 
 /// Where a refused address came from.
@@ -978,8 +996,8 @@ pub struct IdentifierReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
-    /// The finding code this is about.
-    pub failure_mode: String,
+    /// The finding code this is about (serialised as its kebab-case string, as before).
+    pub failure_mode: crate::analysis::FindingCode,
     /// Whether this run could have detected it.
     pub tested: bool,
     /// Why (not).

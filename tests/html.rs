@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mpic_check::analysis::FindingCode;
 use mpic_check::model::{
     CaaFacts, CaaRecord, Check, Coverage, DnsExchange, Finding, HttpFacts, HttpHop,
     IdentifierReport, Method, Observation, Outcome, PerspectiveInfo, Phase, PolicyInfo, Report,
@@ -100,6 +101,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         probe: None,
         refused: Vec::new(),
         ns_capped: None,
+        connect_failure: None,
     }
 }
 
@@ -400,7 +402,7 @@ fn realistic_report() -> Report {
     ]
     .into_iter()
     .map(|(m, tested, why)| Coverage {
-        failure_mode: m.into(),
+        failure_mode: FindingCode::parse(m).expect("a finding code"),
         tested,
         why: why.into(),
     })
@@ -429,7 +431,7 @@ fn realistic_report() -> Report {
             identifier("example.com", false),
         ],
         findings: vec![Finding {
-            code: mpic_check::analysis::FindingCode::HttpGeoblocked,
+            code: FindingCode::HttpGeoblocked,
             severity: Severity::Warning,
             identifier: "www.example.com".into(),
             perspectives: vec![BLOCKED.into()],

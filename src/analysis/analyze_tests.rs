@@ -691,7 +691,7 @@ fn coverage_map(run: &Run) -> BTreeMap<String, (bool, String)> {
     let c = analyze(run, &policy()).coverage;
     let map: BTreeMap<String, (bool, String)> = c
         .iter()
-        .map(|c| (c.failure_mode.clone(), (c.tested, c.why.clone())))
+        .map(|c| (c.failure_mode.to_string(), (c.tested, c.why.clone())))
         .collect();
     assert_eq!(map.len(), c.len(), "one entry per failure mode: {c:#?}");
     map

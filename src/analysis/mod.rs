@@ -361,8 +361,8 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         || all
             .iter()
             .any(|o| o.check == Check::Http01 && o.signature.is_body());
-    let c = |mode: &str, tested: bool, why: String| Coverage {
-        failure_mode: mode.into(),
+    let c = |mode: FindingCode, tested: bool, why: String| Coverage {
+        failure_mode: mode,
         tested,
         why,
     };
@@ -373,14 +373,14 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
     };
     let mut v = vec![
         c(
-            "geodns-divergence",
+            FindingCode::GeodnsDivergence,
             usable_remotes > 0 && has(Check::Address),
             format!(
                 "{usable_remotes} remote perspective(s) resolved the name with their own DNS view"
             ),
         ),
         c(
-            "http-geoblocked",
+            FindingCode::HttpGeoblocked,
             proxied > 0 && has(Check::Http01),
             if proxied > 0 {
                 format!(
@@ -392,14 +392,14 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "dns-refused-by-region",
+            FindingCode::DnsRefusedByRegion,
             usable_remotes > 0,
             "each perspective asks with its own resolver or ECS subnet".into(),
         ),
-        c("ns-inconsistent", nameservers > 1, ns_why.clone()),
-        c("ns-unreachable", nameservers > 0, ns_why.clone()),
+        c(FindingCode::NsInconsistent, nameservers > 1, ns_why.clone()),
+        c(FindingCode::NsUnreachable, nameservers > 0, ns_why.clone()),
         c(
-            "txt-missing-on-ns",
+            FindingCode::TxtMissingOnNs,
             nameservers > 1 && has(Check::Dns01),
             if has(Check::Dns01) {
                 ns_why
@@ -408,17 +408,17 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "caa-forbids",
+            FindingCode::CaaForbids,
             has(Check::Caa),
             "CAA climb evaluated from each perspective".into(),
         ),
         c(
-            "caa-lookup-failed",
+            FindingCode::CaaLookupFailed,
             has(Check::Caa),
             "CAA lookup errors recorded per perspective".into(),
         ),
         c(
-            "dead-address",
+            FindingCode::DeadAddress,
             multi_addr,
             if multi_addr {
                 "every published address fetched separately".into()
@@ -427,12 +427,12 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "redirect-disallowed",
+            FindingCode::RedirectDisallowed,
             has(Check::Http01),
             "redirects followed under the CA rules".into(),
         ),
         c(
-            "body-too-large",
+            FindingCode::BodyTooLarge,
             known_body,
             if known_body {
                 "a known body (probe file or --expect-body) was compared with the 128-byte limit"
@@ -442,7 +442,7 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "cdn-cached-challenge",
+            FindingCode::CdnCachedChallenge,
             has(Check::Http01),
             if probed {
                 "probe file written, fetched, rewritten and fetched again from every perspective"
@@ -453,7 +453,7 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "user-agent-filtered",
+            FindingCode::UserAgentFiltered,
             has(Check::Http01),
             "a refused fetch is repeated with a browser User-Agent".into(),
         ),
@@ -468,7 +468,7 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         .collect();
     if !faults.is_empty() {
         v.push(c(
-            "perspective-error",
+            FindingCode::PerspectiveError,
             true,
             format!("could not use: {}", faults.join(", ")),
         ));

@@ -947,7 +947,7 @@ fn coverage(r: &Report, out: &mut String) -> fmt::Result {
             out,
             "<tr><th scope=\"row\"><code>{}</code></th><td class=\"{}\">{} {word}</td>\
              <td>{}</td></tr>",
-            esc(&c.failure_mode),
+            esc(c.failure_mode.as_str()),
             m.class(),
             Sym(m),
             esc(&c.why)
@@ -1680,6 +1680,7 @@ mod tests {
             probe: None,
             refused: Vec::new(),
             ns_capped: None,
+            connect_failure: None,
         }
     }
 

@@ -9,7 +9,8 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CON
 
 use super::{Style, clean, outcome_word, shorten, wrap};
 use crate::model::{
-    CNAME_LOOP, Check, IdentifierReport, Observation, Outcome, Report, Severity, Signature,
+    CNAME_LOOP, Check, ConnectFailure, IdentifierReport, Observation, Outcome, Report, Severity,
+    Signature,
 };
 
 const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
@@ -56,8 +57,7 @@ fn failure_words(o: &Observation) -> String {
     }
     match o.phase {
         Some(Phase::Timeout) => "timeout".into(),
-        // No typed fact tells a refused connection from a reset one yet; see the report.
-        Some(Phase::Connect) if o.summary.to_ascii_lowercase().contains("refused") => {
+        Some(Phase::Connect) if o.connect_failure == Some(ConnectFailure::Refused) => {
             "refused".into()
         }
         Some(p) => p.to_string(),
@@ -350,12 +350,12 @@ mod tests {
             findings: Vec::new(),
             coverage: vec![
                 Coverage {
-                    failure_mode: "a-mode".into(),
+                    failure_mode: crate::analysis::FindingCode::CaaForbids,
                     tested: true,
                     why: "x".into(),
                 },
                 Coverage {
-                    failure_mode: "b-mode".into(),
+                    failure_mode: crate::analysis::FindingCode::DeadAddress,
                     tested: false,
                     why: "y".into(),
                 },
@@ -377,7 +377,10 @@ mod tests {
         )
         .unwrap();
         let s = String::from_utf8(out).unwrap();
-        assert!(s.contains("not tested:") && s.contains("b-mode"), "{s}");
+        assert!(
+            s.contains("not tested:") && s.contains("dead-address"),
+            "{s}"
+        );
     }
 
     // ---- Hand-built reports -------------------------------------------------------------------
@@ -458,6 +461,7 @@ mod tests {
             probe: None,
             refused: Vec::new(),
             ns_capped: None,
+            connect_failure: None,
         }
     }
 
@@ -882,6 +886,7 @@ mod tests {
             "connect to [2001:db8::10]:80 refused",
         );
         v6.address = Some("2001:db8::10".into());
+        v6.connect_failure = Some(ConnectFailure::Refused);
         o.push(v6);
         let mut v4 = http_ok("home");
         v4.address = Some("203.0.113.10".into());
@@ -1213,5 +1218,22 @@ mod tests {
             "raw control bytes in the table:\n{}",
             s.escape_debug()
         );
+    }
+
+    #[test]
+    fn a_refused_connection_is_told_from_a_reset_one_by_type_not_by_summary() {
+        let mut o = http(
+            "home",
+            None,
+            Some(Phase::Connect),
+            "Connection refused: whatever",
+        );
+        // The summary alone no longer decides: without the typed kind it is a connect failure.
+        assert_eq!(failure_words(&o), "connect");
+        o.connect_failure = Some(ConnectFailure::Refused);
+        assert_eq!(failure_words(&o), "refused");
+        o.summary = "connection reset by peer".into();
+        o.connect_failure = Some(ConnectFailure::Reset);
+        assert_eq!(failure_words(&o), "connect");
     }
 }
