@@ -8,6 +8,8 @@
 //! RIRs). Tests marked `#[ignore = "BUG: …"]` assert the behaviour a demanding user expects and
 //! the code lacks today.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 
 use super::*;

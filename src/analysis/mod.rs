@@ -5,8 +5,9 @@
 pub mod code;
 pub mod detect;
 pub mod quorum;
+pub mod roster;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ use crate::model::{
 };
 pub use code::FindingCode;
 use quorum::Policy;
+pub use roster::{PerspectiveId, Roster};
 
 /// Everything the probes produced: the input of the analysis and the content of `--save`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,26 +85,17 @@ pub struct Analysis {
 
 /// Analyses a run under a policy.
 pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
-    let roles: BTreeMap<String, Role> = run
-        .perspectives
-        .iter()
-        .map(|p| (p.name.clone(), p.role))
-        .collect();
-    let nameservers: BTreeMap<String, String> = run
-        .perspectives
-        .iter()
-        .filter_map(|p| p.nameserver.clone().map(|n| (p.name.clone(), n)))
-        .collect();
+    let roster = Roster::new(&run.perspectives);
     let mut identifiers = Vec::new();
     let mut findings = Vec::new();
     let mut overall: Option<Outcome> = None;
-    let has_remotes = roles.values().any(|r| *r == Role::Remote);
+    let has_remotes = roster.ids().any(|p| roster.role(p) == Role::Remote);
     for id in &run.identifiers {
         let mut obs = id.observations.clone();
         let order = |o: &Observation| {
             (
                 o.check,
-                roles.get(&o.perspective).copied().unwrap_or(Role::Source),
+                roster.role_of(&o.perspective),
                 o.perspective.clone(),
                 o.address.clone(),
             )
@@ -112,9 +105,8 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             identifier: &id.name,
             wildcard: id.name.starts_with("*."),
             methods: &id.methods,
-            roles: &roles,
+            roster: &roster,
             ca: if id.ca.is_empty() { &run.ca } else { &id.ca },
-            nameservers: &nameservers,
             expect_txt: &run.expect_txt,
             smime: run.smime,
         };
@@ -128,18 +120,14 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             let primary = obs
                 .iter()
                 .filter(ca_like)
-                .find(|o| roles.get(&o.perspective) == Some(&Role::Primary));
+                .find(|o| roster.role_of(&o.perspective) == Role::Primary);
             let remotes: Vec<(&Observation, crate::model::Rir)> = obs
                 .iter()
                 .filter(ca_like)
-                .filter(|o| roles.get(&o.perspective) == Some(&Role::Remote))
                 .filter_map(|o| {
-                    let rir = run
-                        .perspectives
-                        .iter()
-                        .find(|p| p.name == o.perspective)?
-                        .rir?;
-                    Some((o, rir))
+                    let p = roster.id(&o.perspective)?;
+                    let rir = roster.rir(p)?;
+                    (roster.role(p) == Role::Remote).then_some((o, rir))
                 })
                 .collect();
             if primary.is_none() && remotes.is_empty() {
@@ -323,34 +311,30 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         .iter()
         .flat_map(|i| &i.observations)
         .collect();
-    let remote_names: Vec<&str> = run
-        .perspectives
-        .iter()
-        .filter(|p| p.role == Role::Remote)
-        .map(|p| p.name.as_str())
+    let roster = Roster::new(&run.perspectives);
+    let remotes: Vec<PerspectiveId> = roster
+        .ids()
+        .filter(|p| roster.role(*p) == Role::Remote)
         .collect();
+    // Who answered (or failed on the tool's side), joined to the perspective list by id.
+    let ids_where = |keep: &dyn Fn(&Observation) -> bool| -> BTreeSet<PerspectiveId> {
+        all.iter()
+            .filter(|o| keep(o))
+            .filter_map(|o| roster.id(&o.perspective))
+            .collect()
+    };
+    let usable = ids_where(&|o| !o.perspective_fault);
+    let usable_http = ids_where(&|o| o.check == Check::Http01 && !o.perspective_fault);
+    let faulty = ids_where(&|o| o.perspective_fault);
     // Only proxied remotes the tool could actually use show geoblocking.
-    let proxied = run
-        .perspectives
+    let proxied = remotes
         .iter()
-        .filter(|p| p.role == Role::Remote && p.http != "direct")
-        .filter(|p| {
-            all.iter().any(|o| {
-                o.perspective == p.name && o.check == Check::Http01 && !o.perspective_fault
-            })
-        })
+        .filter(|p| !roster.fetches_directly(**p) && usable_http.contains(*p))
         .count();
-    let usable_remotes = remote_names
-        .iter()
-        .filter(|n| {
-            all.iter()
-                .any(|o| o.perspective == **n && !o.perspective_fault)
-        })
-        .count();
-    let nameservers = run
-        .perspectives
-        .iter()
-        .filter(|p| p.nameserver.is_some())
+    let usable_remotes = remotes.iter().filter(|p| usable.contains(*p)).count();
+    let nameservers = roster
+        .ids()
+        .filter(|p| roster.nameserver(*p).is_some())
         .count();
     let has = |c: Check| all.iter().any(|o| o.check == c && !o.perspective_fault);
     let multi_addr = all
@@ -458,13 +442,10 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             "a refused fetch is repeated with a browser User-Agent".into(),
         ),
     ];
-    let faults: Vec<&str> = remote_names
+    let faults: Vec<&str> = remotes
         .iter()
-        .copied()
-        .filter(|n| {
-            all.iter()
-                .any(|o| o.perspective == *n && o.perspective_fault)
-        })
+        .filter(|p| faulty.contains(*p))
+        .map(|p| roster.name(*p))
         .collect();
     if !faults.is_empty() {
         v.push(c(
