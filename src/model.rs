@@ -990,6 +990,31 @@ pub struct IdentifierReport {
     /// The certificate this name belongs to (`--certbot`, `--acme-sh`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertInfo>,
+    /// The analysis's marks, one per observation in the same order. Not serialised: the JSON
+    /// carries the facts and verdicts they follow from; renderers read them through
+    /// [`IdentifierReport::marks_of`] instead of judging observations themselves.
+    #[serde(skip)]
+    pub marks: Vec<crate::analysis::ObservationMarks>,
+}
+
+impl IdentifierReport {
+    /// The marks of one of this identifier's observations (found by identity, so it must be a
+    /// reference into `observations`). A report the analysis never marked gets
+    /// `UNJUDGED`, and debug builds say so loudly.
+    pub fn marks_of(&self, o: &Observation) -> crate::analysis::ObservationMarks {
+        debug_assert_eq!(
+            self.marks.len(),
+            self.observations.len(),
+            "identifier {} was not marked by the analysis",
+            self.name
+        );
+        self.observations
+            .iter()
+            .position(|x| std::ptr::eq(x, o))
+            .and_then(|i| self.marks.get(i))
+            .copied()
+            .unwrap_or(crate::analysis::ObservationMarks::UNJUDGED)
+    }
 }
 
 /// Whether a failure mode could be seen by this run.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mpic_check::analysis::FindingCode;
+use mpic_check::analysis::{FindingCode, mark::mark_report};
 use mpic_check::model::{
     CaaFacts, CaaRecord, Check, Coverage, DnsExchange, Finding, HttpFacts, HttpHop,
     IdentifierReport, Method, Observation, Outcome, PerspectiveInfo, Phase, PolicyInfo, Report,
@@ -331,6 +331,7 @@ fn identifier(name: &str, blocked: bool) -> IdentifierReport {
         observations,
         ca: "letsencrypt.org".into(),
         certificate: None,
+        marks: Vec::new(),
     }
 }
 
@@ -407,7 +408,7 @@ fn realistic_report() -> Report {
         why: why.into(),
     })
     .collect();
-    Report {
+    let mut report = Report {
         schema_version: 1,
         tool: ToolInfo {
             name: "mpic-check".into(),
@@ -449,7 +450,10 @@ fn realistic_report() -> Report {
                 .into(),
         }],
         coverage,
-    }
+    };
+    // Hand-built: mark the observations as the analysis would.
+    mark_report(&mut report);
+    report
 }
 
 #[test]

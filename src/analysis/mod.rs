@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod detect;
+pub mod mark;
 pub mod quorum;
 pub mod roster;
 
@@ -16,6 +17,7 @@ use crate::model::{
     Role, Severity,
 };
 pub use code::FindingCode;
+pub use mark::{Mark, ObservationMarks};
 use quorum::Policy;
 pub use roster::{PerspectiveId, Roster};
 
@@ -163,7 +165,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         }
         overall = Some(overall.map_or(outcome, |o: Outcome| o.worst(outcome)));
         findings.append(&mut f);
-        identifiers.push(IdentifierReport {
+        let mut report = IdentifierReport {
             name: id.name.clone(),
             methods: id.methods.clone(),
             outcome,
@@ -175,7 +177,10 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
                 id.ca.clone()
             },
             certificate: id.certificate.clone(),
-        });
+            marks: Vec::new(),
+        };
+        mark::mark_identifier(&roster, &mut report);
+        identifiers.push(report);
     }
     if let Some(first) = run.identifiers.first() {
         findings.extend(too_close(run, &first.name));

@@ -7,12 +7,14 @@
 //! nothing fetched, a Content-Security-Policy that forbids both) so the file works offline and in
 //! a mail attachment. Most strings in a report came off the wire — a TXT record, an HTTP header
 //! or body is whatever the other side chose to send — so every one of them goes through `esc`,
-//! in text and in attribute values alike. Like the other renderers this one decides nothing.
+//! in text and in attribute values alike. Like the other renderers this one decides nothing:
+//! what mark a perspective or a cell gets comes from the analysis (`analysis::mark`).
 
 use super::{outcome_word, shorten};
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
+use crate::analysis::Mark;
 use crate::model::{
     CaaFacts, Check, DnsExchange, Finding, HttpFacts, IdentifierReport, Observation, Outcome,
     PerspectiveInfo, Phase, ProbeFacts, Report, Rir, Role, Severity, Signature,
@@ -65,28 +67,15 @@ fn esc(s: &str) -> Esc<'_> {
     Esc(s)
 }
 
-/// What a perspective, a cell or a finding amounts to on the page. Each has a colour AND a
-/// symbol, so nothing depends on telling colours apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    Pass,
-    Unknown,
-    Risk,
-    Fail,
+/// How an analysed [`Mark`] looks on the page: each has a colour AND a symbol, so nothing
+/// depends on telling colours apart. The marks themselves come from the analysis.
+trait Look {
+    fn symbol(self) -> &'static str;
+    fn class(self) -> &'static str;
+    fn word(self) -> &'static str;
 }
 
-impl Mark {
-    /// For a perspective, a real disagreement says more than a tool fault, hence risk > unknown
-    /// (unlike `Outcome::rank`, which ranks a run).
-    fn rank(self) -> u8 {
-        match self {
-            Mark::Pass => 0,
-            Mark::Unknown => 1,
-            Mark::Risk => 2,
-            Mark::Fail => 3,
-        }
-    }
-
+impl Look for Mark {
     fn symbol(self) -> &'static str {
         match self {
             Mark::Pass => "✓",
@@ -111,15 +100,6 @@ impl Mark {
             Mark::Unknown => "no usable answer",
             Mark::Risk => "disagrees",
             Mark::Fail => "fails",
-        }
-    }
-
-    fn of(o: Outcome) -> Mark {
-        match o {
-            Outcome::Pass => Mark::Pass,
-            Outcome::AtRisk => Mark::Risk,
-            Outcome::Fail => Mark::Fail,
-            Outcome::Unknown => Mark::Unknown,
         }
     }
 }
@@ -314,62 +294,15 @@ fn verdicts(r: &Report, out: &mut String) -> fmt::Result {
     Ok(())
 }
 
-/// What one observation says about its perspective on the map. The CA's view decides: a
-/// remote that disagrees while the quorum holds is a risk, one whose check misses the quorum
-/// is a failure, and the tool's own faults are neither.
-fn observation_mark(role: Role, o: &Observation, id: &IdentifierReport) -> Mark {
-    if o.perspective_fault {
-        return Mark::Unknown;
-    }
-    if o.address.is_some() {
-        // Per-address fetches: a CA picks one address, so a dead one is a risk, not a verdict.
-        return if o.ok { Mark::Pass } else { Mark::Risk };
-    }
-    let verdict = id.verdicts.iter().find(|v| v.check == o.check);
-    match (role, verdict) {
-        (Role::Primary, _) => {
-            if o.ok {
-                Mark::Pass
-            } else {
-                Mark::Fail
-            }
-        }
-        (Role::Remote, Some(v)) if v.primary_ok => {
-            if v.corroborating_perspectives.contains(&o.perspective) {
-                Mark::Pass
-            } else if v.outcome == Outcome::Fail {
-                Mark::Fail
-            } else {
-                Mark::Risk
-            }
-        }
-        // The primary failed: a remote that got through did its part.
-        (Role::Remote, Some(_)) => {
-            if o.ok {
-                Mark::Pass
-            } else {
-                Mark::Fail
-            }
-        }
-        // Checks without a verdict (address) and diagnostic sources: a difference to look at.
-        (Role::Remote, None) | (Role::Source, _) => {
-            if o.ok {
-                Mark::Pass
-            } else {
-                Mark::Risk
-            }
-        }
-    }
-}
-
-/// The worst mark among a perspective's observations for an identifier, with the reason.
+/// The worst standing (as the analysis marked it) among a perspective's observations for an
+/// identifier, with the reason.
 fn perspective_mark(p: &PerspectiveInfo, id: &IdentifierReport) -> (Mark, String) {
     let mut mark = Mark::Pass;
     let mut why = String::new();
     let mut any = false;
     for o in id.observations.iter().filter(|o| o.perspective == p.name) {
         any = true;
-        let m = observation_mark(p.role, o, id);
+        let m = id.marks_of(o).standing;
         if m.rank() > mark.rank() {
             mark = m;
             why = format!("{}: {}", check_label(o), o.summary);
@@ -812,13 +745,7 @@ fn matrix(r: &Report, id: &IdentifierReport, out: &mut String) -> fmt::Result {
         for c in &used {
             match seen.iter().find(|o| o.check == *c) {
                 Some(o) => {
-                    let m = if o.ok {
-                        Mark::Pass
-                    } else if o.perspective_fault {
-                        Mark::Unknown
-                    } else {
-                        Mark::Fail
-                    };
+                    let m = id.marks_of(o).answer;
                     write!(
                         out,
                         "<td class=\"cell {}\" title=\"{}\">{} {}</td>",
@@ -842,13 +769,7 @@ fn matrix(r: &Report, id: &IdentifierReport, out: &mut String) -> fmt::Result {
     if !per_addr.is_empty() {
         out.push_str("<h3>HTTP-01 per published address</h3>\n<ul class=\"peraddr\">\n");
         for o in per_addr {
-            let m = if o.ok {
-                Mark::Pass
-            } else if o.perspective_fault {
-                Mark::Unknown
-            } else {
-                Mark::Fail
-            };
+            let m = id.marks_of(o).answer;
             writeln!(
                 out,
                 "<li>{} {} → <code>{}</code>: {}</li>",
@@ -1027,7 +948,7 @@ fn raw(r: &Report, out: &mut String) -> fmt::Result {
             if obs.is_empty() {
                 continue;
             }
-            let bad = obs.iter().any(|o| !o.ok);
+            let bad = obs.iter().any(|o| id.marks_of(o).answer != Mark::Pass);
             let mark = match r.perspectives.iter().find(|p| p.name == name) {
                 Some(p) => perspective_mark(p, id).0,
                 None if bad => Mark::Fail,
@@ -1858,7 +1779,7 @@ mod tests {
         per_addr.address = Some("[2001:db8::1]".into());
         let mut observations = observations(kind);
         observations.push(per_addr);
-        Report {
+        let mut r = Report {
             schema_version: 1,
             tool: ToolInfo {
                 name: "mpic-check".into(),
@@ -1893,6 +1814,7 @@ mod tests {
                     days_left: Some(-2),
                     warnings: vec![hostile("cert warning")],
                 }),
+                marks: Vec::new(),
             }],
             findings,
             coverage: vec![Coverage {
@@ -1900,7 +1822,9 @@ mod tests {
                 tested: false,
                 why: hostile("why"),
             }],
-        }
+        };
+        crate::analysis::mark::mark_report(&mut r);
+        r
     }
 
     fn render_str(r: &Report) -> String {
@@ -2215,6 +2139,8 @@ mod tests {
                 o.phase = Some(Phase::Proxy);
             }
         }
+        // The facts changed after the analysis: mark again, as the analysis would.
+        crate::analysis::mark::mark_report(&mut r);
         let html = validate(&r);
         let pins = pins(&html);
         let p = pin_of(&pins, "r-apnic");

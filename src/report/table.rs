@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::{Style, clean, outcome_word, shorten, wrap};
+use crate::analysis::Mark;
 use crate::model::{
     CNAME_LOOP, Check, ConnectFailure, IdentifierReport, Observation, Outcome, Report, Severity,
     Signature,
@@ -65,9 +66,15 @@ fn failure_words(o: &Observation) -> String {
     }
 }
 
+/// The cell symbol of the analysis's answer mark: the table has only two, so a tool fault
+/// (unknown) is a ✗ like a failure and only its colour tells them apart.
+fn symbol(answer: Mark) -> &'static str {
+    if answer == Mark::Pass { "✓" } else { "✗" }
+}
+
 /// The short text of one cell.
-fn cell_text(o: &Observation) -> String {
-    let mark = if o.ok { "✓" } else { "✗" };
+fn cell_text(o: &Observation, answer: Mark) -> String {
+    let mark = symbol(answer);
     let detail = match o.check {
         // Every address when they fit; else the first and how many more (all are in -v and JSON).
         Check::Address if o.ok => match o.addresses.as_slice() {
@@ -204,14 +211,13 @@ fn render_identifier(
         for c in &used {
             row.push(match seen.iter().find(|o| o.check == *c) {
                 Some(o) => {
-                    let cell = Cell::new(cell_text(o));
+                    let answer = id.marks_of(o).answer;
+                    let cell = Cell::new(cell_text(o, answer));
                     if style.color {
-                        cell.fg(if o.ok {
-                            Color::Green
-                        } else if o.perspective_fault {
-                            Color::Magenta
-                        } else {
-                            Color::Red
+                        cell.fg(match answer {
+                            Mark::Pass => Color::Green,
+                            Mark::Unknown => Color::Magenta,
+                            Mark::Risk | Mark::Fail => Color::Red,
                         })
                     } else {
                         cell
@@ -228,10 +234,12 @@ fn render_identifier(
         .iter()
         .filter(|o| o.address.is_some())
         .collect();
-    if !per_addr.is_empty() && (style.verbose || per_addr.iter().any(|o| !o.ok)) {
+    if !per_addr.is_empty()
+        && (style.verbose || per_addr.iter().any(|o| id.marks_of(o).answer != Mark::Pass))
+    {
         writeln!(w, "  per address (HTTP-01):")?;
         for o in per_addr {
-            let mark = if o.ok { "✓" } else { "✗" };
+            let mark = symbol(id.marks_of(o).answer);
             let line = format!(
                 "{mark} {} → {}: {}",
                 o.perspective,
@@ -642,7 +650,7 @@ mod tests {
         id: IdentifierReport,
         findings: Vec<Finding>,
     ) -> Report {
-        Report {
+        let mut r = Report {
             schema_version: 1,
             tool: ToolInfo {
                 name: "mpic-check".into(),
@@ -664,7 +672,9 @@ mod tests {
             identifiers: vec![id],
             findings,
             coverage: coverage(),
-        }
+        };
+        crate::analysis::mark::mark_report(&mut r);
+        r
     }
 
     fn identifier(
@@ -680,6 +690,7 @@ mod tests {
             observations: obs,
             ca: "letsencrypt.org".into(),
             certificate: None,
+            marks: Vec::new(),
         }
     }
 
@@ -1147,6 +1158,8 @@ mod tests {
             .observations
             .retain(|x| x.address.as_deref() != Some("203.0.113.10"));
         r.identifiers[0].observations.push(o);
+        // Edited after the analysis: mark again, as a tool editing a report must.
+        crate::analysis::mark::mark_report(&mut r);
         r
     }
 
@@ -1202,6 +1215,7 @@ mod tests {
             .evidence
             .push("home: \x1b[31mred\x1b[0m CAA".into());
         id.verdicts[0].explanation.push_str(" \x1b[5mblink");
+        crate::analysis::mark::mark_report(&mut r);
         r
     }
 
