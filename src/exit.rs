@@ -5,8 +5,18 @@
 
 use std::process::ExitCode;
 
-use crate::cli::FailOn;
 use crate::model::Outcome;
+
+/// Which outcomes make the exit status non-zero (`--fail-on`). It lives here, beside [`gated`],
+/// rather than in `cli`, so the report and exit stages never import the flags layer; clap's
+/// `ValueEnum` derive stays on it so the flag still parses straight into this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// At risk exits 1, would fail exits 2 (default).
+    Warning,
+    /// Only a failing renewal (2) or no assessment (3) is non-zero; at risk exits 0.
+    Error,
+}
 
 /// What the process exit status tells a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -711,6 +711,24 @@ pub struct Observation {
     /// Nameservers of the zone that the caps left unasked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ns_capped: Option<NsCapped>,
+    /// With phase `connect`: how the connection failed, when the transport said so. Typed here
+    /// so renderers tell a refused port from a reset one without reading `summary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_failure: Option<ConnectFailure>,
+}
+
+/// How a connection attempt failed (phase `connect`), as classified where the transport error
+/// is first seen. A refused port means nothing listens there (or a firewall rejects); a reset
+/// or an unreachable host points elsewhere, so the two must not share one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectFailure {
+    /// The target (or the proxy on its behalf) refused the connection.
+    Refused,
+    /// The connection was reset or aborted by the other side.
+    Reset,
+    /// No route to the host or its network.
+    Unreachable,
 }
 
 /// Where a refused address came from.
@@ -972,14 +990,39 @@ pub struct IdentifierReport {
     /// The certificate this name belongs to (`--certbot`, `--acme-sh`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertInfo>,
+    /// The analysis's marks, one per observation in the same order. Not serialised: the JSON
+    /// carries the facts and verdicts they follow from; renderers read them through
+    /// [`IdentifierReport::marks_of`] instead of judging observations themselves.
+    #[serde(skip)]
+    pub marks: Vec<crate::analysis::ObservationMarks>,
+}
+
+impl IdentifierReport {
+    /// The marks of one of this identifier's observations (found by identity, so it must be a
+    /// reference into `observations`). A report the analysis never marked gets
+    /// `UNJUDGED`, and debug builds say so loudly.
+    pub fn marks_of(&self, o: &Observation) -> crate::analysis::ObservationMarks {
+        debug_assert_eq!(
+            self.marks.len(),
+            self.observations.len(),
+            "identifier {} was not marked by the analysis",
+            self.name
+        );
+        self.observations
+            .iter()
+            .position(|x| std::ptr::eq(x, o))
+            .and_then(|i| self.marks.get(i))
+            .copied()
+            .unwrap_or(crate::analysis::ObservationMarks::UNJUDGED)
+    }
 }
 
 /// Whether a failure mode could be seen by this run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
-    /// The finding code this is about.
-    pub failure_mode: String,
+    /// The finding code this is about (serialised as its kebab-case string, as before).
+    pub failure_mode: crate::analysis::FindingCode,
     /// Whether this run could have detected it.
     pub tested: bool,
     /// Why (not).

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mpic_check::analysis::{FindingCode, mark::mark_report};
 use mpic_check::model::{
     CaaFacts, CaaRecord, Check, Coverage, DnsExchange, Finding, HttpFacts, HttpHop,
     IdentifierReport, Method, Observation, Outcome, PerspectiveInfo, Phase, PolicyInfo, Report,
@@ -100,6 +101,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         probe: None,
         refused: Vec::new(),
         ns_capped: None,
+        connect_failure: None,
     }
 }
 
@@ -329,6 +331,7 @@ fn identifier(name: &str, blocked: bool) -> IdentifierReport {
         observations,
         ca: "letsencrypt.org".into(),
         certificate: None,
+        marks: Vec::new(),
     }
 }
 
@@ -400,12 +403,12 @@ fn realistic_report() -> Report {
     ]
     .into_iter()
     .map(|(m, tested, why)| Coverage {
-        failure_mode: m.into(),
+        failure_mode: FindingCode::parse(m).expect("a finding code"),
         tested,
         why: why.into(),
     })
     .collect();
-    Report {
+    let mut report = Report {
         schema_version: 1,
         tool: ToolInfo {
             name: "mpic-check".into(),
@@ -429,7 +432,7 @@ fn realistic_report() -> Report {
             identifier("example.com", false),
         ],
         findings: vec![Finding {
-            code: mpic_check::analysis::FindingCode::HttpGeoblocked,
+            code: FindingCode::HttpGeoblocked,
             severity: Severity::Warning,
             identifier: "www.example.com".into(),
             perspectives: vec![BLOCKED.into()],
@@ -447,7 +450,10 @@ fn realistic_report() -> Report {
                 .into(),
         }],
         coverage,
-    }
+    };
+    // Hand-built: mark the observations as the analysis would.
+    mark_report(&mut report);
+    report
 }
 
 #[test]

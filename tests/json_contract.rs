@@ -221,6 +221,16 @@ struct Observation {
     refused: Option<Vec<Refused>>,
     #[serde(default)]
     ns_capped: Option<NsCapped>,
+    #[serde(default)]
+    connect_failure: Option<ConnectFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ConnectFailure {
+    Refused,
+    Reset,
+    Unreachable,
 }
 
 #[derive(Debug, Deserialize)]

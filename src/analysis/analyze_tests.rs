@@ -8,6 +8,8 @@
 //! RIRs). Tests marked `#[ignore = "BUG: …"]` assert the behaviour a demanding user expects and
 //! the code lacks today.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 
 use super::*;
@@ -691,7 +693,7 @@ fn coverage_map(run: &Run) -> BTreeMap<String, (bool, String)> {
     let c = analyze(run, &policy()).coverage;
     let map: BTreeMap<String, (bool, String)> = c
         .iter()
-        .map(|c| (c.failure_mode.clone(), (c.tested, c.why.clone())))
+        .map(|c| (c.failure_mode.to_string(), (c.tested, c.why.clone())))
         .collect();
     assert_eq!(map.len(), c.len(), "one entry per failure mode: {c:#?}");
     map

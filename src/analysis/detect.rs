@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::FindingCode;
+use super::roster::Roster;
 use crate::model::{Check, Finding, Method, Observation, Phase, Role, Severity, Signature};
 
 /// What a detector knows about the run besides the observations.
@@ -16,12 +17,10 @@ pub struct Context<'a> {
     pub wildcard: bool,
     /// Methods evaluated.
     pub methods: &'a [Method],
-    /// Role of each perspective by name.
-    pub roles: &'a BTreeMap<String, Role>,
+    /// The run's perspectives: roles and nameserver host names, looked up by typed id.
+    pub roster: &'a Roster,
     /// The CAA issuer domain.
     pub ca: &'a str,
-    /// Sources that are authoritative nameservers: perspective name → nameserver host name.
-    pub nameservers: &'a BTreeMap<String, String>,
     /// dns-01 values the user expects.
     pub expect_txt: &'a [String],
     /// S/MIME: CAA issuemail instead of issue.
@@ -30,7 +29,12 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn role(&self, name: &str) -> Role {
-        self.roles.get(name).copied().unwrap_or(Role::Source)
+        self.roster.role_of(name)
+    }
+
+    /// Whether the named perspective is an authoritative nameserver asked directly.
+    fn is_nameserver(&self, name: &str) -> bool {
+        self.roster.is_nameserver(name)
     }
 }
 
@@ -222,7 +226,7 @@ fn dnssec(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
 fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let ns_obs: Vec<&Observation> = obs
         .iter()
-        .filter(|o| ctx.nameservers.contains_key(&o.perspective) && !o.perspective_fault)
+        .filter(|o| ctx.is_nameserver(&o.perspective) && !o.perspective_fault)
         .collect();
     if ns_obs.is_empty() {
         return;
@@ -335,7 +339,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
         |o: &Observation| o.txt.is_empty() && o.dns.iter().any(|d| d.cname_chain.len() > 1);
     let ns_txt: Vec<&&Observation> = txt
         .iter()
-        .filter(|o| ctx.nameservers.contains_key(&o.perspective) && !aliased(o))
+        .filter(|o| ctx.is_nameserver(&o.perspective) && !aliased(o))
         .collect();
     let wanted: Vec<String> = if ctx.expect_txt.is_empty() {
         let mut all: Vec<String> = ns_txt.iter().flat_map(|o| o.txt.clone()).collect();
@@ -364,10 +368,7 @@ fn txt(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let answered_ns = ns_txt.iter().filter(|o| o.phase.is_none()).count();
     let seen_elsewhere: Vec<&&Observation> = txt
         .iter()
-        .filter(|o| {
-            !ctx.nameservers.contains_key(&o.perspective)
-                && wanted.iter().any(|w| o.txt.contains(w))
-        })
+        .filter(|o| !ctx.is_nameserver(&o.perspective) && wanted.iter().any(|w| o.txt.contains(w)))
         .collect();
     if !missing.is_empty() && missing.len() == answered_ns && !seen_elsewhere.is_empty() {
         let mut evidence: Vec<String> = seen_elsewhere
@@ -560,7 +561,7 @@ fn wildcard_needs_dns01(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     // Nameserver sources disagreeing is ns-inconsistent, not GeoDNS.
     let addr: Vec<&Observation> = ca_like(obs, Check::Address)
-        .filter(|o| o.ok && o.phase.is_none() && !ctx.nameservers.contains_key(&o.perspective))
+        .filter(|o| o.ok && o.phase.is_none() && !ctx.is_nameserver(&o.perspective))
         .collect();
     let mut groups: BTreeMap<&Signature, Vec<&str>> = BTreeMap::new();
     for o in &addr {
@@ -942,7 +943,7 @@ fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
 fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     // Nameserver sources answer only for their zone; they are compared in ns-inconsistent.
     let caa: Vec<&Observation> = ca_like(obs, Check::Caa)
-        .filter(|o| !o.perspective_fault && !ctx.nameservers.contains_key(&o.perspective))
+        .filter(|o| !o.perspective_fault && !ctx.is_nameserver(&o.perspective))
         .collect();
     let forbids: Vec<&&Observation> = caa
         .iter()
@@ -1026,9 +1027,7 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let addr: Vec<&Observation> = obs
         .iter()
         .filter(|o| {
-            !o.perspective_fault
-                && o.address.is_none()
-                && !ctx.nameservers.contains_key(&o.perspective)
+            !o.perspective_fault && o.address.is_none() && !ctx.is_nameserver(&o.perspective)
         })
         .collect();
     let refused: Vec<&&Observation> = addr
@@ -1075,10 +1074,11 @@ fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
 /// The name and address of a nameserver source, whose perspective is named `name@address …`.
 fn nameserver_of<'a>(ctx: &Context, perspective: &'a str) -> (String, &'a str) {
     let host = ctx
-        .nameservers
-        .get(perspective)
-        .cloned()
-        .unwrap_or_default();
+        .roster
+        .id(perspective)
+        .and_then(|id| ctx.roster.nameserver(id))
+        .unwrap_or_default()
+        .to_string();
     let ip = perspective
         .split('@')
         .nth(1)

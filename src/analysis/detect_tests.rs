@@ -7,7 +7,7 @@
 
 use super::*;
 use crate::checks::blank;
-use crate::model::{AltFetch, DnsExchange, HttpFacts, HttpHop, ProbeFacts};
+use crate::model::{AltFetch, DnsExchange, HttpFacts, HttpHop, PerspectiveInfo, ProbeFacts};
 
 const ID: &str = "example.com";
 const URL: &str = "http://example.com/.well-known/acme-challenge/tok";
@@ -28,30 +28,33 @@ const QUAD9: &str = "quad9";
 struct Fx {
     identifier: String,
     methods: Vec<Method>,
-    roles: BTreeMap<String, Role>,
-    nameservers: BTreeMap<String, String>,
+    roster: Roster,
     expect_txt: Vec<String>,
 }
 
 impl Fx {
     fn new(identifier: &str, methods: &[Method]) -> Fx {
-        let mut roles = BTreeMap::new();
-        let mut nameservers = BTreeMap::new();
-        roles.insert(PRIMARY.to_string(), Role::Primary);
+        let p = |name: &str, role: Role, nameserver: Option<&str>| PerspectiveInfo {
+            name: name.to_string(),
+            role,
+            rir: None,
+            dns: "system".into(),
+            http: "direct".into(),
+            nameserver: nameserver.map(Into::into),
+            location: None,
+        };
+        let mut list = vec![p(PRIMARY, Role::Primary, None)];
         for r in REMOTES {
-            roles.insert(r.to_string(), Role::Remote);
+            list.push(p(r, Role::Remote, None));
         }
         for ns in [NS1, NS2, NS3, NS1_V6, NS2_V6, NS_DELEGATED] {
-            roles.insert(ns.to_string(), Role::Source);
-            let host = ns.split('@').next().unwrap();
-            nameservers.insert(ns.to_string(), host.to_string());
+            list.push(p(ns, Role::Source, ns.split('@').next()));
         }
-        roles.insert(QUAD9.to_string(), Role::Source);
+        list.push(p(QUAD9, Role::Source, None));
         Fx {
             identifier: identifier.to_string(),
             methods: methods.to_vec(),
-            roles,
-            nameservers,
+            roster: Roster::new(&list),
             expect_txt: Vec::new(),
         }
     }
@@ -74,9 +77,8 @@ impl Fx {
             identifier: &self.identifier,
             wildcard: self.identifier.starts_with("*."),
             methods: &self.methods,
-            roles: &self.roles,
+            roster: &self.roster,
             ca: "letsencrypt.org",
-            nameservers: &self.nameservers,
             expect_txt: &self.expect_txt,
             smime: false,
         };

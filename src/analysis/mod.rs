@@ -4,9 +4,11 @@
 
 pub mod code;
 pub mod detect;
+pub mod mark;
 pub mod quorum;
+pub mod roster;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +17,9 @@ use crate::model::{
     Role, Severity,
 };
 pub use code::FindingCode;
+pub use mark::{Mark, ObservationMarks};
 use quorum::Policy;
+pub use roster::{PerspectiveId, Roster};
 
 /// Everything the probes produced: the input of the analysis and the content of `--save`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,26 +87,17 @@ pub struct Analysis {
 
 /// Analyses a run under a policy.
 pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
-    let roles: BTreeMap<String, Role> = run
-        .perspectives
-        .iter()
-        .map(|p| (p.name.clone(), p.role))
-        .collect();
-    let nameservers: BTreeMap<String, String> = run
-        .perspectives
-        .iter()
-        .filter_map(|p| p.nameserver.clone().map(|n| (p.name.clone(), n)))
-        .collect();
+    let roster = Roster::new(&run.perspectives);
     let mut identifiers = Vec::new();
     let mut findings = Vec::new();
     let mut overall: Option<Outcome> = None;
-    let has_remotes = roles.values().any(|r| *r == Role::Remote);
+    let has_remotes = roster.ids().any(|p| roster.role(p) == Role::Remote);
     for id in &run.identifiers {
         let mut obs = id.observations.clone();
         let order = |o: &Observation| {
             (
                 o.check,
-                roles.get(&o.perspective).copied().unwrap_or(Role::Source),
+                roster.role_of(&o.perspective),
                 o.perspective.clone(),
                 o.address.clone(),
             )
@@ -112,9 +107,8 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             identifier: &id.name,
             wildcard: id.name.starts_with("*."),
             methods: &id.methods,
-            roles: &roles,
+            roster: &roster,
             ca: if id.ca.is_empty() { &run.ca } else { &id.ca },
-            nameservers: &nameservers,
             expect_txt: &run.expect_txt,
             smime: run.smime,
         };
@@ -128,18 +122,14 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             let primary = obs
                 .iter()
                 .filter(ca_like)
-                .find(|o| roles.get(&o.perspective) == Some(&Role::Primary));
+                .find(|o| roster.role_of(&o.perspective) == Role::Primary);
             let remotes: Vec<(&Observation, crate::model::Rir)> = obs
                 .iter()
                 .filter(ca_like)
-                .filter(|o| roles.get(&o.perspective) == Some(&Role::Remote))
                 .filter_map(|o| {
-                    let rir = run
-                        .perspectives
-                        .iter()
-                        .find(|p| p.name == o.perspective)?
-                        .rir?;
-                    Some((o, rir))
+                    let p = roster.id(&o.perspective)?;
+                    let rir = roster.rir(p)?;
+                    (roster.role(p) == Role::Remote).then_some((o, rir))
                 })
                 .collect();
             if primary.is_none() && remotes.is_empty() {
@@ -175,7 +165,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         }
         overall = Some(overall.map_or(outcome, |o: Outcome| o.worst(outcome)));
         findings.append(&mut f);
-        identifiers.push(IdentifierReport {
+        let mut report = IdentifierReport {
             name: id.name.clone(),
             methods: id.methods.clone(),
             outcome,
@@ -187,7 +177,10 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
                 id.ca.clone()
             },
             certificate: id.certificate.clone(),
-        });
+            marks: Vec::new(),
+        };
+        mark::mark_identifier(&roster, &mut report);
+        identifiers.push(report);
     }
     if let Some(first) = run.identifiers.first() {
         findings.extend(too_close(run, &first.name));
@@ -323,34 +316,30 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         .iter()
         .flat_map(|i| &i.observations)
         .collect();
-    let remote_names: Vec<&str> = run
-        .perspectives
-        .iter()
-        .filter(|p| p.role == Role::Remote)
-        .map(|p| p.name.as_str())
+    let roster = Roster::new(&run.perspectives);
+    let remotes: Vec<PerspectiveId> = roster
+        .ids()
+        .filter(|p| roster.role(*p) == Role::Remote)
         .collect();
+    // Who answered (or failed on the tool's side), joined to the perspective list by id.
+    let ids_where = |keep: &dyn Fn(&Observation) -> bool| -> BTreeSet<PerspectiveId> {
+        all.iter()
+            .filter(|o| keep(o))
+            .filter_map(|o| roster.id(&o.perspective))
+            .collect()
+    };
+    let usable = ids_where(&|o| !o.perspective_fault);
+    let usable_http = ids_where(&|o| o.check == Check::Http01 && !o.perspective_fault);
+    let faulty = ids_where(&|o| o.perspective_fault);
     // Only proxied remotes the tool could actually use show geoblocking.
-    let proxied = run
-        .perspectives
+    let proxied = remotes
         .iter()
-        .filter(|p| p.role == Role::Remote && p.http != "direct")
-        .filter(|p| {
-            all.iter().any(|o| {
-                o.perspective == p.name && o.check == Check::Http01 && !o.perspective_fault
-            })
-        })
+        .filter(|p| !roster.fetches_directly(**p) && usable_http.contains(*p))
         .count();
-    let usable_remotes = remote_names
-        .iter()
-        .filter(|n| {
-            all.iter()
-                .any(|o| o.perspective == **n && !o.perspective_fault)
-        })
-        .count();
-    let nameservers = run
-        .perspectives
-        .iter()
-        .filter(|p| p.nameserver.is_some())
+    let usable_remotes = remotes.iter().filter(|p| usable.contains(*p)).count();
+    let nameservers = roster
+        .ids()
+        .filter(|p| roster.nameserver(*p).is_some())
         .count();
     let has = |c: Check| all.iter().any(|o| o.check == c && !o.perspective_fault);
     let multi_addr = all
@@ -361,8 +350,8 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         || all
             .iter()
             .any(|o| o.check == Check::Http01 && o.signature.is_body());
-    let c = |mode: &str, tested: bool, why: String| Coverage {
-        failure_mode: mode.into(),
+    let c = |mode: FindingCode, tested: bool, why: String| Coverage {
+        failure_mode: mode,
         tested,
         why,
     };
@@ -373,14 +362,14 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
     };
     let mut v = vec![
         c(
-            "geodns-divergence",
+            FindingCode::GeodnsDivergence,
             usable_remotes > 0 && has(Check::Address),
             format!(
                 "{usable_remotes} remote perspective(s) resolved the name with their own DNS view"
             ),
         ),
         c(
-            "http-geoblocked",
+            FindingCode::HttpGeoblocked,
             proxied > 0 && has(Check::Http01),
             if proxied > 0 {
                 format!(
@@ -392,14 +381,14 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "dns-refused-by-region",
+            FindingCode::DnsRefusedByRegion,
             usable_remotes > 0,
             "each perspective asks with its own resolver or ECS subnet".into(),
         ),
-        c("ns-inconsistent", nameservers > 1, ns_why.clone()),
-        c("ns-unreachable", nameservers > 0, ns_why.clone()),
+        c(FindingCode::NsInconsistent, nameservers > 1, ns_why.clone()),
+        c(FindingCode::NsUnreachable, nameservers > 0, ns_why.clone()),
         c(
-            "txt-missing-on-ns",
+            FindingCode::TxtMissingOnNs,
             nameservers > 1 && has(Check::Dns01),
             if has(Check::Dns01) {
                 ns_why
@@ -408,17 +397,17 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "caa-forbids",
+            FindingCode::CaaForbids,
             has(Check::Caa),
             "CAA climb evaluated from each perspective".into(),
         ),
         c(
-            "caa-lookup-failed",
+            FindingCode::CaaLookupFailed,
             has(Check::Caa),
             "CAA lookup errors recorded per perspective".into(),
         ),
         c(
-            "dead-address",
+            FindingCode::DeadAddress,
             multi_addr,
             if multi_addr {
                 "every published address fetched separately".into()
@@ -427,12 +416,12 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "redirect-disallowed",
+            FindingCode::RedirectDisallowed,
             has(Check::Http01),
             "redirects followed under the CA rules".into(),
         ),
         c(
-            "body-too-large",
+            FindingCode::BodyTooLarge,
             known_body,
             if known_body {
                 "a known body (probe file or --expect-body) was compared with the 128-byte limit"
@@ -442,7 +431,7 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "cdn-cached-challenge",
+            FindingCode::CdnCachedChallenge,
             has(Check::Http01),
             if probed {
                 "probe file written, fetched, rewritten and fetched again from every perspective"
@@ -453,22 +442,19 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             },
         ),
         c(
-            "user-agent-filtered",
+            FindingCode::UserAgentFiltered,
             has(Check::Http01),
             "a refused fetch is repeated with a browser User-Agent".into(),
         ),
     ];
-    let faults: Vec<&str> = remote_names
+    let faults: Vec<&str> = remotes
         .iter()
-        .copied()
-        .filter(|n| {
-            all.iter()
-                .any(|o| o.perspective == *n && o.perspective_fault)
-        })
+        .filter(|p| faulty.contains(*p))
+        .map(|p| roster.name(*p))
         .collect();
     if !faults.is_empty() {
         v.push(c(
-            "perspective-error",
+            FindingCode::PerspectiveError,
             true,
             format!("could not use: {}", faults.join(", ")),
         ));

@@ -17,7 +17,8 @@ use url::Url;
 use super::blank;
 use crate::config::{HttpSpec, ProxyKind};
 use crate::model::{
-    Check, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom, Signature,
+    Check, ConnectFailure, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom,
+    Signature,
 };
 use crate::perspective::Vantage;
 use crate::perspective::http::{self as h, Pins, Timeouts};
@@ -229,6 +230,8 @@ struct Fetched {
     status: Option<u16>,
     body: Option<(Vec<u8>, bool)>,
     error: Option<(Phase, String)>,
+    /// With a `connect` error: how the connection failed, as the transport classified it.
+    connect: Option<ConnectFailure>,
     /// The chain stopped at a redirect a CA would not follow.
     redirect_refused: bool,
     /// Addresses the policy set aside on the way.
@@ -254,6 +257,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         status: None,
         body: None,
         error: None,
+        connect: None,
         redirect_refused: false,
         refused: Vec::new(),
     };
@@ -418,6 +422,9 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                             Ok(r) => Ok(Reply::Reqwest(r)),
                             Err(e) => {
                                 let phase = h::phase_of(&e);
+                                if phase == Phase::Connect {
+                                    f.connect = h::connect_failure_of(&e);
+                                }
                                 let socks = matches!(
                                     &v.spec.http,
                                     HttpSpec::Proxy {
@@ -425,7 +432,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                                         ..
                                     }
                                 );
-                                Err((phase, describe_error(phase, &e, socks)))
+                                Err((phase, describe_error(phase, f.connect, &e, socks)))
                             }
                         }
                     }
@@ -561,7 +568,12 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
     }
 }
 
-fn describe_error(phase: Phase, e: &reqwest::Error, via_socks: bool) -> String {
+fn describe_error(
+    phase: Phase,
+    connect: Option<ConnectFailure>,
+    e: &reqwest::Error,
+    via_socks: bool,
+) -> String {
     let detail = h::error_text(e);
     match phase {
         // Through SOCKS the proxy waits for the origin before it answers: a silent proxy and a
@@ -575,7 +587,7 @@ fn describe_error(phase: Phase, e: &reqwest::Error, via_socks: bool) -> String {
         Phase::Timeout => {
             format!("Timeout after connect (your server may be slow or overloaded): {detail}")
         }
-        Phase::Connect if detail.to_ascii_lowercase().contains("refused") => {
+        Phase::Connect if connect == Some(ConnectFailure::Refused) => {
             format!("Connection refused: {detail}")
         }
         Phase::Proxy => format!("the perspective's proxy failed: {detail}"),
@@ -627,6 +639,7 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
     if let Some((phase, msg)) = f.error {
         o.phase = Some(phase);
         o.perspective_fault = phase == Phase::Proxy;
+        o.connect_failure = f.connect.filter(|_| phase == Phase::Connect);
         o.summary = msg;
         o.signature = match (phase, f.status) {
             _ if f.redirect_refused => Signature::RedirectDisallowed,

@@ -35,6 +35,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         probe: None,
         refused: Vec::new(),
         ns_capped: None,
+        connect_failure: None,
     }
 }
 

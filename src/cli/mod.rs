@@ -113,14 +113,9 @@ pub struct HookArgs {
     pub quiet: bool,
 }
 
-/// Which outcomes make the exit status non-zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// At risk exits 1, would fail exits 2 (default).
-    Warning,
-    /// Only a failing renewal (2) or no assessment (3) is non-zero; at risk exits 0.
-    Error,
-}
+/// `--fail-on`'s values live with the exit-code table they gate (report and exit must not import
+/// the flags layer); re-exported here so the flags read as one list.
+pub use crate::exit::FailOn;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

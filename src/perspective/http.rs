@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::{HttpSpec, ProxyKind};
-use crate::model::Phase;
+use crate::model::{ConnectFailure, Phase};
 
 /// The host of `url` without the brackets of an IPv6 literal (what DNS and address parsing want).
 pub fn bare_host(url: &url::Url) -> String {
@@ -209,6 +209,31 @@ pub fn is_proxy_error(e: &reqwest::Error) -> bool {
     .iter()
     .any(|s| t.contains(&format!("socks error: {s}")));
     via_proxy && !target_side
+}
+
+/// How a connection attempt failed, for an error of phase `connect`: the OS error kind in the
+/// chain when there is one, else the words a SOCKS or HTTP proxy reports on the target's behalf
+/// (those arrive as text only). This is the one place such text is read.
+pub fn connect_failure_of(e: &reqwest::Error) -> Option<ConnectFailure> {
+    use std::io::ErrorKind as K;
+    if error_text(e).to_ascii_lowercase().contains("refused") {
+        return Some(ConnectFailure::Refused);
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                K::ConnectionRefused => return Some(ConnectFailure::Refused),
+                K::ConnectionReset | K::ConnectionAborted => return Some(ConnectFailure::Reset),
+                K::HostUnreachable | K::NetworkUnreachable => {
+                    return Some(ConnectFailure::Unreachable);
+                }
+                _ => {}
+            }
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// Maps a reqwest error to an observation phase.

@@ -18,8 +18,8 @@ use serde_json::{Number, Value};
 
 use super::SavedRun;
 use crate::analysis::quorum::Policy;
-use crate::cli::FailOn;
 use crate::config::PolicyName;
+use crate::exit::FailOn;
 use crate::model::{Outcome, Report, SCHEMA_VERSION};
 use crate::proptest_support::{At, cases, scale};
 use crate::report::{self, Style};

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use crate::analysis::{self, Run, quorum::Policy};
-use crate::cli::FailOn;
-use crate::exit::{self, Exit};
+use crate::exit::{self, Exit, FailOn};
 use crate::model::{Report, SCHEMA_VERSION, ToolInfo};
 
 /// Builds the report of a run and the exit status it maps to under `fail_on`.

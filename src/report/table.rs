@@ -8,8 +8,10 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::{Style, clean, outcome_word, shorten, wrap};
+use crate::analysis::Mark;
 use crate::model::{
-    CNAME_LOOP, Check, IdentifierReport, Observation, Outcome, Report, Severity, Signature,
+    CNAME_LOOP, Check, ConnectFailure, IdentifierReport, Observation, Outcome, Report, Severity,
+    Signature,
 };
 
 const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
@@ -56,8 +58,7 @@ fn failure_words(o: &Observation) -> String {
     }
     match o.phase {
         Some(Phase::Timeout) => "timeout".into(),
-        // No typed fact tells a refused connection from a reset one yet; see the report.
-        Some(Phase::Connect) if o.summary.to_ascii_lowercase().contains("refused") => {
+        Some(Phase::Connect) if o.connect_failure == Some(ConnectFailure::Refused) => {
             "refused".into()
         }
         Some(p) => p.to_string(),
@@ -65,9 +66,15 @@ fn failure_words(o: &Observation) -> String {
     }
 }
 
+/// The cell symbol of the analysis's answer mark: the table has only two, so a tool fault
+/// (unknown) is a ✗ like a failure and only its colour tells them apart.
+fn symbol(answer: Mark) -> &'static str {
+    if answer == Mark::Pass { "✓" } else { "✗" }
+}
+
 /// The short text of one cell.
-fn cell_text(o: &Observation) -> String {
-    let mark = if o.ok { "✓" } else { "✗" };
+fn cell_text(o: &Observation, answer: Mark) -> String {
+    let mark = symbol(answer);
     let detail = match o.check {
         // Every address when they fit; else the first and how many more (all are in -v and JSON).
         Check::Address if o.ok => match o.addresses.as_slice() {
@@ -204,14 +211,13 @@ fn render_identifier(
         for c in &used {
             row.push(match seen.iter().find(|o| o.check == *c) {
                 Some(o) => {
-                    let cell = Cell::new(cell_text(o));
+                    let answer = id.marks_of(o).answer;
+                    let cell = Cell::new(cell_text(o, answer));
                     if style.color {
-                        cell.fg(if o.ok {
-                            Color::Green
-                        } else if o.perspective_fault {
-                            Color::Magenta
-                        } else {
-                            Color::Red
+                        cell.fg(match answer {
+                            Mark::Pass => Color::Green,
+                            Mark::Unknown => Color::Magenta,
+                            Mark::Risk | Mark::Fail => Color::Red,
                         })
                     } else {
                         cell
@@ -228,10 +234,12 @@ fn render_identifier(
         .iter()
         .filter(|o| o.address.is_some())
         .collect();
-    if !per_addr.is_empty() && (style.verbose || per_addr.iter().any(|o| !o.ok)) {
+    if !per_addr.is_empty()
+        && (style.verbose || per_addr.iter().any(|o| id.marks_of(o).answer != Mark::Pass))
+    {
         writeln!(w, "  per address (HTTP-01):")?;
         for o in per_addr {
-            let mark = if o.ok { "✓" } else { "✗" };
+            let mark = symbol(id.marks_of(o).answer);
             let line = format!(
                 "{mark} {} → {}: {}",
                 o.perspective,
@@ -350,12 +358,12 @@ mod tests {
             findings: Vec::new(),
             coverage: vec![
                 Coverage {
-                    failure_mode: "a-mode".into(),
+                    failure_mode: crate::analysis::FindingCode::CaaForbids,
                     tested: true,
                     why: "x".into(),
                 },
                 Coverage {
-                    failure_mode: "b-mode".into(),
+                    failure_mode: crate::analysis::FindingCode::DeadAddress,
                     tested: false,
                     why: "y".into(),
                 },
@@ -377,7 +385,10 @@ mod tests {
         )
         .unwrap();
         let s = String::from_utf8(out).unwrap();
-        assert!(s.contains("not tested:") && s.contains("b-mode"), "{s}");
+        assert!(
+            s.contains("not tested:") && s.contains("dead-address"),
+            "{s}"
+        );
     }
 
     // ---- Hand-built reports -------------------------------------------------------------------
@@ -458,6 +469,7 @@ mod tests {
             probe: None,
             refused: Vec::new(),
             ns_capped: None,
+            connect_failure: None,
         }
     }
 
@@ -638,7 +650,7 @@ mod tests {
         id: IdentifierReport,
         findings: Vec<Finding>,
     ) -> Report {
-        Report {
+        let mut r = Report {
             schema_version: 1,
             tool: ToolInfo {
                 name: "mpic-check".into(),
@@ -660,7 +672,9 @@ mod tests {
             identifiers: vec![id],
             findings,
             coverage: coverage(),
-        }
+        };
+        crate::analysis::mark::mark_report(&mut r);
+        r
     }
 
     fn identifier(
@@ -676,6 +690,7 @@ mod tests {
             observations: obs,
             ca: "letsencrypt.org".into(),
             certificate: None,
+            marks: Vec::new(),
         }
     }
 
@@ -882,6 +897,7 @@ mod tests {
             "connect to [2001:db8::10]:80 refused",
         );
         v6.address = Some("2001:db8::10".into());
+        v6.connect_failure = Some(ConnectFailure::Refused);
         o.push(v6);
         let mut v4 = http_ok("home");
         v4.address = Some("203.0.113.10".into());
@@ -1142,6 +1158,8 @@ mod tests {
             .observations
             .retain(|x| x.address.as_deref() != Some("203.0.113.10"));
         r.identifiers[0].observations.push(o);
+        // Edited after the analysis: mark again, as a tool editing a report must.
+        crate::analysis::mark::mark_report(&mut r);
         r
     }
 
@@ -1197,6 +1215,7 @@ mod tests {
             .evidence
             .push("home: \x1b[31mred\x1b[0m CAA".into());
         id.verdicts[0].explanation.push_str(" \x1b[5mblink");
+        crate::analysis::mark::mark_report(&mut r);
         r
     }
 
@@ -1213,5 +1232,22 @@ mod tests {
             "raw control bytes in the table:\n{}",
             s.escape_debug()
         );
+    }
+
+    #[test]
+    fn a_refused_connection_is_told_from_a_reset_one_by_type_not_by_summary() {
+        let mut o = http(
+            "home",
+            None,
+            Some(Phase::Connect),
+            "Connection refused: whatever",
+        );
+        // The summary alone no longer decides: without the typed kind it is a connect failure.
+        assert_eq!(failure_words(&o), "connect");
+        o.connect_failure = Some(ConnectFailure::Refused);
+        assert_eq!(failure_words(&o), "refused");
+        o.summary = "connection reset by peer".into();
+        o.connect_failure = Some(ConnectFailure::Reset);
+        assert_eq!(failure_words(&o), "connect");
     }
 }

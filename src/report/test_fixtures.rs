@@ -35,6 +35,7 @@ pub fn ident(name: &str, outcome: Outcome, verdicts: Vec<Verdict>) -> Identifier
         observations: Vec::new(),
         ca: "letsencrypt.org".into(),
         certificate: None,
+        marks: Vec::new(),
     }
 }
 
