@@ -1,3 +1,4 @@
+mod architecture;
 mod dns;
 mod doh;
 mod e2e;
