@@ -12,7 +12,7 @@ use super::{PROBE_BODY_LIMIT_TEXT, PROBE_USER_AGENT};
 use crate::checks::blank;
 use crate::checks::http01::hex;
 use crate::model::{
-    Check, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Rr, Signature,
+    Check, ConnectFailure, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Rr, Signature,
 };
 use crate::perspective::LookupFailure;
 use crate::text::escape_bytes;
@@ -31,8 +31,9 @@ pub(super) enum HttpEnd {
     },
     /// A redirect a CA would not follow.
     Refused(String),
-    /// The probe could not fetch: phase, message, whether it is the probe's own fault.
-    Failed(Phase, String, bool),
+    /// The probe could not fetch: phase, message, whether it is the probe's own fault, and how
+    /// the connection failed when it did.
+    Failed(Phase, String, bool, Option<ConnectFailure>),
     /// The API failed.
     Fault(Fault),
 }
@@ -80,8 +81,9 @@ pub(super) fn http_observation(
             o.summary = f.message;
             o.signature = Signature::Failed(f.phase);
         }
-        HttpEnd::Failed(phase, msg, fault) => {
+        HttpEnd::Failed(phase, msg, fault, kind) => {
             o.phase = Some(phase);
+            o.connect_failure = kind;
             o.perspective_fault = fault;
             o.summary = msg;
             o.signature = match (phase, status) {
@@ -123,7 +125,7 @@ pub(super) fn http_observation(
 
 /// A probe failure of an HTTP test, classified like local fetch errors. Only `internal`
 /// failures are the probe's own; refusals and timeouts are what this region sees.
-pub(super) fn http_failure(r: &Value) -> (Phase, String, bool) {
+pub(super) fn http_failure(r: &Value) -> (Phase, String, bool, Option<ConnectFailure>) {
     let raw = r.get("rawOutput").and_then(Value::as_str).unwrap_or("");
     let line = first_line(raw);
     let lower = raw.to_ascii_lowercase();
@@ -132,6 +134,7 @@ pub(super) fn http_failure(r: &Value) -> (Phase, String, bool) {
             Phase::Proxy,
             format!("the Globalping probe failed internally: {line}"),
             true,
+            None,
         )
     } else if ["timeout", "timed out", "etimedout"]
         .iter()
@@ -141,17 +144,37 @@ pub(super) fn http_failure(r: &Value) -> (Phase, String, bool) {
             Phase::Timeout,
             format!("Timeout during connect (likely firewall problem): {line}"),
             false,
+            None,
         )
     } else if ["econnrefused", "refused"]
         .iter()
         .any(|s| lower.contains(s))
     {
-        (Phase::Connect, format!("Connection refused: {line}"), false)
-    } else if ["econnreset", "reset", "ehostunreach", "enetunreach"]
+        // The probe's raw output is the only record of why its connection failed: read once here
+        // into a typed kind, so nothing downstream reads the message.
+        (
+            Phase::Connect,
+            format!("Connection refused: {line}"),
+            false,
+            Some(ConnectFailure::Refused),
+        )
+    } else if ["econnreset", "reset"].iter().any(|s| lower.contains(s)) {
+        (
+            Phase::Connect,
+            format!("Connection failed: {line}"),
+            false,
+            Some(ConnectFailure::Reset),
+        )
+    } else if ["ehostunreach", "enetunreach"]
         .iter()
         .any(|s| lower.contains(s))
     {
-        (Phase::Connect, format!("Connection failed: {line}"), false)
+        (
+            Phase::Connect,
+            format!("Connection failed: {line}"),
+            false,
+            Some(ConnectFailure::Unreachable),
+        )
     } else if ["enotfound", "eai_again", "getaddrinfo"]
         .iter()
         .any(|s| lower.contains(s))
@@ -160,14 +183,20 @@ pub(super) fn http_failure(r: &Value) -> (Phase, String, bool) {
             Phase::Dns,
             format!("the probe could not resolve the name: {line}"),
             false,
+            None,
         )
     } else if ["tls", "ssl", "certificate", "handshake"]
         .iter()
         .any(|s| lower.contains(s))
     {
-        (Phase::Tls, format!("TLS failed: {line}"), false)
+        (Phase::Tls, format!("TLS failed: {line}"), false, None)
     } else {
-        (Phase::Http, format!("the fetch failed: {line}"), false)
+        (
+            Phase::Http,
+            format!("the fetch failed: {line}"),
+            false,
+            None,
+        )
     }
 }
 

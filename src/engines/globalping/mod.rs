@@ -554,8 +554,8 @@ impl Globalping {
                 Some("finished") => {}
                 Some("failed") => {
                     hops.push(hop);
-                    let (phase, msg, fault) = http_failure(r);
-                    break HttpEnd::Failed(phase, msg, fault);
+                    let (phase, msg, fault, kind) = http_failure(r);
+                    break HttpEnd::Failed(phase, msg, fault, kind);
                 }
                 Some("offline") => {
                     break HttpEnd::Fault(Fault::proxy(
