@@ -15,13 +15,12 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::blank;
-use crate::config::{HttpSpec, ProxyKind};
 use crate::model::{
     Check, ConnectFailure, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom,
     Signature,
 };
 use crate::perspective::Vantage;
-use crate::perspective::http::{self as h, Pins, Timeouts};
+use crate::perspective::http::{self as h, GetError, Pins, Reply, Timeouts};
 use crate::text::escape_bytes;
 
 /// Let's Encrypt's validation User-Agent as reported by users.
@@ -189,39 +188,6 @@ async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Obser
     to_observation(v, r, plan, start)
 }
 
-/// A response from reqwest or from an explicit CONNECT tunnel.
-enum Reply {
-    Reqwest(reqwest::Response),
-    Raw(h::RawReply),
-}
-
-impl Reply {
-    fn status(&self) -> u16 {
-        match self {
-            Reply::Reqwest(r) => r.status().as_u16(),
-            Reply::Raw(r) => r.status,
-        }
-    }
-
-    fn headers(&self) -> Vec<(String, Vec<u8>)> {
-        match self {
-            Reply::Reqwest(r) => r
-                .headers()
-                .iter()
-                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_bytes().to_vec()))
-                .collect(),
-            Reply::Raw(r) => r.headers.clone(),
-        }
-    }
-
-    async fn body(self, cap: usize) -> Result<(Vec<u8>, bool), String> {
-        match self {
-            Reply::Reqwest(r) => h::read_capped(r, cap).await,
-            Reply::Raw(r) => r.body,
-        }
-    }
-}
-
 /// The result of following one chain.
 #[derive(Debug)]
 struct Fetched {
@@ -356,89 +322,30 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             None => host.clone(),
         };
         let pinned_ip = pins.map.first().and_then(|(_, a)| a.first().copied());
-        let via_connect = matches!(
-            &v.spec.http,
-            HttpSpec::Proxy {
-                kind: ProxyKind::Http,
-                ..
-            }
-        ) && url.scheme() == "http"
-            && pinned_ip.is_some();
-        let reply: Result<Reply, (Phase, String)> =
-            if let (true, Some(ip), HttpSpec::Proxy { url: proxy, .. }) =
-                (via_connect, pinned_ip, &v.spec.http)
-            {
-                // An HTTP proxy resolves names itself; to reach the address this perspective chose,
-                // tunnel to it with an explicit CONNECT.
-                let port = req_url.port_or_known_default().unwrap_or(80);
-                let path = match url.query() {
-                    Some(q) => format!("{}?{q}", url.path()),
-                    None => url.path().to_string(),
-                };
-                h::connect_fetch(
-                    proxy,
-                    std::net::SocketAddr::new(ip, port),
-                    &host_with_port,
-                    &path,
-                    &plan.user_agent,
-                    timeouts,
-                    READ_CAP,
-                )
-                .await
-                .map(Reply::Raw)
-            } else {
-                // Plain HTTP goes through the perspective's one shared client: pinned addresses travel
-                // in the URL with the name in the Host header, so no per-request resolver is needed.
-                // HTTPS needs the name in the URL for SNI, so those (rare) hops get a client pinned by
-                // name.
-                let mut host_header = None;
-                let owned;
-                let client = if url.scheme() == "http" {
-                    if let Some(ip) = pinned_ip {
-                        let _ = req_url.set_ip_host(ip);
-                        host_header = Some(host_with_port.clone());
-                    }
-                    v.http_client()
-                        .map_err(|e| (Phase::Protocol, format!("cannot build HTTP client: {e}")))
-                } else {
-                    match h::client(&v.spec.http, pins, timeouts) {
-                        Ok(c) => {
-                            owned = c;
-                            Ok(&owned)
-                        }
-                        Err(e) => Err((Phase::Protocol, format!("cannot build HTTP client: {e}"))),
-                    }
-                };
-                match client {
-                    Ok(client) => {
-                        let mut request = client
-                            .get(req_url)
-                            .header("user-agent", &plan.user_agent)
-                            .header("accept", "*/*");
-                        if let Some(h) = &host_header {
-                            request = request.header("host", h);
-                        }
-                        match request.send().await {
-                            Ok(r) => Ok(Reply::Reqwest(r)),
-                            Err(e) => {
-                                let phase = h::phase_of(&e);
-                                if phase == Phase::Connect {
-                                    f.connect = h::connect_failure_of(&e);
-                                }
-                                let socks = matches!(
-                                    &v.spec.http,
-                                    HttpSpec::Proxy {
-                                        kind: ProxyKind::Socks5 | ProxyKind::Socks5h,
-                                        ..
-                                    }
-                                );
-                                Err((phase, describe_error(phase, f.connect, &e, socks)))
-                            }
-                        }
-                    }
-                    Err(e) => Err(e),
+        let request = h::Get {
+            url: &url,
+            req_url,
+            pinned: pinned_ip,
+            pins,
+            host_with_port: &host_with_port,
+            user_agent: &plan.user_agent,
+            timeouts,
+            cap: READ_CAP,
+        };
+        let reply: Result<Reply, (Phase, String)> = match v.get(request).await {
+            Ok(r) => Ok(r),
+            Err(GetError::Failed(phase, message)) => Err((phase, message)),
+            Err(GetError::Transport(e)) => {
+                let phase = h::phase_of(&e);
+                if phase == Phase::Connect {
+                    f.connect = h::connect_failure_of(&e);
                 }
-            };
+                Err((
+                    phase,
+                    describe_error(phase, f.connect, &e, v.through_socks()),
+                ))
+            }
+        };
         let resp = match reply {
             Ok(r) => r,
             Err(e) => {

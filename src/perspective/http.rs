@@ -490,6 +490,161 @@ pub async fn connect_fetch(
         .map_err(|_| (Phase::Timeout, format!("Timeout after connect (your server may be slow or overloaded): no response within {:?}", t.total)))?
 }
 
+/// A response from reqwest or from an explicit CONNECT tunnel.
+#[derive(Debug)]
+pub enum Reply {
+    /// Through a reqwest client.
+    Reqwest(reqwest::Response),
+    /// Through a CONNECT tunnel read by hand.
+    Raw(RawReply),
+}
+
+impl Reply {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Reply::Reqwest(r) => r.status().as_u16(),
+            Reply::Raw(r) => r.status,
+        }
+    }
+
+    /// Every header, names lower-cased, values as bytes.
+    pub fn headers(&self) -> Vec<(String, Vec<u8>)> {
+        match self {
+            Reply::Reqwest(r) => r
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_bytes().to_vec()))
+                .collect(),
+            Reply::Raw(r) => r.headers.clone(),
+        }
+    }
+
+    /// The body, at most `cap` bytes, and whether there was more.
+    pub async fn body(self, cap: usize) -> Result<(Vec<u8>, bool), String> {
+        match self {
+            Reply::Reqwest(r) => read_capped(r, cap).await,
+            Reply::Raw(r) => r.body,
+        }
+    }
+}
+
+/// One GET as a check wants it made; how it travels is this module's business.
+#[derive(Debug)]
+pub struct Get<'a> {
+    /// The URL as the chain names it (its host goes in the Host header and SNI).
+    pub url: &'a url::Url,
+    /// The URL to request (the test-only port override applied).
+    pub req_url: url::Url,
+    /// The address this perspective chose for the host, when it pins addresses.
+    pub pinned: Option<IpAddr>,
+    /// Host → addresses for a client that resolves by name (HTTPS hops).
+    pub pins: Pins,
+    /// `host[:port]` for the Host header.
+    pub host_with_port: &'a str,
+    /// The User-Agent to send.
+    pub user_agent: &'a str,
+    /// Connect and total bounds.
+    pub timeouts: Timeouts,
+    /// Body bytes read at most.
+    pub cap: usize,
+}
+
+/// Why one GET produced no response.
+#[derive(Debug)]
+pub enum GetError {
+    /// The transport failed; the caller words it (the CA's messages live in the checks).
+    Transport(reqwest::Error),
+    /// Anything else, already worded.
+    Failed(Phase, String),
+}
+
+impl super::Vantage {
+    /// Whether this perspective's HTTP leaves through a SOCKS proxy (which waits for the origin
+    /// before it answers, so a silent proxy and a dropped origin look alike).
+    pub fn through_socks(&self) -> bool {
+        matches!(
+            &self.spec.http,
+            HttpSpec::Proxy {
+                kind: ProxyKind::Socks5 | ProxyKind::Socks5h,
+                ..
+            }
+        )
+    }
+
+    /// Makes one GET from this perspective. The transport is chosen here: through an HTTP proxy
+    /// to a pinned address, an explicit CONNECT tunnel (the proxy would resolve the name itself);
+    /// plain HTTP through the perspective's one shared client with the pinned address in the URL
+    /// and the name in the Host header; HTTPS through a client pinned by name (SNI needs it).
+    pub async fn get(&self, g: Get<'_>) -> Result<Reply, GetError> {
+        let Get {
+            url,
+            mut req_url,
+            pinned,
+            pins,
+            host_with_port,
+            user_agent,
+            timeouts,
+            cap,
+        } = g;
+        if let (
+            Some(ip),
+            HttpSpec::Proxy {
+                kind: ProxyKind::Http,
+                url: proxy,
+            },
+        ) = (pinned, &self.spec.http)
+            && url.scheme() == "http"
+        {
+            let port = req_url.port_or_known_default().unwrap_or(80);
+            let path = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            };
+            return connect_fetch(
+                proxy,
+                SocketAddr::new(ip, port),
+                host_with_port,
+                &path,
+                user_agent,
+                timeouts,
+                cap,
+            )
+            .await
+            .map(Reply::Raw)
+            .map_err(|(phase, m)| GetError::Failed(phase, m));
+        }
+        let mut host_header = None;
+        let owned;
+        let client = if url.scheme() == "http" {
+            if let Some(ip) = pinned {
+                let _ = req_url.set_ip_host(ip);
+                host_header = Some(host_with_port.to_string());
+            }
+            self.http_client().map_err(|e| {
+                GetError::Failed(Phase::Protocol, format!("cannot build HTTP client: {e}"))
+            })?
+        } else {
+            owned = client(&self.spec.http, pins, timeouts).map_err(|e| {
+                GetError::Failed(Phase::Protocol, format!("cannot build HTTP client: {e}"))
+            })?;
+            &owned
+        };
+        let mut request = client
+            .get(req_url)
+            .header("user-agent", user_agent)
+            .header("accept", "*/*");
+        if let Some(h) = &host_header {
+            request = request.header("host", h);
+        }
+        request
+            .send()
+            .await
+            .map(Reply::Reqwest)
+            .map_err(GetError::Transport)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
