@@ -3,6 +3,12 @@
 //! run can be saved, replayed and emitted as the versioned JSON document of design §8. Types here
 //! hold facts only; deciding what they mean is the analysis' job.
 
+mod code;
+mod mark;
+
+pub use code::FindingCode;
+pub use mark::{Mark, ObservationMarks};
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -819,7 +825,7 @@ impl fmt::Display for Severity {
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Stable code (design §6), e.g. `geodns-divergence`.
-    pub code: crate::analysis::FindingCode,
+    pub code: FindingCode,
     /// Severity.
     pub severity: Severity,
     /// The identifier concerned.
@@ -994,14 +1000,14 @@ pub struct IdentifierReport {
     /// carries the facts and verdicts they follow from; renderers read them through
     /// [`IdentifierReport::marks_of`] instead of judging observations themselves.
     #[serde(skip)]
-    pub marks: Vec<crate::analysis::ObservationMarks>,
+    pub marks: Vec<ObservationMarks>,
 }
 
 impl IdentifierReport {
     /// The marks of one of this identifier's observations (found by identity, so it must be a
     /// reference into `observations`). A report the analysis never marked gets
     /// `UNJUDGED`, and debug builds say so loudly.
-    pub fn marks_of(&self, o: &Observation) -> crate::analysis::ObservationMarks {
+    pub fn marks_of(&self, o: &Observation) -> ObservationMarks {
         debug_assert_eq!(
             self.marks.len(),
             self.observations.len(),
@@ -1013,7 +1019,7 @@ impl IdentifierReport {
             .position(|x| std::ptr::eq(x, o))
             .and_then(|i| self.marks.get(i))
             .copied()
-            .unwrap_or(crate::analysis::ObservationMarks::UNJUDGED)
+            .unwrap_or(ObservationMarks::UNJUDGED)
     }
 }
 
@@ -1022,7 +1028,7 @@ impl IdentifierReport {
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
     /// The finding code this is about (serialised as its kebab-case string, as before).
-    pub failure_mode: crate::analysis::FindingCode,
+    pub failure_mode: FindingCode,
     /// Whether this run could have detected it.
     pub tested: bool,
     /// Why (not).

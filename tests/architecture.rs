@@ -59,10 +59,39 @@ fn production_code(file: &Path, text: &str) -> Option<String> {
     {
         return None;
     }
-    Some(match text.find("#[cfg(test)]") {
-        Some(i) => text[..i].to_string(),
-        None => text.to_string(),
-    })
+    // Only the test module is cut: a `#[cfg(test)]` on a single item (an impl for tests) must
+    // not hide the production code after it.
+    let mut code = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.trim() == "#[cfg(test)]"
+            && lines
+                .peek()
+                .is_some_and(|next| next.trim_start().starts_with("mod "))
+        {
+            // Skip the test module by its braces (a `mod x;` line has none and ends at once);
+            // production code may follow it.
+            let mut depth = 0i64;
+            let mut opened = false;
+            for l in lines.by_ref() {
+                depth += l.matches('{').count() as i64 - l.matches('}').count() as i64;
+                opened |= l.contains('{');
+                if (opened && depth <= 0) || (!opened && l.trim_end().ends_with(';')) {
+                    break;
+                }
+            }
+            continue;
+        }
+        if line.trim() == "#[cfg(test)]" {
+            // Skip the one test-only item's first line; its body is usually short and a
+            // crate:: path there is test code.
+            lines.next();
+            continue;
+        }
+        code.push_str(line);
+        code.push('\n');
+    }
+    Some(code)
 }
 
 /// `crate::X` paths named in `code`, also inside `use crate::{a, b::c}` groups.

@@ -2,7 +2,6 @@
 //! outcome per identifier and overall, and the coverage statement. No I/O happens here, so a saved
 //! run replays to the same report and every rule is unit-testable on hand-built observations.
 
-pub mod code;
 pub mod detect;
 pub mod mark;
 pub mod quorum;
@@ -12,12 +11,12 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::FindingCode;
 use crate::model::{
     Check, Coverage, Finding, IdentifierReport, Method, Observation, Outcome, PerspectiveInfo,
     Role, Severity,
 };
-pub use code::FindingCode;
-pub use mark::{Mark, ObservationMarks};
+pub use crate::model::{Mark, ObservationMarks};
 use quorum::Policy;
 pub use roster::{PerspectiveId, Roster};
 

@@ -545,6 +545,18 @@ fn redactor_for(config: &Config) -> Redactor {
     r
 }
 
+/// What the CAA check of `t` asks for: its CA, wildcard or not, the first method, its account, and
+/// the certificate type.
+pub(crate) fn caa_request<'a>(plan: &Plan, t: &'a Target) -> caa::Request<'a> {
+    caa::Request {
+        issuer: &t.ca,
+        wildcard: t.id.is_wildcard(),
+        method: t.methods.first().copied(),
+        account_uri: t.account_uri.as_deref(),
+        smime: plan.smime,
+    }
+}
+
 fn key_authorization_like() -> String {
     let a = http01::Plan::random().token;
     let b = http01::Plan::random().token;
@@ -702,13 +714,7 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
         }
         return all;
     }
-    let req = caa::Request {
-        issuer: &t.ca,
-        wildcard: id.is_wildcard(),
-        method: methods.first().copied(),
-        account_uri: t.account_uri.as_deref(),
-        smime: plan.smime,
-    };
+    let req = caa_request(plan, t);
     let address = async {
         if id.is_wildcard() {
             None

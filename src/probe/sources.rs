@@ -35,13 +35,7 @@ pub(crate) async fn nameserver_sources(
     let Ok(main) = main else { return Vec::new() };
     let chal = chal.filter(|z| z.apex != main.apex);
     let delegated = chal.is_some();
-    let req = caa::Request {
-        issuer: &t.ca,
-        wildcard: id.is_wildcard(),
-        method: methods.first().copied(),
-        account_uri: t.account_uri.as_deref(),
-        smime: plan.smime,
-    };
+    let req = super::caa_request(plan, t);
     let mut jobs = Vec::new();
     for (zone, is_main) in std::iter::once((&main, true)).chain(chal.iter().map(|z| (z, false))) {
         for (ns, addr) in &zone.servers {
