@@ -1004,6 +1004,15 @@ pub struct IdentifierReport {
 }
 
 impl IdentifierReport {
+    /// The CA-like observations of one perspective (not the extra per-address fetches), in order:
+    /// one matrix row of the table and of the HTML report.
+    pub fn ca_like_of(&self, perspective: &str) -> Vec<&Observation> {
+        self.observations
+            .iter()
+            .filter(|o| o.perspective == perspective && o.address.is_none())
+            .collect()
+    }
+
     /// The marks of one of this identifier's observations (found by identity, so it must be a
     /// reference into `observations`). A report the analysis never marked gets
     /// `UNJUDGED`, and debug builds say so loudly.

@@ -50,6 +50,26 @@ fn negative_ttl(l: &Lookup) -> Option<u32> {
     l.exchanges.iter().filter_map(|e| e.negative_ttl).max()
 }
 
+/// [`sources`], or `None` after saying on `out` why there are none.
+async fn sources_or_say(
+    engine: &Resolvers<'_>,
+    challenge: &str,
+    timeout: Duration,
+    command: &str,
+    out: &mut impl Write,
+) -> std::io::Result<Option<Vec<Source>>> {
+    match sources(engine, challenge, timeout).await {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            writeln!(
+                out,
+                "mpic-check {command}: cannot find the nameservers of {challenge}: {e}"
+            )?;
+            Ok(None)
+        }
+    }
+}
+
 async fn sources(
     engine: &Resolvers<'_>,
     challenge: &str,
@@ -108,15 +128,8 @@ pub async fn wait_txt(
     out: &mut impl Write,
 ) -> std::io::Result<Exit> {
     let start = Instant::now();
-    let srcs = match sources(engine, challenge, step_timeout).await {
-        Ok(s) => s,
-        Err(e) => {
-            writeln!(
-                out,
-                "mpic-check wait-txt: cannot find the nameservers of {challenge}: {e}"
-            )?;
-            return Ok(Exit::CouldNotAssess);
-        }
+    let Some(srcs) = sources_or_say(engine, challenge, step_timeout, "wait-txt", out).await? else {
+        return Ok(Exit::CouldNotAssess);
     };
     let want: BTreeSet<String> = wanted.iter().cloned().collect();
     let mut pause = MIN_INTERVAL;
@@ -242,15 +255,8 @@ pub async fn watch(
     out: &mut impl Write,
 ) -> std::io::Result<Exit> {
     let start = Instant::now();
-    let srcs = match sources(engine, challenge, step_timeout).await {
-        Ok(s) => s,
-        Err(e) => {
-            writeln!(
-                out,
-                "mpic-check watch: cannot find the nameservers of {challenge}: {e}"
-            )?;
-            return Ok(Exit::CouldNotAssess);
-        }
+    let Some(srcs) = sources_or_say(engine, challenge, step_timeout, "watch", out).await? else {
+        return Ok(Exit::CouldNotAssess);
     };
     let interval = interval.max(MIN_INTERVAL);
     let mut state: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

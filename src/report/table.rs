@@ -195,11 +195,7 @@ fn render_identifier(
     header.extend(used.iter().map(|c| Cell::new(c.as_str())));
     t.set_header(header);
     for p in &r.perspectives {
-        let seen: Vec<&Observation> = id
-            .observations
-            .iter()
-            .filter(|o| o.perspective == p.name && o.address.is_none())
-            .collect();
+        let seen = id.ca_like_of(&p.name);
         if seen.is_empty() {
             continue;
         }

@@ -387,11 +387,7 @@ fn matrix(r: &Report, id: &IdentifierReport, out: &mut String) -> fmt::Result {
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for p in &r.perspectives {
-        let seen: Vec<&Observation> = id
-            .observations
-            .iter()
-            .filter(|o| o.perspective == p.name && o.address.is_none())
-            .collect();
+        let seen = id.ca_like_of(&p.name);
         if seen.is_empty() {
             continue;
         }
