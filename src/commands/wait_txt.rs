@@ -16,7 +16,7 @@ use hickory_resolver::proto::rr::RecordType;
 
 use crate::analysis::quorum::Policy;
 use crate::cli::HookArgs;
-use crate::config::{Config, DnsSpec, HttpSpec, PerspectiveSpec, PolicyName};
+use crate::config::{Config, DnsSpec, PerspectiveSpec, PolicyName};
 use crate::exit::Exit;
 use crate::identifier::Identifier;
 use crate::model::Role;
@@ -82,16 +82,11 @@ async fn sources(
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (ns, addr) in zone.servers {
-        let spec = PerspectiveSpec {
-            name: format!("{ns}@{}", addr.ip()),
-            role: Role::Source,
-            rir: None,
-            location: None,
-            dns: DnsSpec::Nameserver(addr),
-            ecs: None,
-            http: HttpSpec::Direct,
-            doh_ca: None,
-        };
+        let spec = PerspectiveSpec::local(
+            format!("{ns}@{}", addr.ip()),
+            Role::Source,
+            DnsSpec::Nameserver(addr),
+        );
         let v = Vantage::new(spec, timeout, None, engine.discovery.clone());
         out.push(Source {
             name: v.spec.name.clone(),

@@ -43,16 +43,7 @@ impl Config {
             authoritative_sources: true,
             engines: Vec::new(),
             perspectives: vec![
-                PerspectiveSpec {
-                    name: "local".into(),
-                    role: Role::Primary,
-                    rir: None,
-                    location: None,
-                    dns: DnsSpec::System,
-                    ecs: None,
-                    http: HttpSpec::Direct,
-                    doh_ca: None,
-                },
+                PerspectiveSpec::local("local", Role::Primary, DnsSpec::System),
                 remote("arin-us", Rir::Arin, (39.04, -77.49), "73.0.0.0/24"),
                 remote("ripe-de", Rir::Ripe, (50.11, 8.68), "80.128.0.0/24"),
                 remote("apnic-jp", Rir::Apnic, (35.68, 139.69), "126.0.0.0/24"),

@@ -397,6 +397,23 @@ pub struct PerspectiveSpec {
     pub doh_ca: Option<PathBuf>,
 }
 
+impl PerspectiveSpec {
+    /// A vantage of this host, without RIR, location, ECS or proxy: the built-in primary, the
+    /// discovery fallback and the nameserver sources are all of this shape.
+    pub fn local(name: impl Into<String>, role: Role, dns: DnsSpec) -> PerspectiveSpec {
+        PerspectiveSpec {
+            name: name.into(),
+            role,
+            rir: None,
+            location: None,
+            dns,
+            ecs: None,
+            http: HttpSpec::Direct,
+            doh_ca: None,
+        }
+    }
+}
+
 /// A remote engine from `[[engine]]`. Secrets stay in the environment variables named here.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineSpec {

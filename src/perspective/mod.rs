@@ -320,16 +320,7 @@ impl Vantage {
     /// A plain recursive vantage over the host's resolvers, for discovery when no configured
     /// perspective is recursive.
     pub fn system(timeout: Duration, discovery: Arc<Discovery>) -> Vantage {
-        let spec = PerspectiveSpec {
-            name: "system".into(),
-            role: crate::model::Role::Source,
-            rir: None,
-            location: None,
-            dns: DnsSpec::System,
-            ecs: None,
-            http: HttpSpec::Direct,
-            doh_ca: None,
-        };
+        let spec = PerspectiveSpec::local("system", crate::model::Role::Source, DnsSpec::System);
         Vantage::new(spec, timeout, None, discovery)
     }
 

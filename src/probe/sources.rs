@@ -44,16 +44,11 @@ pub(crate) async fn nameserver_sources(
             } else {
                 format!("{ns}@{} ({})", addr.ip(), zone.apex)
             };
-            let spec = crate::config::PerspectiveSpec {
-                name: name.clone(),
-                role: Role::Source,
-                rir: None,
-                location: None,
-                dns: DnsSpec::Nameserver(*addr),
-                ecs: None,
-                http: crate::config::HttpSpec::Direct,
-                doh_ca: None,
-            };
+            let spec = crate::config::PerspectiveSpec::local(
+                name.clone(),
+                Role::Source,
+                DnsSpec::Nameserver(*addr),
+            );
             let info = PerspectiveInfo {
                 name,
                 role: Role::Source,
