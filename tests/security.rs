@@ -279,6 +279,23 @@ fn delegation(ns: &[(&str, &[&str])]) -> Zone {
     z
 }
 
+/// A dns-01 run of the authoritative lab with only the lab's nameservers (127.0.1.0/24) and origin
+/// allowed: (exit code, JSON document held to the contract).
+fn dns01_run(lab: &crate::dns::AuthLab) -> (Option<i32>, Value) {
+    let out = lab
+        .cmd()
+        .env("MPIC_CHECK_ALLOW_RANGES", "127.0.1.0/24,127.0.20.0/24")
+        .args(["--format", "json", "--method", "dns-01", "--expect-txt"])
+        .args([crate::dns::TOKEN, "www.example.test"])
+        .output()
+        .unwrap();
+    crate::json_contract::contract(&out.stdout, out.status.code().unwrap());
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
 /// Every `server` that any DNS exchange of the run went to.
 fn servers_asked(doc: &Value) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
@@ -305,21 +322,7 @@ fn nameservers_at_reserved_addresses_are_never_asked() {
     // A trap where the hostile glue points: nothing may arrive.
     let trap = std::net::UdpSocket::bind(("127.0.0.1", lab.ns[0].port())).unwrap();
     trap.set_nonblocking(true).unwrap();
-    let out = lab
-        .cmd()
-        .env("MPIC_CHECK_ALLOW_RANGES", "127.0.1.0/24,127.0.20.0/24")
-        .args([
-            "--format",
-            "json",
-            "--method",
-            "dns-01",
-            "--expect-txt",
-            crate::dns::TOKEN,
-        ])
-        .arg("www.example.test")
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, doc) = dns01_run(&lab);
     let mut buf = [0u8; 512];
     assert!(
         trap.recv_from(&mut buf).is_err(),
@@ -334,7 +337,7 @@ fn nameservers_at_reserved_addresses_are_never_asked() {
     );
     // ns2 still answers, as it would for a CA whose resolver skips the bad glue: the checks pass,
     // and the run is at risk for the nameserver a CA cannot use.
-    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    assert_eq!(code, Some(1), "{doc:#}");
     let f = crate::e2e::finding(&doc, "reserved-address");
     assert_eq!(f["severity"], "warning", "{f}");
     let evidence = f["evidence"].to_string();
@@ -362,22 +365,8 @@ fn a_zone_whose_nameservers_are_all_reserved_fails_with_the_reason() {
         |_| crate::dns::example_zone(),
         crate::dns::REMOTES,
     );
-    let out = lab
-        .cmd()
-        .env("MPIC_CHECK_ALLOW_RANGES", "127.0.1.0/24,127.0.20.0/24")
-        .args([
-            "--format",
-            "json",
-            "--method",
-            "dns-01",
-            "--expect-txt",
-            crate::dns::TOKEN,
-        ])
-        .arg("www.example.test")
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(2), "{doc:#}");
+    let (code, doc) = dns01_run(&lab);
+    assert_eq!(code, Some(2), "{doc:#}");
     assert!(
         doc.to_string().contains("have no address a CA would use"),
         "{doc:#}"
