@@ -24,6 +24,7 @@ pub mod exit;
 pub mod explain;
 pub mod identifier;
 pub mod model;
+pub mod observation;
 pub mod perspective;
 pub mod plan;
 pub mod probe;

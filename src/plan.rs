@@ -11,7 +11,7 @@ use crate::checks::http01;
 use crate::cli::{Cli, MethodArg};
 use crate::config::{Config, PolicyName};
 use crate::identifier::Identifier;
-use crate::model::Method;
+use crate::observation::Method;
 use crate::perspective::NetSettings;
 
 /// A problem that stops the run before any probing: bad input or bad configuration.

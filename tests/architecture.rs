@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first. Modules of one layer never import each other.
 const LAYERS: &[&[&str]] = &[
-    &["text", "identifier", "model"],
+    &["text", "identifier", "observation"],
+    &["model"],
     &["config", "acme_clients", "explain"],
     &["perspective"],
     &["checks"],

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use mpic_check::config::engine::{Location, LocationSpec};
 use mpic_check::engines::globalping::{Globalping, GlobalpingConfig, PROBE_USER_AGENT};
-use mpic_check::model::{Check, Phase, Rir};
+use mpic_check::observation::{Check, Phase, Rir};
 use serde_json::{Value, json};
 use url::Url;
 

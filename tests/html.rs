@@ -12,9 +12,12 @@ use std::time::{Duration, Instant};
 
 use mpic_check::analysis::{FindingCode, mark::mark_report};
 use mpic_check::model::{
-    CaaFacts, CaaRecord, Check, Coverage, DnsExchange, Finding, HttpFacts, HttpHop,
-    IdentifierReport, Method, Observation, Outcome, PerspectiveInfo, Phase, PolicyInfo, Report,
-    Rir, Role, Rr, Severity, ToolInfo, Verdict,
+    Coverage, Finding, IdentifierReport, Outcome, PerspectiveInfo, PolicyInfo, Report, Severity,
+    ToolInfo, Verdict,
+};
+use mpic_check::observation::{
+    CaaFacts, CaaRecord, Check, DnsExchange, HttpFacts, HttpHop, Method, Observation, Phase, Rir,
+    Role, Rr,
 };
 use mpic_check::report::html;
 
@@ -163,7 +166,7 @@ fn observations(name: &str) -> Vec<Observation> {
                 tag: "issue".into(),
                 value: "letsencrypt.org".into(),
             }],
-            decision: mpic_check::model::CaaDecision::Permit,
+            decision: mpic_check::observation::CaaDecision::Permit,
             reason: "issue letsencrypt.org matches the CA".into(),
         });
         v.push(c);

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use mpic_check::engines::openmpic::{MpicResult, OpenMpic, OpenMpicConfig};
-use mpic_check::model::{Check, Observation, Phase, Rir, Signature};
+use mpic_check::observation::{Check, Observation, Phase, Rir, Signature};
 use serde_json::json;
 use url::Url;
 

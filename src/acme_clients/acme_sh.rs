@@ -14,7 +14,7 @@ use super::{
     read_limited,
 };
 use crate::identifier::Identifier;
-use crate::model::Method;
+use crate::observation::Method;
 
 /// acme.sh's `ECC_SUFFIX`: ECC certificates live in `<domain>_ecc/`.
 const ECC_SUFFIX: &str = "_ecc";

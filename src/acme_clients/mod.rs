@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::identifier::Identifier;
-use crate::model::Method;
+use crate::observation::Method;
 
 /// One certificate an ACME client on this machine renews, as its configuration describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -16,7 +16,7 @@ use super::*;
 use serde_json::json;
 
 use crate::checks::blank;
-use crate::model::{HttpFacts, HttpHop, Phase, ProbeFacts, Rir};
+use crate::observation::{HttpFacts, HttpHop, Phase, ProbeFacts, Rir};
 
 const PRIMARY: &str = "primary";
 const REMOTES: [(&str, Rir); 5] = [

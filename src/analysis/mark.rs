@@ -14,9 +14,9 @@
 //! other.
 
 use crate::model::{
-    IdentifierReport, Mark, Observation, ObservationMarks, Outcome, PerspectiveInfo, Report, Role,
-    Verdict,
+    IdentifierReport, Mark, ObservationMarks, Outcome, PerspectiveInfo, Report, Verdict,
 };
+use crate::observation::{Observation, Role};
 
 use super::Roster;
 
@@ -90,7 +90,7 @@ pub fn mark_with(perspectives: &[PerspectiveInfo], identifiers: &mut [Identifier
 mod tests {
     use super::*;
     use crate::checks::blank;
-    use crate::model::Check;
+    use crate::observation::Check;
 
     fn obs(p: &str, ok: bool) -> Observation {
         let mut o = blank(p, Check::Http01);

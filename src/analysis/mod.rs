@@ -12,11 +12,9 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::FindingCode;
-use crate::model::{
-    Check, Coverage, Finding, IdentifierReport, Method, Observation, Outcome, PerspectiveInfo,
-    Role, Severity,
-};
+use crate::model::{Coverage, Finding, IdentifierReport, Outcome, PerspectiveInfo, Severity};
 pub use crate::model::{Mark, ObservationMarks};
+use crate::observation::{Check, Method, Observation, Role};
 use quorum::Policy;
 pub use roster::{PerspectiveId, Roster};
 
@@ -122,7 +120,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
                 .iter()
                 .filter(ca_like)
                 .find(|o| roster.role_of(&o.perspective) == Role::Primary);
-            let remotes: Vec<(&Observation, crate::model::Rir)> = obs
+            let remotes: Vec<(&Observation, crate::observation::Rir)> = obs
                 .iter()
                 .filter(ca_like)
                 .filter_map(|o| {

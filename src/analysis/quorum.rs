@@ -6,7 +6,8 @@
 use chrono::NaiveDate;
 
 use crate::config::PolicyName;
-use crate::model::{Check, Observation, Outcome, PolicyInfo, Rir, Verdict};
+use crate::model::{Outcome, PolicyInfo, Verdict};
+use crate::observation::{Check, Observation, Rir};
 
 /// One BR phase: from `from`, at least `min_remotes`, `rirs` distinct RIRs among corroborators.
 #[derive(Debug, Clone, Copy)]

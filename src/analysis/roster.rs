@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::model::{PerspectiveInfo, Rir, Role};
+use crate::model::PerspectiveInfo;
+use crate::observation::{Rir, Role};
 
 /// How the report describes an HTTP side without a proxy (`PerspectiveInfo::http`).
 const DIRECT: &str = "direct";

@@ -11,7 +11,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation, RefusedFrom, Signature};
+use crate::observation::{Check, Observation, RefusedFrom, Signature};
 use crate::perspective::Vantage;
 
 /// Resolves `name` from `v`.
@@ -51,7 +51,7 @@ pub async fn check(v: &Vantage, name: &str) -> Observation {
     if !addrs.is_empty() && usable.is_empty() {
         // Every address is one a CA will not use: the name is as good as unresolvable.
         o.signature = Signature::Answer(all.clone());
-        o.phase = Some(crate::model::Phase::Dns);
+        o.phase = Some(crate::observation::Phase::Dns);
         o.summary = format!("no valid IP addresses: {}", refused.join("; "));
         return o;
     }

@@ -11,7 +11,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::blank;
-use crate::model::{
+use crate::observation::{
     CaaDecision, CaaFacts, CaaRecord, Check, Method, Observation, Phase, Signature,
 };
 use crate::perspective::Vantage;
@@ -53,7 +53,7 @@ pub enum Decision {
 }
 
 /// Tags whose critical bit does not block (known to Let's Encrypt).
-use crate::model::CAA_KNOWN_TAGS as KNOWN_TAGS;
+use crate::observation::CAA_KNOWN_TAGS as KNOWN_TAGS;
 
 /// Evaluates a relevant RRset (RFC 8659 §4, RFC 8657, Boulder's choices in mpic-rules §3.3).
 pub fn evaluate(set: &[Property], req: Request<'_>) -> Decision {

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 
 use super::{Decision, KNOWN_TAGS, Property, Request, evaluate, parse_issue_value};
-use crate::model::Method;
+use crate::observation::Method;
 use crate::proptest_support::is_one_clean_line;
 
 /// An LDH label that starts and ends with a letter or digit.

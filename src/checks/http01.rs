@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::blank;
-use crate::model::{
+use crate::observation::{
     Check, ConnectFailure, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom,
     Signature,
 };
@@ -129,7 +129,7 @@ pub async fn check(v: &Vantage, name: &str, addrs: &[IpAddr], plan: &Plan) -> Ve
         };
         let alt = ca_like(v, &url, addrs, &browser).await;
         if let Some(h) = main.http.as_mut() {
-            h.alt_user_agent = Some(crate::model::AltFetch {
+            h.alt_user_agent = Some(crate::observation::AltFetch {
                 user_agent: BROWSER_USER_AGENT.into(),
                 status: alt.http.as_ref().and_then(|x| x.status),
                 summary: alt.summary,

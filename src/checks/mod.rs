@@ -10,8 +10,8 @@ pub mod soa;
 pub mod txt;
 
 use crate::config::DnsSpec;
-use crate::model::{Check, Observation, Phase, Signature};
-use crate::model::{RefusedAddress, RefusedFrom};
+use crate::observation::{Check, Observation, Phase, Signature};
+use crate::observation::{RefusedAddress, RefusedFrom};
 use crate::perspective::policy::Refusal;
 use crate::perspective::{LookupFailure, Vantage};
 

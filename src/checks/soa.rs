@@ -6,7 +6,7 @@ use std::time::Instant;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation, Signature};
+use crate::observation::{Check, Observation, Signature};
 use crate::perspective::Vantage;
 
 /// Reads the SOA of `apex` from `v`.

@@ -9,7 +9,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
-use crate::model::{Check, Observation, Signature};
+use crate::observation::{Check, Observation, Signature};
 use crate::perspective::Vantage;
 
 /// Looks up the challenge TXT from `v`.

@@ -19,7 +19,7 @@ use crate::cli::HookArgs;
 use crate::config::{Config, DnsSpec, PerspectiveSpec, PolicyName};
 use crate::exit::Exit;
 use crate::identifier::Identifier;
-use crate::model::Role;
+use crate::observation::Role;
 use crate::perspective::{Discovery, Lookup, NetSettings, Vantage};
 use crate::plan::UsageError;
 use crate::probe::{ProbeSet, Resolvers};

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::{Config, ConfigSource, DnsSpec, HttpSpec, PerspectiveSpec};
-use crate::model::{Rir, Role};
+use crate::observation::{Rir, Role};
 
 impl Config {
     /// The built-in default (design §4): the host as primary, five authoritative views with a

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::model::Rir;
+use crate::observation::Rir;
 
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://api.globalping.io";

@@ -18,7 +18,7 @@ pub use spec::{
     DnsSpec, EngineSpec, HttpSpec, PerspectiveSpec, ProxyKind, SocksEndpoint, Subnet, redact_url,
 };
 
-use crate::model::Role;
+use crate::observation::Role;
 
 /// Per-step network timeout when neither the file nor the command line sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

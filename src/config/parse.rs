@@ -13,7 +13,7 @@ use super::spec::check_raw_url;
 use super::{
     Config, ConfigError, ConfigSource, DnsSpec, EngineSpec, HttpSpec, PerspectiveSpec, engine,
 };
-use crate::model::{Rir, Role};
+use crate::observation::{Rir, Role};
 
 impl Config {
     /// Parses and validates `text` as if read from `path`.

@@ -11,7 +11,7 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::{Config, ConfigError, DnsSpec, HttpSpec, Subnet};
-use crate::model::Role;
+use crate::observation::Role;
 use crate::proptest_support::{is_one_clean_line, mutated};
 
 /// The README's example, made loadable (one primary), plus engines and every side syntax.

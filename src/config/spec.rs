@@ -11,7 +11,7 @@ use std::str::FromStr;
 use url::Url;
 
 use super::engine;
-use crate::model::{Rir, Role};
+use crate::observation::{Rir, Role};
 
 /// How a perspective asks DNS questions.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use crate::config::Subnet;
-use crate::model::{DnsExchange, Rr};
+use crate::observation::{DnsExchange, Rr};
 use crate::text::escape_bytes;
 
 /// Longest CNAME chain followed before giving up (CNAME loops end here too).
@@ -570,7 +570,7 @@ fn fill_facts(f: &mut DnsExchange, m: &Message) {
     {
         let code = u16::from_be_bytes([data[0], data[1]]);
         let text = escape_bytes(&data[2..data.len().min(2 + 200)]);
-        f.ede = Some(crate::model::Ede {
+        f.ede = Some(crate::observation::Ede {
             code,
             text: if text.is_empty() {
                 ede_meaning(code).to_string()

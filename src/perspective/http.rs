@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::{HttpSpec, ProxyKind};
-use crate::model::{ConnectFailure, Phase};
+use crate::observation::{ConnectFailure, Phase};
 
 /// The host of `url` without the brackets of an IPv6 literal (what DNS and address parsing want).
 pub fn bare_host(url: &url::Url) -> String {

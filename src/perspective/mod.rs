@@ -19,7 +19,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::config::{DnsSpec, HttpSpec, PerspectiveSpec, ProxyKind};
-use crate::model::{DnsExchange, Phase};
+use crate::observation::{DnsExchange, Phase};
 use dns::{Answer, Ask, FailureKind, Transport};
 
 /// Environment variable that moves the authoritative DNS port (tests and labs only).
@@ -240,7 +240,7 @@ pub struct Zone {
     pub refused: Vec<(String, policy::Refusal)>,
     /// What the caps ([`MAX_NS_NAMES`], [`MAX_ADDRS_PER_NS`], [`MAX_NS_ADDRS`]) left out, if
     /// anything.
-    pub capped: Option<crate::model::NsCapped>,
+    pub capped: Option<crate::observation::NsCapped>,
 }
 
 /// Nameserver names with one of their addresses each (a name with two addresses appears twice).
@@ -320,7 +320,8 @@ impl Vantage {
     /// A plain recursive vantage over the host's resolvers, for discovery when no configured
     /// perspective is recursive.
     pub fn system(timeout: Duration, discovery: Arc<Discovery>) -> Vantage {
-        let spec = PerspectiveSpec::local("system", crate::model::Role::Source, DnsSpec::System);
+        let spec =
+            PerspectiveSpec::local("system", crate::observation::Role::Source, DnsSpec::System);
         Vantage::new(spec, timeout, None, discovery)
     }
 
@@ -777,12 +778,13 @@ async fn find_zone(
                 servers.push(entry);
             }
         }
-        let capped = (names > ns_names.len() || left_out > 0).then(|| crate::model::NsCapped {
-            zone: apex.clone(),
-            names,
-            names_asked: ns_names.len(),
-            addresses_left_out: left_out,
-        });
+        let capped =
+            (names > ns_names.len() || left_out > 0).then(|| crate::observation::NsCapped {
+                zone: apex.clone(),
+                names,
+                names_asked: ns_names.len(),
+                addresses_left_out: left_out,
+            });
         if servers.is_empty() {
             let why = if refused.is_empty() {
                 "have no addresses".to_string()

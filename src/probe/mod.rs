@@ -18,7 +18,8 @@ use futures::future::join_all;
 use crate::analysis::{IdentifierRun, Run};
 use crate::checks::{self, caa, http01};
 use crate::config::{Config, DnsSpec, HttpSpec};
-use crate::model::{Check, Method, Observation, PerspectiveInfo, Role};
+use crate::model::PerspectiveInfo;
+use crate::observation::{Check, Method, Observation, Role};
 use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
 use crate::plan::{Plan, Target};
 use crate::text::Redactor;
@@ -299,7 +300,7 @@ impl ProbeSet {
                             &name,
                             Check::Caa,
                             &e,
-                            crate::model::Phase::Proxy,
+                            crate::observation::Phase::Proxy,
                         ));
                     }
                 }
@@ -339,7 +340,7 @@ impl ProbeSet {
                 Ok(o) => o,
                 Err(_) => {
                     let mut o = checks::blank(&v.spec.name, Check::Address);
-                    o.phase = Some(crate::model::Phase::Timeout);
+                    o.phase = Some(crate::observation::Phase::Timeout);
                     o.summary = format!("perspective did not finish within {deadline:?}");
                     o.signature = "error:timeout".into();
                     vec![o]
@@ -657,7 +658,7 @@ async fn webroot_fetches(
         if let (Some(m), Some(a)) = (fresh.first_mut(), again.first()) {
             let stale = a.http.as_ref().and_then(|h| h.body_sha256.as_deref())
                 == Some(first_digest.as_str());
-            m.probe = Some(crate::model::ProbeFacts {
+            m.probe = Some(crate::observation::ProbeFacts {
                 before_status: before,
                 rewrite_status: a.http.as_ref().and_then(|h| h.status),
                 rewrite_matched: a.ok,
@@ -698,9 +699,9 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
     if let Some(why) = &v.broken {
         // A proxy that failed its preflight, or a DNS side that could not be set up.
         let phase = if why.starts_with("proxy") {
-            crate::model::Phase::Proxy
+            crate::observation::Phase::Proxy
         } else {
-            crate::model::Phase::Dns
+            crate::observation::Phase::Dns
         };
         let mut all = vec![checks::broken(name, Check::Caa, why, phase)];
         if !id.is_wildcard() {

@@ -9,7 +9,8 @@ use futures::future::join_all;
 
 use crate::checks::{self, caa};
 use crate::config::DnsSpec;
-use crate::model::{Method, Observation, PerspectiveInfo, Role};
+use crate::model::PerspectiveInfo;
+use crate::observation::{Method, Observation, Role};
 use crate::perspective::{Discovery, Vantage};
 use crate::plan::{Plan, Target};
 

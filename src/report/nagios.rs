@@ -187,7 +187,7 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Check;
+    use crate::observation::Check;
     use crate::report::test_fixtures::{WEIRD, finding, ident, verdict};
 
     fn report(

@@ -239,7 +239,8 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Check, Finding, IdentifierReport};
+    use crate::model::{Finding, IdentifierReport};
+    use crate::observation::Check;
     use crate::report::test_fixtures::{WEIRD, ident, verdict};
 
     /// Every finding carries evidence with the characters a label value must escape.

@@ -9,10 +9,8 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CON
 
 use super::{Style, clean, outcome_word, shorten, wrap};
 use crate::analysis::Mark;
-use crate::model::{
-    CNAME_LOOP, Check, ConnectFailure, IdentifierReport, Observation, Outcome, Report, Severity,
-    Signature,
-};
+use crate::model::{IdentifierReport, Outcome, Report, Severity};
+use crate::observation::{CNAME_LOOP, Check, ConnectFailure, Observation, Signature};
 
 const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
 
@@ -35,7 +33,7 @@ fn outcome_color(o: Outcome) -> &'static str {
 
 /// A failure in a few words: the DNS response code, the HTTP status, or the phase.
 fn failure_words(o: &Observation) -> String {
-    use crate::model::Phase;
+    use crate::observation::Phase;
     if o.perspective_fault {
         return if o.phase == Some(Phase::Proxy) {
             "proxy failed".into()
@@ -90,7 +88,7 @@ fn cell_text(o: &Observation, answer: Mark) -> String {
         Check::Http01 if o.signature == Signature::BodyTooLarge => "body too large".into(),
         Check::Http01 if matches!(o.signature, Signature::Mismatch(_)) => "wrong body".into(),
         Check::Http01 => match (&o.http, o.phase) {
-            (Some(h), p) if h.status.is_some() && p != Some(crate::model::Phase::Timeout) => {
+            (Some(h), p) if h.status.is_some() && p != Some(crate::observation::Phase::Timeout) => {
                 h.status.map(|s| s.to_string()).unwrap_or_default()
             }
             _ => failure_words(o),
@@ -325,9 +323,9 @@ mod tests {
 
     use super::*;
     use crate::model::{
-        CaaFacts, CaaRecord, CertInfo, Coverage, Finding, HttpFacts, HttpHop, Method,
-        PerspectiveInfo, Phase, PolicyInfo, Rir, Role, ToolInfo, Verdict,
+        CertInfo, Coverage, Finding, PerspectiveInfo, PolicyInfo, ToolInfo, Verdict,
     };
+    use crate::observation::{CaaFacts, CaaRecord, HttpFacts, HttpHop, Method, Phase, Rir, Role};
     use unicode_width::UnicodeWidthStr;
 
     pub(crate) fn empty_report() -> Report {

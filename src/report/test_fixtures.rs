@@ -3,8 +3,9 @@
 //! a renderer does not look at left at a fixed, plain value.
 
 use crate::model::{
-    Check, Finding, IdentifierReport, Outcome, PolicyInfo, Report, Severity, ToolInfo, Verdict,
+    Finding, IdentifierReport, Outcome, PolicyInfo, Report, Severity, ToolInfo, Verdict,
 };
+use crate::observation::Check;
 
 /// An identifier with every character plugin output, a perfdata label or a metric label value
 /// must survive.

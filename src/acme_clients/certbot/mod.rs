@@ -13,7 +13,7 @@ use super::{
     io_message, parse_cert_pem, parse_challenge, read_limited,
 };
 use crate::identifier::Identifier;
-use crate::model::Method;
+use crate::observation::Method;
 
 /// certbot's default `--config-dir`; absolute paths in confs usually start with it.
 const DEFAULT_CONFIG_DIR: &str = "/etc/letsencrypt";

@@ -64,7 +64,7 @@ pub(super) fn geodns(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Findi
 /// set-aside address is all a check had (the check then failed), a warning when other addresses
 /// carried it (a leak from an internal view, and a risk if the public ones go).
 pub(super) fn reserved_addresses(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
-    use crate::model::RefusedFrom;
+    use crate::observation::RefusedFrom;
     // (where from, host, address) → (range, what, perspectives that met it)
     type Key = (RefusedFrom, Option<String>, String);
     let mut by_entry: BTreeMap<Key, (String, String, Vec<String>)> = BTreeMap::new();

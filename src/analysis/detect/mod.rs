@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use super::FindingCode;
 use super::roster::Roster;
-use crate::model::{Check, Finding, Method, Observation, Phase, Role, Severity, Signature};
+use crate::model::{Finding, Severity};
+use crate::observation::{Check, Method, Observation, Phase, Role, Signature};
 
 /// What a detector knows about the run besides the observations.
 #[derive(Debug, Clone)]

@@ -7,7 +7,8 @@
 
 use super::*;
 use crate::checks::blank;
-use crate::model::{AltFetch, DnsExchange, HttpFacts, HttpHop, PerspectiveInfo, ProbeFacts};
+use crate::model::PerspectiveInfo;
+use crate::observation::{AltFetch, DnsExchange, HttpFacts, HttpHop, ProbeFacts};
 
 const ID: &str = "example.com";
 const URL: &str = "http://example.com/.well-known/acme-challenge/tok";
@@ -297,14 +298,14 @@ fn caa_forbid(p: &str, reason: &str) -> Observation {
     o.summary = format!("CAA record for example.com prevents issuance: {reason}");
     // The records the check judged: a critical unknown property when that was the reason.
     let critical = reason == CRITICAL;
-    o.caa = Some(crate::model::CaaFacts {
+    o.caa = Some(crate::observation::CaaFacts {
         found_at: Some("example.com".into()),
-        records: vec![crate::model::CaaRecord {
+        records: vec![crate::observation::CaaRecord {
             flags: if critical { 128 } else { 0 },
             tag: if critical { "tbs" } else { "issue" }.into(),
             value: "pki.goog".into(),
         }],
-        decision: crate::model::CaaDecision::Forbid,
+        decision: crate::observation::CaaDecision::Forbid,
         reason: reason.into(),
     });
     o
@@ -1960,7 +1961,7 @@ fn txt_via_cname(p: &str) -> Observation {
         rcode: Some("NOERROR".into()),
         aa: true,
         ad: false,
-        answers: vec![crate::model::Rr {
+        answers: vec![crate::observation::Rr {
             name: "_acme-challenge.example.com".into(),
             rtype: "CNAME".into(),
             ttl: 300,

@@ -14,7 +14,7 @@ use url::Url;
 use super::Globalping;
 use crate::config::engine::{LocationSpec, TOKEN_ENV};
 use crate::config::redact_url;
-use crate::model::Phase;
+use crate::observation::Phase;
 use crate::perspective::http::error_text;
 use crate::text::escape_bytes;
 

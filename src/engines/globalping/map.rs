@@ -11,7 +11,7 @@ use super::api::{Fault, Measured};
 use super::{PROBE_BODY_LIMIT_TEXT, PROBE_USER_AGENT};
 use crate::checks::blank;
 use crate::checks::http01::hex;
-use crate::model::{
+use crate::observation::{
     Check, ConnectFailure, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Rr, Signature,
 };
 use crate::perspective::LookupFailure;

@@ -32,7 +32,7 @@ use crate::checks::http01::{BODY_LIMIT, MAX_REDIRECTS};
 use crate::checks::{blank, broken, fail_with};
 use crate::config::engine::Location;
 use crate::config::redact_url;
-use crate::model::{Check, HttpHop, Observation, Phase, Signature};
+use crate::observation::{Check, HttpHop, Observation, Phase, Signature};
 use crate::perspective::LookupFailure;
 use crate::perspective::http::error_text;
 use crate::text::escape_bytes;
@@ -678,7 +678,7 @@ mod tests {
     use super::*;
     use crate::config::engine::DEFAULT_API_URL;
     use crate::config::engine::LocationSpec;
-    use crate::model::Rir;
+    use crate::observation::Rir;
     use std::net::SocketAddr;
 
     use tokio::net::TcpListener;

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checks::blank;
 use crate::checks::http01::hex;
-use crate::model::{
+use crate::observation::{
     CaaDecision, CaaFacts, CaaRecord, Check, DnsExchange, HttpFacts, HttpHop, Observation, Phase,
     Rir, Rr, Signature,
 };

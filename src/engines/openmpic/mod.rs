@@ -20,7 +20,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::config::redact_url;
-use crate::model::{Check, Observation, Rir};
+use crate::observation::{Check, Observation, Rir};
 use crate::perspective::http::error_text;
 
 use api::{API_KEY_HEADER, API_USER_AGENT, trace_identifier};

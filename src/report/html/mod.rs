@@ -28,9 +28,9 @@ use std::io::{self, Write};
 use world::world_defs;
 
 use crate::analysis::Mark;
-use crate::model::{
-    CaaFacts, Check, DnsExchange, Finding, HttpFacts, IdentifierReport, Observation, Outcome,
-    PerspectiveInfo, Phase, ProbeFacts, Report, Rir, Role, Severity, Signature,
+use crate::model::{Finding, IdentifierReport, Outcome, PerspectiveInfo, Report, Severity};
+use crate::observation::{
+    CaaFacts, Check, DnsExchange, HttpFacts, Observation, Phase, ProbeFacts, Rir, Role, Signature,
 };
 
 /// Matrix columns, in the table renderer's order (a column appears only when used).

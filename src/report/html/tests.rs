@@ -3,9 +3,8 @@
 //! and the marks the analysis decided on the map.
 
 use super::*;
-use crate::model::{
-    AltFetch, CaaRecord, Coverage, HttpHop, Method, PolicyInfo, Rr, ToolInfo, Verdict,
-};
+use crate::model::{Coverage, PolicyInfo, ToolInfo, Verdict};
+use crate::observation::{AltFetch, CaaRecord, HttpHop, Method, Rr};
 
 /// What a hostile DNS operator or web server could put on the wire.
 const SCRIPT: &str = "<script>alert(1)</script>";
@@ -135,7 +134,7 @@ fn observations(kind: Kind) -> Vec<Observation> {
             ecs_scope: Some(24),
             elapsed_ms: 5,
             error: Some(hostile("dns error")),
-            ede: Some(crate::model::Ede {
+            ede: Some(crate::observation::Ede {
                 code: 18,
                 text: hostile("Prohibited"),
             }),
@@ -155,9 +154,9 @@ fn observations(kind: Kind) -> Vec<Observation> {
                 value: hostile("caa"),
             }],
             decision: if caa_ok {
-                crate::model::CaaDecision::Permit
+                crate::observation::CaaDecision::Permit
             } else {
-                crate::model::CaaDecision::Forbid
+                crate::observation::CaaDecision::Forbid
             },
             reason: hostile("reason"),
         });
