@@ -140,6 +140,16 @@ pub fn io_message(e: &std::io::Error) -> String {
     }
 }
 
+/// The host of `url` without the brackets of an IPv6 literal (what DNS, address parsing and a
+/// SOCKS request want).
+pub fn bare_host(url: &url::Url) -> String {
+    url.host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
+}
+
 /// A size in the largest whole binary unit, for limits in messages.
 pub fn human_bytes(n: u64) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {

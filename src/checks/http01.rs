@@ -233,7 +233,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
     };
     loop {
         seen.insert(url.to_string());
-        let host = crate::perspective::http::bare_host(&url);
+        let host = crate::text::bare_host(&url);
         // The address policy holds on every hop (Boulder, `va/http.go`: a redirect target is resolved
         // and checked like the first request): a redirect must not make this tool, often run as
         // root next to internal services, fetch from loopback, the LAN or a metadata service.

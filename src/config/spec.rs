@@ -155,6 +155,24 @@ pub enum HttpSpec {
 }
 
 impl HttpSpec {
+    /// The proxy's user name and password, percent-decoded, when the URL carries any (to
+    /// authenticate, and for the redactor to know them).
+    pub fn proxy_credentials(&self) -> Option<(String, String)> {
+        let HttpSpec::Proxy { url, .. } = self else {
+            return None;
+        };
+        // form_urlencoded decodes %XX like the userinfo needs; a literal `+` in a userinfo is
+        // percent-encoded by the URL parser, so its `+`-as-space rule never applies.
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        (!url.username().is_empty())
+            .then(|| (dec(url.username()), dec(url.password().unwrap_or(""))))
+    }
+
     /// The proxy host and port, for DNS over TCP through a SOCKS5 proxy.
     pub fn socks_endpoint(&self) -> Option<SocksEndpoint> {
         match self {
@@ -162,23 +180,11 @@ impl HttpSpec {
                 kind: ProxyKind::Socks5 | ProxyKind::Socks5h,
                 url,
             } => {
-                let host = url
-                    .host_str()?
-                    .trim_start_matches('[')
-                    .trim_end_matches(']');
-                let auth = (!url.username().is_empty()).then(|| {
-                    let dec = |s: &str| {
-                        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                            .next()
-                            .map(|(_, v)| v.into_owned())
-                            .unwrap_or_default()
-                    };
-                    (dec(url.username()), dec(url.password().unwrap_or("")))
-                });
+                url.host_str()?;
                 Some(SocksEndpoint {
-                    host: host.to_string(),
+                    host: crate::text::bare_host(url),
                     port: url.port().unwrap_or(1080),
-                    auth,
+                    auth: self.proxy_credentials(),
                 })
             }
             _ => None,

@@ -14,14 +14,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::config::{HttpSpec, ProxyKind};
 use crate::observation::{ConnectFailure, Phase};
 
-/// The host of `url` without the brackets of an IPv6 literal (what DNS and address parsing want).
-pub fn bare_host(url: &url::Url) -> String {
-    url.host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string()
-}
 /// Largest `doh_ca` bundle read (a CA bundle is a few hundred KiB at most).
 const MAX_DOH_CA_BYTES: u64 = 1 << 20;
 
@@ -288,7 +280,7 @@ pub async fn proxy_preflight(spec: &HttpSpec, timeout: Duration) -> Result<(), S
     let HttpSpec::Proxy { url, kind } = spec else {
         return Ok(());
     };
-    let host = bare_host(url);
+    let host = crate::text::bare_host(url);
     let port = url.port().unwrap_or(1080);
     let shown = crate::config::redact_url(url);
     let work = async {
@@ -346,12 +338,7 @@ pub async fn connect_fetch(
     use base64::Engine as _;
     use http_body_util::BodyExt;
     let shown = crate::config::redact_url(proxy);
-    let ph = proxy
-        .host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let ph = crate::text::bare_host(proxy);
     let port = proxy.port().unwrap_or(8080);
     let proxy_err = |m: String| (Phase::Proxy, m);
     let mut stream = tokio::time::timeout(

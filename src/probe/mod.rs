@@ -508,21 +508,10 @@ pub async fn probe_streaming<E>(
 fn redactor_for(config: &Config) -> Redactor {
     let mut r = Redactor::new();
     for p in &config.perspectives {
-        if let HttpSpec::Proxy { url, .. } = &p.http {
-            let user = url::form_urlencoded::parse(format!("u={}", url.username()).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            let password = url
-                .password()
-                .map(|pw| {
-                    url::form_urlencoded::parse(format!("p={pw}").as_bytes())
-                        .next()
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_default()
-                })
-                .unwrap_or_default();
+        if let Some((user, password)) = p.http.proxy_credentials() {
             r.add_credentials(&user, &password);
+        }
+        if let HttpSpec::Proxy { url, .. } = &p.http {
             // The raw (percent-encoded) forms too, as they stand in the URL.
             r.add(url.username());
             if let Some(pw) = url.password() {

@@ -526,7 +526,7 @@ impl Globalping {
         let mut probe: Option<String> = None;
         let end = loop {
             seen.insert(url.to_string());
-            let host = crate::perspective::http::bare_host(&url);
+            let host = crate::text::bare_host(&url);
             let m = match self
                 .measure(idx, "http", &host, http_options(&url), deadline)
                 .await
