@@ -171,7 +171,8 @@ const MIN_SECRET_LEN: usize = 4;
 /// Removes a run's secrets from text.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Every form to remove, longest first so a longer form is replaced before a part of it.
+    /// Every form to remove, ASCII-lower-cased (matching ignores case), longest first so a longer
+    /// form is replaced before a part of it.
     forms: Vec<String>,
 }
 
@@ -201,7 +202,7 @@ impl Redactor {
         forms.push(encoded.clone());
         forms.push(encoded.replace('+', "%20"));
         forms.push(base64::engine::general_purpose::STANDARD.encode(secret));
-        for f in forms {
+        for f in forms.iter().map(|f| f.to_ascii_lowercase()) {
             if f.len() >= MIN_SECRET_LEN && !self.forms.contains(&f) {
                 self.forms.push(f);
             }
@@ -229,8 +230,12 @@ impl Redactor {
     /// owner names and some headers come back case-folded, and a folded secret is still one.
     pub fn clean(&self, text: &str) -> String {
         let mut out = text.to_string();
+        let mut lower = out.to_ascii_lowercase();
         for f in &self.forms {
-            out = replace_ignoring_case(&out, f);
+            if lower.contains(f.as_str()) {
+                out = replace_ignoring_case(&out, &lower, f);
+                lower = out.to_ascii_lowercase();
+            }
         }
         out
     }
@@ -238,11 +243,7 @@ impl Redactor {
     /// Cleans `text` in place; true when something was removed.
     pub fn clean_in_place(&self, text: &mut String) -> bool {
         let lower = text.to_ascii_lowercase();
-        if self
-            .forms
-            .iter()
-            .any(|f| lower.contains(&f.to_ascii_lowercase()))
-        {
+        if self.forms.iter().any(|f| lower.contains(f.as_str())) {
             *text = self.clean(text);
             true
         } else {
@@ -287,17 +288,16 @@ impl Redactor {
     }
 }
 
-/// `text` with every ASCII-case-insensitive occurrence of `needle` replaced by [`REDACTED`].
-fn replace_ignoring_case(text: &str, needle: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let n = needle.to_ascii_lowercase();
-    if n.is_empty() || !lower.contains(&n) {
+/// `text` with every occurrence of `n` (lower case) in `lower` (`text` ASCII-lower-cased) replaced
+/// by [`REDACTED`].
+fn replace_ignoring_case(text: &str, lower: &str, n: &str) -> String {
+    if n.is_empty() {
         return text.to_string();
     }
     // ASCII lower-casing keeps byte offsets, so positions found in `lower` are valid in `text`.
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    while let Some(i) = lower[at..].find(&n) {
+    while let Some(i) = lower[at..].find(n) {
         out.push_str(&text[at..at + i]);
         out.push_str(REDACTED);
         at += i + n.len();
