@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 STATE_DIR=${MPICLAB_STATE_DIR:-/run/mpiclab}
 PKGS=(bind9 bind9-utils bind9-dnsutils unbound nginx dante-server microsocks tinyproxy knot
-    knot-module-geoip curl iproute2)
+    knot-module-geoip curl iproute2 certbot pebble openssl)
 
 # ---- address plan (inside the namespace; all 127/8) --------------------------------------------
 BIND_IP=127.0.2.1      # a.ns.test: bind9, test. and its child zones, views by source address
@@ -30,10 +30,12 @@ KNOT_IP=127.0.3.1      # b.ns.test: knot, geoecs.test (mod-geoip, ECS) + seconda
 ORIGIN_A=127.0.20.1    # nginx: every site
 ORIGIN_B=127.0.20.2    # nginx: the APNIC region's GeoDNS origin
 TINY_IP=127.0.30.8     # tinyproxy :8888, egress 127.0.0.8
+PEBBLE_IP=127.0.40.1   # pebble: ACME on :14000, management :15000; its VA asks the home resolver
 # Regions: name, N. Resolver unbound at 127.0.1.N (outgoing 127.0.0.N); proxy at 127.0.30.N:1080
 # (egress 127.0.0.N): danted for us-east, microsocks for the others; home has no proxy.
 REGIONS=("home 2" "us-east 3" "eu-west 4" "ap-south 5" "sa-east 6" "af-south 7")
-BIND_ZONES=(healthy geosrc caa refused sec early geoblock1 geoblock2 redirect ua cdn socks5h httpproxy)
+BIND_ZONES=(healthy geosrc caa refused sec early geoblock1 geoblock2 redirect ua cdn socks5h httpproxy
+    forbidden dyn)
 TOKEN=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ
 KEYAUTH=$TOKEN.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
 export TOKEN KEYAUTH
@@ -210,6 +212,20 @@ write_configs() {
     echo '@ CAA 0 iodef "mailto:security@caa.test"' >>"$D/bind/caa.test.db"
     bind_zone sec.test "$ORIGIN_A" '@ NS b.ns.test.'
     bind_zone early.test "$ORIGIN_A" '_acme-challenge.www TXT "early-digest-value"'
+    bind_zone forbidden.test "$ORIGIN_A"
+    # dyn.test: the DNS-01 issuance zone. Updated only with a TSIG key (as a real provider's
+    # nsupdate endpoint would be); knot is its secondary and lags: no NOTIFY, it polls every 3 s
+    # (SOA refresh). The resolvers ask only the secondary, so a hook that lets the CA look before
+    # the secondary has the TXT makes the issuance fail.
+    {
+        printf '$TTL 60\n@ IN SOA a.ns.test. hostmaster.test. 1 3 2 604800 30\n'
+        echo '@ NS a.ns.test.'
+        echo '@ NS b.ns.test.'
+        echo '@ CAA 0 issue "letsencrypt.org"'
+        echo "@ A $ORIGIN_A"
+        echo "www A $ORIGIN_A"
+    } >"$D/bind/dyn.test.db"
+    tsig-keygen -a hmac-sha256 lab-key >"$D/bind/lab.key"
 
     local zones_a='' zones_def='' z opts
     for z in test "${BIND_ZONES[@]}"; do
@@ -217,6 +233,7 @@ write_configs() {
         opts=''
         case "$z" in
             sec | early) opts='allow-update { 127.0.0.0/8; };' ;;
+            dyn) opts='allow-update { key "lab-key"; };' ;;
             refused) opts='allow-query { !127.0.0.6; any; };' ;; # sa-east's resolver is refused
         esac
         if [ "$z" = geosrc ]; then
@@ -242,6 +259,7 @@ options {
   notify no;
 };
 controls { };
+include "$D/bind/lab.key";
 # GeoDNS by resolver source address: the APNIC region's resolver (outgoing 127.0.0.5) gets its own
 # answer for geosrc.test; every other zone is shared between the views.
 view "apac" {
@@ -289,6 +307,9 @@ zone:
   - domain: sec.test
     master: bind
     file: $D/knot/sec.test.zone
+  - domain: dyn.test
+    master: bind
+    file: $D/knot/dyn.test.zone
 EOF
 
     # -- unbound: one recursive resolver per region ---------------------------------------------
@@ -324,6 +345,10 @@ stub-zone:
 stub-zone:
   name: "sec.test."
   stub-addr: $BIND_IP
+# dyn.test: only the lagging secondary, so the DNS-01 hook must wait for it.
+stub-zone:
+  name: "dyn.test."
+  stub-addr: $KNOT_IP
 EOF
     done
 
@@ -349,7 +374,7 @@ http {
   server { listen $ORIGIN_A:80 default_server; listen $ORIGIN_B:80 default_server; return 404; }
   server { listen $ORIGIN_A:80;
     server_name www.healthy.test www.geosrc.test www.geoecs.test www.caa.test www.refused.test
-                www.sec.test www.early.test;
+                www.sec.test www.early.test www.dyn.test dyn.test;
     root $D/www; }
   # GeoDNS by source: the APNIC origin serves the same files.
   server { listen $ORIGIN_B:80; server_name www.geosrc.test; root $D/www; }
@@ -365,6 +390,9 @@ http {
     $ch { deny 127.0.0.8; allow all; } }
   server { listen $ORIGIN_A:80; server_name www.redirect.test; root $D/www;
     $ch { return 302 http://www.redirect.test:8080\$request_uri; } }
+  # Pebble's VA (User-Agent "LetsEncrypt-Pebble-VA …") gets 403, like a WAF rule against the CA.
+  server { listen $ORIGIN_A:80; server_name www.forbidden.test; root $D/www;
+    $ch { if (\$http_user_agent ~* "Pebble-VA") { return 403; } } }
   server { listen $ORIGIN_A:80; server_name www.ua.test; root $D/www;
     $ch { if (\$http_user_agent ~* "Let's Encrypt") { return 403; } } }
   # A CDN edge that cached an old challenge answer for the whole path.
@@ -373,6 +401,24 @@ http {
           add_header X-Cache "HIT from lab-edge" always; add_header Via "1.1 lab-edge" always;
           return 200 "old-token-from-last-renewal.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"; } }
 }
+EOF
+
+    # -- pebble: its own TLS root (the Debian package ships no test certificates) --------------
+    mkdir -p "$D/pebble"
+    (
+        cd "$D/pebble"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+            -out ca.pem -days 2 -subj "/CN=mpiclab pebble root" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+            -out leaf.csr -subj "/CN=pebble" 2>/dev/null
+        printf 'subjectAltName=IP:%s\n' "$PEBBLE_IP" >ext.cnf
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem \
+            -days 2 -extfile ext.cnf 2>/dev/null
+    )
+    cat >"$D/pebble/config.json" <<EOF
+{"pebble": {"listenAddress": "$PEBBLE_IP:14000", "managementListenAddress": "$PEBBLE_IP:15000",
+ "certificate": "$D/pebble/cert.pem", "privateKey": "$D/pebble/key.pem",
+ "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
 EOF
 
     # -- proxies --------------------------------------------------------------------------------
@@ -422,6 +468,9 @@ start_daemons() {
     start danted danted -f "$D/dante/danted.conf" -p "$D/dante/danted.pid"
     for n in 4 5 6 7; do start "microsocks-$n" microsocks -i "127.0.30.$n" -p 1080 -b "127.0.0.$n"; done
     start tinyproxy tinyproxy -d -c "$D/tiny/tinyproxy.conf"
+    # No random VA sleeps, no bad-nonce injection, no authorization reuse: every order validates.
+    start pebble env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 \
+        pebble -config "$D/pebble/config.json" -dnsserver 127.0.1.2:53
 }
 
 nsx() { ip netns exec "$NS" "$@"; }
@@ -442,6 +491,7 @@ URL=http://www.healthy.test/.well-known/acme-challenge/$TOKEN
 ready_bind() { [ "$(q @$BIND_IP www.healthy.test A)" = "$ORIGIN_A" ]; }
 ready_knot_geo() { [ "$(q @$KNOT_IP www.geoecs.test A)" = "$ORIGIN_A" ]; }
 ready_knot_sec() { [ -n "$(q @$KNOT_IP sec.test SOA)" ]; }
+ready_knot_dyn() { [ -n "$(q @$KNOT_IP dyn.test SOA)" ]; }
 ready_unbound() {
     local r n
     for r in "${REGIONS[@]}"; do
@@ -449,6 +499,7 @@ ready_unbound() {
         [ "$(q @127.0.1.$n www.healthy.test A)" = "$ORIGIN_A" ] || return 1
     done
 }
+ready_pebble() { nsx curl -sf -m 2 --cacert "$D/pebble/ca.pem" "https://$PEBBLE_IP:14000/dir" >/dev/null 2>&1; }
 ready_nginx() { [ "$(http_code --resolve www.healthy.test:80:$ORIGIN_A "$URL")" = 200 ]; }
 ready_socks() {
     local n
@@ -465,13 +516,13 @@ ready_socks() {
 
 wait_ready() {
     local c
-    for c in ready_bind ready_unbound ready_nginx ready_socks; do
+    for c in ready_bind ready_unbound ready_nginx ready_socks ready_pebble; do
         if ! until_ok "$c" 100; then lab_broken "$c"; fi
     done
     # knot loads geoecs.test and transfers sec.test (serial 1) from bind; only then may the
     # secondary scenario change the primary.
     start knotd knotd -c "$D/knot/knot.conf"
-    for c in ready_knot_geo ready_knot_sec; do
+    for c in ready_knot_geo ready_knot_sec ready_knot_dyn; do
         if ! until_ok "$c" 100; then lab_broken "$c"; fi
     done
 }
@@ -516,6 +567,7 @@ lab_up() {
     ip -n "$NS" addr add "$BIND_IP/32" dev lo
     ip -n "$NS" addr add "$KNOT_IP/32" dev lo
     ip -n "$NS" addr add 127.0.30.3/32 dev lo # danted checks that its internal address exists
+    ip -n "$NS" addr add "$PEBBLE_IP/32" dev lo
     mkdir -p "/etc/netns/$NS"
     echo "nameserver 127.0.1.2" >"/etc/netns/$NS/resolv.conf"
     write_configs
@@ -527,7 +579,7 @@ lab_up() {
     [ "$links" = "lo " ] || lab_broken "namespace has interfaces other than lo: $links"
     LAB_UP_S=$(python3 -c "print(f'{$EPOCHREALTIME - $t0:.1f}')")
     say "lab up in namespace $NS in $LAB_UP_S s"
-    export NS D LAB_UP_S
+    export NS D LAB_UP_S PEBBLE_IP
 }
 
 case "${1:-}" in
