@@ -79,6 +79,7 @@ def webroot_issuance():
     scenarios renew or hold. The webroot must be left as it was."""
     bad = []
     before = webroot_listing()
+    STATE["webroot"] = before
     for name in ("www.healthy.test", "www.geoblock2.test"):
         code, out, err = run(certbot_args("certonly", "--webroot", "-w", WEBROOT, "-d", name))
         if code != 0 or not cert_versions(name):
@@ -143,8 +144,142 @@ def failed_validation_explain():
     return bad
 
 
+def make_due(name, days=3000):
+    """certbot renews a certificate when it expires within renew_before_expiry; Pebble's are valid
+    for five years, so the lab says "renew within 3000 days" in the renewal conf itself (a key
+    certbot honours per certificate)."""
+    conf = os.path.join(CONFIG_DIR, "renewal", f"{name}.conf")
+    with open(conf) as fh:
+        text = fh.read()
+    lines = [ln for ln in text.splitlines() if not ln.startswith("renew_before_expiry")]
+    with open(conf, "w") as fh:
+        fh.write(f"renew_before_expiry = {days} days\n" + "\n".join(lines) + "\n")
+
+
+CERTBOT_PASS = ["--", "--no-random-sleep-on-renew", "--work-dir", os.path.join(LE, "work"),
+                "--logs-dir", os.path.join(LE, "logs")]
+
+
+def gate_renews_ready_holds_failing():
+    """Both certificates are due. `gate` renews the ready one (a new cert2.pem from Pebble) and holds
+    the one whose renewal would fail MPIC (two regions geoblocked), one line each, exit 2."""
+    if not STATE.get("issued"):
+        return ["expected the webroot issuance to have worked got no certificates"]
+    for name in ("www.healthy.test", "www.geoblock2.test"):
+        make_due(name)
+    before = {n: len(cert_versions(n)) for n in ("www.healthy.test", "www.geoblock2.test")}
+    code, out, err = run([BIN, "gate", "--config", SOCKS, "--config-dir", CONFIG_DIR, "--as-of", AS_OF,
+                          *CERTBOT_PASS], timeout=180)
+    text = out + err
+    STATE["gate_text"] = text
+    after = {n: len(cert_versions(n)) for n in before}
+    bad = []
+    if code != 2:
+        bad.append(f"expected gate exit 2 (one certificate held: would fail) got {code}: {tail(text, 10)!r}")
+    if after["www.healthy.test"] != before["www.healthy.test"] + 1:
+        bad.append(f"expected www.healthy.test renewed (a new version) got {before} → {after}")
+    if after["www.geoblock2.test"] != before["www.geoblock2.test"]:
+        bad.append(f"expected www.geoblock2.test held (no new version) got {before} → {after}")
+    held = [ln for ln in text.splitlines() if "www.geoblock2.test" in ln and "hold" in ln.lower()]
+    if not held:
+        bad.append(f"expected a line holding www.geoblock2.test got {tail(text, 10)!r}")
+    if webroot_listing() != STATE.get("webroot", webroot_listing()):
+        bad.append("expected the webroot unchanged after the gate")
+    return bad
+
+
+def gate_on_unknown():
+    """Every remote's proxy is down (a checker outage, not a domain problem): the default renews
+    with a loud warning so certificates do not expire; `--on-unknown hold` holds with exit 3."""
+    if not STATE.get("issued"):
+        return ["expected the webroot issuance to have worked got no certificates"]
+    dead = os.path.join(LAB, "dead-proxies.toml")
+    with open(SOCKS) as fh:
+        # Nothing listens on 127.0.31.N: every remote's HTTP and DNS-over-proxy fails to connect.
+        text = fh.read().replace("127.0.30.", "127.0.31.").replace("udp://127.0.1.", "udp://127.0.9.")
+    home = text.split("[[perspective]]")[1]
+    text = text.replace(home, home.replace("udp://127.0.9.2", "udp://127.0.1.2"))
+    with open(dead, "w") as fh:
+        fh.write(text)
+    bad = []
+    before = len(cert_versions("www.healthy.test"))
+    code, out, err = run([BIN, "gate", "--config", dead, "--config-dir", CONFIG_DIR, "--as-of", AS_OF,
+                          "--on-unknown", "hold", *CERTBOT_PASS], timeout=180)
+    if code != 3 or len(cert_versions("www.healthy.test")) != before:
+        bad.append(f"expected --on-unknown hold to hold everything with exit 3 got exit {code}, "
+                   f"versions {before} → {len(cert_versions('www.healthy.test'))}: {tail(out + err, 8)!r}")
+    code, out, err = run([BIN, "gate", "--config", dead, "--config-dir", CONFIG_DIR, "--as-of", AS_OF,
+                          *CERTBOT_PASS], timeout=180)
+    if len(cert_versions("www.healthy.test")) != before + 1:
+        bad.append(f"expected the default (--on-unknown renew) to renew www.healthy.test got exit {code}: "
+                   f"{tail(out + err, 8)!r}")
+    if "warn" not in (out + err).lower() and "could not" not in (out + err).lower():
+        bad.append(f"expected a loud warning about the unassessed certificates got {tail(out + err, 8)!r}")
+    return bad
+
+
+def txt_at(server, name):
+    p = subprocess.run(["ip", "netns", "exec", NS, "dig", "+short", "+time=1", "+tries=2", f"@{server}",
+                        name, "TXT"], capture_output=True, text=True, timeout=30)
+    return sorted(ln.strip().strip('"') for ln in p.stdout.splitlines() if ln.strip())
+
+
+def dns01_hook_issuance():
+    """The README's DNS-01 recipe, as shipped: examples/certbot-dns-auth-hook.sh and
+    certbot-dns-cleanup-hook.sh with examples/dns-nsupdate.sh (TSIG-signed nsupdate to bind, the
+    primary of dyn.test). The CA's resolver asks only knot, the secondary, which lags by up to 3 s,
+    so the issuance of dyn.test + *.dyn.test (two values at one name) succeeds only if the hook waits
+    for every value on every nameserver. The hooks get their settings from a file (certbot keeps no
+    hook environment for renewals); the zone must be left without any _acme-challenge TXT."""
+    hook_dir = os.path.join(LAB, "hook")
+    os.makedirs(hook_dir, exist_ok=True)
+    conf = os.path.join(hook_dir, "certbot-dns-hook.conf")
+    with open(conf, "w") as fh:
+        fh.write(f"""MPIC_CHECK={BIN}
+MPIC_CONFIG={SOCKS}
+WAIT_TXT_TIMEOUT=60s
+ON_TIMEOUT=abort
+DNS_TXT_TOOL={ROOT}/examples/dns-nsupdate.sh
+STATE_DIR={hook_dir}/state
+NSUPDATE_SERVER=127.0.2.1
+NSUPDATE_KEY={LAB}/bind/lab.key
+NSUPDATE_ZONE=dyn.test
+TXT_TTL=60
+""")
+    t0 = time.time()
+    code, out, err = run(["env", f"MPIC_HOOK_CONF={conf}", *certbot_args(
+        "certonly", "--manual", "--preferred-challenges", "dns",
+        "--manual-auth-hook", os.path.join(ROOT, "examples", "certbot-dns-auth-hook.sh"),
+        "--manual-cleanup-hook", os.path.join(ROOT, "examples", "certbot-dns-cleanup-hook.sh"),
+        "-d", "dyn.test", "-d", "*.dyn.test")], timeout=240)
+    took = time.time() - t0
+    STATE["dns01_text"] = out + err
+    STATE["dns01_seconds"] = took
+    if os.environ.get("MPICLAB_VERBOSE"):
+        print(f"    certbot DNS-01 issuance took {took:.1f} s", flush=True)
+    bad = []
+    if code != 0 or not cert_versions("dyn.test"):
+        bad.append(f"expected certbot to issue dyn.test + *.dyn.test got exit {code} after {took:.1f} s: "
+                   f"{tail(out + err, 12)!r}")
+    if took > 45:
+        bad.append(f"expected one wait for both values (well under the 60 s TTL) got {took:.1f} s")
+    # Cleanup: the primary at once, the secondary after its next refresh (≤ 3 s).
+    left = {}
+    for _ in range(60):
+        left = {srv: txt_at(srv, "_acme-challenge.dyn.test") for srv in ("127.0.2.1", "127.0.3.1")}
+        if not any(left.values()):
+            break
+        time.sleep(0.2)
+    if any(left.values()):
+        bad.append(f"expected no _acme-challenge.dyn.test TXT left got {left}")
+    return bad
+
+
 SCENARIOS = [
     ("certbot-webroot-issuance", webroot_issuance),
     ("certbot-dir-check", certbot_dir_check),
+    ("gate-renews-ready-holds-failing", gate_renews_ready_holds_failing),
+    ("gate-on-unknown", gate_on_unknown),
+    ("certbot-dns01-hook-lagging-secondary", dns01_hook_issuance),
     ("certbot-403-explain", failed_validation_explain),
 ]
