@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis;
 use crate::cli::{Cli, ColorArg, Command, Format};
-use crate::commands::{explain, wait_txt};
+use crate::commands::{explain, gate, wait_txt};
 use crate::exit::{self, Exit};
 use crate::model::{Report, SCHEMA_VERSION};
 use crate::plan::{self, UsageError};
@@ -129,6 +129,11 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
         } => {
             let mut err = std::io::stderr();
             return explain::run(text, *run, *format, config.as_deref(), out, &mut err);
+        }
+        Command::Gate(args) => {
+            let mut signals = Signals::install();
+            let mut err = std::io::stderr();
+            return gate::run(args, signals.recv(), out, &mut err).await;
         }
         Command::WaitTxt {
             name,
