@@ -138,17 +138,20 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
         Command::WaitTxt {
             name,
             values,
+            records,
             hook,
             timeout,
         } => {
-            let (set, policy, challenge, step) = wait_txt::hook_setup(name, hook).await?;
+            let wanted = wait_txt::wanted(name.as_deref(), values, records.as_deref())?;
+            let (set, policy, _, step) =
+                wait_txt::hook_setup(&wanted[0].challenge, hook).await?;
             let mut err = std::io::stderr();
             let mut sink = std::io::sink();
             let log: &mut dyn Write = if hook.quiet { &mut sink } else { &mut err };
             let resolvers = set.resolvers();
             let mut log = wait_txt::LogWriter(log);
             return Ok(wait_txt::wait_txt(
-                &resolvers, &policy, &challenge, values, *timeout, step, &mut log, out,
+                &resolvers, &policy, &wanted, *timeout, step, &mut log, out,
             )
             .await?);
         }

@@ -55,13 +55,17 @@ pub enum Command {
     },
     /// For DNS-01 auth hooks: wait until the TXT values are on every authoritative nameserver and
     /// a quorum of perspectives sees them; exit 0, or 2 on timeout naming what is missing.
+    /// Several names (apex + wildcard, a SAN list) are waited for together with --records.
     #[command(name = "wait-txt")]
     WaitTxt {
         /// The domain (example.com, *.example.com) or its _acme-challenge name.
-        name: String,
-        /// TXT values that must all be present.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "records")]
+        name: Option<String>,
+        /// TXT values that must all be present at NAME.
         values: Vec<String>,
+        /// More names and values, one `NAME VALUE` per line (`-` = stdin), all waited for at once.
+        #[arg(long, value_name = "FILE")]
+        records: Option<PathBuf>,
         #[command(flatten)]
         hook: HookArgs,
         /// Give up after this long.
