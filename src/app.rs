@@ -143,8 +143,7 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
             timeout,
         } => {
             let wanted = wait_txt::wanted(name.as_deref(), values, records.as_deref())?;
-            let (set, policy, _, step) =
-                wait_txt::hook_setup(&wanted[0].challenge, hook).await?;
+            let (set, policy, _, step) = wait_txt::hook_setup(&wanted[0].challenge, hook).await?;
             let mut err = std::io::stderr();
             let mut sink = std::io::sink();
             let log: &mut dyn Write = if hook.quiet { &mut sink } else { &mut err };

@@ -130,8 +130,7 @@ pub fn plan_gate(
     args: &crate::cli::GateArgs,
     certs: Vec<crate::acme_clients::ManagedCert>,
 ) -> Result<Plan, UsageError> {
-    let config =
-        Config::discover(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let config = Config::discover(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let timeout = args
         .timeout
         .or(config.timeout)
@@ -140,7 +139,9 @@ pub fn plan_gate(
         .ca
         .clone()
         .unwrap_or_else(|| crate::config::DEFAULT_CA.to_string());
-    let as_of = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let policy = Policy::named(
         args.policy.or(config.policy).unwrap_or(PolicyName::Br),
         as_of,
@@ -149,7 +150,13 @@ pub fn plan_gate(
     )
     .map_err(UsageError)?;
     let mut identifiers = Vec::new();
-    add_managed(&mut identifiers, certs, "certbot", &ca, &Overrides::default());
+    add_managed(
+        &mut identifiers,
+        certs,
+        "certbot",
+        &ca,
+        &Overrides::default(),
+    );
     let net = NetSettings::from_env().map_err(UsageError)?;
     Ok(Plan {
         identifiers,

@@ -233,13 +233,7 @@ fn gate_lab() -> (crate::e2e::Lab, tempfile::TempDir) {
     lineage(root, "ready.example.test", &["www.example.test"], 20, "");
     lineage(root, "fails.example.test", &["bad.example.test"], 10, "");
     lineage(root, "later.example.test", &["www.example.test"], 60, "");
-    lineage(
-        root,
-        "early.example.test",
-        &["www.example.test"],
-        50,
-        "",
-    );
+    lineage(root, "early.example.test", &["www.example.test"], 50, "");
     // Renewed 60 days before expiry by its own setting: due although 50 days are left.
     let early = root.join("renewal/early.example.test.conf");
     let text = std::fs::read_to_string(&early).unwrap();
@@ -283,8 +277,14 @@ fn gate_renews_each_ready_due_certificate_and_holds_the_one_that_would_fail() {
             .find(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("no {prefix:?} in {stdout}"))
     };
-    assert_eq!(line("renew ready.example.test"), "renew ready.example.test: ready");
-    assert_eq!(line("renew early.example.test"), "renew early.example.test: ready");
+    assert_eq!(
+        line("renew ready.example.test"),
+        "renew ready.example.test: ready"
+    );
+    assert_eq!(
+        line("renew early.example.test"),
+        "renew early.example.test: ready"
+    );
     assert!(
         line("hold fails.example.test: would fail: caa-forbids [bad.example.test]").len() > 60,
         "{stdout}"
@@ -324,13 +324,17 @@ fn gate_print_and_policies_and_certbot_failure() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
-    assert!(stdout.contains("hold broken.example.test: could not assess"), "{stdout}");
-    // --all checks the certificate that is not due too.
-    assert!(stdout.contains("renew later.example.test: ready"), "{stdout}");
     assert!(
-        stdout.ends_with(
-            "would renew: early.example.test later.example.test ready.example.test\n"
-        ),
+        stdout.contains("hold broken.example.test: could not assess"),
+        "{stdout}"
+    );
+    // --all checks the certificate that is not due too.
+    assert!(
+        stdout.contains("renew later.example.test: ready"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("would renew: early.example.test later.example.test ready.example.test\n"),
         "{stdout}"
     );
     assert!(!calls.exists(), "--print ran certbot");
@@ -359,7 +363,13 @@ fn gate_print_and_policies_and_certbot_failure() {
 #[test]
 fn gate_renews_unchecked_with_a_warning_when_the_perspectives_are_down() {
     let conf = tempfile::tempdir().unwrap();
-    lineage(conf.path(), "ready.example.test", &["www.example.test"], 20, "");
+    lineage(
+        conf.path(),
+        "ready.example.test",
+        &["www.example.test"],
+        20,
+        "",
+    );
     let bin_dir = tempfile::tempdir().unwrap();
     let (certbot, calls) = fake_certbot(bin_dir.path(), 0);
     // Every perspective behind a SOCKS proxy that is not there: a checker outage.
@@ -401,10 +411,7 @@ fn gate_renews_unchecked_with_a_warning_when_the_perspectives_are_down() {
         "{stdout}"
     );
     assert!(stderr.contains("WARNING"), "{stderr}");
-    assert_eq!(
-        std::fs::read_to_string(&calls).unwrap().lines().count(),
-        1
-    );
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
     let out = run(&["--on-unknown", "hold"]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
@@ -419,10 +426,17 @@ fn unreadable_confs_never_make_a_run_ready() {
     let web = tempfile::tempdir().unwrap();
     let lab = lab(plain_zone(), |_| Site::new());
     let conf = tempfile::tempdir().unwrap();
-    lineage(conf.path(), "ready.example.test", &["www.example.test"], 20, "");
+    lineage(
+        conf.path(),
+        "ready.example.test",
+        &["www.example.test"],
+        20,
+        "",
+    );
     for n in 1..=4 {
         std::fs::write(
-            conf.path().join(format!("renewal/bad{n}.example.test.conf")),
+            conf.path()
+                .join(format!("renewal/bad{n}.example.test.conf")),
             "[renewalparams\n",
         )
         .unwrap();

@@ -343,10 +343,7 @@ mod tests {
         assert_eq!(parse_interval("3 weeks"), d(21));
         assert_eq!(parse_interval("1 week 2 days"), d(9));
         assert_eq!(parse_interval("2 months"), d(60));
-        assert_eq!(
-            parse_interval("12 hours"),
-            chrono::TimeDelta::try_hours(12)
-        );
+        assert_eq!(parse_interval("12 hours"), chrono::TimeDelta::try_hours(12));
         for bad in ["", "soon", "days 30", "30 fortnights", "1 day 2"] {
             assert_eq!(parse_interval(bad), None, "{bad}");
         }

@@ -137,9 +137,10 @@ pub async fn run(
         .filter_map(|e| Some((lineage_of(e)?, e)))
         .collect();
     if certs.is_empty() && broken.is_empty() {
-        let why = errors
-            .first()
-            .map_or_else(|| "no renewal/*.conf found".to_string(), ToString::to_string);
+        let why = errors.first().map_or_else(
+            || "no renewal/*.conf found".to_string(),
+            ToString::to_string,
+        );
         return Err(UsageError(format!("gate: {}: {why}", dir.display())).into());
     }
     for e in &errors {

@@ -173,7 +173,9 @@ pub fn read_records(path: &std::path::Path) -> Result<Vec<(String, String)>, Usa
         }
     }
     if out.is_empty() {
-        return Err(UsageError(format!("--records {shown}: no `NAME VALUE` line")));
+        return Err(UsageError(format!(
+            "--records {shown}: no `NAME VALUE` line"
+        )));
     }
     Ok(out)
 }
@@ -198,7 +200,9 @@ pub fn wanted(
         pairs.extend(read_records(path)?);
     }
     if pairs.is_empty() {
-        return Err(UsageError("wait-txt: give NAME VALUE... or --records FILE".into()));
+        return Err(UsageError(
+            "wait-txt: give NAME VALUE... or --records FILE".into(),
+        ));
     }
     group(&pairs)
 }
@@ -227,7 +231,8 @@ pub async fn wait_txt(
     let start = Instant::now();
     let mut groups = Vec::new();
     for w in wanted {
-        let Some(srcs) = sources_or_say(engine, &w.challenge, step_timeout, "wait-txt", out).await?
+        let Some(srcs) =
+            sources_or_say(engine, &w.challenge, step_timeout, "wait-txt", out).await?
         else {
             return Ok(Exit::CouldNotAssess);
         };
@@ -251,7 +256,12 @@ pub async fn wait_txt(
     loop {
         let auth: Vec<(&Group, &Source)> = groups
             .iter()
-            .flat_map(|g| g.srcs.iter().filter(|s| s.authoritative).map(move |s| (g, s)))
+            .flat_map(|g| {
+                g.srcs
+                    .iter()
+                    .filter(|s| s.authoritative)
+                    .map(move |s| (g, s))
+            })
             .collect();
         let answers = join_all(
             auth.iter()
@@ -285,7 +295,12 @@ pub async fn wait_txt(
         if missing.is_empty() {
             let persp: Vec<(&Group, &Source)> = groups
                 .iter()
-                .flat_map(|g| g.srcs.iter().filter(|s| !s.authoritative).map(move |s| (g, s)))
+                .flat_map(|g| {
+                    g.srcs
+                        .iter()
+                        .filter(|s| !s.authoritative)
+                        .map(move |s| (g, s))
+                })
                 .collect();
             let answers = join_all(
                 persp

@@ -154,7 +154,10 @@ fn renew_from(
     warnings: &mut Vec<String>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
     let default = chrono::TimeDelta::days(30);
-    let before = match root.get_str("renew_before_expiry").filter(|v| !v.is_empty()) {
+    let before = match root
+        .get_str("renew_before_expiry")
+        .filter(|v| !v.is_empty())
+    {
         None => default,
         Some(text) => super::parse_interval(&text).unwrap_or_else(|| {
             warnings.push(format!(
