@@ -19,6 +19,9 @@ EXAMPLES:
   Gate a renewal in CI or a timer (exit 0 = ready, 1 = at risk, 2 = would fail, 3 = could not assess):
     mpic-check --config /etc/mpic-check/config.toml --method http-01 example.com && certbot renew
 
+  Renew with certbot, per certificate, only what would pass (runs certbot renew --cert-name X):
+    mpic-check gate -- --no-random-sleep-on-renew
+
   Monitor from cron with a JSON document:
     mpic-check --format json --quiet example.com > /var/lib/mpic-check/example.com.json
 
