@@ -288,7 +288,7 @@ pub(crate) fn parse_interval(text: &str) -> Option<chrono::TimeDelta> {
         return chrono::TimeDelta::try_days(days);
     }
     let words: Vec<&str> = text.split_whitespace().collect();
-    if words.is_empty() || words.len() % 2 != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(2) {
         return None;
     }
     let mut total = chrono::TimeDelta::zero();
