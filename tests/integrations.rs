@@ -483,3 +483,47 @@ fn certbot_dir_via_mpic_args_and_a_directory_operand() {
         "{err}"
     );
 }
+
+#[test]
+fn gate_stops_starting_certbot_after_a_signal() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let le = dir.path().join("le");
+    std::fs::create_dir_all(le.join("renewal")).unwrap();
+    // Unreadable confs need no checks: both are renewed unchecked (--on-unknown renew).
+    for name in ["a.example.test", "b.example.test"] {
+        std::fs::write(le.join(format!("renewal/{name}.conf")), "[renewalparams\n").unwrap();
+    }
+    let calls = dir.path().join("calls");
+    let certbot = dir.path().join("certbot");
+    std::fs::write(
+        &certbot,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\nsleep 2\n", calls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&certbot, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let child = crate::support::base_command(dir.path())
+        .arg("gate")
+        .arg("--config-dir")
+        .arg(&le)
+        .arg("--certbot-bin")
+        .arg(&certbot)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("interrupted by SIGTERM") && stdout.contains("not started: b.example.test"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+}

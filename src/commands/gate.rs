@@ -127,6 +127,7 @@ pub async fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> Result<Exit, anyhow::Error> {
+    tokio::pin!(stop);
     let dir = args
         .config_dir
         .clone()
@@ -183,7 +184,7 @@ pub async fn run(
         let progress = indicatif::ProgressBar::hidden();
         let run = tokio::select! {
             biased;
-            sig = stop => {
+            sig = &mut stop => {
                 return Err(UsageError(format!("gate: interrupted by {sig} while checking; nothing was renewed")).into());
             }
             r = probe::probe(&plan, &progress) => r,
@@ -279,17 +280,42 @@ pub async fn run(
         return Ok(exit);
     }
     out.flush()?;
-    for lineage in renew {
+    for (n, lineage) in renew.iter().enumerate() {
         let argv = certbot_argv(args, lineage);
         let shown = format!("{} {}", args.certbot_bin.display(), argv.join(" "));
         let bin = args.certbot_bin.clone();
-        let status = tokio::task::spawn_blocking(move || {
+        let mut child = tokio::task::spawn_blocking(move || {
             std::process::Command::new(&bin)
                 .args(&argv)
                 .stdin(std::process::Stdio::null())
                 .status()
-        })
-        .await?;
+        });
+        // A signal (systemctl stop, Ctrl-C) also reaches certbot through the process group or
+        // the unit's cgroup: let the running one finish its own shutdown, start no other.
+        let (status, interrupted) = tokio::select! {
+            r = &mut child => (r?, None),
+            sig = &mut stop => (child.await?, Some(sig)),
+        };
+        if let Some(sig) = interrupted {
+            writeln!(
+                out,
+                "interrupted by {sig}: {shown} {}; not started: {}",
+                match &status {
+                    Ok(s) if s.success() => "exited 0".to_string(),
+                    Ok(s) => s
+                        .code()
+                        .map_or("was killed by a signal".into(), |c| format!("exited {c}")),
+                    Err(e) => format!("could not run: {}", crate::text::io_message(e)),
+                },
+                if renew[n + 1..].is_empty() {
+                    "nothing".to_string()
+                } else {
+                    renew[n + 1..].join(" ")
+                }
+            )?;
+            out.flush()?;
+            return Ok(Exit::ClientFailed);
+        }
         match status {
             Ok(s) if s.success() => writeln!(out, "renewed {lineage}: {shown} exited 0")?,
             Ok(s) => {
