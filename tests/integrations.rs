@@ -457,9 +457,15 @@ fn unreadable_confs_never_make_a_run_ready() {
 #[test]
 fn certbot_dir_via_mpic_args_and_a_directory_operand() {
     let conf = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
+    // An explicit perspectives file, so nothing on the machine (/etc/mpic-check) is read.
+    let (home, config) = crate::support::write_config(
+        "one.toml",
+        &crate::support::perspective_toml("home", "primary", "ARIN", "udp://127.0.9.1:9", None),
+    );
     // A wrapper that adds --certbot, plus MPIC_ARGS="--certbot DIR": the last one wins.
     let out = crate::support::base_cmd(home.path())
+        .arg("--config")
+        .arg(&config)
         .args(["--certbot", "--certbot"])
         .arg(conf.path())
         .output()
