@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis;
 use crate::cli::{Cli, ColorArg, Command, Format};
-use crate::commands::{explain, wait_txt};
+use crate::commands::{explain, gate, wait_txt};
 use crate::exit::{self, Exit};
 use crate::model::{Report, SCHEMA_VERSION};
 use crate::plan::{self, UsageError};
@@ -130,20 +130,27 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
             let mut err = std::io::stderr();
             return explain::run(text, *run, *format, config.as_deref(), out, &mut err);
         }
+        Command::Gate(args) => {
+            let mut signals = Signals::install();
+            let mut err = std::io::stderr();
+            return gate::run(args, signals.recv(), out, &mut err).await;
+        }
         Command::WaitTxt {
             name,
             values,
+            records,
             hook,
             timeout,
         } => {
-            let (set, policy, challenge, step) = wait_txt::hook_setup(name, hook).await?;
+            let wanted = wait_txt::wanted(name.as_deref(), values, records.as_deref())?;
+            let (set, policy, _, step) = wait_txt::hook_setup(&wanted[0].challenge, hook).await?;
             let mut err = std::io::stderr();
             let mut sink = std::io::sink();
             let log: &mut dyn Write = if hook.quiet { &mut sink } else { &mut err };
             let resolvers = set.resolvers();
             let mut log = wait_txt::LogWriter(log);
             return Ok(wait_txt::wait_txt(
-                &resolvers, &policy, &challenge, values, *timeout, step, &mut log, out,
+                &resolvers, &policy, &wanted, *timeout, step, &mut log, out,
             )
             .await?);
         }

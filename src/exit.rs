@@ -29,6 +29,9 @@ pub enum Exit {
     WouldFail = 2,
     /// 3: could not assess: bad input, bad config, or too few perspectives answered.
     CouldNotAssess = 3,
+    /// 4: `gate` only: the ACME client (certbot) failed or could not be started for at least
+    /// one certificate. The check itself never exits 4.
+    ClientFailed = 4,
 }
 
 impl Exit {

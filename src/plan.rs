@@ -55,7 +55,7 @@ fn add_managed(
     certs: Vec<crate::acme_clients::ManagedCert>,
     client: &str,
     ca: &str,
-    cli: &Cli,
+    cli: &Overrides,
 ) {
     let now = chrono::Utc::now();
     for cert in certs {
@@ -106,6 +106,74 @@ fn add_managed(
     }
 }
 
+/// Flags that override what a client's configuration says, per certificate.
+#[derive(Debug, Default)]
+struct Overrides {
+    ca: Option<String>,
+    account_uri: Option<String>,
+    webroot: Option<std::path::PathBuf>,
+}
+
+impl Overrides {
+    fn of(cli: &Cli) -> Overrides {
+        Overrides {
+            ca: cli.ca.clone(),
+            account_uri: cli.account_uri.clone(),
+            webroot: cli.webroot.clone(),
+        }
+    }
+}
+
+/// The plan of `mpic-check gate`: the given certificates (already read and filtered by the gate),
+/// each with its own method, CA, account and webroot, under the gate's check flags.
+pub fn plan_gate(
+    args: &crate::cli::GateArgs,
+    certs: Vec<crate::acme_clients::ManagedCert>,
+) -> Result<Plan, UsageError> {
+    let config = Config::discover(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let timeout = args
+        .timeout
+        .or(config.timeout)
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let ca = config
+        .ca
+        .clone()
+        .unwrap_or_else(|| crate::config::DEFAULT_CA.to_string());
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let policy = Policy::named(
+        args.policy.or(config.policy).unwrap_or(PolicyName::Br),
+        as_of,
+        None,
+        None,
+    )
+    .map_err(UsageError)?;
+    let mut identifiers = Vec::new();
+    add_managed(
+        &mut identifiers,
+        certs,
+        "certbot",
+        &ca,
+        &Overrides::default(),
+    );
+    let net = NetSettings::from_env().map_err(UsageError)?;
+    Ok(Plan {
+        identifiers,
+        config_problems: Vec::new(),
+        net,
+        config,
+        timeout,
+        ca,
+        account_uri: None,
+        policy,
+        http: http01::Plan::random(),
+        expect_txt: Vec::new(),
+        concurrency: crate::cli::DEFAULT_CONCURRENCY,
+        smime: false,
+    })
+}
+
 impl Plan {
     /// Whether any name gets a webroot probe (then signals must clean up).
     pub fn probes_webroot(&self) -> bool {
@@ -145,6 +213,13 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     for (raw, method, whence) in &wanted {
         let id = Identifier::parse(raw).map_err(|e| match whence {
             Some(w) => UsageError(format!("{w}: {e}")),
+            // A directory where a name belongs is almost always a certbot or acme.sh directory
+            // meant for --certbot / --acme-sh (e.g. MPIC_ARGS="/etc/letsencrypt").
+            None if std::path::Path::new(raw).is_dir() => UsageError(format!(
+                "{raw:?} is a directory, not a name: to check the certificates certbot renews \
+                 from it, use --certbot {raw} (acme.sh: --acme-sh {raw}; renewal gate: \
+                 mpic-check gate --config-dir {raw})"
+            )),
             None => UsageError(e.to_string()),
         })?;
         let methods = match method {
@@ -220,7 +295,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     if let Some(dir) = &cli.certbot {
         let dir = dir.clone().unwrap_or_else(|| "/etc/letsencrypt".into());
         let (certs, errors) = crate::acme_clients::certbot::read_dir(&dir);
-        add_managed(&mut targets, certs, "certbot", &ca, cli);
+        add_managed(&mut targets, certs, "certbot", &ca, &Overrides::of(cli));
         config_problems.extend(errors.iter().map(ToString::to_string));
         if targets.is_empty() && errors.is_empty() {
             return Err(UsageError(format!(
@@ -236,7 +311,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         let dir = dir
             .ok_or_else(|| UsageError("--acme-sh: give the directory (HOME is not set)".into()))?;
         let (certs, errors) = crate::acme_clients::acme_sh::read_dir(&dir);
-        add_managed(&mut targets, certs, "acme.sh", &ca, cli);
+        add_managed(&mut targets, certs, "acme.sh", &ca, &Overrides::of(cli));
         config_problems.extend(errors.iter().map(ToString::to_string));
     }
     if targets.is_empty() {

@@ -136,3 +136,82 @@ fn watch_reports_an_rrset_replaced_mid_window() {
         assert!(stdout.contains(&format!("-\"{OLD_TOKEN}\"")), "{stdout}");
     });
 }
+
+#[test]
+fn wait_txt_waits_for_apex_and_wildcard_together_and_asks_resolvers_only_at_the_end() {
+    // ns2 publishes both values late; the wildcard's value is a second TXT at the same name.
+    let both = || example_zone().txt("_acme-challenge.www.example.test", OLD_TOKEN);
+    let lab = auth_lab(
+        resolver_zone().txt("_acme-challenge.www.example.test", OLD_TOKEN),
+        |ip| {
+            if ip == lo(0, 1, 2) {
+                bare_example_zone()
+            } else {
+                both()
+            }
+        },
+        REMOTES,
+    );
+    let records = lab.dir.path().join("records");
+    std::fs::write(
+        &records,
+        format!("# certbot's CERTBOT_DOMAIN VALUE pairs\nwww.example.test {TOKEN}\n*.www.example.test {OLD_TOKEN}\n"),
+    )
+    .unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(2500));
+            lab.ns[1].set_zone(both());
+        });
+        let out = crate::support::base_cmd(lab.dir.path())
+            .env("MPIC_CHECK_DNS_PORT", lab.ns[0].port().to_string())
+            .args(["wait-txt", "--records"])
+            .arg(&records)
+            .args(["--timeout", "30s", "--config"])
+            .arg(&lab.config)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(
+            stdout.starts_with(
+                "ready: 2 value(s) at _acme-challenge.www.example.test on all 2 nameserver"
+            ),
+            "{stdout}"
+        );
+    });
+    // The primary's resolver was asked for the TXT once, after both values were everywhere: it
+    // never cached a one-value RRset.
+    let txt = lab
+        .resolver
+        .queries_for("_acme-challenge.www.example.test")
+        .into_iter()
+        .filter(|q| q.qtype == "TXT")
+        .count();
+    assert_eq!(txt, 1);
+}
+
+#[test]
+fn wait_txt_records_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("records");
+    std::fs::write(&bad, "example.test\n").unwrap();
+    for args in [
+        vec![
+            "wait-txt".to_string(),
+            "--records".into(),
+            bad.display().to_string(),
+        ],
+        vec!["wait-txt".to_string(), "example.test".into()],
+    ] {
+        let out = crate::support::base_cmd(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}

@@ -125,7 +125,10 @@ fn certbot_configuration_drives_names_method_ca_account_and_webroot_probe() {
             .ends_with("broken.example.test.conf"),
         "{f}"
     );
-    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    // …but its names went unchecked, so the run cannot be ready.
+    assert_eq!(id["outcome"], "pass", "{doc:#}");
+    assert_eq!(doc["outcome"], "unknown");
+    assert_eq!(out.status.code(), Some(3), "{doc:#}");
 
     // The table shows the certificate and its expiry.
     let out = lab
@@ -180,4 +183,353 @@ fn a_certificate_close_to_expiry_is_flagged() {
         f["evidence"][0].as_str().unwrap().contains("expires in"),
         "{f}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `mpic-check gate`: a certbot directory with certificates in every state, a fake certbot that
+// records its argv, and the real checks against the lab.
+
+/// One lineage: its certificate (expiring in `days`) and a renewal conf with `authenticator`.
+fn lineage(root: &Path, name: &str, sans: &[&str], days: i64, extra: &str) {
+    let live = root.join(format!("live/{name}/cert.pem"));
+    certificate(&live, sans, days);
+    let renewal = root.join("renewal");
+    std::fs::create_dir_all(&renewal).unwrap();
+    std::fs::write(
+        renewal.join(format!("{name}.conf")),
+        format!(
+            "version = 2.1.0\ncert = {live}\n[renewalparams]\nauthenticator = nginx\n\
+             server = https://acme-v02.api.letsencrypt.org/directory\n{extra}\n",
+            live = live.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// A fake certbot that appends its arguments to `calls` and exits `status`.
+fn fake_certbot(dir: &Path, status: i32) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let calls = dir.join("calls");
+    let bin = dir.join("certbot");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexit {status}\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, calls)
+}
+
+fn gate_lab() -> (crate::e2e::Lab, tempfile::TempDir) {
+    let zone = plain_zone()
+        .a("bad.example.test", crate::e2e::ORIGIN_DEFAULT)
+        .caa("bad.example.test", 0, "issue", "other-ca.example");
+    let lab = lab(zone, |_| Site::new());
+    let conf = tempfile::tempdir().unwrap();
+    let root = conf.path();
+    lineage(root, "ready.example.test", &["www.example.test"], 20, "");
+    lineage(root, "fails.example.test", &["bad.example.test"], 10, "");
+    lineage(root, "later.example.test", &["www.example.test"], 60, "");
+    lineage(root, "early.example.test", &["www.example.test"], 50, "");
+    // Renewed 60 days before expiry by its own setting: due although 50 days are left.
+    let early = root.join("renewal/early.example.test.conf");
+    let text = std::fs::read_to_string(&early).unwrap();
+    std::fs::write(&early, format!("renew_before_expiry = 60 days\n{text}")).unwrap();
+    std::fs::write(
+        root.join("renewal/broken.example.test.conf"),
+        "[renewalparams\nthis is = = not configobj\n",
+    )
+    .unwrap();
+    (lab, conf)
+}
+
+fn gate_cmd(lab: &crate::e2e::Lab, conf: &Path, certbot: &Path) -> std::process::Command {
+    let mut c = lab.std_cmd_without_config();
+    c.arg("gate")
+        .arg("--config")
+        .arg(&lab.config)
+        .args(["--as-of", "2026-11-28", "--certbot-bin"])
+        .arg(certbot)
+        .arg("--config-dir")
+        .arg(conf);
+    c
+}
+
+#[test]
+fn gate_renews_each_ready_due_certificate_and_holds_the_one_that_would_fail() {
+    let (lab, conf) = gate_lab();
+    let bin_dir = tempfile::tempdir().unwrap();
+    let (certbot, calls) = fake_certbot(bin_dir.path(), 0);
+    let out = gate_cmd(&lab, conf.path(), &certbot)
+        .args(["--", "--no-random-sleep-on-renew", "--quiet"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // One certificate held because it would fail: exit 2, the others renewed anyway.
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {stdout}"))
+    };
+    assert_eq!(
+        line("renew ready.example.test"),
+        "renew ready.example.test: ready"
+    );
+    assert_eq!(
+        line("renew early.example.test"),
+        "renew early.example.test: ready"
+    );
+    assert!(
+        line("hold fails.example.test: would fail: caa-forbids [bad.example.test]").len() > 60,
+        "{stdout}"
+    );
+    assert!(line("skip later.example.test: not due").contains("certbot renews it from"));
+    assert!(
+        line("renew broken.example.test: could not assess: unreadable renewal conf")
+            .contains("line"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("WARNING: could not assess broken.example.test; renewing unchecked"),
+        "{stderr}"
+    );
+    let dir = conf.path().display();
+    let called = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(
+        called,
+        format!(
+            "renew --cert-name broken.example.test --config-dir {dir} --no-random-sleep-on-renew --quiet\n\
+             renew --cert-name early.example.test --config-dir {dir} --no-random-sleep-on-renew --quiet\n\
+             renew --cert-name ready.example.test --config-dir {dir} --no-random-sleep-on-renew --quiet\n"
+        )
+    );
+    assert!(line("renewed ready.example.test").ends_with("exited 0"));
+}
+
+#[test]
+fn gate_print_and_policies_and_certbot_failure() {
+    let (lab, conf) = gate_lab();
+    let bin_dir = tempfile::tempdir().unwrap();
+    let (certbot, calls) = fake_certbot(bin_dir.path(), 1);
+    // --print: decisions only, certbot never runs; --on-unknown hold holds the broken conf (3).
+    let out = gate_cmd(&lab, conf.path(), &certbot)
+        .args(["--print", "--on-unknown", "hold", "--all"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("hold broken.example.test: could not assess"),
+        "{stdout}"
+    );
+    // --all checks the certificate that is not due too.
+    assert!(
+        stdout.contains("renew later.example.test: ready"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("would renew: early.example.test later.example.test ready.example.test\n"),
+        "{stdout}"
+    );
+    assert!(!calls.exists(), "--print ran certbot");
+
+    // certbot failing is the gate's failure (4), named per certificate.
+    std::fs::remove_file(conf.path().join("renewal/fails.example.test.conf")).unwrap();
+    let out = gate_cmd(&lab, conf.path(), &certbot).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("failed ready.example.test: ") && stdout.contains(" exited 1"),
+        "{stdout}"
+    );
+    // A certbot that does not exist is a failure too, not a panic.
+    let out = gate_cmd(&lab, conf.path(), &bin_dir.path().join("nope"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cannot run"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn gate_renews_unchecked_with_a_warning_when_the_perspectives_are_down() {
+    let conf = tempfile::tempdir().unwrap();
+    lineage(
+        conf.path(),
+        "ready.example.test",
+        &["www.example.test"],
+        20,
+        "",
+    );
+    let bin_dir = tempfile::tempdir().unwrap();
+    let (certbot, calls) = fake_certbot(bin_dir.path(), 0);
+    // Every perspective behind a SOCKS proxy that is not there: a checker outage.
+    let mut toml = String::from("[defaults]\ntimeout = \"1s\"\n");
+    for (name, role, rir, n) in [
+        ("home", "primary", "ARIN", 2),
+        ("r1", "remote", "ARIN", 3),
+        ("r2", "remote", "RIPE", 4),
+        ("r3", "remote", "APNIC", 5),
+    ] {
+        toml.push_str(&crate::support::perspective_toml(
+            name,
+            role,
+            rir,
+            "udp://127.0.9.1:9",
+            Some(&format!("socks5://127.0.9.{n}:9")),
+        ));
+    }
+    let (dir, config) = crate::support::write_config("down.toml", &toml);
+    let run = |extra: &[&str]| {
+        crate::support::base_command(dir.path())
+            .arg("gate")
+            .arg("--config")
+            .arg(&config)
+            .arg("--certbot-dir")
+            .arg(conf.path())
+            .arg("--certbot-bin")
+            .arg(&certbot)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("renew ready.example.test: could not assess"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("WARNING"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+    let out = run(&["--on-unknown", "hold"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap().lines().count(),
+        1,
+        "held: certbot not run again"
+    );
+}
+
+#[test]
+fn unreadable_confs_never_make_a_run_ready() {
+    let web = tempfile::tempdir().unwrap();
+    let lab = lab(plain_zone(), |_| Site::new());
+    let conf = tempfile::tempdir().unwrap();
+    lineage(
+        conf.path(),
+        "ready.example.test",
+        &["www.example.test"],
+        20,
+        "",
+    );
+    for n in 1..=4 {
+        std::fs::write(
+            conf.path()
+                .join(format!("renewal/bad{n}.example.test.conf")),
+            "[renewalparams\n",
+        )
+        .unwrap();
+    }
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--certbot"])
+        .arg(conf.path())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["identifiers"][0]["outcome"], "pass", "{doc:#}");
+    assert_eq!(doc["outcome"], "unknown");
+    assert_eq!(out.status.code(), Some(3));
+    drop(web);
+}
+
+#[test]
+fn certbot_dir_via_mpic_args_and_a_directory_operand() {
+    let conf = tempfile::tempdir().unwrap();
+    // An explicit perspectives file, so nothing on the machine (/etc/mpic-check) is read.
+    let (home, config) = crate::support::write_config(
+        "one.toml",
+        &crate::support::perspective_toml("home", "primary", "ARIN", "udp://127.0.9.1:9", None),
+    );
+    // A wrapper that adds --certbot, plus MPIC_ARGS="--certbot DIR": the last one wins.
+    let out = crate::support::base_cmd(home.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--certbot", "--certbot"])
+        .arg(conf.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        err.contains(&format!("{}/renewal", conf.path().display())),
+        "{err}"
+    );
+    // The directory alone, where a name belongs: say what to write instead.
+    let out = crate::support::base_cmd(home.path())
+        .arg(conf.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("is a directory, not a name") && err.contains("--certbot"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gate_stops_starting_certbot_after_a_signal() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let le = dir.path().join("le");
+    std::fs::create_dir_all(le.join("renewal")).unwrap();
+    // Unreadable confs need no checks: both are renewed unchecked (--on-unknown renew).
+    for name in ["a.example.test", "b.example.test"] {
+        std::fs::write(le.join(format!("renewal/{name}.conf")), "[renewalparams\n").unwrap();
+    }
+    let calls = dir.path().join("calls");
+    let certbot = dir.path().join("certbot");
+    std::fs::write(
+        &certbot,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\nsleep 2\n", calls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&certbot, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let child = crate::support::base_command(dir.path())
+        .arg("gate")
+        .arg("--config-dir")
+        .arg(&le)
+        .arg("--certbot-bin")
+        .arg(&certbot)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("interrupted by SIGTERM") && stdout.contains("not started: b.example.test"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
 }

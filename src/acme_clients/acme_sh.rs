@@ -222,6 +222,10 @@ fn read_conf(home: &Path, conf: &Path, dir_domain: &str) -> Result<ManagedCert, 
         .and_then(|s| account_uri(home, s, &mut warnings));
 
     let not_after = current_cert(conf, &main, &names, &mut warnings);
+    // acme.sh stores the next renewal as epoch seconds; `--cron` renews once it has passed.
+    let renew_from = get("Le_NextRenewTime")
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|t| chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0));
 
     Ok(ManagedCert {
         source: conf.to_path_buf(),
@@ -234,6 +238,8 @@ fn read_conf(home: &Path, conf: &Path, dir_domain: &str) -> Result<ManagedCert, 
         server,
         account_uri,
         not_after,
+        renew_from,
+        autorenew: true,
         warnings,
     })
 }

@@ -42,6 +42,14 @@ pub struct ManagedCert {
     pub account_uri: Option<String>,
     /// The current certificate's notAfter.
     pub not_after: Option<DateTime<Utc>>,
+    /// From when the client's own renew command renews this certificate: certbot's notAfter
+    /// minus `renew_before_expiry` (30 days unless the conf says otherwise), acme.sh's
+    /// `Le_NextRenewTime`. `None` when unknown (then it counts as due: guessing "not due" could
+    /// let a certificate expire).
+    pub renew_from: Option<DateTime<Utc>>,
+    /// False when the conf turns automatic renewal off (certbot `autorenew = False`): the
+    /// client's renew command then skips it.
+    pub autorenew: bool,
     /// Non-fatal oddities, one line each.
     pub warnings: Vec<String>,
 }
@@ -263,6 +271,45 @@ pub(crate) fn derive_method(
     Method::Dns01
 }
 
+impl ManagedCert {
+    /// Whether the client's renew command would renew it at `now` (ignoring revocation, which
+    /// needs the network and makes certbot renew early).
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
+        self.autorenew && self.renew_from.is_none_or(|t| now >= t)
+    }
+}
+
+/// Parses a certbot renewal interval (`renew_before_expiry`): one or more `N unit` pairs as
+/// parsedatetime reads them (`30 days`, `3 weeks`, `6 months 1 week`, `12 hours`); a bare number
+/// is days, as in certbot. Months count 30 days and years 365. `None` when it cannot be read.
+pub(crate) fn parse_interval(text: &str) -> Option<chrono::TimeDelta> {
+    let text = text.trim();
+    if let Ok(days) = text.parse::<i64>() {
+        return chrono::TimeDelta::try_days(days);
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() || !words.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut total = chrono::TimeDelta::zero();
+    for pair in words.chunks(2) {
+        let n: i64 = pair[0].parse().ok()?;
+        let unit = pair[1].trim_end_matches(',').to_ascii_lowercase();
+        let secs_per: i64 = match unit.trim_end_matches('s') {
+            "second" | "sec" => 1,
+            "minute" | "min" => 60,
+            "hour" | "hr" | "h" => 3600,
+            "day" | "d" => 86_400,
+            "week" | "wk" | "w" => 7 * 86_400,
+            "month" | "mon" => 30 * 86_400,
+            "year" | "yr" | "y" => 365 * 86_400,
+            _ => return None,
+        };
+        total += chrono::TimeDelta::try_seconds(n.checked_mul(secs_per)?)?;
+    }
+    Some(total)
+}
+
 impl fmt::Display for ManagedCert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.names.iter().map(|n| n.name.as_str()).collect();
@@ -286,6 +333,20 @@ mod tests {
             .iter()
             .map(|n| Identifier::parse(n).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn renewal_intervals_read_like_certbot() {
+        let d = |n: i64| chrono::TimeDelta::try_days(n);
+        assert_eq!(parse_interval("30 days"), d(30));
+        assert_eq!(parse_interval(" 10 "), d(10));
+        assert_eq!(parse_interval("3 weeks"), d(21));
+        assert_eq!(parse_interval("1 week 2 days"), d(9));
+        assert_eq!(parse_interval("2 months"), d(60));
+        assert_eq!(parse_interval("12 hours"), chrono::TimeDelta::try_hours(12));
+        for bad in ["", "soon", "days 30", "30 fortnights", "1 day 2"] {
+            assert_eq!(parse_interval(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -216,10 +216,16 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             identifier: path.to_string(),
             perspectives: Vec::new(),
             evidence: vec![problem.clone()],
-            fix: "this renewal configuration could not be read, so its names were not checked: fix or \
-                  remove the file (the other certificates were checked)"
+            fix: "this renewal configuration could not be read, so its names were not checked and the \
+                  run cannot call them ready (outcome unknown, exit 3): fix or remove the file (the \
+                  other certificates were checked and keep their own outcomes)"
                 .into(),
         });
+    }
+    // Names that were never checked cannot make a run ready: the client will try to renew them
+    // (or skip them with an error) whatever this run saw for the others.
+    if !run.config_problems.is_empty() {
+        overall = Some(overall.map_or(Outcome::Unknown, |o| o.worst(Outcome::Unknown)));
     }
     for id in &run.identifiers {
         if let Some(c) = &id.certificate

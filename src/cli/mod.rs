@@ -19,6 +19,9 @@ EXAMPLES:
   Gate a renewal in CI or a timer (exit 0 = ready, 1 = at risk, 2 = would fail, 3 = could not assess):
     mpic-check --config /etc/mpic-check/config.toml --method http-01 example.com && certbot renew
 
+  Renew with certbot, per certificate, only what would pass (runs certbot renew --cert-name X):
+    mpic-check gate -- --no-random-sleep-on-renew
+
   Monitor from cron with a JSON document:
     mpic-check --format json --quiet example.com > /var/lib/mpic-check/example.com.json
 
@@ -55,19 +58,27 @@ pub enum Command {
     },
     /// For DNS-01 auth hooks: wait until the TXT values are on every authoritative nameserver and
     /// a quorum of perspectives sees them; exit 0, or 2 on timeout naming what is missing.
+    /// Several names (apex + wildcard, a SAN list) are waited for together with --records.
     #[command(name = "wait-txt")]
     WaitTxt {
         /// The domain (example.com, *.example.com) or its _acme-challenge name.
-        name: String,
-        /// TXT values that must all be present.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "records")]
+        name: Option<String>,
+        /// TXT values that must all be present at NAME.
         values: Vec<String>,
+        /// More names and values, one `NAME VALUE` per line (`-` = stdin), all waited for at once.
+        #[arg(long, value_name = "FILE")]
+        records: Option<PathBuf>,
         #[command(flatten)]
         hook: HookArgs,
         /// Give up after this long.
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
         timeout: Duration,
     },
+    /// Renewal gate: check every certificate certbot would renew now and run
+    /// `certbot renew --cert-name X` only for those that would pass; hold the others, one line each.
+    #[command(after_help = GATE_HELP)]
+    Gate(GateArgs),
     /// Watch the TXT at _acme-challenge on every nameserver and perspective and report values that
     /// disappear early, RRsets replaced instead of extended, and servers that lag.
     Watch {
@@ -85,6 +96,70 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
         interval: Duration,
     },
+}
+
+const GATE_HELP: &str = "\
+EXAMPLES:
+  From a systemd timer or cron, instead of `certbot renew`:
+    mpic-check gate -- --no-random-sleep-on-renew --quiet
+
+  See what would happen, without running certbot:
+    mpic-check gate --print --all
+
+GATE EXIT CODES (the worst applies):
+  0  every due certificate was renewed (or nothing was due)
+  1  a certificate at risk was held (--hold-at-risk)
+  2  a certificate was held because its renewal would fail MPIC
+  3  bad input, or a certificate that could not be assessed was held (--on-unknown hold)
+  4  certbot failed (or could not be started) for at least one certificate";
+
+/// What the gate does with a certificate that could not be assessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnUnknown {
+    /// Renew anyway, with a warning: a checker outage must not let certificates expire.
+    Renew,
+    /// Hold it (exit 3).
+    Hold,
+}
+
+/// `mpic-check gate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateArgs {
+    /// certbot's configuration directory (renewal/*.conf); passed on to certbot as --config-dir.
+    #[arg(long, visible_alias = "certbot-dir", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Check every certificate, not only those certbot would renew now, and pass them all to
+    /// certbot (which still skips those not due unless given --force-renewal).
+    #[arg(long)]
+    pub all: bool,
+    /// Hold certificates that are at risk instead of renewing them with a warning.
+    #[arg(long)]
+    pub hold_at_risk: bool,
+    /// What to do with a certificate that could not be assessed (unreadable conf, perspectives
+    /// down).
+    #[arg(long, value_enum, value_name = "ACTION", default_value_t = OnUnknown::Renew)]
+    pub on_unknown: OnUnknown,
+    /// Print the decisions only; do not run certbot.
+    #[arg(long)]
+    pub print: bool,
+    /// The certbot executable.
+    #[arg(long, value_name = "PATH", default_value = "certbot")]
+    pub certbot_bin: PathBuf,
+    /// Config file with the perspectives (as for the main command).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Timeout for each network step [default: 5s, or the config's].
+    #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Quorum policy.
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyName>,
+    /// Evaluate the BR phase in force on this date [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// Arguments passed to every `certbot renew` after `--`, e.g. `-- --no-random-sleep-on-renew`.
+    #[arg(last = true, value_name = "CERTBOT_ARGS")]
+    pub certbot_args: Vec<String>,
 }
 
 /// Output of `explain`.
@@ -213,11 +288,12 @@ pub struct Cli {
     /// Check every certificate certbot renews: names from the current certificates, method from
     /// the authenticator, CA and account from the renewal configuration [default dir:
     /// /etc/letsencrypt]. Webroots are probed when the authenticator is webroot.
-    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    /// Given twice (a wrapper's `--certbot` plus `MPIC_ARGS="--certbot DIR"`), the last one wins.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, overrides_with = "certbot")]
     pub certbot: Option<Option<PathBuf>>,
 
     /// Check every certificate acme.sh renews [default dir: ~/.acme.sh].
-    #[arg(long = "acme-sh", value_name = "DIR", num_args = 0..=1)]
+    #[arg(long = "acme-sh", value_name = "DIR", num_args = 0..=1, overrides_with = "acme_sh")]
     pub acme_sh: Option<Option<PathBuf>>,
 
     /// Read names from FILE (`-` = stdin): one `name` or `name method` per line; `#` comments.

@@ -2,4 +2,5 @@
 //! (plan, perspectives, analysis) with its own output, kept out of `app` so that dispatch stays thin.
 
 pub mod explain;
+pub mod gate;
 pub mod wait_txt;

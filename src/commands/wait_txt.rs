@@ -109,41 +109,172 @@ async fn sources(
     Ok(out)
 }
 
-/// `wait-txt`: returns `Ready` when every value is on every authoritative server and a quorum
-/// of perspectives sees it, `WouldFail` on timeout, `CouldNotAssess` when nothing can be asked.
+/// The values wanted at one challenge name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// `_acme-challenge.<base>`.
+    pub challenge: String,
+    /// Every value that must be in its RRset (apex and wildcard share the name).
+    pub values: BTreeSet<String>,
+}
+
+/// Groups `(name, value)` pairs by challenge name, in first-seen order. Names may be given as the
+/// domain, its wildcard or the `_acme-challenge` name, as certbot's `CERTBOT_DOMAIN` or a DNS
+/// record would spell them.
+pub fn group(pairs: &[(String, String)]) -> Result<Vec<Wanted>, UsageError> {
+    let mut out: Vec<Wanted> = Vec::new();
+    for (name, value) in pairs {
+        let challenge = challenge_of(name)?;
+        match out.iter_mut().find(|w| w.challenge == challenge) {
+            Some(w) => {
+                w.values.insert(value.clone());
+            }
+            None => out.push(Wanted {
+                challenge,
+                values: [value.clone()].into(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn challenge_of(name: &str) -> Result<String, UsageError> {
+    let bare = name.trim().trim_end_matches('.');
+    let bare = bare.strip_prefix("_acme-challenge.").unwrap_or(bare);
+    let id = Identifier::parse(bare).map_err(|e| UsageError(e.to_string()))?;
+    Ok(id.challenge_name())
+}
+
+/// Reads `--records FILE` (`-` = stdin): one `NAME VALUE` per line, `#` comments; what the
+/// example certbot hook collects while certbot hands it one challenge at a time.
+pub fn read_records(path: &std::path::Path) -> Result<Vec<(String, String)>, UsageError> {
+    let shown = path.display().to_string();
+    let read = if path.as_os_str() == "-" {
+        crate::text::read_text_capped(std::io::stdin(), 1 << 20)
+    } else {
+        std::fs::File::open(path).and_then(|f| crate::text::read_text_capped(f, 1 << 20))
+    };
+    let text = read.map_err(|e| UsageError(format!("--records {shown}: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some(name), Some(value), None) => out.push((name.to_string(), value.to_string())),
+            _ => {
+                return Err(UsageError(format!(
+                    "--records {shown}:{}: expected `NAME VALUE`",
+                    n + 1
+                )));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(UsageError(format!(
+            "--records {shown}: no `NAME VALUE` line"
+        )));
+    }
+    Ok(out)
+}
+
+/// What `wait-txt` waits for: `NAME VALUE...` and the `--records` lines, grouped by challenge
+/// name; never empty.
+pub fn wanted(
+    name: Option<&str>,
+    values: &[String],
+    records: Option<&std::path::Path>,
+) -> Result<Vec<Wanted>, UsageError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(name) = name {
+        if values.is_empty() {
+            return Err(UsageError(format!(
+                "wait-txt {name}: give the TXT value(s) after the name"
+            )));
+        }
+        pairs.extend(values.iter().map(|v| (name.to_string(), v.clone())));
+    }
+    if let Some(path) = records {
+        pairs.extend(read_records(path)?);
+    }
+    if pairs.is_empty() {
+        return Err(UsageError(
+            "wait-txt: give NAME VALUE... or --records FILE".into(),
+        ));
+    }
+    group(&pairs)
+}
+
+/// One challenge name with the places its TXT is read from.
+struct Group {
+    want: Wanted,
+    srcs: Vec<Source>,
+}
+
+/// `wait-txt`: returns `Ready` when every value of every name is on every authoritative server
+/// of its zone and then a quorum of perspectives sees all of them, `WouldFail` on timeout,
+/// `CouldNotAssess` when nothing can be asked. All names are waited for together: the
+/// perspectives' resolvers are asked only once every nameserver has every value, so none of
+/// them caches an RRset that still lacks one (apex + wildcard share a name).
 #[allow(clippy::too_many_arguments)]
 pub async fn wait_txt(
     engine: &Resolvers<'_>,
     policy: &Policy,
-    challenge: &str,
-    wanted: &[String],
+    wanted: &[Wanted],
     deadline: Duration,
     step_timeout: Duration,
     log: &mut impl Write,
     out: &mut impl Write,
 ) -> std::io::Result<Exit> {
     let start = Instant::now();
-    let Some(srcs) = sources_or_say(engine, challenge, step_timeout, "wait-txt", out).await? else {
-        return Ok(Exit::CouldNotAssess);
+    let mut groups = Vec::new();
+    for w in wanted {
+        let Some(srcs) =
+            sources_or_say(engine, &w.challenge, step_timeout, "wait-txt", out).await?
+        else {
+            return Ok(Exit::CouldNotAssess);
+        };
+        groups.push(Group {
+            want: w.clone(),
+            srcs,
+        });
+    }
+    // Name the challenge in progress lines only when there is more than one.
+    let several = groups.len() > 1;
+    let at = |g: &Group| {
+        if several {
+            format!(" at {}", g.want.challenge)
+        } else {
+            String::new()
+        }
     };
-    let want: BTreeSet<String> = wanted.iter().cloned().collect();
     let mut pause = MIN_INTERVAL;
     let mut warned_negative = false;
     let mut last_missing: Vec<String> = Vec::new();
     loop {
-        let auth: Vec<&Source> = srcs.iter().filter(|s| s.authoritative).collect();
+        let auth: Vec<(&Group, &Source)> = groups
+            .iter()
+            .flat_map(|g| {
+                g.srcs
+                    .iter()
+                    .filter(|s| s.authoritative)
+                    .map(move |s| (g, s))
+            })
+            .collect();
         let answers = join_all(
             auth.iter()
-                .map(|s| s.vantage.lookup(challenge, RecordType::TXT)),
+                .map(|(g, s)| s.vantage.lookup(&g.want.challenge, RecordType::TXT)),
         )
         .await;
         let mut missing: Vec<String> = Vec::new();
-        for (s, l) in auth.iter().zip(&answers) {
+        for ((g, s), l) in auth.iter().zip(&answers) {
             match values(l) {
                 Ok(v) => {
-                    let lack: Vec<&String> = want.difference(&v).collect();
+                    let lack: Vec<&String> = g.want.values.difference(&v).collect();
                     if !lack.is_empty() {
-                        missing.push(format!("{} lacks {}", s.name, quote(&lack)));
+                        missing.push(format!("{} lacks {}{}", s.name, quote(&lack), at(g)));
                         if let Some(ttl) = negative_ttl(l)
                             && !warned_negative
                             && ttl > 300
@@ -156,43 +287,60 @@ pub async fn wait_txt(
                         }
                     }
                 }
-                Err(e) => missing.push(format!("{} did not answer: {e}", s.name)),
+                Err(e) => missing.push(format!("{} did not answer{}: {e}", s.name, at(g))),
             }
         }
-        // Perspectives' resolvers are asked only once every authoritative server has the values,
-        // so no resolver caches "no such record" in the meantime.
+        // Perspectives' resolvers are asked only once every authoritative server has every
+        // value of every name, so no resolver caches "no such record" or a partial RRset.
         if missing.is_empty() {
-            let persp: Vec<&Source> = srcs.iter().filter(|s| !s.authoritative).collect();
+            let persp: Vec<(&Group, &Source)> = groups
+                .iter()
+                .flat_map(|g| {
+                    g.srcs
+                        .iter()
+                        .filter(|s| !s.authoritative)
+                        .map(move |s| (g, s))
+                })
+                .collect();
             let answers = join_all(
                 persp
                     .iter()
-                    .map(|s| s.vantage.lookup(challenge, RecordType::TXT)),
+                    .map(|(g, s)| s.vantage.lookup(&g.want.challenge, RecordType::TXT)),
             )
             .await;
-            let mut remotes = 0;
-            let mut seeing = 0;
-            let mut primary_ok = persp.iter().all(|s| s.role != Role::Primary);
-            for (s, l) in persp.iter().zip(&answers) {
-                let ok = values(l).is_ok_and(|v| want.is_subset(&v));
-                if s.role == Role::Remote {
-                    remotes += 1;
-                    if ok {
-                        seeing += 1;
+            let mut all_ok = true;
+            let mut worst: Option<(usize, usize)> = None;
+            for g in &groups {
+                let mut remotes = 0;
+                let mut seeing = 0;
+                let mut primary_ok = g.srcs.iter().all(|s| s.role != Role::Primary);
+                for ((pg, s), l) in persp.iter().zip(&answers) {
+                    if !std::ptr::eq(*pg, g) {
+                        continue;
+                    }
+                    let ok = values(l).is_ok_and(|v| g.want.values.is_subset(&v));
+                    if s.role == Role::Remote {
+                        remotes += 1;
+                        seeing += usize::from(ok);
+                    }
+                    primary_ok |= s.role == Role::Primary && ok;
+                    if !ok {
+                        missing.push(format!("{} does not see it yet{}", s.name, at(g)));
                     }
                 }
-                if s.role == Role::Primary && ok {
-                    primary_ok = true;
-                }
-                if !ok {
-                    missing.push(format!("{} does not see it yet", s.name));
+                all_ok &= primary_ok && seeing >= policy.required(remotes);
+                if worst.is_none_or(|(w, _)| seeing < w) {
+                    worst = Some((seeing, remotes));
                 }
             }
-            let needed = policy.required(remotes);
-            if primary_ok && seeing >= needed {
+            if all_ok {
+                let (seeing, remotes) = worst.unwrap_or((0, 0));
+                let values: usize = groups.iter().map(|g| g.want.values.len()).sum();
+                let names: Vec<&str> = groups.iter().map(|g| g.want.challenge.as_str()).collect();
                 writeln!(
                     out,
-                    "ready: {} value(s) at {challenge} on all {} nameserver address(es) and {seeing}/{remotes} remote perspectives (primary ok) after {:.1} s",
-                    want.len(),
+                    "ready: {values} value(s) at {} on all {} nameserver address(es) and {seeing}/{remotes} remote perspectives (primary ok) after {:.1} s",
+                    names.join(", "),
                     auth.len(),
                     start.elapsed().as_secs_f64()
                 )?;
@@ -389,14 +537,13 @@ impl Write for LogWriter<'_> {
     }
 }
 
-/// The challenge name, the vantages and the policy for a hook subcommand.
+/// The vantages, the policy and the step timeout for a hook subcommand; `name`'s challenge name
+/// is validated first so a bad name fails before any packet is sent.
 pub async fn hook_setup(
     name: &str,
     hook: &HookArgs,
 ) -> Result<(ProbeSet, Policy, String, Duration), UsageError> {
-    let bare = name.trim().trim_end_matches('.');
-    let bare = bare.strip_prefix("_acme-challenge.").unwrap_or(bare);
-    let id = Identifier::parse(bare).map_err(|e| UsageError(e.to_string()))?;
+    let challenge = challenge_of(name)?;
     let config = Config::discover(hook.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let step = hook
         .step_timeout
@@ -413,5 +560,5 @@ pub async fn hook_setup(
     // Hooks poll for minutes at most once a second per server (and caps bound the servers), so they
     // carry no run budget.
     let engine = ProbeSet::build(&config, step, Discovery::new(net)).await;
-    Ok((engine, policy, id.challenge_name(), step))
+    Ok((engine, policy, challenge, step))
 }

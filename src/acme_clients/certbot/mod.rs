@@ -118,6 +118,15 @@ fn read_conf(dir: &Path, conf: &Path) -> Result<ManagedCert, ReadError> {
         );
     }
     let account_uri = account_uri(dir, server.as_deref(), params, &mut warnings);
+    let renew_from = renew_from(&root, facts.not_after, &mut warnings);
+    // certbot's `autorenewal_is_enabled`: absent means on; configobj's as_bool spellings.
+    let autorenew = match params.get_str("autorenew") {
+        None => true,
+        Some(v) => !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0"
+        ),
+    };
 
     Ok(ManagedCert {
         source: conf.to_path_buf(),
@@ -130,8 +139,34 @@ fn read_conf(dir: &Path, conf: &Path) -> Result<ManagedCert, ReadError> {
         server,
         account_uri,
         not_after: facts.not_after,
+        renew_from,
+        autorenew,
         warnings,
     })
+}
+
+/// When `certbot renew` starts renewing: notAfter minus the top-level `renew_before_expiry`
+/// (certbot's default 30 days). An interval we cannot read falls back to the default with a
+/// warning rather than guessing later.
+fn renew_from(
+    root: &Section,
+    not_after: Option<chrono::DateTime<chrono::Utc>>,
+    warnings: &mut Vec<String>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let default = chrono::TimeDelta::days(30);
+    let before = match root
+        .get_str("renew_before_expiry")
+        .filter(|v| !v.is_empty())
+    {
+        None => default,
+        Some(text) => super::parse_interval(&text).unwrap_or_else(|| {
+            warnings.push(format!(
+                "renew_before_expiry {text:?} not understood; assuming 30 days"
+            ));
+            default
+        }),
+    };
+    not_after.and_then(|t| t.checked_sub_signed(before))
 }
 
 /// The plugin part of an authenticator; third-party plugins used to be named
