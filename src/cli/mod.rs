@@ -85,6 +85,29 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
         interval: Duration,
     },
+    /// Run as a Prometheus exporter (blackbox style): GET /probe?target=NAME[&module=M] checks one
+    /// name and answers in the text exposition format; /metrics describes the exporter itself.
+    Serve(ServeArgs),
+}
+
+/// Default address of `serve`: loopback only, port 9817 (not taken by a well-known exporter).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9817";
+
+/// Options of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port; the actual address is printed on stderr).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Config file with the perspectives and the `[modules.NAME]` tables.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A target is checked at most once per this interval; scrapes in between get the last result.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_long)]
+    pub min_interval: Duration,
+    /// Checks running at once; a /probe beyond that is answered 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_concurrent: u16,
 }
 
 /// Output of `explain`.

@@ -6,12 +6,23 @@
 //! alerts need no magic numbers, and series come in report order so the file diffs cleanly
 //! between runs. No sample has a timestamp: the textfile collector rejects them, and
 //! `mpic_check_last_run_timestamp_seconds` says when the run happened instead.
+//!
+//! The same families answer `mpic-check serve`'s `/probe` ([`render_probe`] puts
+//! `mpic_check_probe_success` in front), and [`Family`] also writes the exporter's own counters.
+//!
+//! Why a hand-written encoder rather than the `prometheus-client` crate: that crate encodes
+//! OpenMetrics (`# EOF`, `_total` and `# UNIT` rules, `application/openmetrics-text`), which the
+//! textfile collector does not read, and its registry/collector model is built for long-lived
+//! counters, whereas these documents are snapshots rebuilt from a `Report` on every run. The
+//! format needed here is small (HELP, TYPE, escaped labels, no timestamps); the tests below hold
+//! it to a strict parser and the suite runs `promtool check metrics` on real output.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::io::{self, Write};
 
 use crate::model::{Outcome, Report, Severity};
+use crate::observation::Role;
 
 /// Every outcome, in the order their series are written.
 const OUTCOMES: [Outcome; 4] = [
@@ -26,33 +37,47 @@ const SEVERITIES: [Severity; 3] = [Severity::Error, Severity::Warning, Severity:
 
 /// One metric family: its samples are collected first so HELP and TYPE are written once, in front
 /// of all of them, whatever order the report yields them in.
-struct Family {
+#[derive(Debug)]
+pub struct Family {
     name: &'static str,
     help: &'static str,
+    kind: &'static str,
     samples: Vec<(Vec<(&'static str, String)>, String)>,
 }
 
 impl Family {
-    fn new(name: &'static str, help: &'static str) -> Self {
+    /// A gauge: a value that can go up and down (everything in a report).
+    pub fn new(name: &'static str, help: &'static str) -> Self {
         Family {
             name,
             help,
+            kind: "gauge",
             samples: Vec::new(),
         }
     }
 
-    fn push(&mut self, labels: &[(&'static str, &str)], value: impl Display) {
+    /// A counter (a long-running exporter's totals); by convention its name ends in `_total`.
+    pub fn counter(name: &'static str, help: &'static str) -> Self {
+        Family {
+            kind: "counter",
+            ..Family::new(name, help)
+        }
+    }
+
+    /// Adds one sample.
+    pub fn push(&mut self, labels: &[(&'static str, &str)], value: impl Display) {
         let labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
         self.samples.push((labels, value.to_string()));
     }
 
-    fn write(&self, w: &mut impl Write) -> io::Result<()> {
+    /// Writes HELP, TYPE and the samples; nothing for a family without samples.
+    pub fn write(&self, w: &mut impl Write) -> io::Result<()> {
         // A family without samples would only be noise in the file.
         if self.samples.is_empty() {
             return Ok(());
         }
         writeln!(w, "# HELP {} {}", self.name, self.help)?;
-        writeln!(w, "# TYPE {} gauge", self.name)?;
+        writeln!(w, "# TYPE {} {}", self.name, self.kind)?;
         // A series written twice makes the textfile collector drop the whole file, so a
         // repeated label set (two identifiers spelt the same) keeps its first value only.
         let mut seen = HashSet::new();
@@ -94,7 +119,7 @@ fn render_labels(labels: &[(&'static str, String)]) -> String {
 
 /// Milliseconds as seconds with three decimals, computed on integers so no float noise such as
 /// `1.2340000000000002` reaches the file.
-fn seconds(ms: i64) -> String {
+pub fn seconds(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "" };
     let a = ms.unsigned_abs();
     format!("{sign}{}.{:03}", a / 1000, a % 1000)
@@ -102,6 +127,25 @@ fn seconds(ms: i64) -> String {
 
 fn bit(b: bool) -> u8 {
     u8::from(b)
+}
+
+/// The answer to one exporter probe (`mpic-check serve`, `/probe`): `mpic_check_probe_success`
+/// (1 when the target is ready, as the blackbox_exporter's `probe_success`), how long the check
+/// took and whether it came from the cache, then the report's families as in [`render`].
+pub fn render_probe(report: &Report, cached: bool, w: &mut impl Write) -> io::Result<()> {
+    let mut success = Family::new(
+        "mpic_check_probe_success",
+        "Whether the target is ready for an MPIC renewal (1) or not (0): at risk, would fail or could not assess.",
+    );
+    success.push(&[], bit(report.outcome == Outcome::Pass));
+    let mut from_cache = Family::new(
+        "mpic_check_probe_cached",
+        "Whether this answer is a cached result (1) because the target was checked less than --min-interval ago.",
+    );
+    from_cache.push(&[], bit(cached));
+    success.write(w)?;
+    from_cache.write(w)?;
+    render(report, w)
 }
 
 /// Writes the report as one exposition-format document ending with a newline.
@@ -183,7 +227,7 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
     );
     let mut counts: HashMap<(&str, &str, Severity), usize> = HashMap::new();
     let mut order = Vec::new();
-    for f in &r.findings {
+    for f in r.findings.iter().filter(|f| !f.code.is_run_level()) {
         let key = (f.identifier.as_str(), f.code.as_str(), f.severity);
         let n = counts.entry(key).or_insert(0);
         if *n == 0 {
@@ -200,6 +244,75 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
             ],
             counts[&key],
         );
+    }
+
+    // Findings about the run's setup (perspectives too close, an engine that failed) carry no
+    // identifier label: the report files them under the first name, which an alert must not blame.
+    let mut run_level = Family::new(
+        "mpic_check_run_findings",
+        "Findings about the run as a whole (perspectives, engines, client configuration), per code and severity.",
+    );
+    let mut run_counts: Vec<((&str, Severity), usize)> = Vec::new();
+    for f in r.findings.iter().filter(|f| f.code.is_run_level()) {
+        let key = (f.code.as_str(), f.severity);
+        match run_counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => run_counts.push((key, 1)),
+        }
+    }
+    for ((code, severity), n) in run_counts {
+        run_level.push(&[("code", code), ("severity", &severity.to_string())], n);
+    }
+
+    // Whether each counted perspective could be used at all: 0 when any of its observations
+    // failed on the tool's side (its proxy or resolver), so "the EU proxy died" is an alert of
+    // its own, apart from the domain's problems. Nameserver sources are per-domain and left out.
+    let mut up = Family::new(
+        "mpic_check_perspective_up",
+        "Whether a configured perspective worked in this run (1) or its proxy or resolver failed (0).",
+    );
+    for p in r.perspectives.iter().filter(|p| p.role != Role::Source) {
+        let mut seen = false;
+        let mut fault = false;
+        for o in r
+            .identifiers
+            .iter()
+            .flat_map(|i| &i.observations)
+            .filter(|o| o.perspective == p.name)
+        {
+            seen = true;
+            fault |= o.perspective_fault;
+        }
+        if seen || !r.identifiers.is_empty() {
+            up.push(
+                &[("perspective", &p.name), ("role", &p.role.to_string())],
+                bit(seen && !fault),
+            );
+        }
+    }
+
+    // The current certificate of a name read from certbot's or acme.sh's configuration.
+    let mut expiry = Family::new(
+        "mpic_check_certificate_expiry_timestamp_seconds",
+        "Unix time the current certificate of the identifier expires (from --certbot or --acme-sh).",
+    );
+    let mut days_left = Family::new(
+        "mpic_check_certificate_days_left",
+        "Whole days until the current certificate of the identifier expires (negative when expired).",
+    );
+    for id in &r.identifiers {
+        let Some(c) = &id.certificate else { continue };
+        let labels = [("identifier", id.name.as_str()), ("lineage", c.lineage.as_str())];
+        if let Some(t) = c
+            .not_after
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            expiry.push(&labels, t.timestamp());
+        }
+        if let Some(d) = c.days_left {
+            days_left.push(&labels, d);
+        }
     }
 
     // The tool writes `started_at` itself, so it parses; if a hand-edited report does not, the
@@ -228,6 +341,10 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
         &primary_ok,
         &findings,
         &by_code,
+        &run_level,
+        &up,
+        &expiry,
+        &days_left,
         &last_run,
         &duration,
     ] {
