@@ -130,7 +130,10 @@ impl ProbeRefusal {
 }
 
 impl Exporter {
-    async fn handle(self: &Arc<Self>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(
+        self: &Arc<Self>,
+        req: Request<hyper::body::Incoming>,
+    ) -> Response<Full<Bytes>> {
         let path = req.uri().path();
         let endpoint: &'static str = match path {
             "/" => "/",
@@ -163,7 +166,11 @@ impl Exporter {
                 ),
             }
         };
-        let mut requests = self.stats.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut requests = self
+            .stats
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *requests
             .entry((endpoint, response.status().as_u16()))
             .or_insert(0) += 1;
@@ -214,14 +221,10 @@ impl Exporter {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((c.report.clone(), true));
         }
-        let permit = self
-            .permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| {
-                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
-                ProbeRefusal::Busy(self.max_concurrent)
-            })?;
+        let permit = self.permits.clone().try_acquire_owned().map_err(|_| {
+            self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            ProbeRefusal::Busy(self.max_concurrent)
+        })?;
         self.stats.probes.fetch_add(1, Ordering::Relaxed);
         // The check runs in its own task holding the slot and the permit: a scraper that gives up
         // (its scrape_timeout) does not cancel it, so the result is still cached and the next

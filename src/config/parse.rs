@@ -444,7 +444,11 @@ fn parse_module(
     module.remotes = m.remotes;
     module.quorum = m.quorum;
     if let Some(ca) = &m.ca {
-        let v = ca.get_ref().trim().trim_end_matches('.').to_ascii_lowercase();
+        let v = ca
+            .get_ref()
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         if v.is_empty() || v.contains(['/', ':', ' ']) {
             return Err(err(
                 ca.span(),

@@ -302,7 +302,10 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
     );
     for id in &r.identifiers {
         let Some(c) = &id.certificate else { continue };
-        let labels = [("identifier", id.name.as_str()), ("lineage", c.lineage.as_str())];
+        let labels = [
+            ("identifier", id.name.as_str()),
+            ("lineage", c.lineage.as_str()),
+        ];
         if let Some(t) = c
             .not_after
             .as_deref()
