@@ -803,6 +803,63 @@ dns = "https://doh.example.test/dns-query"
         }
     }
 
+    #[test]
+    fn modules_are_parsed_and_checked_against_the_perspectives() {
+        let base = "[defaults]\ntimeout = \"2s\"\nca = \"letsencrypt.org\"\n\
+                    [[perspective]]\nname = \"home\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                    [[perspective]]\nname = \"eu\"\nrole = \"remote\"\nrir = \"RIPE\"\n\
+                    [[perspective]]\nname = \"ap\"\nrole = \"remote\"\nrir = \"APNIC\"\n";
+        let c = parse(&format!(
+            "{base}[modules.dns]\nperspectives = [\"home\", \"eu\"]\nmethod = \"dns-01\"\n\
+             policy = \"letsencrypt\"\nca = \"Pki.Goog\"\ntimeout = \"500ms\"\n[modules.plain]\n"
+        ))
+        .unwrap();
+        assert_eq!(c.module_names(), ["default", "dns", "plain"]);
+        let (view, m) = c.for_module("dns").unwrap();
+        assert_eq!(m.method, Some(crate::observation::Method::Dns01));
+        let names: Vec<&str> = view.perspectives.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["home", "eu"]);
+        assert_eq!(view.ca.as_deref(), Some("pki.goog"));
+        assert_eq!(view.policy, Some(PolicyName::Letsencrypt));
+        assert_eq!(view.timeout, Some(Duration::from_millis(500)));
+        // An empty module is the file's defaults; `default` exists without being defined.
+        let (view, m) = c.for_module("plain").unwrap();
+        assert_eq!((view.perspectives.len(), m.method), (3, None));
+        assert_eq!(view.timeout, Some(Duration::from_secs(2)));
+        assert!(c.for_module("default").is_some());
+        assert!(c.for_module("nope").is_none());
+
+        for (module, says) in [
+            (
+                "[modules.x]\nperspectives = [\"eu\"]\n",
+                "modules.x.perspectives: must include the primary perspective \"home\"",
+            ),
+            (
+                "[modules.x]\nperspectives = [\"home\", \"us\"]\n",
+                "modules.x.perspectives: no [[perspective]] is named \"us\"",
+            ),
+            (
+                "[modules.x]\nmethod = \"tls-alpn-01\"\n",
+                "modules.x.method: \"tls-alpn-01\": use auto, http-01 or dns-01",
+            ),
+            ("[modules.x]\npolicy = \"strict\"\n", "modules.x.policy:"),
+            ("[modules.x]\nca = \"https://ca\"\n", "modules.x.ca:"),
+            (
+                "[modules.x]\ntimeout = \"0s\"\n",
+                "modules.x.timeout: must be between",
+            ),
+            ("[modules.x]\nperspective = [\"home\"]\n", "perspective"),
+            ("[modules.\"a b\"]\n", "modules.a b: a module name is"),
+        ] {
+            let e = err_of(&format!("{base}{module}"));
+            assert!(
+                e.starts_with("t.toml:1") && e.contains(says),
+                "{module}: {e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
     const MINIMAL_PRIMARY: &str =
         "[[perspective]]\nname = \"a\"\nrole = \"primary\"\nrir = \"ARIN\"\n";
 

@@ -780,6 +780,152 @@ mpic_check_duration_seconds 1.234
         assert_eq!(seconds(-4750), "-4.750");
     }
 
+    fn perspective(name: &str, role: Role) -> crate::model::PerspectiveInfo {
+        crate::model::PerspectiveInfo {
+            name: name.into(),
+            role,
+            rir: None,
+            dns: "system".into(),
+            http: "direct".into(),
+            nameserver: None,
+            location: None,
+        }
+    }
+
+    /// A run with a primary, a remote whose proxy failed for one check, a remote that saw nothing,
+    /// a nameserver source, a certbot certificate and a finding about the setup.
+    fn with_setup() -> Report {
+        let mut r = healthy();
+        r.perspectives = vec![
+            perspective("home", Role::Primary),
+            perspective("eu-west", Role::Remote),
+            perspective("ap-south", Role::Remote),
+            perspective("a.ns.test@192.0.2.53", Role::Source),
+        ];
+        let obs = |p: &str, check, fault| {
+            let mut o = crate::checks::blank(p, check);
+            o.perspective_fault = fault;
+            o
+        };
+        let id = &mut r.identifiers[0];
+        id.observations = vec![
+            obs("home", Check::Caa, false),
+            obs("home", Check::Http01, false),
+            obs("eu-west", Check::Caa, false),
+            obs("eu-west", Check::Http01, true),
+            obs("a.ns.test@192.0.2.53", Check::Caa, true),
+        ];
+        id.certificate = Some(crate::model::CertInfo {
+            client: "certbot".into(),
+            lineage: "example.com".into(),
+            source: "/etc/letsencrypt/renewal/example.com.conf".into(),
+            authenticator: "webroot".into(),
+            not_after: Some("2027-01-10T12:00:00Z".into()),
+            days_left: Some(35),
+            warnings: Vec::new(),
+        });
+        r.findings.push(finding(
+            "perspectives-too-close",
+            Severity::Warning,
+            "example.com",
+        ));
+        r.findings.push(finding(
+            "engine-unavailable",
+            Severity::Warning,
+            "example.com",
+        ));
+        r
+    }
+
+    #[test]
+    fn perspective_up_is_per_configured_perspective() {
+        let samples = validate(&render_string(&with_setup()));
+        let up: Vec<(Option<&str>, Option<&str>, f64)> =
+            values(&samples, "mpic_check_perspective_up")
+                .iter()
+                .map(|s| (label(s, "perspective"), label(s, "role"), s.value))
+                .collect();
+        assert_eq!(
+            up,
+            [
+                (Some("home"), Some("primary"), 1.0),
+                // Its proxy failed for http-01: down, though its CAA answer came back.
+                (Some("eu-west"), Some("remote"), 0.0),
+                // Configured, but nothing from it at all.
+                (Some("ap-south"), Some("remote"), 0.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn run_level_findings_carry_no_identifier() {
+        let doc = render_string(&with_setup());
+        let samples = validate(&doc);
+        let run: Vec<(Option<&str>, Option<&str>, f64)> =
+            values(&samples, "mpic_check_run_findings")
+                .iter()
+                .map(|s| (label(s, "code"), label(s, "identifier"), s.value))
+                .collect();
+        assert_eq!(
+            run,
+            [
+                (Some("perspectives-too-close"), None, 1.0),
+                (Some("engine-unavailable"), None, 1.0),
+            ]
+        );
+        let by_code: Vec<Option<&str>> = values(&samples, "mpic_check_findings_by_code")
+            .iter()
+            .map(|s| label(s, "code"))
+            .collect();
+        assert_eq!(by_code, [Some("caa-critical-unknown")]);
+        // The per-severity total still counts every finding.
+        let warnings = values(&samples, "mpic_check_findings")
+            .into_iter()
+            .find(|s| label(s, "severity") == Some("warning"))
+            .unwrap();
+        assert_eq!(warnings.value, 2.0);
+    }
+
+    #[test]
+    fn certificate_expiry_when_known() {
+        let samples = validate(&render_string(&with_setup()));
+        let expiry = values(&samples, "mpic_check_certificate_expiry_timestamp_seconds");
+        assert_eq!(expiry.len(), 1);
+        assert_eq!(label(expiry[0], "identifier"), Some("example.com"));
+        assert_eq!(label(expiry[0], "lineage"), Some("example.com"));
+        assert_eq!(expiry[0].value, 1_799_582_400.0);
+        let days = values(&samples, "mpic_check_certificate_days_left");
+        assert_eq!(days[0].value, 35.0);
+        // Without a certificate (names given on the command line) the families are absent.
+        let doc = render_string(&healthy());
+        assert!(!doc.contains("certificate"), "{doc}");
+    }
+
+    #[test]
+    fn probe_answer_starts_with_success() {
+        for (r, success) in [(healthy(), 1.0), (at_risk(), 0.0), (failing(), 0.0)] {
+            let mut out = Vec::new();
+            render_probe(&r, true, &mut out).unwrap();
+            let doc = String::from_utf8(out).unwrap();
+            let samples = validate(&doc);
+            assert_eq!(samples[0].name, "mpic_check_probe_success");
+            assert_eq!(samples[0].value, success);
+            assert_eq!(values(&samples, "mpic_check_probe_cached")[0].value, 1.0);
+        }
+    }
+
+    #[test]
+    fn counters_are_typed_counter() {
+        let mut f = Family::counter("x_total", "Things.");
+        f.push(&[("a", "b")], 3);
+        let mut out = Vec::new();
+        f.write(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# HELP x_total Things.\n# TYPE x_total counter\nx_total{a=\"b\"} 3\n"
+        );
+    }
+
     #[test]
     fn the_validator_rejects_bad_documents() {
         for bad in [
