@@ -317,6 +317,39 @@ fn checks_beyond_max_concurrent_get_503() {
 }
 
 #[test]
+fn scrapes_during_a_check_wait_for_it_instead_of_starting_another() {
+    let zone = plain_zone().behaviour(Behaviour::Delay(Duration::from_millis(200)));
+    let lab = lab(zone, |_| Site::new());
+    let ex = start(&lab, &["--max-concurrent", "1"]);
+    let addr = ex.addr;
+    let scrapes: Vec<_> = (0..3)
+        .map(|_| std::thread::spawn(move || get(addr, "/probe?target=www.example.test")))
+        .collect();
+    let bodies: Vec<String> = scrapes
+        .into_iter()
+        .map(|t| {
+            let (code, body) = t.join().unwrap();
+            // Not 503: waiting for the running check of the same target takes no slot.
+            assert_eq!(code, 200, "{body}");
+            body
+        })
+        .collect();
+    let fresh = bodies
+        .iter()
+        .filter(|b| b.contains("mpic_check_probe_cached 0"))
+        .count();
+    assert_eq!(fresh, 1, "{bodies:?}");
+    let (_, m) = get(addr, "/metrics");
+    let s = validate(&m);
+    assert_eq!(value(&s, "mpic_check_exporter_probes_total"), 1.0, "{m}");
+    assert_eq!(
+        value(&s, "mpic_check_exporter_cache_hits_total"),
+        2.0,
+        "{m}"
+    );
+}
+
+#[test]
 fn bad_requests_get_400_with_one_line_and_send_nothing() {
     let lab = lab(plain_zone(), |_| Site::new());
     let ex = start(&lab, &[]);

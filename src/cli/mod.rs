@@ -384,6 +384,26 @@ mod tests {
     }
 
     #[test]
+    fn serve_defaults_and_limits() {
+        let c = Cli::try_parse_from(["mpic-check", "serve"]).unwrap();
+        let Some(Command::Serve(a)) = c.command else {
+            panic!("not serve")
+        };
+        assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(a.min_interval, Duration::from_secs(60));
+        assert_eq!(a.max_concurrent, 4);
+        for bad in [
+            ["--listen", "localhost"],
+            ["--max-concurrent", "0"],
+            ["--min-interval", "soon"],
+        ] {
+            let mut argv = vec!["mpic-check", "serve"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn help_has_the_three_uses_and_exit_codes() {
         let help = Cli::command().render_long_help().to_string();
         for s in [
