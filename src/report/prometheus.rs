@@ -291,14 +291,12 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
         }
     }
 
-    // The current certificate of a name read from certbot's or acme.sh's configuration.
+    // The current certificate of a name read from certbot's or acme.sh's configuration, as a
+    // timestamp: Prometheus wants base units (promtool refuses a `_days` metric), and
+    // `expiry - time()` stays right between runs, where a day count would go stale.
     let mut expiry = Family::new(
         "mpic_check_certificate_expiry_timestamp_seconds",
         "Unix time the current certificate of the identifier expires (from --certbot or --acme-sh).",
-    );
-    let mut days_left = Family::new(
-        "mpic_check_certificate_days_left",
-        "Whole days until the current certificate of the identifier expires (negative when expired).",
     );
     for id in &r.identifiers {
         let Some(c) = &id.certificate else { continue };
@@ -312,9 +310,6 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         {
             expiry.push(&labels, t.timestamp());
-        }
-        if let Some(d) = c.days_left {
-            days_left.push(&labels, d);
         }
     }
 
@@ -347,7 +342,6 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
         &run_level,
         &up,
         &expiry,
-        &days_left,
         &last_run,
         &duration,
     ] {
@@ -894,8 +888,6 @@ mpic_check_duration_seconds 1.234
         assert_eq!(label(expiry[0], "identifier"), Some("example.com"));
         assert_eq!(label(expiry[0], "lineage"), Some("example.com"));
         assert_eq!(expiry[0].value, 1_799_582_400.0);
-        let days = values(&samples, "mpic_check_certificate_days_left");
-        assert_eq!(days[0].value, 35.0);
         // Without a certificate (names given on the command line) the families are absent.
         let doc = render_string(&healthy());
         assert!(!doc.contains("certificate"), "{doc}");
