@@ -142,27 +142,28 @@ def prometheus_scrapes_serve():
             ["ip", "netns", "exec", NS, "prometheus", f"--config.file={config}",
              f"--storage.tsdb.path={work}/data", f"--web.listen-address={PROMETHEUS}"],
             stdout=subprocess.DEVNULL, stderr=prom_log)
+        # Each job's first scrape comes at its own offset within the interval: wait for both.
         deadline = time.time() + 60
-        got = {}
+        got, scraped = {}, []
         while time.time() < deadline:
             if prom.poll() is not None:
                 return bad + [f"expected prometheus to keep running got exit {prom.returncode}: "
                               f"{open(prom_log.name).read()[-300:]}"]
             result = query('mpic_check_probe_success{job="mpic-check"}') or []
             got = {r["metric"].get("instance"): r["value"][1] for r in result}
-            if set(got) == set(TARGETS):
+            scraped = query('mpic_check_exporter_probes_total') or []
+            if set(got) == set(TARGETS) and scraped:
                 break
             time.sleep(0.5)
         if got != TARGETS:
             bad.append(f"expected Prometheus to hold mpic_check_probe_success {TARGETS} got {got}; "
                        f"up: {[(r['metric'].get('instance'), r['value'][1]) for r in query('up') or []]}")
+        if not scraped:
+            bad.append("expected Prometheus to scrape the exporter's /metrics got nothing in 60 s")
         down = query('mpic_check_perspective_up{job="mpic-check"} == 0') or []
         if down:
             bad.append(f"expected every lab perspective up got down: "
                        f"{[r['metric'] for r in down]}")
-        scraped = query('mpic_check_exporter_probes_total') or []
-        if not scraped:
-            bad.append("expected Prometheus to scrape the exporter's /metrics got nothing")
     finally:
         if prom is not None:
             stop(prom, "prometheus", bad, expect_zero=False)
