@@ -228,8 +228,9 @@ impl Exporter {
         self.stats.probes.fetch_add(1, Ordering::Relaxed);
         // The check runs in its own task holding the slot and the permit: a scraper that gives up
         // (its scrape_timeout) does not cancel it, so the result is still cached and the next
-        // scrape does not start the same check again. The probe future is not `Send` (its
-        // stream combinators borrow the plan across awaits), so the task is a blocking-pool
+        // scrape does not start the same check again. `tokio::spawn` cannot take the probe
+        // future (rustc cannot prove its stream closures over borrowed targets general enough:
+        // "implementation of FnOnce is not general enough"), so the task is a blocking-pool
         // thread that drives it on this runtime; `--max-concurrent` bounds those threads.
         let runtime = tokio::runtime::Handle::current();
         let task = tokio::task::spawn_blocking(move || {
