@@ -176,6 +176,15 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
             )
             .await?);
         }
+        Command::Serve(args) => {
+            // Installed before the socket is bound, so a SIGTERM right after the "listening" line
+            // is a clean shutdown, not the default action.
+            let mut signals = Signals::install();
+            let stop = async move {
+                signals.recv().await;
+            };
+            return crate::commands::serve::serve(args, stop, &mut std::io::stderr()).await;
+        }
     }
     Ok(Exit::Ready)
 }

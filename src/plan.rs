@@ -399,3 +399,65 @@ pub fn replay_policy(cli: &Cli) -> Result<Policy, UsageError> {
     )
     .map_err(UsageError)
 }
+
+/// The plan of one exporter probe (`mpic-check serve`): one target checked with a module's
+/// settings. `config` is the module's view of the file ([`Config::for_module`]); the target
+/// passes the same identifier rules as a name on the command line, so a URL, an IP literal or
+/// an over-long label is refused before any packet is sent.
+pub fn for_probe(
+    config: Config,
+    module: &crate::config::Module,
+    target: &str,
+    net: NetSettings,
+) -> Result<Plan, UsageError> {
+    let id = Identifier::parse(target).map_err(|e| UsageError(e.to_string()))?;
+    let methods = match module.method {
+        Some(Method::Http01) if id.is_wildcard() => {
+            return Err(UsageError(format!(
+                "{}: a wildcard can only be validated with dns-01, and this module uses http-01",
+                id.name
+            )));
+        }
+        Some(m) => vec![m],
+        None if id.is_wildcard() => vec![Method::Dns01],
+        None => vec![Method::Http01],
+    };
+    let timeout = config.timeout.unwrap_or(crate::config::DEFAULT_TIMEOUT);
+    let ca = config
+        .ca
+        .clone()
+        .unwrap_or_else(|| crate::config::DEFAULT_CA.to_string());
+    let policy_name = config.policy.unwrap_or(if module.remotes.is_some() {
+        PolicyName::Custom
+    } else {
+        PolicyName::Br
+    });
+    let policy = Policy::named(
+        policy_name,
+        chrono::Utc::now().date_naive(),
+        module.remotes,
+        module.quorum,
+    )
+    .map_err(UsageError)?;
+    Ok(Plan {
+        identifiers: vec![Target {
+            id,
+            methods,
+            ca: ca.clone(),
+            account_uri: None,
+            webroot: None,
+            certificate: None,
+        }],
+        config,
+        timeout,
+        ca,
+        account_uri: None,
+        policy,
+        http: http01::Plan::random(),
+        expect_txt: Vec::new(),
+        concurrency: 1,
+        smime: false,
+        config_problems: Vec::new(),
+        net,
+    })
+}

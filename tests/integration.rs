@@ -17,6 +17,7 @@ mod openmpic_api;
 mod output;
 mod secrets;
 mod security;
+mod serve;
 mod support;
 mod tty;
 mod webroot;

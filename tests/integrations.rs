@@ -130,6 +130,44 @@ fn certbot_configuration_drives_names_method_ca_account_and_webroot_probe() {
     assert_eq!(doc["outcome"], "unknown");
     assert_eq!(out.status.code(), Some(3), "{doc:#}");
 
+    // The metrics carry the expiry, and the unreadable conf is a finding about the run, not a
+    // series labelled with a file path as if it were a name.
+    let out = lab
+        .cmd()
+        .args(["--format", "prometheus", "--certbot"])
+        .arg(conf.path())
+        .output()
+        .unwrap();
+    let prom = String::from_utf8(out.stdout).unwrap();
+    let samples = crate::serve::validate(&prom);
+    let series = |name: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {prom}"))
+            .clone()
+    };
+    let (labels, expiry) = series("mpic_check_certificate_expiry_timestamp_seconds{");
+    assert!(
+        labels.contains(r#"identifier="www.example.test",lineage="www.example.test""#),
+        "{labels}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(((expiry - now) / 86_400.0 - 60.0).abs() < 2.0, "{prom}");
+    let (labels, n) = series("mpic_check_run_findings{");
+    assert_eq!(
+        (labels.as_str(), n),
+        (
+            r#"mpic_check_run_findings{code="client-config-unreadable",severity="warning"}"#,
+            1.0
+        ),
+        "{prom}"
+    );
+    assert!(!prom.contains("broken.example.test.conf"), "{prom}");
+
     // The table shows the certificate and its expiry.
     let out = lab
         .cmd()

@@ -96,6 +96,29 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
         interval: Duration,
     },
+    /// Run as a Prometheus exporter (blackbox style): GET /probe?target=NAME[&module=M] checks one
+    /// name and answers in the text exposition format; /metrics describes the exporter itself.
+    Serve(ServeArgs),
+}
+
+/// Default address of `serve`: loopback only, port 9817 (not taken by a well-known exporter).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9817";
+
+/// Options of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port; the actual address is printed on stderr).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Config file with the perspectives and the `[modules.NAME]` tables.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A target is checked at most once per this interval; scrapes in between get the last result.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_long)]
+    pub min_interval: Duration,
+    /// Checks running at once; a /probe beyond that is answered 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_concurrent: u16,
 }
 
 const GATE_HELP: &str = "\
@@ -434,6 +457,26 @@ mod tests {
                 .command
                 .is_some()
         );
+    }
+
+    #[test]
+    fn serve_defaults_and_limits() {
+        let c = Cli::try_parse_from(["mpic-check", "serve"]).unwrap();
+        let Some(Command::Serve(a)) = c.command else {
+            panic!("not serve")
+        };
+        assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(a.min_interval, Duration::from_secs(60));
+        assert_eq!(a.max_concurrent, 4);
+        for bad in [
+            ["--listen", "localhost"],
+            ["--max-concurrent", "0"],
+            ["--min-interval", "soon"],
+        ] {
+            let mut argv = vec!["mpic-check", "serve"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ impl Config {
             policy: None,
             authoritative_sources: true,
             engines: Vec::new(),
+            modules: Default::default(),
             perspectives: vec![
                 PerspectiveSpec::local("local", Role::Primary, DnsSpec::System),
                 remote("arin-us", Rir::Arin, (39.04, -77.49), "73.0.0.0/24"),

@@ -10,6 +10,7 @@ pub mod engine;
 mod parse;
 mod spec;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,7 +19,7 @@ pub use spec::{
     DnsSpec, EngineSpec, HttpSpec, PerspectiveSpec, ProxyKind, SocksEndpoint, Subnet, redact_url,
 };
 
-use crate::observation::Role;
+use crate::observation::{Method, Role};
 
 /// Per-step network timeout when neither the file nor the command line sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -101,7 +102,33 @@ pub struct Config {
     pub perspectives: Vec<PerspectiveSpec>,
     /// Remote engines (Globalping, Open MPIC), each adding remote perspectives.
     pub engines: Vec<EngineSpec>,
+    /// Named probe settings for `mpic-check serve` (`[modules.NAME]`), by name.
+    pub modules: BTreeMap<String, Module>,
 }
+
+/// One `[modules.NAME]` table: how `mpic-check serve` checks a target when a scrape asks for
+/// this module. Every field is optional and falls back to the file's `[defaults]`, so a module
+/// only states what differs (the blackbox_exporter's idea of a module).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Module {
+    /// Perspectives used, by name (validated to exist and to include the primary); `None`: all.
+    pub perspectives: Option<Vec<String>>,
+    /// The challenge: `None` is auto (http-01, dns-01 for a wildcard).
+    pub method: Option<Method>,
+    /// Quorum policy.
+    pub policy: Option<PolicyName>,
+    /// Remote perspectives and quorum of a custom policy.
+    pub remotes: Option<usize>,
+    /// Corroborating remotes a custom policy requires.
+    pub quorum: Option<usize>,
+    /// CAA issuer domain.
+    pub ca: Option<String>,
+    /// Per-step timeout.
+    pub timeout: Option<Duration>,
+}
+
+/// The module a `/probe` request without `module=` uses; `[modules.default]` may redefine it.
+pub const DEFAULT_MODULE: &str = "default";
 
 impl Config {
     /// The primary perspective (validation guarantees one).
@@ -110,6 +137,34 @@ impl Config {
             .iter()
             .find(|p| p.role == Role::Primary)
             .expect("validated: one primary")
+    }
+
+    /// The configuration a module runs with: its perspectives only, and its CA, policy and
+    /// timeout in place of the file's defaults. An unknown module is `None`; `default` always
+    /// exists (the whole file when it is not defined).
+    pub fn for_module(&self, name: &str) -> Option<(Config, Module)> {
+        let module = match self.modules.get(name) {
+            Some(m) => m.clone(),
+            None if name == DEFAULT_MODULE => Module::default(),
+            None => return None,
+        };
+        let mut c = self.clone();
+        if let Some(names) = &module.perspectives {
+            c.perspectives.retain(|p| names.contains(&p.name));
+        }
+        c.ca = module.ca.clone().or(c.ca);
+        c.policy = module.policy.or(c.policy);
+        c.timeout = module.timeout.or(c.timeout);
+        Some((c, module))
+    }
+
+    /// Every module a request may name, `default` included.
+    pub fn module_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.modules.keys().cloned().collect();
+        if !self.modules.contains_key(DEFAULT_MODULE) {
+            v.insert(0, DEFAULT_MODULE.into());
+        }
+        v
     }
 }
 

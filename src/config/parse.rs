@@ -50,6 +50,7 @@ impl Config {
             authoritative_sources: true,
             perspectives: Vec::new(),
             engines: Vec::new(),
+            modules: Default::default(),
         };
         if let Some(d) = raw.defaults {
             if let Some(t) = d.timeout {
@@ -366,8 +367,110 @@ impl Config {
             }
         }
         cfg.perspectives.sort_by_key(|s| s.role != Role::Primary);
+        for (name, m) in &raw.modules {
+            let module = parse_module(name, m, &cfg, &err)?;
+            cfg.modules.insert(name.get_ref().clone(), module);
+        }
         Ok(cfg)
     }
+}
+
+/// One `[modules.NAME]` table, checked against the perspectives of the same file: a module that
+/// names a perspective the file lacks, or leaves out the primary, is an error at start, not at
+/// the first scrape.
+fn parse_module(
+    spanned_name: &Spanned<String>,
+    m: &RawModule,
+    cfg: &Config,
+    err: &dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError,
+) -> Result<super::Module, ConfigError> {
+    let name = spanned_name.get_ref();
+    let k = |f: &str| format!("modules.{name}.{f}");
+    if name.is_empty()
+        || name.len() > 63
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(err(
+            spanned_name.span(),
+            &format!("modules.{name}"),
+            "a module name is 1-63 characters of [A-Za-z0-9_-]".into(),
+        ));
+    }
+    let mut module = super::Module::default();
+    if let Some(list) = &m.perspectives {
+        let names: Vec<String> = list.get_ref().clone();
+        for n in &names {
+            if !cfg.perspectives.iter().any(|p| p.name == *n) {
+                return Err(err(
+                    list.span(),
+                    &k("perspectives"),
+                    format!("no [[perspective]] is named {n:?}"),
+                ));
+            }
+        }
+        let primary = &cfg.primary().name;
+        if !names.contains(primary) {
+            return Err(err(
+                list.span(),
+                &k("perspectives"),
+                format!("must include the primary perspective {primary:?}"),
+            ));
+        }
+        module.perspectives = Some(names);
+    }
+    if let Some(v) = &m.method {
+        module.method = match v.get_ref().as_str() {
+            "auto" => None,
+            "http-01" => Some(crate::observation::Method::Http01),
+            "dns-01" => Some(crate::observation::Method::Dns01),
+            other => {
+                return Err(err(
+                    v.span(),
+                    &k("method"),
+                    format!("{other:?}: use auto, http-01 or dns-01"),
+                ));
+            }
+        };
+    }
+    if let Some(v) = &m.policy {
+        module.policy = Some(
+            v.get_ref()
+                .parse()
+                .map_err(|e| err(v.span(), &k("policy"), e))?,
+        );
+    }
+    module.remotes = m.remotes;
+    module.quorum = m.quorum;
+    if let Some(ca) = &m.ca {
+        let v = ca
+            .get_ref()
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if v.is_empty() || v.contains(['/', ':', ' ']) {
+            return Err(err(
+                ca.span(),
+                &k("ca"),
+                "must be a CAA issuer domain like letsencrypt.org".into(),
+            ));
+        }
+        module.ca = Some(v);
+    }
+    if let Some(t) = &m.timeout {
+        let v = humantime::parse_duration(t.get_ref())
+            .map_err(|e| err(t.span(), &k("timeout"), format!("{e} (e.g. \"5s\")")))?;
+        if v.is_zero() || v > Duration::from_secs(600) {
+            return Err(err(
+                t.span(),
+                &k("timeout"),
+                "must be between 1ms and 10m".into(),
+            ));
+        }
+        module.timeout = Some(v);
+    }
+    Ok(module)
 }
 
 /// Keeps an error to one readable line even when it quotes a huge or hostile value.
@@ -391,6 +494,20 @@ struct RawFile {
     perspective: Vec<RawPerspective>,
     #[serde(default)]
     engine: Vec<RawEngine>,
+    #[serde(default)]
+    modules: std::collections::BTreeMap<Spanned<String>, RawModule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    perspectives: Option<Spanned<Vec<String>>>,
+    method: Option<Spanned<String>>,
+    policy: Option<Spanned<String>>,
+    remotes: Option<usize>,
+    quorum: Option<usize>,
+    ca: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -683,6 +800,63 @@ dns = "https://doh.example.test/dns-query"
             ));
             assert!(e.starts_with("t.toml:7: engine[0].url:"), "{url}: {e}");
             assert!(!e.contains("Secret"), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn modules_are_parsed_and_checked_against_the_perspectives() {
+        let base = "[defaults]\ntimeout = \"2s\"\nca = \"letsencrypt.org\"\n\
+                    [[perspective]]\nname = \"home\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+                    [[perspective]]\nname = \"eu\"\nrole = \"remote\"\nrir = \"RIPE\"\n\
+                    [[perspective]]\nname = \"ap\"\nrole = \"remote\"\nrir = \"APNIC\"\n";
+        let c = parse(&format!(
+            "{base}[modules.dns]\nperspectives = [\"home\", \"eu\"]\nmethod = \"dns-01\"\n\
+             policy = \"letsencrypt\"\nca = \"Pki.Goog\"\ntimeout = \"500ms\"\n[modules.plain]\n"
+        ))
+        .unwrap();
+        assert_eq!(c.module_names(), ["default", "dns", "plain"]);
+        let (view, m) = c.for_module("dns").unwrap();
+        assert_eq!(m.method, Some(crate::observation::Method::Dns01));
+        let names: Vec<&str> = view.perspectives.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["home", "eu"]);
+        assert_eq!(view.ca.as_deref(), Some("pki.goog"));
+        assert_eq!(view.policy, Some(PolicyName::Letsencrypt));
+        assert_eq!(view.timeout, Some(Duration::from_millis(500)));
+        // An empty module is the file's defaults; `default` exists without being defined.
+        let (view, m) = c.for_module("plain").unwrap();
+        assert_eq!((view.perspectives.len(), m.method), (3, None));
+        assert_eq!(view.timeout, Some(Duration::from_secs(2)));
+        assert!(c.for_module("default").is_some());
+        assert!(c.for_module("nope").is_none());
+
+        for (module, says) in [
+            (
+                "[modules.x]\nperspectives = [\"eu\"]\n",
+                "modules.x.perspectives: must include the primary perspective \"home\"",
+            ),
+            (
+                "[modules.x]\nperspectives = [\"home\", \"us\"]\n",
+                "modules.x.perspectives: no [[perspective]] is named \"us\"",
+            ),
+            (
+                "[modules.x]\nmethod = \"tls-alpn-01\"\n",
+                "modules.x.method: \"tls-alpn-01\": use auto, http-01 or dns-01",
+            ),
+            ("[modules.x]\npolicy = \"strict\"\n", "modules.x.policy:"),
+            ("[modules.x]\nca = \"https://ca\"\n", "modules.x.ca:"),
+            (
+                "[modules.x]\ntimeout = \"0s\"\n",
+                "modules.x.timeout: must be between",
+            ),
+            ("[modules.x]\nperspective = [\"home\"]\n", "perspective"),
+            ("[modules.\"a b\"]\n", "modules.a b: a module name is"),
+        ] {
+            let e = err_of(&format!("{base}{module}"));
+            assert!(
+                e.starts_with("t.toml:1") && e.contains(says),
+                "{module}: {e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{e}");
         }
     }
 

@@ -153,6 +153,20 @@ impl FindingCode {
         }
     }
 
+    /// Whether a finding with this code is about the run as a whole (its perspectives, engines,
+    /// client configuration or webroot) rather than one name. The report still files it under an
+    /// identifier (the first, or a file path) for the JSON contract; metrics leave that label out
+    /// so an alert does not blame a name.
+    pub fn is_run_level(self) -> bool {
+        matches!(
+            self,
+            FindingCode::PerspectivesTooClose
+                | FindingCode::EngineUnavailable
+                | FindingCode::ClientConfigUnreadable
+                | FindingCode::WebrootProbeFailed
+        )
+    }
+
     /// The code for its JSON string, if it is one.
     pub fn parse(s: &str) -> Option<FindingCode> {
         FindingCode::ALL.into_iter().find(|c| c.as_str() == s)

@@ -6,12 +6,23 @@
 //! alerts need no magic numbers, and series come in report order so the file diffs cleanly
 //! between runs. No sample has a timestamp: the textfile collector rejects them, and
 //! `mpic_check_last_run_timestamp_seconds` says when the run happened instead.
+//!
+//! The same families answer `mpic-check serve`'s `/probe` ([`render_probe`] puts
+//! `mpic_check_probe_success` in front), and [`Family`] also writes the exporter's own counters.
+//!
+//! Why a hand-written encoder rather than the `prometheus-client` crate: that crate encodes
+//! OpenMetrics (`# EOF`, `_total` and `# UNIT` rules, `application/openmetrics-text`), which the
+//! textfile collector does not read, and its registry/collector model is built for long-lived
+//! counters, whereas these documents are snapshots rebuilt from a `Report` on every run. The
+//! format needed here is small (HELP, TYPE, escaped labels, no timestamps); the tests below hold
+//! it to a strict parser and the suite runs `promtool check metrics` on real output.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::io::{self, Write};
 
 use crate::model::{Outcome, Report, Severity};
+use crate::observation::Role;
 
 /// Every outcome, in the order their series are written.
 const OUTCOMES: [Outcome; 4] = [
@@ -26,33 +37,47 @@ const SEVERITIES: [Severity; 3] = [Severity::Error, Severity::Warning, Severity:
 
 /// One metric family: its samples are collected first so HELP and TYPE are written once, in front
 /// of all of them, whatever order the report yields them in.
-struct Family {
+#[derive(Debug)]
+pub struct Family {
     name: &'static str,
     help: &'static str,
+    kind: &'static str,
     samples: Vec<(Vec<(&'static str, String)>, String)>,
 }
 
 impl Family {
-    fn new(name: &'static str, help: &'static str) -> Self {
+    /// A gauge: a value that can go up and down (everything in a report).
+    pub fn new(name: &'static str, help: &'static str) -> Self {
         Family {
             name,
             help,
+            kind: "gauge",
             samples: Vec::new(),
         }
     }
 
-    fn push(&mut self, labels: &[(&'static str, &str)], value: impl Display) {
+    /// A counter (a long-running exporter's totals); by convention its name ends in `_total`.
+    pub fn counter(name: &'static str, help: &'static str) -> Self {
+        Family {
+            kind: "counter",
+            ..Family::new(name, help)
+        }
+    }
+
+    /// Adds one sample.
+    pub fn push(&mut self, labels: &[(&'static str, &str)], value: impl Display) {
         let labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
         self.samples.push((labels, value.to_string()));
     }
 
-    fn write(&self, w: &mut impl Write) -> io::Result<()> {
+    /// Writes HELP, TYPE and the samples; nothing for a family without samples.
+    pub fn write(&self, w: &mut impl Write) -> io::Result<()> {
         // A family without samples would only be noise in the file.
         if self.samples.is_empty() {
             return Ok(());
         }
         writeln!(w, "# HELP {} {}", self.name, self.help)?;
-        writeln!(w, "# TYPE {} gauge", self.name)?;
+        writeln!(w, "# TYPE {} {}", self.name, self.kind)?;
         // A series written twice makes the textfile collector drop the whole file, so a
         // repeated label set (two identifiers spelt the same) keeps its first value only.
         let mut seen = HashSet::new();
@@ -94,7 +119,7 @@ fn render_labels(labels: &[(&'static str, String)]) -> String {
 
 /// Milliseconds as seconds with three decimals, computed on integers so no float noise such as
 /// `1.2340000000000002` reaches the file.
-fn seconds(ms: i64) -> String {
+pub fn seconds(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "" };
     let a = ms.unsigned_abs();
     format!("{sign}{}.{:03}", a / 1000, a % 1000)
@@ -102,6 +127,25 @@ fn seconds(ms: i64) -> String {
 
 fn bit(b: bool) -> u8 {
     u8::from(b)
+}
+
+/// The answer to one exporter probe (`mpic-check serve`, `/probe`): `mpic_check_probe_success`
+/// (1 when the target is ready, as the blackbox_exporter's `probe_success`), how long the check
+/// took and whether it came from the cache, then the report's families as in [`render`].
+pub fn render_probe(report: &Report, cached: bool, w: &mut impl Write) -> io::Result<()> {
+    let mut success = Family::new(
+        "mpic_check_probe_success",
+        "Whether the target is ready for an MPIC renewal (1) or not (0): at risk, would fail or could not assess.",
+    );
+    success.push(&[], bit(report.outcome == Outcome::Pass));
+    let mut from_cache = Family::new(
+        "mpic_check_probe_cached",
+        "Whether this answer is a cached result (1) because the target was checked less than --min-interval ago.",
+    );
+    from_cache.push(&[], bit(cached));
+    success.write(w)?;
+    from_cache.write(w)?;
+    render(report, w)
 }
 
 /// Writes the report as one exposition-format document ending with a newline.
@@ -183,7 +227,7 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
     );
     let mut counts: HashMap<(&str, &str, Severity), usize> = HashMap::new();
     let mut order = Vec::new();
-    for f in &r.findings {
+    for f in r.findings.iter().filter(|f| !f.code.is_run_level()) {
         let key = (f.identifier.as_str(), f.code.as_str(), f.severity);
         let n = counts.entry(key).or_insert(0);
         if *n == 0 {
@@ -200,6 +244,73 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
             ],
             counts[&key],
         );
+    }
+
+    // Findings about the run's setup (perspectives too close, an engine that failed) carry no
+    // identifier label: the report files them under the first name, which an alert must not blame.
+    let mut run_level = Family::new(
+        "mpic_check_run_findings",
+        "Findings about the run as a whole (perspectives, engines, client configuration), per code and severity.",
+    );
+    let mut run_counts: Vec<((&str, Severity), usize)> = Vec::new();
+    for f in r.findings.iter().filter(|f| f.code.is_run_level()) {
+        let key = (f.code.as_str(), f.severity);
+        match run_counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => run_counts.push((key, 1)),
+        }
+    }
+    for ((code, severity), n) in run_counts {
+        run_level.push(&[("code", code), ("severity", &severity.to_string())], n);
+    }
+
+    // Whether each counted perspective could be used at all: 0 when any of its observations
+    // failed on the tool's side (its proxy or resolver), so "the EU proxy died" is an alert of
+    // its own, apart from the domain's problems. Nameserver sources are per-domain and left out.
+    let mut up = Family::new(
+        "mpic_check_perspective_up",
+        "Whether a configured perspective worked in this run (1) or its proxy or resolver failed (0).",
+    );
+    for p in r.perspectives.iter().filter(|p| p.role != Role::Source) {
+        let mut seen = false;
+        let mut fault = false;
+        for o in r
+            .identifiers
+            .iter()
+            .flat_map(|i| &i.observations)
+            .filter(|o| o.perspective == p.name)
+        {
+            seen = true;
+            fault |= o.perspective_fault;
+        }
+        if seen || !r.identifiers.is_empty() {
+            up.push(
+                &[("perspective", &p.name), ("role", &p.role.to_string())],
+                bit(seen && !fault),
+            );
+        }
+    }
+
+    // The current certificate of a name read from certbot's or acme.sh's configuration, as a
+    // timestamp: Prometheus wants base units (promtool refuses a `_days` metric), and
+    // `expiry - time()` stays right between runs, where a day count would go stale.
+    let mut expiry = Family::new(
+        "mpic_check_certificate_expiry_timestamp_seconds",
+        "Unix time the current certificate of the identifier expires (from --certbot or --acme-sh).",
+    );
+    for id in &r.identifiers {
+        let Some(c) = &id.certificate else { continue };
+        let labels = [
+            ("identifier", id.name.as_str()),
+            ("lineage", c.lineage.as_str()),
+        ];
+        if let Some(t) = c
+            .not_after
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            expiry.push(&labels, t.timestamp());
+        }
     }
 
     // The tool writes `started_at` itself, so it parses; if a hand-edited report does not, the
@@ -228,6 +339,9 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
         &primary_ok,
         &findings,
         &by_code,
+        &run_level,
+        &up,
+        &expiry,
         &last_run,
         &duration,
     ] {
@@ -658,6 +772,150 @@ mpic_check_duration_seconds 1.234
         assert_eq!(seconds(0), "0.000");
         assert_eq!(seconds(1234), "1.234");
         assert_eq!(seconds(-4750), "-4.750");
+    }
+
+    fn perspective(name: &str, role: Role) -> crate::model::PerspectiveInfo {
+        crate::model::PerspectiveInfo {
+            name: name.into(),
+            role,
+            rir: None,
+            dns: "system".into(),
+            http: "direct".into(),
+            nameserver: None,
+            location: None,
+        }
+    }
+
+    /// A run with a primary, a remote whose proxy failed for one check, a remote that saw nothing,
+    /// a nameserver source, a certbot certificate and a finding about the setup.
+    fn with_setup() -> Report {
+        let mut r = healthy();
+        r.perspectives = vec![
+            perspective("home", Role::Primary),
+            perspective("eu-west", Role::Remote),
+            perspective("ap-south", Role::Remote),
+            perspective("a.ns.test@192.0.2.53", Role::Source),
+        ];
+        let obs = |p: &str, check, fault| {
+            let mut o = crate::checks::blank(p, check);
+            o.perspective_fault = fault;
+            o
+        };
+        let id = &mut r.identifiers[0];
+        id.observations = vec![
+            obs("home", Check::Caa, false),
+            obs("home", Check::Http01, false),
+            obs("eu-west", Check::Caa, false),
+            obs("eu-west", Check::Http01, true),
+            obs("a.ns.test@192.0.2.53", Check::Caa, true),
+        ];
+        id.certificate = Some(crate::model::CertInfo {
+            client: "certbot".into(),
+            lineage: "example.com".into(),
+            source: "/etc/letsencrypt/renewal/example.com.conf".into(),
+            authenticator: "webroot".into(),
+            not_after: Some("2027-01-10T12:00:00Z".into()),
+            days_left: Some(35),
+            warnings: Vec::new(),
+        });
+        r.findings.push(finding(
+            "perspectives-too-close",
+            Severity::Warning,
+            "example.com",
+        ));
+        r.findings.push(finding(
+            "engine-unavailable",
+            Severity::Warning,
+            "example.com",
+        ));
+        r
+    }
+
+    #[test]
+    fn perspective_up_is_per_configured_perspective() {
+        let samples = validate(&render_string(&with_setup()));
+        let up: Vec<(Option<&str>, Option<&str>, f64)> =
+            values(&samples, "mpic_check_perspective_up")
+                .iter()
+                .map(|s| (label(s, "perspective"), label(s, "role"), s.value))
+                .collect();
+        assert_eq!(
+            up,
+            [
+                (Some("home"), Some("primary"), 1.0),
+                // Its proxy failed for http-01: down, though its CAA answer came back.
+                (Some("eu-west"), Some("remote"), 0.0),
+                // Configured, but nothing from it at all.
+                (Some("ap-south"), Some("remote"), 0.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn run_level_findings_carry_no_identifier() {
+        let doc = render_string(&with_setup());
+        let samples = validate(&doc);
+        let run: Vec<(Option<&str>, Option<&str>, f64)> =
+            values(&samples, "mpic_check_run_findings")
+                .iter()
+                .map(|s| (label(s, "code"), label(s, "identifier"), s.value))
+                .collect();
+        assert_eq!(
+            run,
+            [
+                (Some("perspectives-too-close"), None, 1.0),
+                (Some("engine-unavailable"), None, 1.0),
+            ]
+        );
+        let by_code: Vec<Option<&str>> = values(&samples, "mpic_check_findings_by_code")
+            .iter()
+            .map(|s| label(s, "code"))
+            .collect();
+        assert_eq!(by_code, [Some("caa-critical-unknown")]);
+        // The per-severity total still counts every finding.
+        let warnings = values(&samples, "mpic_check_findings")
+            .into_iter()
+            .find(|s| label(s, "severity") == Some("warning"))
+            .unwrap();
+        assert_eq!(warnings.value, 2.0);
+    }
+
+    #[test]
+    fn certificate_expiry_when_known() {
+        let samples = validate(&render_string(&with_setup()));
+        let expiry = values(&samples, "mpic_check_certificate_expiry_timestamp_seconds");
+        assert_eq!(expiry.len(), 1);
+        assert_eq!(label(expiry[0], "identifier"), Some("example.com"));
+        assert_eq!(label(expiry[0], "lineage"), Some("example.com"));
+        assert_eq!(expiry[0].value, 1_799_582_400.0);
+        // Without a certificate (names given on the command line) the families are absent.
+        let doc = render_string(&healthy());
+        assert!(!doc.contains("certificate"), "{doc}");
+    }
+
+    #[test]
+    fn probe_answer_starts_with_success() {
+        for (r, success) in [(healthy(), 1.0), (at_risk(), 0.0), (failing(), 0.0)] {
+            let mut out = Vec::new();
+            render_probe(&r, true, &mut out).unwrap();
+            let doc = String::from_utf8(out).unwrap();
+            let samples = validate(&doc);
+            assert_eq!(samples[0].name, "mpic_check_probe_success");
+            assert_eq!(samples[0].value, success);
+            assert_eq!(values(&samples, "mpic_check_probe_cached")[0].value, 1.0);
+        }
+    }
+
+    #[test]
+    fn counters_are_typed_counter() {
+        let mut f = Family::counter("x_total", "Things.");
+        f.push(&[("a", "b")], 3);
+        let mut out = Vec::new();
+        f.write(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# HELP x_total Things.\n# TYPE x_total counter\nx_total{a=\"b\"} 3\n"
+        );
     }
 
     #[test]
