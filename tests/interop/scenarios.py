@@ -206,11 +206,15 @@ def evaluate(sc, code, doc):
     return bad
 
 
-def run_acme():
-    """The certbot/Pebble scenarios (acme.py): each returns its mismatches."""
+def run_procedural():
+    """The scenarios written as functions: certbot/Pebble (acme.py) and Prometheus scraping the
+    exporter (exporter.py). Each returns its mismatches."""
     import acme
+    import exporter
     passed = failed = 0
-    for name, fn in acme.SCENARIOS:
+    for name, fn in acme.SCENARIOS + exporter.SCENARIOS:
+        if os.environ.get("MPICLAB_ONLY") and os.environ["MPICLAB_ONLY"] not in (name, "procedural"):
+            continue
         t0 = time.time()
         try:
             bad = fn()
@@ -276,10 +280,9 @@ def main():
             print(f"PASS {name}", flush=True)
         if os.environ.get("MPICLAB_VERBOSE"):
             print(f"    ({dt:.1f} s)", flush=True)
-    if not os.environ.get("MPICLAB_ONLY") or os.environ["MPICLAB_ONLY"] == "acme":
-        p, f = run_acme()
-        passed += p
-        failed += f
+    p, f = run_procedural()
+    passed += p
+    failed += f
     total = time.time() - float(os.environ.get("RUN_T0", t_start))
     extra = f", {xfailed} xfailed" if xfailed else ""
     extra += f", {xpassed} xpassed" if xpassed else ""
