@@ -39,12 +39,14 @@
 //! public types, the [`explain`] entry point and the merging of records into explanations.
 
 mod classify;
+mod patterns;
 mod scan;
 #[cfg(test)]
 mod tests;
 mod words;
 
 use classify::*;
+use patterns::Read;
 use scan::*;
 use serde::Serialize;
 use words::*;
@@ -125,7 +127,7 @@ impl Stage {
 /// failure in the authorization JSON, the user notice and the final exception yields one item,
 /// while a log with two failing names yields two.
 pub fn explain(text: &str) -> Vec<Explanation> {
-    let text = crate::text::normalise_log(cap(text));
+    let text = mask_own_output(&crate::text::normalise_log(cap(text)));
     let ca = detect_ca(&text);
     let mut records = Vec::new();
     let masked = extract_json(&text, &mut records);
@@ -249,7 +251,14 @@ fn build(r: &Record, f: &Facts, hints: &Hints, ca: Option<&'static str>) -> Expl
         // CAs validate wildcards only with dns-01, whatever else the log suggests.
         Some("dns-01")
     } else {
-        f.method.or(r.method).or(hints.method)
+        // Last resort: certbot's `Type: dns` (the problem type) when nothing else tells;
+        // a DNS problem type with an A lookup was already settled as http-01 by the lookup.
+        let dns_type = r
+            .problem_type
+            .as_deref()
+            .is_some_and(|t| t.ends_with(":dns"))
+            .then_some("dns-01");
+        f.method.or(r.method).or(hints.method).or(dns_type)
     };
     let mut likely = likely_findings(&f, stage);
     // An apex and its wildcard share `_acme-challenge`: a replaced RRset loses one value.
@@ -264,7 +273,14 @@ fn build(r: &Record, f: &Facts, hints: &Hints, ca: Option<&'static str>) -> Expl
     }
     let suggested_args = suggest(identifier.as_deref(), method, ca);
     let meaning = meaning(&f, stage, identifier.as_deref());
-    let checklist = hints_for(&f, stage, identifier.as_deref(), &suggested_args, ca);
+    let checklist = hints_for(
+        &f,
+        stage,
+        identifier.as_deref(),
+        method,
+        &suggested_args,
+        ca,
+    );
     Explanation {
         recognised: true,
         family: f.family,

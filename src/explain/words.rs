@@ -581,9 +581,11 @@ pub(super) fn hints_for(
     f: &Facts,
     stage: Stage,
     id: Option<&str>,
+    method: Option<&str>,
     args: &[String],
     ca: Option<&str>,
 ) -> Vec<String> {
+    let dns = method == Some("dns-01");
     let name = id.unwrap_or("NAME");
     let mut v: Vec<String> = Vec::new();
     if !args.is_empty() {
@@ -604,7 +606,14 @@ pub(super) fn hints_for(
         "network-unreachable" => {
             &["Test port 80 over IPv6 from outside, or remove the AAAA record until IPv6 works."]
         }
-        "http-status" | "wrong-body" | "unauthorized" => &[
+        // Advice about the challenge directory only when the challenge was http-01: Pebble
+        // reports a wrong TXT record as `unauthorized` too.
+        "unauthorized" if method.is_none() => &[
+            "The log does not say which challenge failed: check the http-01 file at \
+             http://NAME/.well-known/acme-challenge/ or the dns-01 TXT record at \
+             _acme-challenge.NAME, whichever the client used.",
+        ],
+        "http-status" | "wrong-body" | "unauthorized" if !dns => &[
             "Put a test file in the challenge directory and fetch \
              http://NAME/.well-known/acme-challenge/test from outside: status 200, exact content, \
              no HTML.",
@@ -615,7 +624,7 @@ pub(super) fn hints_for(
             "Serve /.well-known/acme-challenge/ directly on port 80, or redirect it only with \
              301/302/307/308 to http(s) on ports 80/443.",
         ],
-        "txt-missing" | "txt-incorrect" | "dns-nxdomain" if f.method_is_dns() => &[
+        "txt-missing" | "txt-incorrect" | "dns-nxdomain" | "unauthorized" if dns => &[
             "During the next renewal, run `mpic-check watch NAME` (or make the DNS hook call \
              `mpic-check wait-txt NAME VALUE…`) so the CA is asked only once every nameserver \
              serves the value.",
@@ -676,12 +685,6 @@ pub(super) fn hints_for(
         );
     }
     v
-}
-
-impl Facts {
-    pub(super) fn method_is_dns(&self) -> bool {
-        self.method == Some("dns-01")
-    }
 }
 
 /// What to check when the message was not recognised.
