@@ -40,6 +40,8 @@
 
 mod classify;
 mod patterns;
+#[cfg(test)]
+mod real_texts;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -253,11 +255,13 @@ fn build(r: &Record, f: &Facts, hints: &Hints, ca: Option<&'static str>) -> Expl
     } else {
         // Last resort: certbot's `Type: dns` (the problem type) when nothing else tells;
         // a DNS problem type with an A lookup was already settled as http-01 by the lookup.
-        let dns_type = r
-            .problem_type
-            .as_deref()
-            .is_some_and(|t| t.ends_with(":dns"))
-            .then_some("dns-01");
+        // A CAA lookup says nothing about the challenge method.
+        let dns_type = (f.lookup.is_none()
+            && !f.caa
+            && r.problem_type
+                .as_deref()
+                .is_some_and(|t| t.ends_with(":dns")))
+        .then_some("dns-01");
         f.method.or(r.method).or(hints.method).or(dns_type)
     };
     let mut likely = likely_findings(&f, stage);

@@ -640,6 +640,8 @@ pub(super) fn mpic_wording(l: &str) -> bool {
 #[derive(Debug, Default)]
 pub(super) struct Hints {
     pub(super) names: Vec<(usize, String)>,
+    /// Names of the whole order (certbot's "Requesting a certificate for …").
+    pub(super) order: Vec<String>,
     pub(super) method: Option<&'static str>,
 }
 
@@ -660,6 +662,16 @@ impl Hints {
             ] {
                 if let Some(n) = after(line, &l, key).and_then(name_at) {
                     h.names.push((pos, n));
+                }
+            }
+            // certbot (main.py, display_util.summarize_domain_list): "Requesting a certificate
+            // for a and *.a" names the order; kept apart, since these are not failures.
+            if let Some(rest) = after(line, &l, "requesting a certificate for ") {
+                for n in rest.split([',', ' ']).filter(|w| *w != "and") {
+                    let n = normalise_name(n);
+                    if looks_like_name(&n) {
+                        h.order.push(n);
+                    }
                 }
             }
             // lego: "[a, *.b] acme: …" names every identifier of the order.
@@ -730,6 +742,6 @@ impl Hints {
     }
 
     pub(super) fn mentions(&self, name: &str) -> bool {
-        self.names.iter().any(|(_, n)| n == name)
+        self.names.iter().any(|(_, n)| n == name) || self.order.iter().any(|n| n == name)
     }
 }

@@ -77,6 +77,13 @@ pub(super) fn likely_findings(f: &Facts, stage: Stage) -> Vec<&'static str> {
         "dns-timeout" | "dns-error" => vec!["ns-unreachable", "dns-refused-by-region"],
         "dns-refused" => vec!["dns-refused-by-region", "ns-unreachable"],
         "dns-dnssec" => vec!["ns-inconsistent", "ns-unreachable"],
+        // At the primary the record is usually just missing or private (Pebble's "could not
+        // resolve URL"); only when remotes fail is a regional split likely.
+        "dns-no-address" if !remote => vec![
+            "ns-inconsistent",
+            "reserved-address",
+            "dns-refused-by-region",
+        ],
         "dns-no-address" => vec![
             "geodns-divergence",
             "ns-inconsistent",
