@@ -1,5 +1,8 @@
 //! `mpic-check explain`: a real certbot failure log through standard input, JSON output, and
-//! `--run` executing the suggested check against the in-process lab.
+//! `--run` executing the suggested check against the in-process lab; and certbot 2.1's genuine
+//! output for validations Pebble 2.4 failed on loopback (tests/fixtures/explain/pebble/),
+//! piped as `certbot … 2>&1 | mpic-check explain` does, with what the user reads in the text
+//! and JSON output.
 
 use assert_cmd::Command;
 
@@ -109,4 +112,179 @@ fn a_long_log_is_read_from_its_end_and_bad_utf8_is_replaced() {
         stderr,
         "mpic-check: explain: the input is over 1 MiB; only its last 1 MiB was read\n"
     );
+}
+
+fn pebble_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/explain/pebble/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// `explain` over `input` on stdin, as text and as JSON (the one item it must find).
+fn explain_both(input: Vec<u8>) -> (String, serde_json::Value) {
+    let home = std::env::temp_dir();
+    let out = crate::support::base_cmd(&home)
+        .arg("explain")
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let out = crate::support::base_cmd(&home)
+        .args(["explain", "--format", "json", "-"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = doc.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{doc:#}");
+    (text, items[0].clone())
+}
+
+/// certbot 2.1 against Pebble 2.4 (Debian packages), each failure as certbot printed it:
+/// (fixture, heading, JSON family, method, address, status, a line of the advice).
+#[test]
+fn certbot_and_pebble_failures_are_explained() {
+    let cases: [(&str, &str, &str, &str, Option<&str>, Option<u64>, &str); 8] = [
+        (
+            "certbot-403.txt",
+            "http-status (primary check) for www.example.com",
+            "http-status",
+            "http-01",
+            None,
+            Some(403),
+            "refusing the CA's User-Agent",
+        ),
+        (
+            "certbot-shop.txt",
+            "http-status (primary check) for shop.example.com",
+            "http-status",
+            "http-01",
+            None,
+            Some(404),
+            "The file is not where the web server serves from",
+        ),
+        (
+            "certbot-down.txt",
+            "connection-refused (primary check) for down.example.com",
+            "connection-refused",
+            "http-01",
+            Some("127.0.60.22"),
+            None,
+            "Nothing listens on port 80 at that address",
+        ),
+        (
+            "certbot-nohost.txt",
+            "dns-no-address (primary check) for nohost.example.com",
+            "dns-no-address",
+            "http-01",
+            None,
+            None,
+            "dig +norec A nohost.example.com @<ns>",
+        ),
+        (
+            "certbot-txtwrong.txt",
+            "txt-incorrect (primary check) for dns.example.com",
+            "txt-incorrect",
+            "dns-01",
+            None,
+            None,
+            "dig +norec TXT _acme-challenge.dns.example.com",
+        ),
+        (
+            "certbot-txtnone.txt",
+            "txt-missing (primary check) for notxt.example.com",
+            "txt-missing",
+            "dns-01",
+            None,
+            None,
+            "mpic-check wait-txt notxt.example.com",
+        ),
+        (
+            "certbot-servfail.txt",
+            "dns-servfail (primary check) for sf.example.com",
+            "dns-servfail",
+            "dns-01",
+            None,
+            None,
+            "TXT _acme-challenge.sf.example.com",
+        ),
+        (
+            "letsencrypt-manual-hook.log",
+            "txt-incorrect (primary check) for hook.example.com",
+            "txt-incorrect",
+            "dns-01",
+            None,
+            None,
+            "mpic-check wait-txt hook.example.com",
+        ),
+    ];
+    for (fixture, heading, family, method, address, status, advice) in cases {
+        let (text, json) = explain_both(pebble_fixture(fixture));
+        assert!(text.starts_with(heading), "{fixture}: {text}");
+        let id = heading.rsplit(' ').next().unwrap();
+        assert!(
+            text.contains(&format!("run: mpic-check --method {method} {id}")),
+            "{fixture}: {text}"
+        );
+        // The advice a user reads: all on one line once the wrapping is undone.
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(advice), "{fixture}: {text}");
+        if method == "dns-01" {
+            assert!(!flat.contains("challenge directory"), "{fixture}: {text}");
+        }
+        if let Some(a) = address {
+            assert!(
+                text.contains(&format!("  address: {a}\n")),
+                "{fixture}: {text}"
+            );
+        }
+        if let Some(s) = status {
+            assert!(
+                text.contains(&format!("  status: HTTP {s}\n")),
+                "{fixture}: {text}"
+            );
+        }
+        assert_eq!(json["family"], family, "{fixture}: {json:#}");
+        assert_eq!(json["identifier"], id, "{fixture}: {json:#}");
+        assert_eq!(json["stage"], "primary", "{fixture}: {json:#}");
+        assert_eq!(
+            json["suggested_args"],
+            serde_json::json!(["--method", method, id]),
+            "{fixture}: {json:#}"
+        );
+        assert_eq!(
+            json["address"],
+            serde_json::json!(address),
+            "{fixture}: {json:#}"
+        );
+        assert_eq!(
+            json["status"],
+            serde_json::json!(status),
+            "{fixture}: {json:#}"
+        );
+    }
+}
+
+/// The hook's `wait-txt` lines in certbot's log ("… remote perspectives (primary ok) …") are
+/// mpic-check's own, not a remote quorum failure at the CA.
+#[test]
+fn the_tools_own_lines_in_a_certbot_log_are_skipped() {
+    let (text, json) = explain_both(pebble_fixture("letsencrypt-manual-hook.log"));
+    assert_ne!(json["stage"], "remote", "{json:#}");
+    assert!(!text.contains("quorum"), "{text}");
+    // Alone, the tool's line is nothing a CA said: not recognised, exit 3.
+    let out = crate::support::base_cmd(&std::env::temp_dir())
+        .args([
+            "explain",
+            "ready: 1 value(s) at _acme-challenge.hook.example.com on all 2 nameserver \
+             address(es) and 4/5 remote perspectives (primary ok) after 3.4 s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("not recognised"));
 }
