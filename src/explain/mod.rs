@@ -7,8 +7,11 @@
 //! is first cut into *problem records* (JSON documents found anywhere in it; certbot
 //! `Domain:`/`Type:`/`Detail:` blocks; acme.sh `name:Verify error:` lines; lego
 //! `[name] acme: error: …` lines; any other line carrying a known phrase), and each record's detail
-//! is then matched against the message shapes Let's Encrypt's Boulder produces
-//! (`../shared/docs/mpic-rules.md` §3.1–3.5) plus the keyword-level wording of other CAs (§4–5).
+//! is then matched against the one table of message shapes in `patterns.rs` — Let's Encrypt's
+//! Boulder (`../shared/docs/mpic-rules.md` §3.1–3.5), Pebble and the Go network errors it passes
+//! through, the ACME clients' own refusals — plus the keyword-level wording of other CAs (§4–5).
+//! mpic-check's own output in the text (a hook's `wait-txt` lines in certbot's log, a pasted
+//! report or `explain` output, a JSON report) is blanked first, so it is never read as a CA's.
 //! Everything is pure and bounded — no I/O, input capped at [`MAX_INPUT_BYTES`], a scan budget for
 //! JSON, hand-written matching instead of regexes — because the text comes from anywhere and this
 //! must never panic or stall on it. Output is never escaped here; the caller escapes for its sink.
@@ -34,8 +37,8 @@
 //! serverInternal`), which is all some CAs send.
 
 //!
-//! Layout: `scan` cuts the text into records, `classify` interprets each record's detail into
-//! facts, `words` turns facts into the meaning, hints and suggestions; this module holds the
+//! Layout: `scan` cuts the text into records, `patterns` is the table of known shapes with the
+//! source of each, `classify` interprets each record's detail into facts, `words` turns facts into the meaning, hints and suggestions; this module holds the
 //! public types, the [`explain`] entry point and the merging of records into explanations.
 
 mod classify;
