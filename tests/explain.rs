@@ -288,3 +288,71 @@ fn the_tools_own_lines_in_a_certbot_log_are_skipped() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("not recognised"));
 }
+
+/// Two failing names in one run, from certbot's console output and from its debug log (where
+/// the authorization JSON also carries them): one item each, with what each name needs.
+#[test]
+fn two_failing_names_from_console_and_log() {
+    for fixture in ["certbot-two-names.txt", "letsencrypt-webroot-two-names.log"] {
+        let out = crate::support::base_cmd(&std::env::temp_dir())
+            .args(["explain", "--format", "json"])
+            .write_stdin(pebble_fixture(fixture))
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let got: Vec<(String, String, serde_json::Value, serde_json::Value)> = doc
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["identifier"].as_str().unwrap().to_string(),
+                    e["family"].as_str().unwrap().to_string(),
+                    e["address"].clone(),
+                    e["status"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "down.example.com".to_string(),
+                    "connection-refused".to_string(),
+                    serde_json::json!("127.0.60.22"),
+                    serde_json::Value::Null
+                ),
+                (
+                    "www.example.com".to_string(),
+                    "http-status".to_string(),
+                    serde_json::Value::Null,
+                    serde_json::json!(403)
+                ),
+            ],
+            "{fixture}: {doc:#}"
+        );
+    }
+}
+
+/// An apex + wildcard DNS-01 run in certbot's debug log: both authorizations, the wildcard
+/// named with its `*.`, both pointing first at the `_acme-challenge` name they share.
+#[test]
+fn apex_and_wildcard_in_the_debug_log() {
+    let out = crate::support::base_cmd(&std::env::temp_dir())
+        .args(["explain", "--format", "json"])
+        .write_stdin(pebble_fixture("letsencrypt-dns-apex-wildcard.log"))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = doc.as_array().unwrap();
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|e| e["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["wild.example.com", "*.wild.example.com"], "{doc:#}");
+    for e in items {
+        assert_eq!(e["family"], "txt-incorrect", "{e:#}");
+        assert_eq!(e["suggested_args"][1], "dns-01", "{e:#}");
+        assert_eq!(e["likely_findings"][0], "txt-shared-name", "{e:#}");
+    }
+}
