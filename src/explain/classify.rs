@@ -30,6 +30,9 @@ pub(super) struct Facts {
     pub(super) status: Option<u16>,
     pub(super) lookup: Option<Lookup>,
     pub(super) port: Option<String>,
+    /// The ACME client's own pre-check failed (lego's propagation check), naming this
+    /// nameserver; the CA was never asked.
+    pub(super) client_ns: Option<String>,
     pub(super) method: Option<&'static str>,
     pub(super) perspectives: Vec<String>,
     pub(super) total_perspectives: usize,
@@ -157,7 +160,44 @@ pub(super) fn core_family(d: &str, l: &str, f: &mut Facts) -> (&'static str, &'s
             });
             ("http-status", "")
         }
+        Read::LegoPropagation => {
+            f.client_ns = Some(lego_ns(d, l));
+            // After `value: <v>]: ` lego lists the values it found instead.
+            let found = after(d, l, "value: ")
+                .and_then(|r| r.split_once("]:"))
+                .is_some_and(|(_, rest)| !rest.trim().is_empty());
+            if found {
+                ("txt-incorrect", "client")
+            } else {
+                ("txt-missing", "client")
+            }
+        }
+        Read::LegoRcode => {
+            f.client_ns = Some(lego_ns(d, l));
+            let k = l.find(" returned ").unwrap_or(0);
+            let rest = &d[k + " returned ".len()..];
+            let (code, fqdn) = rest.split_once(" for ").unwrap_or((rest, ""));
+            let lk = Lookup {
+                rtype: "TXT".to_string(),
+                name: token(fqdn).trim_end_matches('.').to_ascii_lowercase(),
+                what: code.trim().to_string(),
+            };
+            let (family, _) = lookup_family(lk, f);
+            (family, "client")
+        }
     }
+}
+
+/// The nameserver lego names in `NS <ns> …`, without the `:53` it appends.
+fn lego_ns(d: &str, l: &str) -> String {
+    let ns = l
+        .rfind("ns ")
+        .map(|k| token(&d[k + 3..]))
+        .unwrap_or_default();
+    ns.strip_suffix(":53")
+        .unwrap_or(ns)
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// The family of a failed DNS lookup: a CAA lookup is a CAA failure, any other goes by RCODE.

@@ -225,7 +225,10 @@ fn resolve_identifier(r: &Record, f: &Facts, hints: &Hints) -> Option<String> {
 }
 
 fn stage_of(f: &Facts) -> Stage {
-    if f.remote || f.family == "quorum-rirs" {
+    if f.client_ns.is_some() {
+        // The client's own pre-check: no stage of the CA's validation.
+        Stage::Unknown
+    } else if f.remote || f.family == "quorum-rirs" {
         Stage::Remote
     } else if f.caa || f.family.starts_with("caa-") {
         Stage::Caa

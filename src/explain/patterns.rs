@@ -33,6 +33,11 @@ pub(super) enum Read {
     InvalidResponse,
     /// Pebble's `Non-200 status code from HTTP: <url> returned <status>`.
     PebbleStatus,
+    /// lego's own propagation check: `NS <ns> did not return the expected TXT record [fqdn: <fqdn>,
+    /// value: <v>]: <found>` — missing, or wrong when other values were found.
+    LegoPropagation,
+    /// lego's own propagation check: `NS <ns> returned <RCODE> for <fqdn>`.
+    LegoRcode,
 }
 
 /// One known message shape.
@@ -213,6 +218,30 @@ pub(super) const PATTERNS: &[Pattern] = &[
         "",
         Read::Nothing,
     ),
+    // lego challenge/dns01/client_nameservers.go checkNameserversPropagationCustom: lego asks
+    // the authoritative nameservers itself before it asks the CA, and gives up with `… time
+    // limit exceeded: last error: NS %s did not return the expected TXT record [fqdn: %s, value:
+    // %s]: %s` or `NS %s returned %s for %s` (the CA was never asked).
+    p(
+        &["did not return the expected txt record"],
+        "txt-missing",
+        "client",
+        Read::LegoPropagation,
+    ),
+    Pattern {
+        also: &["ns "],
+        ..p(
+            &[
+                " returned nxdomain for ",
+                " returned servfail for ",
+                " returned refused for ",
+                " returned notimp for ",
+            ],
+            "dns-error",
+            "client",
+            Read::LegoRcode,
+        )
+    },
     // boulder va/dns.go validateTXT: `No TXT record found at %s`; pebble va/va.go
     // validateDNS01: `No TXT records found for DNS challenge` (2.4.0; later `… :%q`).
     p(

@@ -244,6 +244,45 @@ fn reals() -> Vec<Real> {
             says: "dig +norec TXT _acme-challenge.example.org",
         },
         Real {
+            source: "lego challenge/dns01/client_nameservers.go + internal/wait/wait.go, no TXT",
+            input: "2026/06/20 04:14:07 [example.org] dns01: time limit exceeded: last error: NS \
+                    ns2.example.org.:53 did not return the expected TXT record [fqdn: \
+                    _acme-challenge.example.org., value: LHDhK3oGRvkiefQnx7OOczTY5Tic_xZ6HcMO]: ",
+            family: "txt-missing",
+            stage: Stage::Unknown,
+            id: "example.org",
+            method: Some("dns-01"),
+            address: None,
+            status: None,
+            says: "gave up before the CA was asked: nameserver ns2.example.org did not serve",
+        },
+        Real {
+            source: "lego v4 client_nameservers.go, another value found",
+            input: "[example.org] propagation: time limit exceeded: last error: NS \
+                    ns2.example.org.:53 did not return the expected TXT record [fqdn: \
+                    _acme-challenge.example.org., value: LHDhK3oG]: old-value-1",
+            family: "txt-incorrect",
+            stage: Stage::Unknown,
+            id: "example.org",
+            method: Some("dns-01"),
+            address: None,
+            status: None,
+            says: "served other TXT values at _acme-challenge.example.org",
+        },
+        Real {
+            source: "lego internal/errutils/domains.go around client_nameservers.go's RCODE error",
+            input: "error: one or more domains had a problem: [example.org: propagation: time \
+                    limit exceeded: last error: NS ns1.example.org.:53 returned NXDOMAIN for \
+                    _acme-challenge.example.org.]",
+            family: "dns-nxdomain",
+            stage: Stage::Unknown,
+            id: "example.org",
+            method: Some("dns-01"),
+            address: None,
+            status: None,
+            says: "nameserver ns1.example.org answered NXDOMAIN for _acme-challenge.example.org",
+        },
+        Real {
             source: "Boulder va/caa.go DoCAA + bdns/problem.go, CAA SERVFAIL at the primary",
             input: "While processing CAA for shop.example.com: DNS problem: SERVFAIL looking up \
                     CAA for shop.example.com - the domain's nameservers may be malfunctioning",

@@ -124,6 +124,9 @@ pub(super) const PRIMARY_NOTE: &str = "This happened at the CA's primary perspec
                             regional split but a failure seen from the CA's main site.";
 
 pub(super) fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
+    if let Some(ns) = &f.client_ns {
+        return client_meaning(f, ns, id);
+    }
     let at = f
         .address
         .as_deref()
@@ -569,6 +572,26 @@ pub(super) fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
         ));
     }
     text
+}
+
+/// lego gave up in its own propagation check, before asking the CA.
+fn client_meaning(f: &Facts, ns: &str, id: Option<&str>) -> String {
+    let at = format!("_acme-challenge.{}", base(id.unwrap_or("NAME")));
+    let what = match (f.family, &f.lookup) {
+        ("txt-incorrect", _) => {
+            format!("nameserver {ns} served other TXT values at {at}, not this one")
+        }
+        ("txt-missing", _) => format!("nameserver {ns} did not serve the TXT value at {at}"),
+        (_, Some(lk)) => format!("nameserver {ns} answered {} for {}", lk.what, lk.name),
+        _ => format!("nameserver {ns} did not serve the TXT value at {at}"),
+    };
+    format!(
+        "The ACME client's own check gave up before the CA was asked: {what}. lego waits until \
+         every authoritative nameserver serves the value; the CA would have seen the same. The \
+         value was not published on that server (a lagging secondary, a hidden primary that \
+         does not notify, the record put in another zone or replaced by a second value), or the \
+         DNS provider publishes slower than lego's propagation timeout."
+    )
 }
 
 pub(super) fn base(name: &str) -> &str {
