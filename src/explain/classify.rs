@@ -161,7 +161,7 @@ pub(super) fn core_family(d: &str, l: &str, f: &mut Facts) -> (&'static str, &'s
             ("http-status", "")
         }
         Read::LegoPropagation => {
-            f.client_ns = Some(lego_ns(d, l));
+            f.client_ns = Some(lego_ns(d, l, " did not return"));
             // After `value: <v>]: ` lego lists the values it found instead.
             let found = after(d, l, "value: ")
                 .and_then(|r| r.split_once("]:"))
@@ -173,9 +173,8 @@ pub(super) fn core_family(d: &str, l: &str, f: &mut Facts) -> (&'static str, &'s
             }
         }
         Read::LegoRcode => {
-            f.client_ns = Some(lego_ns(d, l));
-            let k = l.find(" returned ").unwrap_or(0);
-            let rest = &d[k + " returned ".len()..];
+            f.client_ns = Some(lego_ns(d, l, " returned "));
+            let rest = after(d, l, " returned ").unwrap_or_default();
             let (code, fqdn) = rest.split_once(" for ").unwrap_or((rest, ""));
             let lk = Lookup {
                 rtype: "TXT".to_string(),
@@ -188,11 +187,12 @@ pub(super) fn core_family(d: &str, l: &str, f: &mut Facts) -> (&'static str, &'s
     }
 }
 
-/// The nameserver lego names in `NS <ns> …`, without the `:53` it appends.
-fn lego_ns(d: &str, l: &str) -> String {
-    let ns = l
+/// The nameserver lego names in `NS <ns><verb>…`, without the `:53` it appends.
+fn lego_ns<'a>(d: &'a str, l: &str, verb: &str) -> String {
+    let end = l.find(verb).unwrap_or(l.len());
+    let ns: &'a str = l[..end]
         .rfind("ns ")
-        .map(|k| token(&d[k + 3..]))
+        .map(|k| token(&d[k + 3..end]))
         .unwrap_or_default();
     ns.strip_suffix(":53")
         .unwrap_or(ns)

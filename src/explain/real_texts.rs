@@ -404,6 +404,11 @@ fn a_pasted_report_is_not_read_as_ca_messages() {
         (e[0].family, e[0].identifier.as_deref()),
         ("http-status", Some("www.example.com"))
     );
+    // A report cut short before its `Result:` line hides nothing that follows it.
+    let cut = report.split("\nCoverage:").next().unwrap_or_default();
+    let e = explain(&format!("{cut}\n{}", pebble!("certbot-403.txt")));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].family, "http-status", "{e:#?}");
     // The report alone has nothing of the CA's.
     let e = explain(report);
     assert!(!e[0].recognised, "{e:#?}");

@@ -108,11 +108,16 @@ pub(super) fn mask_own_output(text: &str) -> String {
         let t = line.trim_start();
         let indent = line.len() - t.len();
         if in_report {
-            // The table report ends with `Result: READY (exit 0) in 812 ms`.
+            // The table report ends with `Result: READY (exit 0) in 812 ms`; a report cut short
+            // ends at the first line it could not have printed.
             if t.starts_with("Result: ") && t.contains("(exit ") {
                 in_report = false;
+                continue;
             }
-            continue;
+            if is_report_line(line) {
+                continue;
+            }
+            in_report = false;
         }
         if let Some(i) = skip_indented {
             if !t.is_empty() && indent > i {
@@ -134,6 +139,19 @@ pub(super) fn mask_own_output(text: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// A line the table report (src/report/table.rs render) prints after its header: blank or
+/// indented lines, the table's box drawing, `name — STATUS`, the section titles, `Coverage:`.
+fn is_report_line(line: &str) -> bool {
+    let t = line.trim_end();
+    t.is_empty()
+        || line.starts_with(' ')
+        || t.starts_with(['┌', '│', '╞', '├', '└', '╭', '╰', '+', '|', '='])
+        || t.contains(" \u{2014} ")
+        || ["Errors", "Warnings", "Notes", "Findings: ", "Coverage: "]
+            .iter()
+            .any(|k| t.starts_with(k))
 }
 
 /// `mpic-check 0.1.0 · policy br on …`: the first line of a table report.
