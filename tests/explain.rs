@@ -144,85 +144,105 @@ fn explain_both(input: Vec<u8>) -> (String, serde_json::Value) {
     (text, items[0].clone())
 }
 
-/// certbot 2.1 against Pebble 2.4 (Debian packages), each failure as certbot printed it:
-/// (fixture, heading, JSON family, method, address, status, a line of the advice).
+/// One certbot 2.1 + Pebble 2.4 failure and what the user must read about it.
+struct Seen {
+    fixture: &'static str,
+    heading: &'static str,
+    family: &'static str,
+    method: &'static str,
+    address: Option<&'static str>,
+    status: Option<u64>,
+    /// A line of the advice.
+    advice: &'static str,
+}
+
+/// certbot 2.1 against Pebble 2.4 (Debian packages), each failure as certbot printed it.
 #[test]
 fn certbot_and_pebble_failures_are_explained() {
-    let cases: [(&str, &str, &str, &str, Option<&str>, Option<u64>, &str); 8] = [
-        (
-            "certbot-403.txt",
-            "http-status (primary check) for www.example.com",
-            "http-status",
-            "http-01",
-            None,
-            Some(403),
-            "refusing the CA's User-Agent",
-        ),
-        (
-            "certbot-shop.txt",
-            "http-status (primary check) for shop.example.com",
-            "http-status",
-            "http-01",
-            None,
-            Some(404),
-            "The file is not where the web server serves from",
-        ),
-        (
-            "certbot-down.txt",
-            "connection-refused (primary check) for down.example.com",
-            "connection-refused",
-            "http-01",
-            Some("127.0.60.22"),
-            None,
-            "Nothing listens on port 80 at that address",
-        ),
-        (
-            "certbot-nohost.txt",
-            "dns-no-address (primary check) for nohost.example.com",
-            "dns-no-address",
-            "http-01",
-            None,
-            None,
-            "dig +norec A nohost.example.com @<ns>",
-        ),
-        (
-            "certbot-txtwrong.txt",
-            "txt-incorrect (primary check) for dns.example.com",
-            "txt-incorrect",
-            "dns-01",
-            None,
-            None,
-            "dig +norec TXT _acme-challenge.dns.example.com",
-        ),
-        (
-            "certbot-txtnone.txt",
-            "txt-missing (primary check) for notxt.example.com",
-            "txt-missing",
-            "dns-01",
-            None,
-            None,
-            "mpic-check wait-txt notxt.example.com",
-        ),
-        (
-            "certbot-servfail.txt",
-            "dns-servfail (primary check) for sf.example.com",
-            "dns-servfail",
-            "dns-01",
-            None,
-            None,
-            "TXT _acme-challenge.sf.example.com",
-        ),
-        (
-            "letsencrypt-manual-hook.log",
-            "txt-incorrect (primary check) for hook.example.com",
-            "txt-incorrect",
-            "dns-01",
-            None,
-            None,
-            "mpic-check wait-txt hook.example.com",
-        ),
+    let cases = [
+        Seen {
+            fixture: "certbot-403.txt",
+            heading: "http-status (primary check) for www.example.com",
+            family: "http-status",
+            method: "http-01",
+            address: None,
+            status: Some(403),
+            advice: "refusing the CA's User-Agent",
+        },
+        Seen {
+            fixture: "certbot-shop.txt",
+            heading: "http-status (primary check) for shop.example.com",
+            family: "http-status",
+            method: "http-01",
+            address: None,
+            status: Some(404),
+            advice: "The file is not where the web server serves from",
+        },
+        Seen {
+            fixture: "certbot-down.txt",
+            heading: "connection-refused (primary check) for down.example.com",
+            family: "connection-refused",
+            method: "http-01",
+            address: Some("127.0.60.22"),
+            status: None,
+            advice: "Nothing listens on port 80 at that address",
+        },
+        Seen {
+            fixture: "certbot-nohost.txt",
+            heading: "dns-no-address (primary check) for nohost.example.com",
+            family: "dns-no-address",
+            method: "http-01",
+            address: None,
+            status: None,
+            advice: "dig +norec A nohost.example.com @<ns>",
+        },
+        Seen {
+            fixture: "certbot-txtwrong.txt",
+            heading: "txt-incorrect (primary check) for dns.example.com",
+            family: "txt-incorrect",
+            method: "dns-01",
+            address: None,
+            status: None,
+            advice: "dig +norec TXT _acme-challenge.dns.example.com",
+        },
+        Seen {
+            fixture: "certbot-txtnone.txt",
+            heading: "txt-missing (primary check) for notxt.example.com",
+            family: "txt-missing",
+            method: "dns-01",
+            address: None,
+            status: None,
+            advice: "mpic-check wait-txt notxt.example.com",
+        },
+        Seen {
+            fixture: "certbot-servfail.txt",
+            heading: "dns-servfail (primary check) for sf.example.com",
+            family: "dns-servfail",
+            method: "dns-01",
+            address: None,
+            status: None,
+            advice: "TXT _acme-challenge.sf.example.com",
+        },
+        Seen {
+            fixture: "letsencrypt-manual-hook.log",
+            heading: "txt-incorrect (primary check) for hook.example.com",
+            family: "txt-incorrect",
+            method: "dns-01",
+            address: None,
+            status: None,
+            advice: "mpic-check wait-txt hook.example.com",
+        },
     ];
-    for (fixture, heading, family, method, address, status, advice) in cases {
+    for Seen {
+        fixture,
+        heading,
+        family,
+        method,
+        address,
+        status,
+        advice,
+    } in cases
+    {
         let (text, json) = explain_both(pebble_fixture(fixture));
         assert!(text.starts_with(heading), "{fixture}: {text}");
         let id = heading.rsplit(' ').next().unwrap();

@@ -127,21 +127,33 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         &[
             "temporarily prevented from requesting",
-            "/unpause",
             "too many failed authorizations",
             "too many certificates",
             "too many new orders",
             "too many registrations",
             "too many new registrations",
-            "too many new accounts",
-            "too many currently pending",
-            "ratelimited",
-            "rate limit",
         ],
         "rate-limit",
         "",
         Read::RateLimit,
     ),
+    // Generic rate-limit words: a DNS provider's API limit in a lego or acme.sh log says the
+    // same, so they classify a CA's problem record but do not make a bare line one.
+    Pattern {
+        weak: true,
+        ..p(
+            &[
+                "/unpause",
+                "too many new accounts",
+                "too many currently pending",
+                "ratelimited",
+                "rate limit",
+            ],
+            "rate-limit",
+            "",
+            Read::RateLimit,
+        )
+    },
     // certbot certbot/_internal/auth_handler.py _report_no_chall_path ("Client with the
     // currently selected authenticator does not support any combination of challenges …", and
     // for wildcards "… plugin that can do challenges over DNS."); lego
@@ -197,9 +209,11 @@ pub(super) const PATTERNS: &[Pattern] = &[
         Read::PebbleRcode,
     ),
     // Go net.DNSError as Pebble passes it through without `-dnsserver` (va/va.go getTXTEntry,
-    // resolveIP): `lookup %s on %s: no such host` / `server misbehaving` / `i/o timeout`.
+    // resolveIP): `lookup %s on %s: no such host` / `server misbehaving`. Weak: a Go client
+    // that cannot resolve its CA prints the same.
     Pattern {
         also: &["lookup "],
+        weak: true,
         ..p(
             &["no such host", "server misbehaving"],
             "dns-error",
@@ -422,14 +436,14 @@ pub(super) const PATTERNS: &[Pattern] = &[
         Read::Nothing,
     ),
     // Other CAs' MPIC quorum wording (mpic-rules.md §4–5: no verbatim messages published).
-    p(
-        &["too few rirs", "quorum"],
-        "quorum-rirs",
-        "",
-        Read::Nothing,
-    ),
+    p(&["too few rirs"], "quorum-rirs", "", Read::Nothing),
+    Pattern {
+        weak: true,
+        ..p(&["quorum"], "quorum-rirs", "", Read::Nothing)
+    },
     Pattern {
         also: &["rir"],
+        weak: true,
         ..p(
             &["too few", "insufficient", "distinct"],
             "quorum-rirs",

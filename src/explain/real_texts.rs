@@ -435,3 +435,18 @@ fn certbot_type_dns_decides_the_method_when_nothing_else_does() {
         "{e:#?}"
     );
 }
+
+/// Go network errors and generic rate-limit words also appear when a client cannot reach its
+/// CA or its DNS provider's API: on a bare line they are no CA's validation failure.
+#[test]
+fn a_client_that_cannot_reach_its_ca_or_dns_api_is_no_validation_failure() {
+    for line in [
+        "2026/06/20 04:12:01 [WARN] Get \"https://acme-v02.api.letsencrypt.org/directory\": dial \
+         tcp: lookup acme-v02.api.letsencrypt.org on 127.0.0.53:53: no such host",
+        "2026/06/20 04:12:01 [INFO] cloudflare: rate limit exceeded, retrying in 2s",
+        "Get \"https://acme-v02.api.letsencrypt.org/directory\": context deadline exceeded",
+    ] {
+        let e = explain(line);
+        assert!(!e[0].recognised, "{line}: {e:#?}");
+    }
+}
