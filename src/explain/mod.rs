@@ -5,7 +5,8 @@
 //! acme.sh or lego log, a bare ACME problem document (RFC 7807/8555 JSON, with `subproblems`), an
 //! authorization object, an Open MPIC response, or one line copied from a forum post. So the text
 //! is first cut into *problem records* (JSON documents found anywhere in it; certbot
-//! `Domain:`/`Type:`/`Detail:` blocks; acme.sh `name:Verify error:` lines; lego
+//! `Domain:`/`Type:`/`Detail:` blocks; acme.sh `name: Invalid status. Verification error
+//! details:` (and the older `name:Verify error:`) lines; lego
 //! `[name] acme: error: …` lines; any other line carrying a known phrase), and each record's detail
 //! is then matched against the one table of message shapes in `patterns.rs` — Let's Encrypt's
 //! Boulder (`../shared/docs/mpic-rules.md` §3.1–3.5), Pebble and the Go network errors it passes
@@ -38,8 +39,9 @@
 
 //!
 //! Layout: `scan` cuts the text into records, `patterns` is the table of known shapes with the
-//! source of each, `classify` interprets each record's detail into facts, `words` turns facts into the meaning, hints and suggestions; this module holds the
-//! public types, the [`explain`] entry point and the merging of records into explanations.
+//! source of each, `classify` interprets each record's detail into facts, `words` turns facts
+//! into the meaning, hints and suggestions; this module holds the public types, the
+//! [`explain`] entry point and the merging of records into explanations.
 
 mod classify;
 mod patterns;
