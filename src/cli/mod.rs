@@ -44,7 +44,8 @@ pub enum Command {
     Man,
     /// Explain a CA's or ACME client's error message under MPIC and suggest the check to run.
     Explain {
-        /// The error text; `-` (or nothing) reads standard input (e.g. a certbot log).
+        /// The error text; `-` (or nothing) reads standard input: `certbot renew 2>&1 |
+        /// mpic-check explain` (certbot prints the CA's detail on stdout), or a letsencrypt.log.
         text: Vec<String>,
         /// Run the suggested mpic-check command for each recognised name.
         #[arg(long)]

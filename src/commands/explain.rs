@@ -68,6 +68,9 @@ pub fn run(
                 if let Some(a) = &e.address {
                     writeln!(out, "  address: {}", report::clean(a))?;
                 }
+                if let Some(s) = e.status {
+                    writeln!(out, "  status: HTTP {s}")?;
+                }
                 if !e.likely_findings.is_empty() {
                     writeln!(
                         out,

@@ -30,6 +30,9 @@ pub(super) struct Facts {
     pub(super) status: Option<u16>,
     pub(super) lookup: Option<Lookup>,
     pub(super) port: Option<String>,
+    /// The ACME client's own pre-check failed (lego's propagation check), naming this
+    /// nameserver; the CA was never asked.
+    pub(super) client_ns: Option<String>,
     pub(super) method: Option<&'static str>,
     pub(super) perspectives: Vec<String>,
     pub(super) total_perspectives: usize,
@@ -53,11 +56,9 @@ pub(super) fn classify(r: &Record) -> Facts {
     let d = r.detail.as_str();
     let l = d.to_ascii_lowercase();
     let ctx = r.context.to_ascii_lowercase();
+    let wrapped = |w: &[&str]| w.iter().any(|k| l.contains(k) || ctx.contains(k));
     let mut f = Facts {
-        remote: l.contains("during secondary validation")
-            || ctx.contains("during secondary validation")
-            || mpic_wording(&l)
-            || mpic_wording(&ctx),
+        remote: wrapped(patterns::REMOTE_WRAPPERS) || mpic_wording(&l) || mpic_wording(&ctx),
         recheck: l.contains("rechecking caa") || ctx.contains("rechecking caa"),
         address: find_address(d),
         url: find_url(d, &l),
@@ -66,9 +67,7 @@ pub(super) fn classify(r: &Record) -> Facts {
         total_perspectives: r.total_perspectives,
         ..Facts::default()
     };
-    f.caa = f.recheck
-        || l.contains("while processing caa for")
-        || ctx.contains("while processing caa for");
+    f.caa = wrapped(patterns::CAA_WRAPPERS);
     let (family, cause) = core_family(d, &l, &mut f);
     f.family = family;
     f.cause = cause;
@@ -95,140 +94,202 @@ pub(super) fn classify(r: &Record) -> Facts {
         }
     }
     f.name = name_in_detail(d, &l, &f);
-    f.method = intrinsic_method(&f);
+    // `unauthorized` and a bare DNS problem happen under either method; a challenge name in the
+    // detail settles it.
+    f.method = intrinsic_method(&f).or_else(|| l.contains("_acme-challenge.").then_some("dns-01"));
     f
 }
 
-/// The family from the detail's own wording, most specific first.
+/// The family from the detail's own wording: the first entry of the pattern table it matches,
+/// plus whatever that shape lets us read (status, DNS lookup, redirect port).
 pub(super) fn core_family(d: &str, l: &str, f: &mut Facts) -> (&'static str, &'static str) {
-    let has = |k: &str| l.contains(k);
-    if has("secondary validation rpc")
-        || has("remote performvalidation rpc")
-        || has("problem is unavailable")
-        || has("insufficient remote perspectives")
-        || has("too few remote performvalidation")
-    {
-        return ("ca-internal", "rpc");
+    let Some(pat) = patterns::find(l) else {
+        return ("unknown", "");
+    };
+    match pat.read {
+        Read::Nothing => {
+            if pat.family == "caa-forbids" {
+                f.caa = true;
+            }
+            (pat.family, pat.cause)
+        }
+        Read::RateLimit => ("rate-limit", rate_limit_cause(l).unwrap_or("other")),
+        Read::BoulderLookup => match parse_lookup(d, l) {
+            Some(lk) => lookup_family(lk, f),
+            None => ("dns-error", "error"),
+        },
+        Read::PebbleRcode => {
+            let lk = pebble_rcode_lookup(d, l);
+            lookup_family(lk, f)
+        }
+        Read::GoLookup => match go_lookup(d, l) {
+            Some(lk) => lookup_family(lk, f),
+            None => ("dns-error", "error"),
+        },
+        Read::RedirectPort => {
+            if let Some(rest) = after(d, l, "invalid port in redirect target") {
+                let lr = rest.to_ascii_lowercase();
+                f.port = after(rest, &lr, "not ")
+                    .map(|p| {
+                        p.chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect::<String>()
+                    })
+                    .filter(|p| !p.is_empty());
+            }
+            ("redirect", "port")
+        }
+        Read::InvalidResponse => {
+            let (status, body) = response_status(d, l);
+            f.status = status;
+            if body {
+                ("wrong-body", "body")
+            } else {
+                ("http-status", "")
+            }
+        }
+        Read::PebbleStatus => {
+            f.status = after(d, l, " returned ").and_then(|s| {
+                s.trim_start()
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+            });
+            ("http-status", "")
+        }
+        Read::LegoPropagation => {
+            f.client_ns = Some(lego_ns(d, l, " did not return"));
+            // After `value: <v>]: ` lego lists the values it found instead.
+            let found = after(d, l, "value: ")
+                .and_then(|r| r.split_once("]:"))
+                .is_some_and(|(_, rest)| !rest.trim().is_empty());
+            if found {
+                ("txt-incorrect", "client")
+            } else {
+                ("txt-missing", "client")
+            }
+        }
+        Read::LegoRcode => {
+            f.client_ns = Some(lego_ns(d, l, " returned "));
+            let rest = after(d, l, " returned ").unwrap_or_default();
+            let (code, fqdn) = rest.split_once(" for ").unwrap_or((rest, ""));
+            let lk = Lookup {
+                rtype: "TXT".to_string(),
+                name: token(fqdn).trim_end_matches('.').to_ascii_lowercase(),
+                what: code.trim().to_string(),
+            };
+            let (family, _) = lookup_family(lk, f);
+            (family, "client")
+        }
     }
-    if let Some(cause) = rate_limit_cause(l) {
-        return ("rate-limit", cause);
-    }
-    if has("does not support any combination of challenges")
-        || has("can do challenges over dns")
-        || has("could not determine solvers")
-    {
-        return ("wildcard-needs-dns01", "");
-    }
-    if has("caa record for") && has("prevents issuance") {
+}
+
+/// The nameserver lego names in `NS <ns><verb>…`, without the `:53` it appends.
+fn lego_ns<'a>(d: &'a str, l: &str, verb: &str) -> String {
+    let end = l.find(verb).unwrap_or(l.len());
+    let ns: &'a str = l[..end]
+        .rfind("ns ")
+        .map(|k| token(&d[k + 3..end]))
+        .unwrap_or_default();
+    ns.strip_suffix(":53")
+        .unwrap_or(ns)
+        .trim_end_matches('.')
+        .to_string()
+}
+
+/// The family of a failed DNS lookup: a CAA lookup is a CAA failure, any other goes by RCODE.
+fn lookup_family(lk: Lookup, f: &mut Facts) -> (&'static str, &'static str) {
+    let kind = dns_kind(&lk.what);
+    let caa = lk.rtype == "CAA";
+    f.lookup = Some(lk);
+    if caa {
         f.caa = true;
-        return ("caa-forbids", "");
+        return ("caa-lookup-failed", kind);
     }
-    if has("no valid a records found")
-        || has("no valid aaaa records found")
-        || has("no valid ip addresses found")
-    {
-        return ("dns-no-address", "");
-    }
-    if let Some(lk) = parse_lookup(d, l) {
-        let kind = dns_kind(&lk.what);
-        let caa = lk.rtype == "CAA";
-        f.lookup = Some(lk);
-        if caa {
-            f.caa = true;
-            return ("caa-lookup-failed", kind);
-        }
-        return (
-            match kind {
-                "nxdomain" => "dns-nxdomain",
-                "servfail" => "dns-servfail",
-                "timeout" => "dns-timeout",
-                "refused" => "dns-refused",
-                "dnssec" => "dns-dnssec",
-                _ => "dns-error",
-            },
-            kind,
-        );
-    }
-    if has("no txt record found at") {
-        return ("txt-missing", "");
-    }
-    if has("incorrect txt record") {
-        return ("txt-incorrect", "");
-    }
-    if has("key authorization file from the server did not match") {
-        return ("wrong-body", "keyauth");
-    }
-    if has("too many redirects") {
-        return ("redirect", "too-many");
-    }
-    if has("redirect loop") {
-        return ("redirect", "loop");
-    }
-    if let Some(rest) = after(d, l, "invalid port in redirect target") {
-        let lr = rest.to_ascii_lowercase();
-        f.port = after(rest, &lr, "not ").map(|p| {
-            p.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
+    (
+        match kind {
+            "nxdomain" => "dns-nxdomain",
+            "servfail" => "dns-servfail",
+            "timeout" => "dns-timeout",
+            "refused" => "dns-refused",
+            "dnssec" => "dns-dnssec",
+            _ => "dns-error",
+        },
+        kind,
+    )
+}
+
+/// Pebble's `DNS lookup for "<name>" returned an unsuccessful response: '\x03'` (va/va.go
+/// getTXTEntry prints the RCODE with Go's `%q`, a quoted rune; certbot adds a level of
+/// escaping). Pebble only queries TXT there.
+pub(super) fn pebble_rcode_lookup(d: &str, l: &str) -> Lookup {
+    let name = after(d, l, "dns lookup for ")
+        .map(|s| token(s.trim_start_matches(['\\', '"'])))
+        .unwrap_or_default()
+        .trim_end_matches(['.', '\\'])
+        .to_ascii_lowercase();
+    let code = after(d, l, "unsuccessful response:")
+        .map(|s| s.trim_start_matches([' ', '\'', '"', '\\']))
+        .and_then(|s| {
+            let s = s.strip_prefix('x')?;
+            u8::from_str_radix(s.get(..2)?, 16).ok()
         });
-        f.port = f.port.take().filter(|p| !p.is_empty());
-        return ("redirect", "port");
-    }
-    // Phrases that name the cause outright, first match wins (the order matters where one
-    // message could contain two of them).
-    const PHRASES: &[(&[&str], (&str, &str))] = &[
-        (&["disallowed redirect status"], ("redirect", "status")),
-        (
-            &["in redirect target", "redirect target too long"],
-            ("redirect", "target"),
-        ),
-        (&["speaking http/2 over http"], ("protocol-error", "h2c")),
-        (&["only speaks http, not tls"], ("protocol-error", "no-tls")),
-        (
-            &[
-                "remote error: tls",
-                "doesn't support tlsv1.2",
-                "tls handshake",
-            ],
-            ("protocol-error", "tls"),
-        ),
-        (&["timeout during connect"], ("connect-timeout", "timeout")),
-        (
-            &[
-                "timeout after connect",
-                "timeout during read",
-                "timeout during write",
-            ],
-            ("http-timeout", ""),
-        ),
-        (&["connection refused"], ("connection-refused", "refused")),
-        (&["connection reset by peer"], ("connection-reset", "reset")),
-        (
-            &["network unreachable", "no route to host"],
-            ("network-unreachable", "unreachable"),
-        ),
-    ];
-    if let Some((_, hit)) = PHRASES.iter().find(|(p, _)| p.iter().any(|n| has(n))) {
-        return *hit;
-    }
-    if has("invalid response from") {
-        let (status, body) = response_status(d, l);
-        f.status = status;
-        if body {
-            return ("wrong-body", "body");
+    // RFC 1035 §4.1.1 RCODEs, in the words Boulder uses for them.
+    let what = match code {
+        Some(2) => "SERVFAIL",
+        Some(3) => "NXDOMAIN",
+        Some(4) => "NOTIMP",
+        Some(5) => "REFUSED",
+        Some(c) => {
+            return Lookup {
+                rtype: "TXT".to_string(),
+                name,
+                what: format!("RCODE {c}"),
+            };
         }
-        return ("http-status", "");
+        None => "an unsuccessful response",
+    };
+    Lookup {
+        rtype: "TXT".to_string(),
+        name,
+        what: what.to_string(),
     }
-    if has("error getting validation data") || has("cannot connect to host") {
-        return ("connection-error", "connect");
-    }
-    if has("too few rirs")
-        || has("quorum")
-        || (has("rir") && (has("too few") || has("insufficient") || has("distinct")))
-    {
-        return ("quorum-rirs", "");
-    }
-    ("unknown", "")
+}
+
+/// Go's resolver error `lookup <name> on <server>: no such host` (or `server misbehaving`,
+/// `i/o timeout`): the record type is not printed, so it is TXT for a challenge name and A
+/// otherwise.
+pub(super) fn go_lookup(d: &str, l: &str) -> Option<Lookup> {
+    let k = l.match_indices("lookup ").find_map(|(i, _)| {
+        let rest = &l[i + "lookup ".len()..];
+        let name = token(rest);
+        looks_like_name(&normalise_name(name)).then_some(i)
+    })?;
+    let rest = &d[k + "lookup ".len()..];
+    let name = token(rest).trim_end_matches('.').to_ascii_lowercase();
+    let tail = l[k..].to_string();
+    let what = if tail.contains("no such host") {
+        "NXDOMAIN"
+    } else if tail.contains("server misbehaving") {
+        "SERVFAIL"
+    } else if tail.contains("timeout") {
+        "query timed out"
+    } else {
+        "error"
+    };
+    Some(Lookup {
+        rtype: if name.starts_with("_acme-challenge.") {
+            "TXT"
+        } else {
+            "A"
+        }
+        .to_string(),
+        name,
+        what: what.to_string(),
+    })
 }
 
 pub(super) fn rate_limit_cause(l: &str) -> Option<&'static str> {
@@ -375,8 +436,7 @@ pub(super) fn intrinsic_method(f: &Facts) -> Option<&'static str> {
         | "redirect"
         | "protocol-error"
         | "connection-error"
-        | "dns-no-address"
-        | "unauthorized" => Some("http-01"),
+        | "dns-no-address" => Some("http-01"),
         _ => None,
     }
 }
@@ -507,9 +567,23 @@ pub(super) fn name_in_detail(d: &str, l: &str, f: &Facts) -> Option<String> {
     })
 }
 
-/// The IP address the CA connected to: Boulder's `<ip>: …` prefix, or the older ` [<ip>]` after
-/// the URL.
+/// The IP address the CA connected to: Boulder's `<ip>: …` prefix (va/va.go ipError); Go's
+/// `read tcp <local>-><remote>` and `dial tcp <ip>:<port>` as Pebble passes them through
+/// (va/va.go fetchHTTP); or the older Boulder ` [<ip>]` after the URL.
 pub(super) fn find_address(s: &str) -> Option<String> {
+    // `->` names the remote end of an established connection; the local end comes before it.
+    for (i, _) in s.match_indices("->") {
+        if let Some(a) = socket_ip(sock_token(&s[i + 2..])) {
+            return Some(a);
+        }
+    }
+    for key in ["dial tcp ", "dial tcp4 ", "dial tcp6 "] {
+        for (i, _) in s.match_indices(key) {
+            if let Some(a) = socket_ip(sock_token(&s[i + key.len()..])) {
+                return Some(a);
+            }
+        }
+    }
     let mut from = 0;
     while let Some(k) = s[from..].find(": ") {
         let k = from + k;
@@ -535,6 +609,24 @@ pub(super) fn find_address(s: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The leading `ip:port` / `[v6]:port` of `s`, without the `:` that follows it in Go's errors.
+fn sock_token(s: &str) -> &str {
+    let end = s
+        .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '(' | ')'))
+        .unwrap_or(s.len());
+    s[..end].trim_end_matches([':', '.'])
+}
+
+/// The IP of `ip:port` or `[ip]:port` (or a bare IP), lower case; the unspecified address is
+/// no address.
+fn socket_ip(t: &str) -> Option<String> {
+    let ip = match t.parse::<std::net::SocketAddr>() {
+        Ok(sa) => sa.ip(),
+        Err(_) => t.trim_matches(['[', ']']).parse::<IpAddr>().ok()?,
+    };
+    (!ip.is_unspecified()).then(|| ip.to_string())
 }
 
 /// The URL the CA fetched: after `Fetching` or `Invalid response from`, else any URL on the

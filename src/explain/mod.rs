@@ -5,10 +5,14 @@
 //! acme.sh or lego log, a bare ACME problem document (RFC 7807/8555 JSON, with `subproblems`), an
 //! authorization object, an Open MPIC response, or one line copied from a forum post. So the text
 //! is first cut into *problem records* (JSON documents found anywhere in it; certbot
-//! `Domain:`/`Type:`/`Detail:` blocks; acme.sh `name:Verify error:` lines; lego
+//! `Domain:`/`Type:`/`Detail:` blocks; acme.sh `name: Invalid status. Verification error
+//! details:` (and the older `name:Verify error:`) lines; lego
 //! `[name] acme: error: …` lines; any other line carrying a known phrase), and each record's detail
-//! is then matched against the message shapes Let's Encrypt's Boulder produces
-//! (`../shared/docs/mpic-rules.md` §3.1–3.5) plus the keyword-level wording of other CAs (§4–5).
+//! is then matched against the one table of message shapes in `patterns.rs` — Let's Encrypt's
+//! Boulder (`../shared/docs/mpic-rules.md` §3.1–3.5), Pebble and the Go network errors it passes
+//! through, the ACME clients' own refusals — plus the keyword-level wording of other CAs (§4–5).
+//! mpic-check's own output in the text (a hook's `wait-txt` lines in certbot's log, a pasted
+//! report or `explain` output, a JSON report) is blanked first, so it is never read as a CA's.
 //! Everything is pure and bounded — no I/O, input capped at [`MAX_INPUT_BYTES`], a scan budget for
 //! JSON, hand-written matching instead of regexes — because the text comes from anywhere and this
 //! must never panic or stall on it. Output is never escaped here; the caller escapes for its sink.
@@ -34,17 +38,22 @@
 //! serverInternal`), which is all some CAs send.
 
 //!
-//! Layout: `scan` cuts the text into records, `classify` interprets each record's detail into
-//! facts, `words` turns facts into the meaning, hints and suggestions; this module holds the
-//! public types, the [`explain`] entry point and the merging of records into explanations.
+//! Layout: `scan` cuts the text into records, `patterns` is the table of known shapes with the
+//! source of each, `classify` interprets each record's detail into facts, `words` turns facts
+//! into the meaning, hints and suggestions; this module holds the public types, the
+//! [`explain`] entry point and the merging of records into explanations.
 
 mod classify;
+mod patterns;
+#[cfg(test)]
+mod real_texts;
 mod scan;
 #[cfg(test)]
 mod tests;
 mod words;
 
 use classify::*;
+use patterns::Read;
 use scan::*;
 use serde::Serialize;
 use words::*;
@@ -125,7 +134,7 @@ impl Stage {
 /// failure in the authorization JSON, the user notice and the final exception yields one item,
 /// while a log with two failing names yields two.
 pub fn explain(text: &str) -> Vec<Explanation> {
-    let text = crate::text::normalise_log(cap(text));
+    let text = mask_own_output(&crate::text::normalise_log(cap(text)));
     let ca = detect_ca(&text);
     let mut records = Vec::new();
     let masked = extract_json(&text, &mut records);
@@ -218,7 +227,10 @@ fn resolve_identifier(r: &Record, f: &Facts, hints: &Hints) -> Option<String> {
 }
 
 fn stage_of(f: &Facts) -> Stage {
-    if f.remote || f.family == "quorum-rirs" {
+    if f.client_ns.is_some() {
+        // The client's own pre-check: no stage of the CA's validation.
+        Stage::Unknown
+    } else if f.remote || f.family == "quorum-rirs" {
         Stage::Remote
     } else if f.caa || f.family.starts_with("caa-") {
         Stage::Caa
@@ -249,7 +261,16 @@ fn build(r: &Record, f: &Facts, hints: &Hints, ca: Option<&'static str>) -> Expl
         // CAs validate wildcards only with dns-01, whatever else the log suggests.
         Some("dns-01")
     } else {
-        f.method.or(r.method).or(hints.method)
+        // Last resort: certbot's `Type: dns` (the problem type) when nothing else tells;
+        // a DNS problem type with an A lookup was already settled as http-01 by the lookup.
+        // A CAA lookup says nothing about the challenge method.
+        let dns_type = (f.lookup.is_none()
+            && !f.caa
+            && r.problem_type
+                .as_deref()
+                .is_some_and(|t| t.ends_with(":dns")))
+        .then_some("dns-01");
+        f.method.or(r.method).or(hints.method).or(dns_type)
     };
     let mut likely = likely_findings(&f, stage);
     // An apex and its wildcard share `_acme-challenge`: a replaced RRset loses one value.
@@ -264,7 +285,14 @@ fn build(r: &Record, f: &Facts, hints: &Hints, ca: Option<&'static str>) -> Expl
     }
     let suggested_args = suggest(identifier.as_deref(), method, ca);
     let meaning = meaning(&f, stage, identifier.as_deref());
-    let checklist = hints_for(&f, stage, identifier.as_deref(), &suggested_args, ca);
+    let checklist = hints_for(
+        &f,
+        stage,
+        identifier.as_deref(),
+        method,
+        &suggested_args,
+        ca,
+    );
     Explanation {
         recognised: true,
         family: f.family,

@@ -56,10 +56,14 @@ pub(super) fn extract_json(text: &str, out: &mut Vec<Record>) -> String {
                     pos: i,
                     ..JsonCtx::default()
                 };
-                collect(&v, &ctx, 0, out);
+                // mpic-check's own JSON report quotes CA-like evidence; it is not a CA's answer.
+                let own = is_own_json(&v);
+                if !own {
+                    collect(&v, &ctx, 0, out);
+                }
                 // A document that held no problem (directory, nonce, a pending challenge) stays
                 // visible: an unknown JSON wrapper around a known message must still be read.
-                if out.len() > before {
+                if own || out.len() > before {
                     for b in &mut masked[i..end] {
                         if *b != b'\n' {
                             *b = b' ';
@@ -74,6 +78,141 @@ pub(super) fn extract_json(text: &str, out: &mut Vec<Record>) -> String {
     }
     // Whole characters were replaced by ASCII spaces, so this is still valid UTF-8.
     String::from_utf8_lossy(&masked).into_owned()
+}
+
+/// A report (or JSON Lines record) written by mpic-check itself: `"tool": {"name":
+/// "mpic-check"}` (docs/json.md).
+fn is_own_json(v: &Value) -> bool {
+    v.get("tool")
+        .and_then(|t| t.get("name"))
+        .and_then(Value::as_str)
+        == Some("mpic-check")
+}
+
+// ---------------------------------------------------------------------------------------------
+// mpic-check's own output
+
+/// `text` with mpic-check's own output lines emptied (newlines kept), so a log that captured a
+/// hook's `wait-txt` lines, or a report pasted next to certbot's output, is not read as a CA's
+/// message: `wait-txt` says "remote perspectives", and a report quotes CA wording as evidence.
+pub(super) fn mask_own_output(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    // Indentation of the heading whose indented lines are being skipped (a finding in a table
+    // report, an item of `explain`'s own output), and whether a whole report is being skipped.
+    let mut skip_indented: Option<usize> = None;
+    let mut in_report = false;
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let t = line.trim_start();
+        let indent = line.len() - t.len();
+        if in_report {
+            // The table report ends with `Result: READY (exit 0) in 812 ms`; a report cut short
+            // ends at the first line it could not have printed.
+            if t.starts_with("Result: ") && t.contains("(exit ") {
+                in_report = false;
+                continue;
+            }
+            if is_report_line(line) {
+                continue;
+            }
+            in_report = false;
+        }
+        if let Some(i) = skip_indented {
+            if !t.is_empty() && indent > i {
+                continue;
+            }
+            skip_indented = None;
+        }
+        if is_report_header(t) {
+            in_report = true;
+            continue;
+        }
+        if is_own_heading(t) {
+            skip_indented = Some(indent);
+            continue;
+        }
+        if is_own_line(line) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// A line the table report (src/report/table.rs render) prints after its header: blank or
+/// indented lines, the table's box drawing, `name — STATUS`, the section titles, `Coverage:`.
+fn is_report_line(line: &str) -> bool {
+    let t = line.trim_end();
+    t.is_empty()
+        || line.starts_with(' ')
+        || t.starts_with(['┌', '│', '╞', '├', '└', '╭', '╰', '+', '|', '='])
+        || t.contains(" \u{2014} ")
+        || ["Errors", "Warnings", "Notes", "Findings: ", "Coverage: "]
+            .iter()
+            .any(|k| t.starts_with(k))
+}
+
+/// `mpic-check 0.1.0 · policy br on …`: the first line of a table report.
+fn is_report_header(t: &str) -> bool {
+    t.strip_prefix("mpic-check ")
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.contains(" \u{b7} "))
+}
+
+/// A finding heading of the table report (`  http-geoblocked [shop.example.com]`) or an item
+/// heading of `explain`'s own output (`http-status (primary check) for www.example.com`, `not
+/// recognised`): the indented lines under it are the tool's, too.
+fn is_own_heading(t: &str) -> bool {
+    let t = t.trim_end();
+    let code = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if let Some((c, rest)) = t.split_once(" [") {
+        return code(c) && rest.ends_with(']') && !rest[..rest.len() - 1].contains(' ');
+    }
+    if let Some((c, rest)) = t.split_once(" (") {
+        let stage = ["primary", "remote", "caa", "unknown"]
+            .iter()
+            .any(|s| rest.starts_with(&format!("{s} check)")));
+        return code(c) && c.contains('-') && stage;
+    }
+    t == "not recognised"
+}
+
+/// One line printed by mpic-check itself, wherever a log put it (certbot indents hook output,
+/// journald prefixes a date): `mpic-check wait-txt: …` (and every other `mpic-check[ cmd]: `
+/// diagnostic), `explain --run`'s `$ mpic-check …` echo, and `wait-txt`'s result lines `ready: N
+/// value(s) at … remote perspectives (primary ok) …` and `timeout after N s: ns lacks "…"`
+/// (src/commands/wait_txt.rs).
+fn is_own_line(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    let diagnostic = l.match_indices("mpic-check").any(|(i, _)| {
+        let before = l[..i].bytes().next_back();
+        if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return false;
+        }
+        let rest = &l[i + "mpic-check".len()..];
+        if rest.starts_with(':') {
+            return true;
+        }
+        // `mpic-check wait-txt:` — a subcommand word, then a colon.
+        rest.strip_prefix(' ').is_some_and(|r| {
+            let word: String = r
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            !word.is_empty() && r[word.len()..].starts_with(':')
+        }) || l[..i].trim_end().ends_with('$')
+    });
+    diagnostic
+        || (l.contains("value(s) at ") && l.contains("nameserver address(es)"))
+        || (l.contains("timeout after ")
+            && (l.contains(" lacks \"")
+                || l.contains("does not see it yet")
+                || l.contains(" did not answer: ")))
 }
 
 /// Whether the `{` at `i` can start a JSON object: next non-blank byte is `"` or `}`. This skips
@@ -417,14 +556,22 @@ pub(super) fn is_block_key(t: &str) -> bool {
     .any(|k| t.starts_with(k))
 }
 
-/// acme.sh: `[date] name:Verify error:detail`.
+/// acme.sh's report of an invalid authorization, `[date] <name><marker><detail>`: acme.sh
+/// `_check_valid_authz`/issue loop, `$d: Invalid status. Verification error details:
+/// $errordetail` (since 2024), `$d: Invalid status, Verification error: $error` (no detail in
+/// the JSON), and the older `$d:Verify error:$detail`.
 pub(super) fn acme_sh_line(pos: usize, line: &str) -> Option<Record> {
-    let k = line.find(":Verify error:")?;
+    const MARKERS: [&str; 3] = [
+        ": Invalid status. Verification error details:",
+        ": Invalid status, Verification error:",
+        ":Verify error:",
+    ];
+    let (k, marker) = MARKERS.iter().find_map(|m| line.find(m).map(|k| (k, *m)))?;
     let name = line[..k].rsplit(char::is_whitespace).next().unwrap_or("");
     Some(Record {
         pos,
         identifier: Some(name.to_string()).filter(|n| !n.is_empty()),
-        detail: line[k + ":Verify error:".len()..].trim().to_string(),
+        detail: line[k + marker.len()..].trim().to_string(),
         ..Record::default()
     })
 }
@@ -480,45 +627,10 @@ pub(super) fn bracket_name(prefix: &str) -> Option<String> {
     looks_like_name(&normalise_name(inner)).then(|| inner.to_string())
 }
 
-/// Phrases that make an otherwise unstructured line worth classifying.
+/// Whether an otherwise unstructured line is worth classifying: it carries a known shape from
+/// the pattern table, an ACME problem type, or other CAs' MPIC wording.
 pub(super) fn has_marker(l: &str) -> bool {
-    const MARKERS: [&str; 34] = [
-        "during secondary validation",
-        "secondary validation rpc",
-        "invalid response from",
-        "dns problem:",
-        "caa record for",
-        "while processing caa",
-        "timeout during connect",
-        "timeout after connect",
-        "connection refused",
-        "connection reset by peer",
-        "network unreachable",
-        "no txt record found",
-        "incorrect txt record",
-        "too many redirects",
-        "redirect loop detected",
-        "in redirect target",
-        "disallowed redirect",
-        "key authorization file from the server",
-        "speaking http/2 over http",
-        "only speaks http, not tls",
-        "too many failed authorizations",
-        "too many certificates",
-        "too many new orders",
-        "too many registrations",
-        "temporarily prevented from requesting",
-        "no valid a records found",
-        "no valid aaaa records found",
-        "no valid ip addresses found",
-        "insufficient remote perspectives",
-        "error getting validation data",
-        "does not support any combination of challenges",
-        "could not determine solvers",
-        "urn:ietf:params:acme:error:",
-        "too few rirs",
-    ];
-    MARKERS.iter().any(|m| l.contains(m)) || mpic_wording(l)
+    patterns::line_has_pattern(l) || l.contains("urn:ietf:params:acme:error:") || mpic_wording(l)
 }
 
 /// Wording other CAs use for MPIC failures (Sectigo, DigiCert and Open MPIC publish no verbatim
@@ -546,6 +658,8 @@ pub(super) fn mpic_wording(l: &str) -> bool {
 #[derive(Debug, Default)]
 pub(super) struct Hints {
     pub(super) names: Vec<(usize, String)>,
+    /// Names of the whole order (certbot's "Requesting a certificate for …").
+    pub(super) order: Vec<String>,
     pub(super) method: Option<&'static str>,
 }
 
@@ -568,6 +682,16 @@ impl Hints {
                     h.names.push((pos, n));
                 }
             }
+            // certbot (main.py, display_util.summarize_domain_list): "Requesting a certificate
+            // for a and *.a" names the order; kept apart, since these are not failures.
+            if let Some(rest) = after(line, &l, "requesting a certificate for ") {
+                for n in rest.split([',', ' ']).filter(|w| *w != "and") {
+                    let n = normalise_name(n);
+                    if looks_like_name(&n) {
+                        h.order.push(n);
+                    }
+                }
+            }
             // lego: "[a, *.b] acme: …" names every identifier of the order.
             if let Some(close) = l.find("] acme: ")
                 && let Some(open) = line[..close].rfind('[')
@@ -579,14 +703,41 @@ impl Hints {
                     }
                 }
             }
+            // certbot (auth_handler.py): "http-01 challenge for x", "(authenticator: webroot)",
+            // and the plugins' auth_hint: "… failed to download the temporary challenge files"
+            // (webroot), "… failed to verify the DNS TXT records created by the
+            // --manual-auth-hook" (manual; "DNS TXT records and challenge files" when both
+            // failed), "… DNS TXT records created by --dns-x" (dns plugins); lego "Trying to
+            // solve DNS-01"; acme.sh "Getting webroot for domain", "Adding txt value".
+            // `authenticator: manual` alone says nothing: manual does both.
+            let authenticator = after(line, &l, "(authenticator: ").map(|a| {
+                a.split(')')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+            let hint_http =
+                l.contains("certificate authority failed to") && l.contains("challenge files");
+            let hint_dns = l.contains("certificate authority failed to verify the dns txt records");
             http |= l.contains("http-01 challenge for")
                 || l.contains("solve http-01")
                 || l.contains("getting webroot for domain")
-                || l.contains("standalone mode");
+                || l.contains("standalone mode")
+                || l.contains("/.well-known/acme-challenge/")
+                || hint_http
+                || authenticator
+                    .as_deref()
+                    .is_some_and(|a| matches!(a, "webroot" | "nginx" | "apache" | "standalone"));
             dns |= l.contains("dns-01 challenge for")
                 || l.contains("solve dns-01")
                 || l.contains("adding txt value")
-                || l.contains("dns-01 solver");
+                || l.contains("dns-01 solver")
+                || l.contains("_acme-challenge.")
+                || hint_dns
+                || authenticator
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("dns-"));
         }
         h.method = match (http, dns) {
             (true, false) => Some("http-01"),
@@ -609,6 +760,6 @@ impl Hints {
     }
 
     pub(super) fn mentions(&self, name: &str) -> bool {
-        self.names.iter().any(|(_, n)| n == name)
+        self.names.iter().any(|(_, n)| n == name) || self.order.iter().any(|n| n == name)
     }
 }

@@ -77,6 +77,13 @@ pub(super) fn likely_findings(f: &Facts, stage: Stage) -> Vec<&'static str> {
         "dns-timeout" | "dns-error" => vec!["ns-unreachable", "dns-refused-by-region"],
         "dns-refused" => vec!["dns-refused-by-region", "ns-unreachable"],
         "dns-dnssec" => vec!["ns-inconsistent", "ns-unreachable"],
+        // At the primary the record is usually just missing or private (Pebble's "could not
+        // resolve URL"); only when remotes fail is a regional split likely.
+        "dns-no-address" if !remote => vec![
+            "ns-inconsistent",
+            "reserved-address",
+            "dns-refused-by-region",
+        ],
         "dns-no-address" => vec![
             "geodns-divergence",
             "ns-inconsistent",
@@ -117,6 +124,9 @@ pub(super) const PRIMARY_NOTE: &str = "This happened at the CA's primary perspec
                             regional split but a failure seen from the CA's main site.";
 
 pub(super) fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
+    if let Some(ns) = &f.client_ns {
+        return client_meaning(f, ns, id);
+    }
     let at = f
         .address
         .as_deref()
@@ -564,6 +574,26 @@ pub(super) fn meaning(f: &Facts, stage: Stage, id: Option<&str>) -> String {
     text
 }
 
+/// lego gave up in its own propagation check, before asking the CA.
+fn client_meaning(f: &Facts, ns: &str, id: Option<&str>) -> String {
+    let at = format!("_acme-challenge.{}", base(id.unwrap_or("NAME")));
+    let what = match (f.family, &f.lookup) {
+        ("txt-incorrect", _) => {
+            format!("nameserver {ns} served other TXT values at {at}, not this one")
+        }
+        ("txt-missing", _) => format!("nameserver {ns} did not serve the TXT value at {at}"),
+        (_, Some(lk)) => format!("nameserver {ns} answered {} for {}", lk.what, lk.name),
+        _ => format!("nameserver {ns} did not serve the TXT value at {at}"),
+    };
+    format!(
+        "The ACME client's own check gave up before the CA was asked: {what}. lego waits until \
+         every authoritative nameserver serves the value; the CA would have seen the same. The \
+         value was not published on that server (a lagging secondary, a hidden primary that \
+         does not notify, the record put in another zone or replaced by a second value), or the \
+         DNS provider publishes slower than lego's propagation timeout."
+    )
+}
+
 pub(super) fn base(name: &str) -> &str {
     name.strip_prefix("*.").unwrap_or(name)
 }
@@ -581,9 +611,11 @@ pub(super) fn hints_for(
     f: &Facts,
     stage: Stage,
     id: Option<&str>,
+    method: Option<&str>,
     args: &[String],
     ca: Option<&str>,
 ) -> Vec<String> {
+    let dns = method == Some("dns-01");
     let name = id.unwrap_or("NAME");
     let mut v: Vec<String> = Vec::new();
     if !args.is_empty() {
@@ -604,7 +636,14 @@ pub(super) fn hints_for(
         "network-unreachable" => {
             &["Test port 80 over IPv6 from outside, or remove the AAAA record until IPv6 works."]
         }
-        "http-status" | "wrong-body" | "unauthorized" => &[
+        // Advice about the challenge directory only when the challenge was http-01: Pebble
+        // reports a wrong TXT record as `unauthorized` too.
+        "unauthorized" if method.is_none() => &[
+            "The log does not say which challenge failed: check the http-01 file at \
+             http://NAME/.well-known/acme-challenge/ or the dns-01 TXT record at \
+             _acme-challenge.NAME, whichever the client used.",
+        ],
+        "http-status" | "wrong-body" | "unauthorized" if !dns => &[
             "Put a test file in the challenge directory and fetch \
              http://NAME/.well-known/acme-challenge/test from outside: status 200, exact content, \
              no HTML.",
@@ -615,7 +654,7 @@ pub(super) fn hints_for(
             "Serve /.well-known/acme-challenge/ directly on port 80, or redirect it only with \
              301/302/307/308 to http(s) on ports 80/443.",
         ],
-        "txt-missing" | "txt-incorrect" | "dns-nxdomain" if f.method_is_dns() => &[
+        "txt-missing" | "txt-incorrect" | "dns-nxdomain" | "unauthorized" if dns => &[
             "During the next renewal, run `mpic-check watch NAME` (or make the DNS hook call \
              `mpic-check wait-txt NAME VALUE…`) so the CA is asked only once every nameserver \
              serves the value.",
@@ -676,12 +715,6 @@ pub(super) fn hints_for(
         );
     }
     v
-}
-
-impl Facts {
-    pub(super) fn method_is_dns(&self) -> bool {
-        self.method == Some("dns-01")
-    }
 }
 
 /// What to check when the message was not recognised.
