@@ -135,6 +135,10 @@ def failed_validation_explain():
     e = items[0]
     if e.get("identifier") != "www.forbidden.test":
         bad.append(f"expected identifier www.forbidden.test got {e.get('identifier')!r}")
+    if e.get("family") != "http-status" or e.get("stage") != "primary":
+        bad.append(f"expected family http-status at the primary got {e.get('family')!r}/{e.get('stage')!r}")
+    if "user-agent-filtered" not in (e.get("likely_findings") or []):
+        bad.append(f"expected user-agent-filtered among the likely findings got {e.get('likely_findings')}")
     if e.get("status") != 403:
         bad.append(f"expected status 403 got {e.get('status')!r}")
     args = e.get("suggested_args") or []
