@@ -279,11 +279,73 @@ TXT_TTL=60
     return bad
 
 
+def hook_conf(path, timeout):
+    hook_dir = os.path.dirname(path)
+    os.makedirs(hook_dir, exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(f"""MPIC_CHECK={BIN}
+MPIC_CONFIG={SOCKS}
+WAIT_TXT_TIMEOUT={timeout}
+ON_TIMEOUT=abort
+DNS_TXT_TOOL={ROOT}/examples/dns-nsupdate.sh
+STATE_DIR={hook_dir}/state
+NSUPDATE_SERVER=127.0.2.1
+NSUPDATE_KEY={LAB}/bind/lab.key
+NSUPDATE_ZONE=dyn.test
+TXT_TTL=60
+""")
+    return path
+
+
+def certbot_manual_dns(conf, *names, timeout=240):
+    domains = [a for n in names for a in ("-d", n)]
+    return run(["env", f"MPIC_HOOK_CONF={conf}", *certbot_args(
+        "certonly", "--manual", "--preferred-challenges", "dns",
+        "--manual-auth-hook", os.path.join(ROOT, "examples", "certbot-dns-auth-hook.sh"),
+        "--manual-cleanup-hook", os.path.join(ROOT, "examples", "certbot-dns-cleanup-hook.sh"),
+        *domains)], timeout=timeout)
+
+
+def pebble_challenge_posts():
+    """How many times an ACME client answered a challenge (POST to a challenge URL) so far."""
+    with open(os.path.join(LAB, "log", "pebble.log"), errors="replace") as fh:
+        return sum(1 for ln in fh if "POST /chalZ/" in ln)
+
+
+def dns01_hook_abort():
+    """The secondary stops transferring (knotc zone-freeze), so the TXT never shows up everywhere
+    the CA looks. With ON_TIMEOUT=abort the example hook removes what it added and stops certbot
+    before certbot answers the challenge: certbot exits non-zero, Pebble never receives a
+    challenge answer (no failed authorization), and the zone is left without the TXT."""
+    knotc = ["ip", "netns", "exec", NS, "knotc", "-s", os.path.join(LAB, "knot", "knot.sock")]
+    p = subprocess.run([*knotc, "zone-freeze", "dyn.test"], capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        return [f"expected knotc zone-freeze to work got {p.returncode}: {p.stderr.strip()[:200]}"]
+    try:
+        conf = hook_conf(os.path.join(LAB, "hook-abort", "certbot-dns-hook.conf"), "4s")
+        answers = pebble_challenge_posts()
+        code, out, err = certbot_manual_dns(conf, "www.dyn.test", timeout=120)
+        bad = []
+        if code == 0 or cert_versions("www.dyn.test"):
+            bad.append(f"expected certbot stopped without a certificate got exit {code}")
+        if pebble_challenge_posts() != answers:
+            bad.append("expected no challenge answered at Pebble (no failed authorization) got "
+                       f"{pebble_challenge_posts() - answers} answer(s)")
+        left = txt_at("127.0.2.1", "_acme-challenge.www.dyn.test")
+        if left:
+            bad.append(f"expected the hook to remove its TXT from the primary got {left}")
+        # certbot logs a hook's output only after the hook returns; this one stops certbot first.
+        return bad
+    finally:
+        subprocess.run([*knotc, "zone-thaw", "dyn.test"], capture_output=True, timeout=30)
+
+
 SCENARIOS = [
     ("certbot-webroot-issuance", webroot_issuance),
     ("certbot-dir-check", certbot_dir_check),
     ("gate-renews-ready-holds-failing", gate_renews_ready_holds_failing),
     ("gate-on-unknown", gate_on_unknown),
     ("certbot-dns01-hook-lagging-secondary", dns01_hook_issuance),
+    ("certbot-dns01-hook-abort", dns01_hook_abort),
     ("certbot-403-explain", failed_validation_explain),
 ]
