@@ -258,14 +258,25 @@ fn render_identifier(
         }
     }
     for v in &id.verdicts {
-        let line = format!(
-            "{} {}: {}",
-            v.check,
-            paint(style, v.outcome.as_str(), outcome_color(v.outcome)),
-            v.explanation
-        );
-        for l in wrap(&line, style.width, "  ", "      ") {
-            writeln!(w, "{l}")?;
+        // Wrapped first and painted after: `wrap` escapes control characters (the explanation may
+        // carry wire bytes), so a word painted before it would reach the terminal as literal
+        // `\x1b[33m` text. The check and outcome words are ours, so the first wrapped line
+        // always starts with them.
+        let head = format!("  {} ", v.check);
+        let word = v.outcome.as_str();
+        let line = format!("{} {word}: {}", v.check, v.explanation);
+        for (i, l) in wrap(&line, style.width, "  ", "      ")
+            .into_iter()
+            .enumerate()
+        {
+            match l.strip_prefix(&head).and_then(|r| r.strip_prefix(word)) {
+                Some(rest) if i == 0 => writeln!(
+                    w,
+                    "{head}{}{rest}",
+                    paint(style, word, outcome_color(v.outcome))
+                )?,
+                _ => writeln!(w, "{l}")?,
+            }
         }
         if let Some(n) = &v.next_phase {
             for l in wrap(n, style.width, "      ", "      ") {
@@ -1069,6 +1080,67 @@ mod tests {
             render(&r, style, &mut out).unwrap();
             let s = String::from_utf8(out).unwrap();
             assert!(s.contains("\x1b["), "no colour with colour on:\n{s}");
+        }
+    }
+
+    /// The screen a terminal shows for `bytes`: the output goes through a VT100 model (with the
+    /// `\n` → `\r\n` a tty's line discipline adds), so escapes are interpreted, not searched.
+    pub(crate) fn screen(bytes: &[u8], cols: u16) -> vt100::Screen {
+        let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut p = vt100::Parser::new(size(400), size(cols), 0);
+        let text = String::from_utf8_lossy(bytes).replace('\n', "\r\n");
+        p.process(text.as_bytes());
+        p.screen().clone()
+    }
+
+    /// Where `word` starts on the screen, as (row, column), for the first row containing `needle`.
+    fn find_on_screen(s: &vt100::Screen, needle: &str, word: &str) -> Option<(u16, u16)> {
+        let (_, cols) = s.size();
+        let rows: Vec<String> = s.rows(0, cols.get()).collect();
+        let (r, line) = rows.iter().enumerate().find(|(_, l)| l.contains(needle))?;
+        let byte = line.find(word)?;
+        let col = line[..byte].chars().count() as u16;
+        Some((r as u16, col))
+    }
+
+    /// The colour bug of issue 21: the verdict word was painted and then escaped, so a terminal
+    /// showed `http-01 \x1b[33mat-risk\x1b[0m: …`. Read as a terminal reads it, the word must be
+    /// yellow and no escape may show as text anywhere.
+    #[test]
+    fn a_terminal_shows_the_verdict_words_coloured_and_no_escape_text() {
+        for (r, word, colour) in [
+            (at_risk(), "at-risk", 3),
+            (failing(), "fail", 1),
+            (healthy(), "pass", 2),
+        ] {
+            let mut out = Vec::new();
+            let style = Style {
+                color: true,
+                width: 100,
+                verbose: false,
+            };
+            render(&r, style, &mut out).unwrap();
+            let s = screen(&out, 100);
+            let text = s.contents();
+            // (The failing fixture carries an escaped ESC from the wire on purpose; only our
+            // own paint must never show as text.)
+            assert!(
+                !text.contains(&format!("\\x1b[3{colour}m{word}")),
+                "literal escape on screen:\n{text}"
+            );
+            assert!(!text.contains("\\x1b[0m"), "literal reset on screen:\n{text}");
+            let needle = format!("http-01 {word}:");
+            let (row, col) = find_on_screen(&s, &needle, &needle)
+                .unwrap_or_else(|| panic!("no {needle:?} on screen:\n{text}"));
+            let col = col + "http-01 ".len() as u16;
+            for (i, ch) in word.chars().enumerate() {
+                let cell = s.cell(row, col + i as u16).unwrap();
+                assert_eq!(cell.contents(), ch.to_string());
+                assert_eq!(cell.fgcolor(), vt100::Color::Idx(colour), "{word} at {row}:{col}");
+            }
+            // The colon after the word is back to the default colour.
+            let after = s.cell(row, col + word.len() as u16).unwrap();
+            assert_eq!(after.fgcolor(), vt100::Color::Default);
         }
     }
 
