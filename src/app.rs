@@ -17,6 +17,9 @@ use crate::plan::{self, UsageError};
 use crate::probe::{self, saved};
 use crate::report::{self, Style};
 
+mod fatal;
+pub use fatal::{nagios_requested, unknown_for_nagios};
+
 /// The whole program after flag parsing. Writes the report to `out`; returns the exit status.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
     if let Some(cmd) = &cli.command {
