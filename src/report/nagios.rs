@@ -9,7 +9,8 @@
 use std::cmp::Reverse;
 use std::io::{self, Write};
 
-use crate::model::{Finding, IdentifierReport, Report, Severity};
+use super::dissenting_first;
+use crate::model::{IdentifierReport, Outcome, Report, Severity};
 
 /// Identifiers named on the status line; the rest are counted. Dashboards show only the first
 /// line, and usually only its start, so it names the names in trouble and stops.
@@ -50,27 +51,6 @@ pub fn render_unknown(reason: &str, w: &mut impl Write) -> io::Result<()> {
     let first = first.strip_prefix("error: ").unwrap_or(first);
     writeln!(w, "MPIC UNKNOWN - {}", clean(&shorten(first, 400)))?;
     w.flush()
-}
-
-/// The perspective names an evidence line starts with: `eu-central: …`, `home (primary): …`,
-/// `home, us-west → 203.0.113.10`.
-fn named_in(evidence: &str) -> impl Iterator<Item = &str> {
-    let head = evidence.split([':', '→']).next().unwrap_or_default();
-    head.split(',')
-        .map(|n| n.trim().trim_end_matches("(primary)").trim())
-}
-
-/// A finding's evidence with the lines about the perspectives it names (the dissenting side:
-/// the region that got the 403) first, the rest after in their order. Detectors often list the
-/// side that worked first; an operator reading an alert needs the other one.
-fn dissenting_first(f: &Finding) -> Vec<&str> {
-    let (mut first, rest): (Vec<&str>, Vec<&str>) = f
-        .evidence
-        .iter()
-        .map(String::as_str)
-        .partition(|e| named_in(e).any(|n| f.perspectives.iter().any(|p| p == n)));
-    first.extend(rest);
-    first
 }
 
 /// Makes text safe for plugin output: a `|` anywhere starts perfdata, and a line break would end
@@ -175,8 +155,41 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// The perfdata items, in report order so graphs keep their series between runs.
+/// Per-name perfdata stops being written past this many bytes: Nagios keeps 8 KiB of output in
+/// all, and 200 names would need 40 KiB.
+const MAX_NAME_PERFDATA: usize = 3 * 1024;
+
+/// The perfdata items, in report order so graphs keep their series between runs. When the
+/// per-name items would not fit, none are written (a cut list would shift series between runs)
+/// and the names are counted per outcome instead.
 fn perfdata(r: &Report) -> Vec<String> {
+    let mut out = per_name_perfdata(r);
+    if out.iter().map(|p| p.len() + 1).sum::<usize>() > MAX_NAME_PERFDATA {
+        out.clear();
+        for o in [
+            Outcome::Pass,
+            Outcome::AtRisk,
+            Outcome::Fail,
+            Outcome::Unknown,
+        ] {
+            let n = r.identifiers.iter().filter(|i| i.outcome == o).count();
+            out.push(format!("names_{}={n}", o.as_str().replace('-', "_")));
+        }
+    }
+    for (sev, name) in [
+        (Severity::Error, "findings_error"),
+        (Severity::Warning, "findings_warning"),
+        (Severity::Info, "findings_info"),
+    ] {
+        let n = r.findings.iter().filter(|f| f.severity == sev).count();
+        out.push(format!("{name}={n}"));
+    }
+    out.push(format!("duration={}s", seconds(r.duration_ms)));
+    out
+}
+
+/// Corroborating and required remotes per name and check.
+fn per_name_perfdata(r: &Report) -> Vec<String> {
     let mut out = Vec::new();
     for id in &r.identifiers {
         for v in &id.verdicts {
@@ -194,15 +207,6 @@ fn perfdata(r: &Report) -> Vec<String> {
             ));
         }
     }
-    for (sev, name) in [
-        (Severity::Error, "findings_error"),
-        (Severity::Warning, "findings_warning"),
-        (Severity::Info, "findings_info"),
-    ] {
-        let n = r.findings.iter().filter(|f| f.severity == sev).count();
-        out.push(format!("{name}={n}"));
-    }
-    out.push(format!("duration={}s", seconds(r.duration_ms)));
     out
 }
 
@@ -249,7 +253,6 @@ pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Outcome;
     use crate::observation::Check;
     use crate::report::test_fixtures::{WEIRD, finding, ident, verdict};
 
@@ -676,10 +679,23 @@ mod tests {
         // `--fail-on error`: an at-risk run exits 0, so Nagios must read OK, not WARNING.
         let mut r = at_risk();
         r.exit_code = 0;
-        assert!(first_line(&r).starts_with("MPIC OK - "), "{}", first_line(&r));
-        for (code, word) in [(0, "OK"), (1, "WARNING"), (2, "CRITICAL"), (3, "UNKNOWN"), (130, "UNKNOWN")] {
+        assert!(
+            first_line(&r).starts_with("MPIC OK - "),
+            "{}",
+            first_line(&r)
+        );
+        for (code, word) in [
+            (0, "OK"),
+            (1, "WARNING"),
+            (2, "CRITICAL"),
+            (3, "UNKNOWN"),
+            (130, "UNKNOWN"),
+        ] {
             r.exit_code = code;
-            assert!(first_line(&r).starts_with(&format!("MPIC {word} - ")), "{code}");
+            assert!(
+                first_line(&r).starts_with(&format!("MPIC {word} - ")),
+                "{code}"
+            );
         }
     }
 
@@ -717,14 +733,24 @@ mod tests {
     #[test]
     fn long_output_stays_within_the_budget() {
         let mut r = healthy();
-        let many: Vec<String> = (0..400).map(|i| format!("p{i}: {}", "x".repeat(150))).collect();
+        let many: Vec<String> = (0..400)
+            .map(|i| format!("p{i}: {}", "x".repeat(150)))
+            .collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        r.findings = vec![finding("ns-inconsistent", Severity::Warning, "example.com", &many)];
+        r.findings = vec![finding(
+            "ns-inconsistent",
+            Severity::Warning,
+            "example.com",
+            &many,
+        )];
         let out = render_string(&r);
         let long: usize = out.lines().skip(1).map(|l| l.len() + 1).sum();
         assert!(long <= MAX_LONG_OUTPUT + 100, "{long}");
         let last = out.lines().last().unwrap();
-        assert!(last.starts_with("... ") && last.contains("more line(s) left off"), "{last}");
+        assert!(
+            last.starts_with("... ") && last.contains("more line(s) left off"),
+            "{last}"
+        );
     }
 
     #[test]
@@ -739,5 +765,38 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "MPIC UNKNOWN - config /etc/x.toml:3: key `timeout`: invalid / value\n"
         );
+    }
+
+    #[test]
+    fn snapshot_bulk_1_name() {
+        insta::assert_snapshot!(render_string(&crate::report::test_fixtures::bulk_report(1)));
+    }
+
+    #[test]
+    fn snapshot_bulk_200_names() {
+        let out = render_string(&crate::report::test_fixtures::bulk_report(200));
+        // Nagios keeps 8 KiB of output, status line and perfdata included... the perfdata of 200
+        // names is the one part that is not cut, so only the long output is held to the budget.
+        let long: usize = out.lines().skip(1).map(|l| l.len() + 1).sum();
+        assert!(long <= MAX_LONG_OUTPUT + 100, "{long}");
+        assert!(
+            out.starts_with("MPIC CRITICAL - site007.example.com: fail"),
+            "{out}"
+        );
+        let first = out.lines().next().unwrap();
+        assert!(first.len() < 2048, "{first}");
+        let (_, perf) = split_first_line(first);
+        let items = parse_perfdata(perf).unwrap();
+        let n = |l: &str| items.iter().find(|p| p.label == l).unwrap().value;
+        assert_eq!(
+            (
+                n("names_pass"),
+                n("names_at_risk"),
+                n("names_fail"),
+                n("names_unknown")
+            ),
+            (167.0, 20.0, 8.0, 5.0)
+        );
+        insta::assert_snapshot!(out);
     }
 }

@@ -116,11 +116,20 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
     for line in wrap(&title, style.width, "", "  ") {
         writeln!(w, "{line}")?;
     }
+    let shared = shared_notes(r);
     for id in &r.identifiers {
         writeln!(w)?;
-        render_identifier(r, id, style, w)?;
+        render_identifier(r, id, style, &shared, w)?;
+    }
+    for (note, n) in &shared {
+        writeln!(w)?;
+        let line = format!("Next BR phase ({n} checks of these names): {note}");
+        for l in wrap(&line, style.width, "", "  ") {
+            writeln!(w, "{l}")?;
+        }
     }
     render_findings(r, style, w)?;
+    render_summary(r, style, w)?;
     writeln!(w)?;
     let tested = r.coverage.iter().filter(|c| c.tested).count();
     let not: Vec<&str> = r
@@ -150,10 +159,100 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
     )
 }
 
+/// The phase notes that more than one name carries, with how many verdicts carry each, in the
+/// order they first appear. With 200 names the same "from 2026-12-15 CAs must use…" would
+/// otherwise be printed 400 times; it is printed once after the names instead. A report of one
+/// name keeps every note beside its verdict.
+fn shared_notes(r: &Report) -> Vec<(String, usize)> {
+    if r.identifiers.len() < 2 {
+        return Vec::new();
+    }
+    let mut notes: Vec<(String, usize, usize)> = Vec::new();
+    for (i, id) in r.identifiers.iter().enumerate() {
+        for n in id.verdicts.iter().filter_map(|v| v.next_phase.as_ref()) {
+            match notes.iter_mut().find(|(t, _, _)| t == n) {
+                Some((_, count, first)) => {
+                    *count += 1;
+                    // Remember that another name has it by marking the first name as "many".
+                    if *first != i {
+                        *first = usize::MAX;
+                    }
+                }
+                None => notes.push((n.clone(), 1, i)),
+            }
+        }
+    }
+    notes
+        .into_iter()
+        .filter(|(_, _, first)| *first == usize::MAX)
+        .map(|(t, n, _)| (t, n))
+        .collect()
+}
+
+/// For several names: one line of counts per outcome, then the names that would fail, are at
+/// risk or could not be assessed, each with its first finding (or its worst verdict), so the end
+/// of a long run says what needs attention without scrolling back.
+fn render_summary(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
+    if r.identifiers.len() < 2 {
+        return Ok(());
+    }
+    let count = |o: Outcome| r.identifiers.iter().filter(|i| i.outcome == o).count();
+    let order = [
+        Outcome::Fail,
+        Outcome::AtRisk,
+        Outcome::Unknown,
+        Outcome::Pass,
+    ];
+    let counts: Vec<String> = order
+        .iter()
+        .filter(|o| count(**o) > 0)
+        .map(|o| {
+            let word = outcome_word(*o).to_lowercase();
+            format!("{} {}", count(*o), paint(style, &word, outcome_color(*o)))
+        })
+        .collect();
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Summary: {} names: {}",
+        r.identifiers.len(),
+        counts.join(", ")
+    )?;
+    let width = usize::from(style.width).max(40);
+    for o in &order[..3] {
+        let names: Vec<&IdentifierReport> =
+            r.identifiers.iter().filter(|i| i.outcome == *o).collect();
+        if names.is_empty() {
+            continue;
+        }
+        let title = format!("{} ({}):", outcome_word(*o), names.len());
+        writeln!(w, "  {}", paint(style, &title, outcome_color(*o)))?;
+        for id in names {
+            let why = match r.findings.iter().find(|f| f.identifier == id.name) {
+                Some(f) => match super::dissenting_first(f).first() {
+                    Some(e) => format!("{}: {e}", f.code),
+                    None => f.code.to_string(),
+                },
+                None => id
+                    .verdicts
+                    .iter()
+                    .max_by_key(|v| v.outcome.rank())
+                    .map_or(String::new(), |v| {
+                        format!("{} {}: {}", v.check, v.outcome, v.explanation)
+                    }),
+            };
+            let line = format!("{} — {why}", id.name);
+            writeln!(w, "    {}", clean(&shorten(&line, width - 4)))?;
+        }
+    }
+    Ok(())
+}
+
 fn render_identifier(
     r: &Report,
     id: &IdentifierReport,
     style: Style,
+    shared: &[(String, usize)],
     w: &mut impl Write,
 ) -> io::Result<()> {
     let cert = id.certificate.as_ref().map_or(String::new(), |c| {
@@ -257,7 +356,7 @@ fn render_identifier(
             }
         }
     }
-    for v in &id.verdicts {
+    for (i, v) in id.verdicts.iter().enumerate() {
         // Wrapped first and painted after: `wrap` escapes control characters (the explanation may
         // carry wire bytes), so a word painted before it would reach the terminal as literal
         // `\x1b[33m` text. The check and outcome words are ours, so the first wrapped line
@@ -265,12 +364,12 @@ fn render_identifier(
         let head = format!("  {} ", v.check);
         let word = v.outcome.as_str();
         let line = format!("{} {word}: {}", v.check, v.explanation);
-        for (i, l) in wrap(&line, style.width, "  ", "      ")
+        for (j, l) in wrap(&line, style.width, "  ", "      ")
             .into_iter()
             .enumerate()
         {
             match l.strip_prefix(&head).and_then(|r| r.strip_prefix(word)) {
-                Some(rest) if i == 0 => writeln!(
+                Some(rest) if j == 0 => writeln!(
                     w,
                     "{head}{}{rest}",
                     paint(style, word, outcome_color(v.outcome))
@@ -278,7 +377,15 @@ fn render_identifier(
                 _ => writeln!(w, "{l}")?,
             }
         }
-        if let Some(n) = &v.next_phase {
+        // A note shared with other names is printed once after them; one that an earlier
+        // check of this name already carries is not repeated.
+        let repeated = |n: &&String| {
+            shared.iter().any(|(t, _)| t == *n)
+                || id.verdicts[..i]
+                    .iter()
+                    .any(|e| e.next_phase.as_ref() == Some(*n))
+        };
+        if let Some(n) = v.next_phase.as_ref().filter(|n| !repeated(n)) {
             for l in wrap(n, style.width, "      ", "      ") {
                 writeln!(w, "{l}")?;
             }
@@ -1036,6 +1143,58 @@ mod tests {
         insta::assert_snapshot!(plain(&failing(), 100));
     }
 
+    // ---- Bulk runs: 1 and 200 names from the shared fixture ------------------------------------
+
+    #[test]
+    fn snapshot_bulk_1_name() {
+        insta::assert_snapshot!(plain(&crate::report::test_fixtures::bulk_report(1), 100));
+    }
+
+    #[test]
+    fn snapshot_bulk_200_names() {
+        insta::assert_snapshot!(plain(&crate::report::test_fixtures::bulk_report(200), 100));
+    }
+
+    #[test]
+    fn a_bulk_run_ends_with_counts_and_the_names_that_need_attention() {
+        let r = crate::report::test_fixtures::bulk_report(200);
+        let s = plain(&r, 100);
+        // The phase note once, not once per verdict.
+        assert_eq!(s.matches("from 2026-12-15").count(), 1, "{s}");
+        let summary = &s[s.find("Summary: 200 names").expect("no summary")..];
+        let count = |o: Outcome| r.identifiers.iter().filter(|i| i.outcome == o).count();
+        let (fail, risk, unknown, pass) = (
+            count(Outcome::Fail),
+            count(Outcome::AtRisk),
+            count(Outcome::Unknown),
+            count(Outcome::Pass),
+        );
+        assert!(fail > 0 && risk > 0 && unknown > 0 && pass > 0);
+        assert!(
+            summary.starts_with(&format!(
+                "Summary: 200 names: {fail} would fail, {risk} at risk, {unknown} could not assess, \
+                 {pass} ready"
+            )),
+            "{summary}"
+        );
+        for id in r.identifiers.iter().filter(|i| i.outcome != Outcome::Pass) {
+            let line = summary
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} — ", id.name)))
+                .unwrap_or_else(|| panic!("{} not in the summary:\n{summary}", id.name));
+            let first = r.findings.iter().find(|f| f.identifier == id.name).unwrap();
+            assert!(line.contains(first.code.as_str()), "{line}");
+        }
+        // Healthy names are counted, not listed.
+        assert!(!summary.contains("site000.example.com"), "{summary}");
+        // One name: no summary, and the note stays beside its verdict.
+        let one = plain(&crate::report::test_fixtures::bulk_report(1), 100);
+        assert!(
+            !one.contains("Summary:") && one.contains("from 2026-12-15"),
+            "{one}"
+        );
+    }
+
     // ---- Properties of the snapshots ----------------------------------------------------------
 
     #[test]
@@ -1128,7 +1287,10 @@ mod tests {
                 !text.contains(&format!("\\x1b[3{colour}m{word}")),
                 "literal escape on screen:\n{text}"
             );
-            assert!(!text.contains("\\x1b[0m"), "literal reset on screen:\n{text}");
+            assert!(
+                !text.contains("\\x1b[0m"),
+                "literal reset on screen:\n{text}"
+            );
             let needle = format!("http-01 {word}:");
             let (row, col) = find_on_screen(&s, &needle, &needle)
                 .unwrap_or_else(|| panic!("no {needle:?} on screen:\n{text}"));
@@ -1136,7 +1298,11 @@ mod tests {
             for (i, ch) in word.chars().enumerate() {
                 let cell = s.cell(row, col + i as u16).unwrap();
                 assert_eq!(cell.contents(), ch.to_string());
-                assert_eq!(cell.fgcolor(), vt100::Color::Idx(colour), "{word} at {row}:{col}");
+                assert_eq!(
+                    cell.fgcolor(),
+                    vt100::Color::Idx(colour),
+                    "{word} at {row}:{col}"
+                );
             }
             // The colon after the word is back to the default colour.
             let after = s.cell(row, col + word.len() as u16).unwrap();
