@@ -159,6 +159,37 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
     )
 }
 
+/// The names a signal stopped before they finished, after the report of those that did: one line
+/// with the counts, one with the names (at most 20, then how many more), so a person who pressed
+/// Ctrl-C sees what is missing and a script sees why the exit status is 130.
+pub fn render_unchecked(
+    signal: &str,
+    unchecked: &[String],
+    total: usize,
+    note: Option<&str>,
+    w: &mut impl Write,
+) -> io::Result<()> {
+    const SHOWN: usize = 20;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Interrupted by {signal}: {} of {total} names checked, {} not checked (exit 130)",
+        total - unchecked.len(),
+        unchecked.len()
+    )?;
+    if !unchecked.is_empty() {
+        let mut names: Vec<String> = unchecked.iter().take(SHOWN).map(|n| clean(n)).collect();
+        if unchecked.len() > SHOWN {
+            names.push(format!("and {} more", unchecked.len() - SHOWN));
+        }
+        writeln!(w, "  not checked: {}", names.join(", "))?;
+    }
+    if let Some(n) = note {
+        writeln!(w, "  {}", clean(n))?;
+    }
+    w.flush()
+}
+
 /// The phase notes that more than one name carries, with how many verdicts carry each, in the
 /// order they first appear. With 200 names the same "from 2026-12-15 CAs must use…" would
 /// otherwise be printed 400 times; it is printed once after the names instead. A report of one

@@ -208,6 +208,7 @@ pub fn bulk_run(n: usize) -> Run {
                 ca: String::new(),
                 certificate: None,
                 engine_verdicts: Vec::new(),
+                unfinished: Vec::new(),
             })
             .collect(),
         http_vantages: BULK.len(),
