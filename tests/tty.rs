@@ -12,7 +12,7 @@ use crate::support::lo;
 
 /// What indicatif draws while the single identifier is being checked: `{spinner} [{pos}/{len}]
 /// {wide_msg}` with the name as the message.
-const PROGRESS: &str = "[0/1] www.example.test";
+const PROGRESS: &str = "[0/1] 0.0 names/s, ETA 0s · www.example.test";
 
 /// True when util-linux `script` is available; prints the SKIP line otherwise.
 fn have_script() -> bool {
