@@ -17,6 +17,12 @@ use crate::plan::{self, UsageError};
 use crate::probe::{self, saved};
 use crate::report::{self, Style};
 
+mod fatal;
+mod progress;
+mod signals;
+pub use fatal::{nagios_requested, unknown_for_nagios};
+use signals::Signals;
+
 /// The whole program after flag parsing. Writes the report to `out`; returns the exit status.
 pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
     if let Some(cmd) = &cli.command {
@@ -38,22 +44,17 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     }
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    let progress = progress_bar(&cli, plan.identifiers.len());
-    let run = if plan.probes_webroot() {
-        // The probe file must not outlive an interrupted run: stop probing on a signal, which
-        // drops the probe future and with it the file, then report the interruption.
-        let mut signals = Signals::install();
-        tokio::select! {
-            biased;
-            sig = signals.recv() => {
-                progress.finish_and_clear();
-                return Err(UsageError(format!("interrupted by {sig}; the probe file was removed")).into());
-            }
-            r = probe::probe(&plan, &progress) => r,
-        }
-    } else {
-        probe::probe(&plan, &progress).await
-    };
+    let progress = progress::bar(&cli, plan.identifiers.len());
+    // A signal stops the probing (dropping a webroot probe, which removes its file) and the run
+    // reports what finished, then exits 130.
+    let mut signals = Signals::install();
+    let mut caught = None;
+    let stop = async { caught = Some(signals.recv().await) };
+    let probe::Probe {
+        run,
+        unchecked,
+        stopped,
+    } = probe::probe_until(&plan, &progress, stop).await;
     progress.finish_and_clear();
     let duration = clock.elapsed();
     if let Some(path) = &cli.save {
@@ -72,8 +73,22 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
             );
         }
     }
-    let (report, exit) = report::build::build(&run, &plan.policy, started, duration, cli.fail_on);
+    let (mut report, mut exit) =
+        report::build::build(&run, &plan.policy, started, duration, cli.fail_on);
+    if caught.is_some() {
+        exit = Exit::Interrupted;
+        report.exit_code = exit.code();
+    }
     render(&cli, &report, &run.engine_problems, out)?;
+    if let Some(sig) = caught {
+        let total = plan.identifiers.len();
+        if cli.format == Format::Table {
+            report::table::render_unchecked(sig, &unchecked, total, stopped.as_deref(), out)?;
+        } else {
+            let mut err = std::io::stderr();
+            report::table::render_unchecked(sig, &unchecked, total, stopped.as_deref(), &mut err)?;
+        }
+    }
     Ok(exit)
 }
 
@@ -82,13 +97,26 @@ async fn stream(cli: &Cli, plan: &plan::Plan, out: &mut impl Write) -> Result<Ex
     let started = chrono::Utc::now();
     let clock = Instant::now();
     let mut lines = report::jsonl::Lines::new(&mut *out);
-    let end = probe::probe_streaming(plan, |run| {
-        let a = analysis::analyze(&run, &plan.policy);
-        lines.identifier(a.outcome, a.identifiers.first(), &a.findings)
-    })
+    let mut signals = Signals::install();
+    let stop = async {
+        signals.recv().await;
+    };
+    let end = probe::probe_streaming_until(
+        plan,
+        |run| {
+            let a = analysis::analyze(&run, &plan.policy);
+            lines.identifier(a.outcome, a.identifiers.first(), &a.findings)
+        },
+        stop,
+    )
     .await?;
     let outcome = lines.worst();
-    let exit = exit::gated(outcome, cli.fail_on);
+    // The summary line is written also when a signal stopped the run, saying so.
+    let exit = if end.interrupted {
+        Exit::Interrupted
+    } else {
+        exit::gated(outcome, cli.fail_on)
+    };
     lines.summary(&report::jsonl::End {
         started_at: &started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         duration_ms: clock.elapsed().as_millis() as u64,
@@ -99,6 +127,7 @@ async fn stream(cli: &Cli, plan: &plan::Plan, out: &mut impl Write) -> Result<Ex
         outcome,
         exit_code: exit.code(),
         engine_problems: &end.engine_problems,
+        interrupted: end.interrupted,
     })?;
     Ok(exit)
 }
@@ -189,21 +218,6 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
     Ok(Exit::Ready)
 }
 
-/// A spinner with a count on stderr, only for a person watching a table being built: never
-/// when stderr is not a terminal, with `--quiet`, or for machine formats.
-fn progress_bar(cli: &Cli, len: usize) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() || cli.quiet || cli.format != Format::Table {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(len as u64);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
-}
-
 fn render(
     cli: &Cli,
     r: &Report,
@@ -242,43 +256,6 @@ fn render(
     }
     out.flush()?;
     Ok(())
-}
-
-/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is built. Building it before the
-/// webroot probe starts leaves no window in which a signal would kill the process with the
-/// default action while a probe file exists.
-struct Signals {
-    int: Option<tokio::signal::unix::Signal>,
-    term: Option<tokio::signal::unix::Signal>,
-    hup: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn install() -> Signals {
-        use tokio::signal::unix::{SignalKind, signal};
-        Signals {
-            int: signal(SignalKind::interrupt()).ok(),
-            term: signal(SignalKind::terminate()).ok(),
-            hup: signal(SignalKind::hangup()).ok(),
-        }
-    }
-
-    /// The name of the first signal received.
-    async fn recv(&mut self) -> &'static str {
-        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
-            match s {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        }
-        tokio::select! {
-            () = one(&mut self.int) => "SIGINT",
-            () = one(&mut self.term) => "SIGTERM",
-            () = one(&mut self.hup) => "SIGHUP",
-        }
-    }
 }
 
 /// The terminal's width; a terminal that reports 0 columns (no window size, as under some

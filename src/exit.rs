@@ -32,6 +32,9 @@ pub enum Exit {
     /// 4: `gate` only: the ACME client (certbot) failed or could not be started for at least
     /// one certificate. The check itself never exits 4.
     ClientFailed = 4,
+    /// 130: stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) after reporting what finished; the
+    /// shell's own number for Ctrl-C, so scripts see what they would have seen without the report.
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -46,7 +49,8 @@ EXIT CODES:
   0  ready: every name would pass MPIC as far as this run can tell
   1  at risk: quorum met, but some perspectives disagree or a CA elsewhere may fail
   2  would fail: the primary fails or too few remote perspectives corroborate
-  3  could not assess: bad input, bad config, or too few perspectives answered";
+  3  could not assess: bad input, bad config, or too few perspectives answered
+  130  interrupted (Ctrl-C): what finished is reported, the rest is listed as not checked";
 }
 
 impl From<Exit> for ExitCode {

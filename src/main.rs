@@ -7,6 +7,8 @@ use clap::Parser;
 use mpic_check::{app, cli::Cli, exit::Exit};
 
 fn main() -> ExitCode {
+    // Read before parsing: a flag error must still give a Nagios check its UNKNOWN line.
+    let nagios = app::nagios_requested(std::env::args_os());
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -14,6 +16,7 @@ fn main() -> ExitCode {
             let _ = e.print();
             // --help and --version are not errors; bad flags are bad input (exit 3).
             return if usage_error {
+                app::unknown_for_nagios(nagios, &e.to_string(), &mut std::io::stdout());
                 Exit::CouldNotAssess.into()
             } else {
                 ExitCode::SUCCESS
@@ -27,6 +30,8 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mpic-check: error: cannot start the async runtime: {e}");
+            let reason = format!("cannot start the async runtime: {e}");
+            app::unknown_for_nagios(nagios, &reason, &mut std::io::stdout());
             return Exit::CouldNotAssess.into();
         }
     };
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("mpic-check: error: {e:#}");
+            app::unknown_for_nagios(nagios, &format!("{e:#}"), &mut stdout);
             Exit::CouldNotAssess.into()
         }
     }

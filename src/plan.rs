@@ -46,7 +46,14 @@ pub struct Plan {
     pub config_problems: Vec<String>,
     /// Ports and address policy, read from the environment once.
     pub net: NetSettings,
+    /// How long the whole probe may take (`--deadline`); what is unfinished then is not assessed.
+    pub deadline: Option<Duration>,
 }
+
+/// The deadline `--format nagios` gets without `--deadline`: under the 60 s default
+/// `service_check_timeout` of Nagios and Icinga, with room to render and exit, so a slow run
+/// reports what finished instead of being killed with "(Service check timed out)".
+pub const NAGIOS_DEADLINE: Duration = Duration::from_secs(50);
 
 /// Adds the names of certificates read from a client's configuration, each with its own
 /// method, CA, account and webroot. A name given on the command line keeps its flags.
@@ -338,6 +345,9 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         expect_txt: cli.expect_txt.clone(),
         concurrency: cli.concurrency,
         smime: cli.cert_type == crate::cli::CertType::Smime,
+        deadline: cli
+            .deadline
+            .or((cli.format == crate::cli::Format::Nagios).then_some(NAGIOS_DEADLINE)),
     })
 }
 

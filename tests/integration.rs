@@ -13,6 +13,7 @@ mod html;
 mod http;
 mod integrations;
 mod json_contract;
+mod monitor;
 mod openmpic_api;
 mod output;
 mod secrets;

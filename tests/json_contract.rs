@@ -422,6 +422,7 @@ enum Line {
         ca: String,
         perspectives: Vec<Perspective>,
         identifiers: usize,
+        interrupted: bool,
         outcomes: BTreeMap<String, usize>,
         outcome: Outcome,
         exit_code: u8,
@@ -467,6 +468,8 @@ struct SavedIdentifier {
     certificate: Option<Certificate>,
     #[serde(default)]
     engine_verdicts: Vec<String>,
+    #[serde(default)]
+    unfinished: Vec<String>,
 }
 
 /// The finding codes `docs/json.md` lists as emitted by this version.
@@ -503,6 +506,7 @@ const CODES: &[&str] = &[
     "engine-verdict",
     "reserved-address",
     "nameservers-capped",
+    "deadline-exceeded",
 ];
 
 fn strict<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> T {

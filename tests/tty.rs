@@ -11,8 +11,8 @@ use crate::support::http::{Block, Site};
 use crate::support::lo;
 
 /// What indicatif draws while the single identifier is being checked: `{spinner} [{pos}/{len}]
-/// {wide_msg}` with the name as the message.
-const PROGRESS: &str = "[0/1] www.example.test";
+/// {rate} names/s, ETA {eta} · {wide_msg}` with the name as the message.
+const PROGRESS: &str = "[0/1] 0.0 names/s, ETA 0s · www.example.test";
 
 /// True when util-linux `script` is available; prints the SKIP line otherwise.
 fn have_script() -> bool {

@@ -67,6 +67,10 @@ pub struct IdentifierRun {
     /// tool's verdict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engine_verdicts: Vec<String>,
+    /// Perspectives that had not finished when the run's `--deadline` passed; their observations
+    /// are the tool's timeouts and count as not assessed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<String>,
 }
 
 /// The analysis result.
@@ -108,6 +112,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             ca: if id.ca.is_empty() { &run.ca } else { &id.ca },
             expect_txt: &run.expect_txt,
             smime: run.smime,
+            unfinished: &id.unfinished,
         };
         let mut f = detect::detect(&ctx, &obs);
         let mut checks: Vec<Check> = id.methods.iter().map(|m| m.check()).collect();
@@ -153,7 +158,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         // A finding that a CA with other vantage points may hit makes a passing name at risk.
         if outcome == Outcome::Pass
             && f.iter()
-                .any(|x| x.severity >= Severity::Warning && x.code != FindingCode::PerspectiveError)
+                .any(|x| x.severity >= Severity::Warning && !x.code.is_coverage())
         {
             outcome = Outcome::AtRisk;
         }

@@ -400,6 +400,12 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
 
+    /// Bound the whole run: perspectives and names not finished by then are reported as not
+    /// assessed (a deadline-exceeded finding), never as the domain's fault [default: 50s with
+    /// --format nagios, below Nagios's 60 s check timeout; else none].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_long)]
+    pub deadline: Option<Duration>,
+
     /// Identifiers checked at once (each from every perspective in parallel).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
     pub concurrency: usize,

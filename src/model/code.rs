@@ -76,11 +76,13 @@ pub enum FindingCode {
     ReservedAddress,
     /// The zone delegates to more nameservers than a validator asks; the rest went unasked.
     NameserversCapped,
+    /// The run's `--deadline` passed before some perspectives finished: coverage, not the domain.
+    DeadlineExceeded,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 32] = [
+    pub const ALL: [FindingCode; 33] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -113,6 +115,7 @@ impl FindingCode {
         FindingCode::EngineVerdict,
         FindingCode::ReservedAddress,
         FindingCode::NameserversCapped,
+        FindingCode::DeadlineExceeded,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -150,6 +153,7 @@ impl FindingCode {
             FindingCode::EngineVerdict => "engine-verdict",
             FindingCode::ReservedAddress => "reserved-address",
             FindingCode::NameserversCapped => "nameservers-capped",
+            FindingCode::DeadlineExceeded => "deadline-exceeded",
         }
     }
 
@@ -164,6 +168,15 @@ impl FindingCode {
                 | FindingCode::EngineUnavailable
                 | FindingCode::ClientConfigUnreadable
                 | FindingCode::WebrootProbeFailed
+        )
+    }
+
+    /// Whether the finding is about the tool's own reach (a broken perspective, the run's
+    /// deadline) rather than the domain: it lowers coverage but never makes a name at risk.
+    pub fn is_coverage(self) -> bool {
+        matches!(
+            self,
+            FindingCode::PerspectiveError | FindingCode::DeadlineExceeded
         )
     }
 

@@ -13,6 +13,8 @@ pub mod webroot;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures::future::join_all;
 
 use crate::analysis::{IdentifierRun, Run};
@@ -68,6 +70,8 @@ pub struct Probed {
     pub sources: Vec<(PerspectiveInfo, Vec<Observation>)>,
     /// Remote engines' own verdicts.
     pub engine_verdicts: Vec<String>,
+    /// Perspectives the run's deadline cut off.
+    pub unfinished: Vec<String>,
 }
 
 impl ProbeSet {
@@ -333,59 +337,163 @@ impl ProbeSet {
     /// Every check of one identifier from every perspective, plus its nameserver sources, all
     /// at once; each perspective bounded by a deadline so one silent vantage costs one timeout.
     pub async fn identifier(&self, plan: &Plan, t: &Target) -> Probed {
+        self.identifier_until(plan, t, None).await
+    }
+
+    /// [`ProbeSet::identifier`] that also stops at the run's deadline `until`: a perspective not
+    /// finished by then gives the tool's own timeout for each of its checks (so the quorum leaves
+    /// it out instead of counting it against the domain) and is listed in `unfinished`; sources
+    /// and engines not finished are left out. Past the deadline nothing is sent at all.
+    pub async fn identifier_until(
+        &self,
+        plan: &Plan,
+        t: &Target,
+        until: Option<Instant>,
+    ) -> Probed {
         let id = &t.id;
         let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
+        let over = || until.is_some_and(|u| Instant::now() >= u);
         let groups = join_all(self.vantages.iter().map(|v| async move {
-            match tokio::time::timeout(deadline, perspective_checks(plan, v, t)).await {
-                Ok(o) => o,
+            if over() {
+                return (cut_off(&v.spec.name, t), true);
+            }
+            let own = Instant::now() + deadline;
+            let stop = until.map_or(own, |u| own.min(u));
+            match tokio::time::timeout_at(stop, perspective_checks(plan, v, t)).await {
+                Ok(o) => (o, false),
+                Err(_) if stop < own => (cut_off(&v.spec.name, t), true),
                 Err(_) => {
                     let mut o = checks::blank(&v.spec.name, Check::Address);
                     o.phase = Some(crate::observation::Phase::Timeout);
                     o.summary = format!("perspective did not finish within {deadline:?}");
                     o.signature = "error:timeout".into();
-                    vec![o]
+                    (vec![o], false)
                 }
             }
         }));
-        let sources = async {
+        let bounded = |f| async move {
+            match until {
+                _ if over() => Vec::new(),
+                Some(u) => tokio::time::timeout_at(u, f).await.unwrap_or_default(),
+                None => f.await,
+            }
+        };
+        let sources = bounded(Box::pin(async {
             if plan.config.authoritative_sources {
                 sources::nameserver_sources(plan, &self.bootstrap, &self.discovery, t).await
             } else {
                 Vec::new()
             }
+        }));
+        let engines = async {
+            match until {
+                _ if over() => (Vec::new(), Vec::new()),
+                Some(u) => tokio::time::timeout_at(u, self.engine_checks(plan, t))
+                    .await
+                    .unwrap_or_default(),
+                None => self.engine_checks(plan, t).await,
+            }
         };
         let (groups, mut sources, (engines, engine_verdicts)) =
-            tokio::join!(groups, sources, self.engine_checks(plan, t));
+            tokio::join!(groups, sources, engines);
         sources.extend(engines);
+        let unfinished = self
+            .vantages
+            .iter()
+            .zip(&groups)
+            .filter(|(_, (_, cut))| *cut)
+            .map(|(v, _)| v.spec.name.clone())
+            .collect();
         Probed {
             name: id.name.clone(),
-            groups,
+            groups: groups.into_iter().map(|(g, _)| g).collect(),
             sources,
             engine_verdicts,
+            unfinished,
         }
     }
 }
 
 /// Runs the probes of a plan and returns the raw run. Never fails: problems are observations.
 pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
+    probe_until(plan, progress, std::future::pending())
+        .await
+        .run
+}
+
+/// A run that may have been stopped before every name was checked.
+#[derive(Debug)]
+pub struct Probe {
+    /// The names that finished (all of them unless stopped), in plan order.
+    pub run: Run,
+    /// The names that had not finished when `stop` fired, in plan order.
+    pub unchecked: Vec<String>,
+    /// What a stop interrupted beyond the names (the webroot probe), for the person who stopped it.
+    pub stopped: Option<String>,
+}
+
+/// [`probe`] that ends early when `stop` completes (a signal): the names that finished are kept
+/// and the rest are listed as unchecked. The run's `--deadline` bounds it as well, but a deadline
+/// does not stop it: names past it are probed as "not finished" at once and stay in the report.
+/// Names run out of order (`buffer_unordered`), so a slow name does not hold back the finished
+/// ones behind it when the run is stopped; the run is put back in plan order.
+pub async fn probe_until(
+    plan: &Plan,
+    progress: &indicatif::ProgressBar,
+    stop: impl Future<Output = ()>,
+) -> Probe {
     use futures::StreamExt;
+    let until = plan.deadline.map(|d| Instant::now() + d);
     let set = ProbeSet::new(plan).await;
     progress.set_length(plan.identifiers.len() as u64);
-    let mut probed: Vec<Probed> = futures::stream::iter(&plan.identifiers)
-        .map(|t| {
-            let set = &set;
-            async move {
-                progress.set_message(t.id.name.clone());
-                let p = set.identifier(plan, t).await;
-                progress.inc(1);
-                p
+    let mut done: Vec<Option<Probed>> = plan.identifiers.iter().map(|_| None).collect();
+    let mut stop = std::pin::pin!(stop);
+    let mut stopped = false;
+    {
+        let mut stream = futures::stream::iter(plan.identifiers.iter().enumerate())
+            .map(|(i, t)| {
+                let set = &set;
+                async move {
+                    progress.set_message(t.id.name.clone());
+                    let p = set.identifier_until(plan, t, until).await;
+                    progress.inc(1);
+                    (i, p)
+                }
+            })
+            .buffer_unordered(plan.concurrency.max(1));
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => {
+                    stopped = true;
+                    break;
+                }
+                next = stream.next() => match next {
+                    Some((i, p)) => done[i] = Some(p),
+                    None => break,
+                },
             }
-        })
-        .buffered(plan.concurrency.max(1))
-        .collect()
-        .await;
-    // One probe file per distinct webroot, fetched for the names that webroot serves.
+        }
+    }
+    let mut unchecked: Vec<String> = plan
+        .identifiers
+        .iter()
+        .zip(&done)
+        .filter(|(_, p)| p.is_none())
+        .map(|(t, _)| t.id.name.clone())
+        .collect();
+    let mut targets: Vec<&Target> = Vec::new();
+    let mut probed: Vec<Probed> = Vec::new();
+    for (t, p) in plan.identifiers.iter().zip(done) {
+        if let Some(p) = p {
+            targets.push(t);
+            probed.push(p);
+        }
+    }
+    // One probe file per distinct webroot, fetched for the names that webroot serves. A stopped
+    // run writes none; a stop during the probe drops it, which removes the file.
     let mut problems = Vec::new();
+    let mut note = None;
     let mut dirs: Vec<&std::path::PathBuf> = plan
         .identifiers
         .iter()
@@ -394,18 +502,38 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
     dirs.sort();
     dirs.dedup();
     for dir in dirs {
+        if stopped {
+            break;
+        }
         progress.set_message(format!("webroot probe in {}", dir.display()));
-        if let Err(e) = webroot_phase(plan, dir, &set.vantages, &mut probed).await {
-            problems.push(format!("{}: {e}", dir.display()));
+        tokio::select! {
+            biased;
+            () = &mut stop => {
+                // The phase had taken the names' observations to fetch with; none of them is
+                // whole now, so none is reported as checked.
+                stopped = true;
+                note = Some(format!(
+                    "the webroot probe in {} was stopped and its probe file removed",
+                    dir.display()
+                ));
+                unchecked = plan.identifiers.iter().map(|t| t.id.name.clone()).collect();
+                probed.clear();
+                targets.clear();
+            }
+            r = webroot_phase(plan, dir, &set.vantages, &mut probed) => {
+                if let Err(e) = r {
+                    problems.push(format!("{}: {e}", dir.display()));
+                }
+            }
         }
     }
     let probe_problem = (!problems.is_empty()).then(|| problems.join("; "));
     let mut perspectives = perspective_infos(&plan.config);
     let mut identifiers = Vec::new();
-    for (p, t) in probed.into_iter().zip(&plan.identifiers) {
+    for (p, t) in probed.into_iter().zip(targets) {
         identifiers.push(assemble(p, t, &mut perspectives));
     }
-    set.scrub(Run {
+    let run = set.scrub(Run {
         perspectives,
         ca: plan.ca.clone(),
         identifiers,
@@ -420,7 +548,12 @@ pub async fn probe(plan: &Plan, progress: &indicatif::ProgressBar) -> Run {
         config_problems: plan.config_problems.clone(),
         smime: plan.smime,
         engine_problems: set.engine_problems(),
-    })
+    });
+    Probe {
+        run,
+        unchecked,
+        stopped: note,
+    }
 }
 
 /// Flattens one identifier's groups and sources into its run record, adding newly seen
@@ -440,6 +573,7 @@ fn assemble(p: Probed, t: &Target, perspectives: &mut Vec<PerspectiveInfo>) -> I
         ca: t.ca.clone(),
         certificate: t.certificate.clone(),
         engine_verdicts: p.engine_verdicts,
+        unfinished: p.unfinished,
     }
 }
 
@@ -450,6 +584,8 @@ pub struct Streamed {
     pub perspectives: Vec<PerspectiveInfo>,
     /// What the remote engines lost during the whole run.
     pub engine_problems: Vec<String>,
+    /// Stopped by a signal before every name was done.
+    pub interrupted: bool,
 }
 
 /// Probes the identifiers of `plan` and hands each one's run to `each` as soon as it is done, in
@@ -458,19 +594,44 @@ pub struct Streamed {
 /// the first. An error from `each` (a closed stdout) stops the probing.
 pub async fn probe_streaming<E>(
     plan: &Plan,
+    each: impl FnMut(Run) -> Result<(), E>,
+) -> Result<Streamed, E> {
+    probe_streaming_until(plan, each, std::future::pending()).await
+}
+
+/// [`probe_streaming`] that ends early when `stop` completes (a signal); `interrupted` then says
+/// so and the names in flight are dropped. The run's `--deadline` bounds each name as in
+/// [`probe_until`].
+pub async fn probe_streaming_until<E>(
+    plan: &Plan,
     mut each: impl FnMut(Run) -> Result<(), E>,
+    stop: impl Future<Output = ()>,
 ) -> Result<Streamed, E> {
     use futures::StreamExt;
+    let until = plan.deadline.map(|d| Instant::now() + d);
     let set = ProbeSet::new(plan).await;
     let base = perspective_infos(&plan.config);
     let mut stream = futures::stream::iter(&plan.identifiers)
         .map(|t| {
             let set = &set;
-            async move { (set.identifier(plan, t).await, t) }
+            async move { (set.identifier_until(plan, t, until).await, t) }
         })
         .buffered(plan.concurrency.max(1));
     let mut first = true;
-    while let Some((p, t)) = stream.next().await {
+    let mut stop = std::pin::pin!(stop);
+    let mut interrupted = false;
+    loop {
+        let (p, t) = tokio::select! {
+            biased;
+            () = &mut stop => {
+                interrupted = true;
+                break;
+            }
+            next = stream.next() => match next {
+                Some(x) => x,
+                None => break,
+            },
+        };
         let mut perspectives = base.clone();
         let ident = assemble(p, t, &mut perspectives);
         let run = Run {
@@ -500,6 +661,7 @@ pub async fn probe_streaming<E>(
     Ok(Streamed {
         perspectives: base,
         engine_problems: set.engine_problems(),
+        interrupted,
     })
 }
 
@@ -533,6 +695,25 @@ fn redactor_for(config: &Config) -> Redactor {
         }
     }
     r
+}
+
+/// What a perspective cut off by the run's deadline contributes: the tool's own timeout for each
+/// check it would have run, so every verdict sees it and leaves it out as not assessed.
+fn cut_off(perspective: &str, t: &Target) -> Vec<Observation> {
+    let mut checks = vec![Check::Address, Check::Caa];
+    checks.extend(t.methods.iter().map(|m| m.check()));
+    checks.dedup();
+    checks
+        .into_iter()
+        .map(|c| {
+            let mut o = checks::blank(perspective, c);
+            o.phase = Some(crate::observation::Phase::Timeout);
+            o.perspective_fault = true;
+            o.summary = "not finished when the run's deadline passed".into();
+            o.signature = "error:timeout".into();
+            o
+        })
+        .collect()
 }
 
 /// What the CAA check of `t` asks for: its CA, wildcard or not, the first method, its account, and

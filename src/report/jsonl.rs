@@ -35,6 +35,7 @@ struct Summary<'a> {
     engine_problems: &'a [String],
     exit_code: u8,
     identifiers: usize,
+    interrupted: bool,
     outcome: Outcome,
     outcomes: &'a BTreeMap<&'static str, usize>,
     perspectives: &'a [PerspectiveInfo],
@@ -67,6 +68,8 @@ pub struct End<'a> {
     pub exit_code: u8,
     /// What the remote engines lost.
     pub engine_problems: &'a [String],
+    /// Stopped by a signal: the lines before are the names that finished.
+    pub interrupted: bool,
 }
 
 /// A JSON Lines writer: [`Lines::identifier`] once per name, then [`Lines::summary`].
@@ -130,6 +133,7 @@ impl<W: Write> Lines<W> {
             ca: end.ca,
             perspectives: end.perspectives,
             identifiers: end.identifiers,
+            interrupted: end.interrupted,
             outcomes: &self.outcomes,
             outcome: end.outcome,
             exit_code: end.exit_code,
@@ -168,6 +172,7 @@ pub fn render(report: &Report, engine_problems: &[String], out: &mut impl Write)
         outcome: report.outcome,
         exit_code: report.exit_code,
         engine_problems,
+        interrupted: report.exit_code == crate::exit::Exit::Interrupted.code(),
     })
 }
 

@@ -36,6 +36,27 @@ pub fn outcome_word(o: crate::model::Outcome) -> &'static str {
 
 pub use crate::text::shorten;
 
+/// The perspective names an evidence line starts with: `eu-central: …`, `home (primary): …`,
+/// `home, us-west → 203.0.113.10`.
+fn named_in(evidence: &str) -> impl Iterator<Item = &str> {
+    let head = evidence.split([':', '→']).next().unwrap_or_default();
+    head.split(',')
+        .map(|n| n.trim().trim_end_matches("(primary)").trim())
+}
+
+/// A finding's evidence with the lines about the perspectives it names (the dissenting side:
+/// the region that got the 403) first, the rest after in their order. Detectors often list the
+/// side that worked first; an operator reading an alert needs the other one.
+pub fn dissenting_first(f: &crate::model::Finding) -> Vec<&str> {
+    let (mut first, rest): (Vec<&str>, Vec<&str>) = f
+        .evidence
+        .iter()
+        .map(String::as_str)
+        .partition(|e| named_in(e).any(|n| f.perspectives.iter().any(|p| p == n)));
+    first.extend(rest);
+    first
+}
+
 /// Makes any text safe for a terminal: control characters (C0 except newline, DEL, C1) become
 /// `\xNN`. Wire bytes are escaped when recorded, but a replayed file or a config path may still
 /// carry raw ones, and one ESC is enough to rewrite a terminal.

@@ -9,6 +9,7 @@
 use std::cmp::Reverse;
 use std::io::{self, Write};
 
+use super::dissenting_first;
 use crate::model::{IdentifierReport, Outcome, Report, Severity};
 
 /// Identifiers named on the status line; the rest are counted. Dashboards show only the first
@@ -21,14 +22,35 @@ const MAX_CODES: usize = 3;
 /// Evidence on a long-output line is cut here: Nagios keeps only 8 KiB of plugin output in all.
 const MAX_EVIDENCE: usize = 200;
 
-/// The plugin state word for an outcome; it matches the exit status the report maps to.
-fn state(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "OK",
-        Outcome::AtRisk => "WARNING",
-        Outcome::Fail => "CRITICAL",
-        Outcome::Unknown => "UNKNOWN",
+/// Long output stops before this many bytes: Nagios keeps 8 KiB of plugin output in all, and the
+/// status line and perfdata come first.
+const MAX_LONG_OUTPUT: usize = 6 * 1024;
+
+/// The plugin state word for an exit status. It is taken from the exit code, not the outcome:
+/// with `--fail-on error` an at-risk run exits 0, and Nagios alerts on the code while people read
+/// the word, so the two must never disagree. Anything but 0..2 (an interrupted run's 130) is
+/// UNKNOWN, as the guidelines say of any status the plugin cannot vouch for.
+fn state(exit_code: u8) -> &'static str {
+    match exit_code {
+        0 => "OK",
+        1 => "WARNING",
+        2 => "CRITICAL",
+        _ => "UNKNOWN",
     }
+}
+
+/// The whole plugin output of a run that could not produce a report (a config or flag error, a
+/// signal): `MPIC UNKNOWN - <reason>` on stdout, because Nagios shows only stdout and an empty
+/// one reads as "(No output)". The reason is cut to one clean line.
+pub fn render_unknown(reason: &str, w: &mut impl Write) -> io::Result<()> {
+    let first = reason
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("could not assess");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    writeln!(w, "MPIC UNKNOWN - {}", clean(&shorten(first, 400)))?;
+    w.flush()
 }
 
 /// Makes text safe for plugin output: a `|` anywhere starts perfdata, and a line break would end
@@ -133,8 +155,41 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// The perfdata items, in report order so graphs keep their series between runs.
+/// Per-name perfdata stops being written past this many bytes: Nagios keeps 8 KiB of output in
+/// all, and 200 names would need 40 KiB.
+const MAX_NAME_PERFDATA: usize = 3 * 1024;
+
+/// The perfdata items, in report order so graphs keep their series between runs. When the
+/// per-name items would not fit, none are written (a cut list would shift series between runs)
+/// and the names are counted per outcome instead.
 fn perfdata(r: &Report) -> Vec<String> {
+    let mut out = per_name_perfdata(r);
+    if out.iter().map(|p| p.len() + 1).sum::<usize>() > MAX_NAME_PERFDATA {
+        out.clear();
+        for o in [
+            Outcome::Pass,
+            Outcome::AtRisk,
+            Outcome::Fail,
+            Outcome::Unknown,
+        ] {
+            let n = r.identifiers.iter().filter(|i| i.outcome == o).count();
+            out.push(format!("names_{}={n}", o.as_str().replace('-', "_")));
+        }
+    }
+    for (sev, name) in [
+        (Severity::Error, "findings_error"),
+        (Severity::Warning, "findings_warning"),
+        (Severity::Info, "findings_info"),
+    ] {
+        let n = r.findings.iter().filter(|f| f.severity == sev).count();
+        out.push(format!("{name}={n}"));
+    }
+    out.push(format!("duration={}s", seconds(r.duration_ms)));
+    out
+}
+
+/// Corroborating and required remotes per name and check.
+fn per_name_perfdata(r: &Report) -> Vec<String> {
     let mut out = Vec::new();
     for id in &r.identifiers {
         for v in &id.verdicts {
@@ -152,34 +207,45 @@ fn perfdata(r: &Report) -> Vec<String> {
             ));
         }
     }
-    for (sev, name) in [
-        (Severity::Error, "findings_error"),
-        (Severity::Warning, "findings_warning"),
-        (Severity::Info, "findings_info"),
-    ] {
-        let n = r.findings.iter().filter(|f| f.severity == sev).count();
-        out.push(format!("{name}={n}"));
-    }
-    out.push(format!("duration={}s", seconds(r.duration_ms)));
     out
 }
 
-/// Writes the status line with perfdata, then one long-output line per finding.
+/// Writes the status line with perfdata, then the long output: per finding a line with its code,
+/// name and first (dissenting) evidence, and one indented line per further evidence line, until
+/// the long-output budget is spent; then one line says how much was left off.
 pub fn render(report: &Report, w: &mut impl Write) -> io::Result<()> {
     writeln!(
         w,
         "MPIC {} - {} | {}",
-        state(report.outcome),
+        state(report.exit_code),
         status_text(report),
         perfdata(report).join(" ")
     )?;
+    let mut lines: Vec<String> = Vec::new();
     for f in &report.findings {
-        let mut line = format!("{} [{}]", f.code, f.identifier);
-        if let Some(e) = f.evidence.first() {
-            line.push_str(": ");
-            line.push_str(&shorten(e, MAX_EVIDENCE));
+        let evidence = dissenting_first(f);
+        let mut head = format!("{} [{}]", f.code, f.identifier);
+        if let Some(e) = evidence.first() {
+            head.push_str(": ");
+            head.push_str(&shorten(e, MAX_EVIDENCE));
         }
-        writeln!(w, "{}", clean(&line))?;
+        lines.push(clean(&head));
+        for e in evidence.iter().skip(1) {
+            lines.push(clean(&format!("  {}", shorten(e, MAX_EVIDENCE))));
+        }
+    }
+    let mut spent = 0;
+    for (i, l) in lines.iter().enumerate() {
+        if spent + l.len() + 1 > MAX_LONG_OUTPUT {
+            let left = lines.len() - i;
+            writeln!(
+                w,
+                "... {left} more line(s) left off; --format json has every finding"
+            )?;
+            break;
+        }
+        spent += l.len() + 1;
+        writeln!(w, "{l}")?;
     }
     Ok(())
 }
@@ -578,8 +644,11 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[1..],
-            ["geodns-divergence [we/ird \"q\" back\\slash it's next]: \
-                 ap-south saw 192.0.2.1 / others \"198.51.100.7\" see C:\\dns"]
+            [
+                "geodns-divergence [we/ird \"q\" back\\slash it's next]: \
+                 ap-south saw 192.0.2.1 / others \"198.51.100.7\" see C:\\dns",
+                "  second"
+            ]
         );
         assert!(out.ends_with('\n'));
 
@@ -603,5 +672,131 @@ mod tests {
             "caa-critical-unknown [example.com]: ".len() + MAX_EVIDENCE
         );
         assert!(line.ends_with("..."));
+    }
+
+    #[test]
+    fn the_state_word_follows_the_exit_code_after_fail_on() {
+        // `--fail-on error`: an at-risk run exits 0, so Nagios must read OK, not WARNING.
+        let mut r = at_risk();
+        r.exit_code = 0;
+        assert!(
+            first_line(&r).starts_with("MPIC OK - "),
+            "{}",
+            first_line(&r)
+        );
+        for (code, word) in [
+            (0, "OK"),
+            (1, "WARNING"),
+            (2, "CRITICAL"),
+            (3, "UNKNOWN"),
+            (130, "UNKNOWN"),
+        ] {
+            r.exit_code = code;
+            assert!(
+                first_line(&r).starts_with(&format!("MPIC {word} - ")),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_dissenting_evidence_comes_first_and_every_line_is_shown() {
+        let mut r = at_risk();
+        let mut f = finding(
+            "http-geoblocked",
+            Severity::Warning,
+            "shop.example",
+            &[
+                "home (primary), us-west: 404 from the origin (random token)",
+                "eu-central: 403 from the origin",
+                "ap-south: 403 from the origin",
+            ],
+        );
+        f.perspectives = vec!["eu-central".into(), "ap-south".into()];
+        r.findings = vec![f];
+        let out = render_string(&r);
+        let lines: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                "http-geoblocked [shop.example]: eu-central: 403 from the origin",
+                "  ap-south: 403 from the origin",
+                "  home (primary), us-west: 404 from the origin (random token)",
+            ]
+        );
+        // The primary named as the dissenting side is recognised through its "(primary)".
+        let mut f = r.findings[0].clone();
+        f.perspectives = vec!["home".into()];
+        assert_eq!(dissenting_first(&f)[0], f.evidence[0]);
+    }
+
+    #[test]
+    fn long_output_stays_within_the_budget() {
+        let mut r = healthy();
+        let many: Vec<String> = (0..400)
+            .map(|i| format!("p{i}: {}", "x".repeat(150)))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        r.findings = vec![finding(
+            "ns-inconsistent",
+            Severity::Warning,
+            "example.com",
+            &many,
+        )];
+        let out = render_string(&r);
+        let long: usize = out.lines().skip(1).map(|l| l.len() + 1).sum();
+        assert!(long <= MAX_LONG_OUTPUT + 100, "{long}");
+        let last = out.lines().last().unwrap();
+        assert!(
+            last.starts_with("... ") && last.contains("more line(s) left off"),
+            "{last}"
+        );
+    }
+
+    #[test]
+    fn an_error_is_one_unknown_line() {
+        let mut out = Vec::new();
+        render_unknown(
+            "error: config /etc/x.toml:3: key `timeout`: invalid | value\n\nUsage: …",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "MPIC UNKNOWN - config /etc/x.toml:3: key `timeout`: invalid / value\n"
+        );
+    }
+
+    #[test]
+    fn snapshot_bulk_1_name() {
+        insta::assert_snapshot!(render_string(&crate::report::test_fixtures::bulk_report(1)));
+    }
+
+    #[test]
+    fn snapshot_bulk_200_names() {
+        let out = render_string(&crate::report::test_fixtures::bulk_report(200));
+        // Nagios keeps 8 KiB of output, status line and perfdata included... the perfdata of 200
+        // names is the one part that is not cut, so only the long output is held to the budget.
+        let long: usize = out.lines().skip(1).map(|l| l.len() + 1).sum();
+        assert!(long <= MAX_LONG_OUTPUT + 100, "{long}");
+        assert!(
+            out.starts_with("MPIC CRITICAL - site007.example.com: fail"),
+            "{out}"
+        );
+        let first = out.lines().next().unwrap();
+        assert!(first.len() < 2048, "{first}");
+        let (_, perf) = split_first_line(first);
+        let items = parse_perfdata(perf).unwrap();
+        let n = |l: &str| items.iter().find(|p| p.label == l).unwrap().value;
+        assert_eq!(
+            (
+                n("names_pass"),
+                n("names_at_risk"),
+                n("names_fail"),
+                n("names_unknown")
+            ),
+            (167.0, 20.0, 8.0, 5.0)
+        );
+        insta::assert_snapshot!(out);
     }
 }

@@ -116,11 +116,20 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
     for line in wrap(&title, style.width, "", "  ") {
         writeln!(w, "{line}")?;
     }
+    let shared = shared_notes(r);
     for id in &r.identifiers {
         writeln!(w)?;
-        render_identifier(r, id, style, w)?;
+        render_identifier(r, id, style, &shared, w)?;
+    }
+    for (note, n) in &shared {
+        writeln!(w)?;
+        let line = format!("Next BR phase ({n} checks of these names): {note}");
+        for l in wrap(&line, style.width, "", "  ") {
+            writeln!(w, "{l}")?;
+        }
     }
     render_findings(r, style, w)?;
+    render_summary(r, style, w)?;
     writeln!(w)?;
     let tested = r.coverage.iter().filter(|c| c.tested).count();
     let not: Vec<&str> = r
@@ -150,10 +159,131 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
     )
 }
 
+/// The names a signal stopped before they finished, after the report of those that did: one line
+/// with the counts, one with the names (at most 20, then how many more), so a person who pressed
+/// Ctrl-C sees what is missing and a script sees why the exit status is 130.
+pub fn render_unchecked(
+    signal: &str,
+    unchecked: &[String],
+    total: usize,
+    note: Option<&str>,
+    w: &mut impl Write,
+) -> io::Result<()> {
+    const SHOWN: usize = 20;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Interrupted by {signal}: {} of {total} names checked, {} not checked (exit 130)",
+        total - unchecked.len(),
+        unchecked.len()
+    )?;
+    if !unchecked.is_empty() {
+        let mut names: Vec<String> = unchecked.iter().take(SHOWN).map(|n| clean(n)).collect();
+        if unchecked.len() > SHOWN {
+            names.push(format!("and {} more", unchecked.len() - SHOWN));
+        }
+        writeln!(w, "  not checked: {}", names.join(", "))?;
+    }
+    if let Some(n) = note {
+        writeln!(w, "  {}", clean(n))?;
+    }
+    w.flush()
+}
+
+/// The phase notes that more than one name carries, with how many verdicts carry each, in the
+/// order they first appear. With 200 names the same "from 2026-12-15 CAs must use…" would
+/// otherwise be printed 400 times; it is printed once after the names instead. A report of one
+/// name keeps every note beside its verdict.
+fn shared_notes(r: &Report) -> Vec<(String, usize)> {
+    if r.identifiers.len() < 2 {
+        return Vec::new();
+    }
+    let mut notes: Vec<(String, usize, usize)> = Vec::new();
+    for (i, id) in r.identifiers.iter().enumerate() {
+        for n in id.verdicts.iter().filter_map(|v| v.next_phase.as_ref()) {
+            match notes.iter_mut().find(|(t, _, _)| t == n) {
+                Some((_, count, first)) => {
+                    *count += 1;
+                    // Remember that another name has it by marking the first name as "many".
+                    if *first != i {
+                        *first = usize::MAX;
+                    }
+                }
+                None => notes.push((n.clone(), 1, i)),
+            }
+        }
+    }
+    notes
+        .into_iter()
+        .filter(|(_, _, first)| *first == usize::MAX)
+        .map(|(t, n, _)| (t, n))
+        .collect()
+}
+
+/// For several names: one line of counts per outcome, then the names that would fail, are at
+/// risk or could not be assessed, each with its first finding (or its worst verdict), so the end
+/// of a long run says what needs attention without scrolling back.
+fn render_summary(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
+    if r.identifiers.len() < 2 {
+        return Ok(());
+    }
+    let count = |o: Outcome| r.identifiers.iter().filter(|i| i.outcome == o).count();
+    let order = [
+        Outcome::Fail,
+        Outcome::AtRisk,
+        Outcome::Unknown,
+        Outcome::Pass,
+    ];
+    let counts: Vec<String> = order
+        .iter()
+        .filter(|o| count(**o) > 0)
+        .map(|o| {
+            let word = outcome_word(*o).to_lowercase();
+            format!("{} {}", count(*o), paint(style, &word, outcome_color(*o)))
+        })
+        .collect();
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Summary: {} names: {}",
+        r.identifiers.len(),
+        counts.join(", ")
+    )?;
+    let width = usize::from(style.width).max(40);
+    for o in &order[..3] {
+        let names: Vec<&IdentifierReport> =
+            r.identifiers.iter().filter(|i| i.outcome == *o).collect();
+        if names.is_empty() {
+            continue;
+        }
+        let title = format!("{} ({}):", outcome_word(*o), names.len());
+        writeln!(w, "  {}", paint(style, &title, outcome_color(*o)))?;
+        for id in names {
+            let why = match r.findings.iter().find(|f| f.identifier == id.name) {
+                Some(f) => match super::dissenting_first(f).first() {
+                    Some(e) => format!("{}: {e}", f.code),
+                    None => f.code.to_string(),
+                },
+                None => id
+                    .verdicts
+                    .iter()
+                    .max_by_key(|v| v.outcome.rank())
+                    .map_or(String::new(), |v| {
+                        format!("{} {}: {}", v.check, v.outcome, v.explanation)
+                    }),
+            };
+            let line = format!("{} — {why}", id.name);
+            writeln!(w, "    {}", clean(&shorten(&line, width - 4)))?;
+        }
+    }
+    Ok(())
+}
+
 fn render_identifier(
     r: &Report,
     id: &IdentifierReport,
     style: Style,
+    shared: &[(String, usize)],
     w: &mut impl Write,
 ) -> io::Result<()> {
     let cert = id.certificate.as_ref().map_or(String::new(), |c| {
@@ -257,17 +387,36 @@ fn render_identifier(
             }
         }
     }
-    for v in &id.verdicts {
-        let line = format!(
-            "{} {}: {}",
-            v.check,
-            paint(style, v.outcome.as_str(), outcome_color(v.outcome)),
-            v.explanation
-        );
-        for l in wrap(&line, style.width, "  ", "      ") {
-            writeln!(w, "{l}")?;
+    for (i, v) in id.verdicts.iter().enumerate() {
+        // Wrapped first and painted after: `wrap` escapes control characters (the explanation may
+        // carry wire bytes), so a word painted before it would reach the terminal as literal
+        // `\x1b[33m` text. The check and outcome words are ours, so the first wrapped line
+        // always starts with them.
+        let head = format!("  {} ", v.check);
+        let word = v.outcome.as_str();
+        let line = format!("{} {word}: {}", v.check, v.explanation);
+        for (j, l) in wrap(&line, style.width, "  ", "      ")
+            .into_iter()
+            .enumerate()
+        {
+            match l.strip_prefix(&head).and_then(|r| r.strip_prefix(word)) {
+                Some(rest) if j == 0 => writeln!(
+                    w,
+                    "{head}{}{rest}",
+                    paint(style, word, outcome_color(v.outcome))
+                )?,
+                _ => writeln!(w, "{l}")?,
+            }
         }
-        if let Some(n) = &v.next_phase {
+        // A note shared with other names is printed once after them; one that an earlier
+        // check of this name already carries is not repeated.
+        let repeated = |n: &&String| {
+            shared.iter().any(|(t, _)| t == *n)
+                || id.verdicts[..i]
+                    .iter()
+                    .any(|e| e.next_phase.as_ref() == Some(*n))
+        };
+        if let Some(n) = v.next_phase.as_ref().filter(|n| !repeated(n)) {
             for l in wrap(n, style.width, "      ", "      ") {
                 writeln!(w, "{l}")?;
             }
@@ -1025,6 +1174,58 @@ mod tests {
         insta::assert_snapshot!(plain(&failing(), 100));
     }
 
+    // ---- Bulk runs: 1 and 200 names from the shared fixture ------------------------------------
+
+    #[test]
+    fn snapshot_bulk_1_name() {
+        insta::assert_snapshot!(plain(&crate::report::test_fixtures::bulk_report(1), 100));
+    }
+
+    #[test]
+    fn snapshot_bulk_200_names() {
+        insta::assert_snapshot!(plain(&crate::report::test_fixtures::bulk_report(200), 100));
+    }
+
+    #[test]
+    fn a_bulk_run_ends_with_counts_and_the_names_that_need_attention() {
+        let r = crate::report::test_fixtures::bulk_report(200);
+        let s = plain(&r, 100);
+        // The phase note once, not once per verdict.
+        assert_eq!(s.matches("from 2026-12-15").count(), 1, "{s}");
+        let summary = &s[s.find("Summary: 200 names").expect("no summary")..];
+        let count = |o: Outcome| r.identifiers.iter().filter(|i| i.outcome == o).count();
+        let (fail, risk, unknown, pass) = (
+            count(Outcome::Fail),
+            count(Outcome::AtRisk),
+            count(Outcome::Unknown),
+            count(Outcome::Pass),
+        );
+        assert!(fail > 0 && risk > 0 && unknown > 0 && pass > 0);
+        assert!(
+            summary.starts_with(&format!(
+                "Summary: 200 names: {fail} would fail, {risk} at risk, {unknown} could not assess, \
+                 {pass} ready"
+            )),
+            "{summary}"
+        );
+        for id in r.identifiers.iter().filter(|i| i.outcome != Outcome::Pass) {
+            let line = summary
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} — ", id.name)))
+                .unwrap_or_else(|| panic!("{} not in the summary:\n{summary}", id.name));
+            let first = r.findings.iter().find(|f| f.identifier == id.name).unwrap();
+            assert!(line.contains(first.code.as_str()), "{line}");
+        }
+        // Healthy names are counted, not listed.
+        assert!(!summary.contains("site000.example.com"), "{summary}");
+        // One name: no summary, and the note stays beside its verdict.
+        let one = plain(&crate::report::test_fixtures::bulk_report(1), 100);
+        assert!(
+            !one.contains("Summary:") && one.contains("from 2026-12-15"),
+            "{one}"
+        );
+    }
+
     // ---- Properties of the snapshots ----------------------------------------------------------
 
     #[test]
@@ -1069,6 +1270,74 @@ mod tests {
             render(&r, style, &mut out).unwrap();
             let s = String::from_utf8(out).unwrap();
             assert!(s.contains("\x1b["), "no colour with colour on:\n{s}");
+        }
+    }
+
+    /// The screen a terminal shows for `bytes`: the output goes through a VT100 model (with the
+    /// `\n` → `\r\n` a tty's line discipline adds), so escapes are interpreted, not searched.
+    pub(crate) fn screen(bytes: &[u8], cols: u16) -> vt100::Screen {
+        let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut p = vt100::Parser::new(size(400), size(cols), 0);
+        let text = String::from_utf8_lossy(bytes).replace('\n', "\r\n");
+        p.process(text.as_bytes());
+        p.screen().clone()
+    }
+
+    /// Where `word` starts on the screen, as (row, column), for the first row containing `needle`.
+    fn find_on_screen(s: &vt100::Screen, needle: &str, word: &str) -> Option<(u16, u16)> {
+        let (_, cols) = s.size();
+        let rows: Vec<String> = s.rows(0, cols.get()).collect();
+        let (r, line) = rows.iter().enumerate().find(|(_, l)| l.contains(needle))?;
+        let byte = line.find(word)?;
+        let col = line[..byte].chars().count() as u16;
+        Some((r as u16, col))
+    }
+
+    /// The colour bug of issue 21: the verdict word was painted and then escaped, so a terminal
+    /// showed `http-01 \x1b[33mat-risk\x1b[0m: …`. Read as a terminal reads it, the word must be
+    /// yellow and no escape may show as text anywhere.
+    #[test]
+    fn a_terminal_shows_the_verdict_words_coloured_and_no_escape_text() {
+        for (r, word, colour) in [
+            (at_risk(), "at-risk", 3),
+            (failing(), "fail", 1),
+            (healthy(), "pass", 2),
+        ] {
+            let mut out = Vec::new();
+            let style = Style {
+                color: true,
+                width: 100,
+                verbose: false,
+            };
+            render(&r, style, &mut out).unwrap();
+            let s = screen(&out, 100);
+            let text = s.contents();
+            // (The failing fixture carries an escaped ESC from the wire on purpose; only our
+            // own paint must never show as text.)
+            assert!(
+                !text.contains(&format!("\\x1b[3{colour}m{word}")),
+                "literal escape on screen:\n{text}"
+            );
+            assert!(
+                !text.contains("\\x1b[0m"),
+                "literal reset on screen:\n{text}"
+            );
+            let needle = format!("http-01 {word}:");
+            let (row, col) = find_on_screen(&s, &needle, &needle)
+                .unwrap_or_else(|| panic!("no {needle:?} on screen:\n{text}"));
+            let col = col + "http-01 ".len() as u16;
+            for (i, ch) in word.chars().enumerate() {
+                let cell = s.cell(row, col + i as u16).unwrap();
+                assert_eq!(cell.contents(), ch.to_string());
+                assert_eq!(
+                    cell.fgcolor(),
+                    vt100::Color::Idx(colour),
+                    "{word} at {row}:{col}"
+                );
+            }
+            // The colon after the word is back to the default colour.
+            let after = s.cell(row, col + word.len() as u16).unwrap();
+            assert_eq!(after.fgcolor(), vt100::Color::Default);
         }
     }
 

@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub expect_txt: &'a [String],
     /// S/MIME: CAA issuemail instead of issue.
     pub smime: bool,
+    /// Perspectives the run's deadline cut off for this identifier (`IdentifierRun::unfinished`).
+    pub unfinished: &'a [String],
 }
 
 impl Context<'_> {
@@ -61,6 +63,7 @@ pub(super) fn finding(
 pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     let mut out = Vec::new();
     perspective_errors(ctx, obs, &mut out);
+    deadline_exceeded(ctx, &mut out);
     wildcard_needs_dns01(ctx, &mut out);
     geodns(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
@@ -91,7 +94,11 @@ pub(super) fn ca_like(obs: &[Observation], check: Check) -> impl Iterator<Item =
 
 fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let mut by: BTreeMap<&str, &Observation> = BTreeMap::new();
-    for o in obs.iter().filter(|o| o.perspective_fault) {
+    // A perspective the deadline cut off is not broken: `deadline_exceeded` tells that story.
+    for o in obs
+        .iter()
+        .filter(|o| o.perspective_fault && !ctx.unfinished.contains(&o.perspective))
+    {
         by.entry(o.perspective.as_str()).or_insert(o);
     }
     if by.is_empty() {
@@ -112,6 +119,28 @@ fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Find
             if names.len() == 1 { "this perspective" } else { "these perspectives" },
             names.join(", ")
         ),
+    ));
+}
+
+/// The run's `--deadline` passed before these perspectives finished: their results are left out
+/// of the quorum like a broken perspective's, and the fix is about the run, never the domain.
+fn deadline_exceeded(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    if ctx.unfinished.is_empty() {
+        return;
+    }
+    let names = ctx.unfinished.to_vec();
+    out.push(finding(
+        ctx,
+        FindingCode::DeadlineExceeded,
+        Severity::Warning,
+        names.clone(),
+        vec![format!(
+            "{}: not finished when the run's deadline passed",
+            names.join(", ")
+        )],
+        "mpic-check stopped at its --deadline before these perspectives answered, so their results \
+         are left out of the quorum (this says nothing about the domain): raise --deadline (below the \
+         monitoring system's check timeout), lower --timeout, or check fewer names per run",
     ));
 }
 

@@ -82,6 +82,7 @@ impl Fx {
             ca: "letsencrypt.org",
             expect_txt: &self.expect_txt,
             smime: false,
+            unfinished: &[],
         };
         detect(&ctx, obs)
     }
