@@ -178,6 +178,9 @@ pub fn plan_gate(
         expect_txt: Vec::new(),
         concurrency: crate::cli::DEFAULT_CONCURRENCY,
         smime: false,
+        // The gate has no overall deadline: each certificate is bounded by the step timeouts,
+        // and cutting a check short would only turn a verdict into "could not assess".
+        deadline: None,
     })
 }
 
@@ -467,6 +470,9 @@ pub fn for_probe(
         expect_txt: Vec::new(),
         concurrency: 1,
         smime: false,
+        // A scrape that gives up does not cancel the check (its result is cached for the next
+        // scrape), so the exporter needs no overall deadline of its own.
+        deadline: None,
         config_problems: Vec::new(),
         net,
     })
