@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package, installs it with dpkg -i, checks what a sysadmin gets (the binary on
 # the PATH systemd and cron use, a check against a loopback fake, man pages, completions, units
-# that verify), then removes it with dpkg -r and checks that only the conffile is left.
+# that verify), then removes it with dpkg -r and checks that only the conffile is left, and
+# finally purges it so the machine is as before.
 # Root only (prints "SKIP package: …" otherwise). Idempotent: a package left installed or
 # removed by an earlier run is simply installed over. Network traffic stays on 127.0.0.1.
 set -euo pipefail
@@ -16,8 +17,11 @@ fail() { echo "FAIL package: $*" >&2; exit 1; }
 conffile=/etc/mpic-check/config.toml
 work=$(mktemp -d)
 fake_pid=
+installed=
 cleanup() {
     if [ -n "$fake_pid" ]; then kill "$fake_pid" 2>/dev/null || true; fi
+    # Also on failure: a stray /etc/mpic-check/config.toml would change later test runs.
+    if [ -n "$installed" ]; then dpkg -P mpic-check >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -27,6 +31,7 @@ deb=$(bash packaging/build-deb.sh | tail -n 1)
 echo "package: $deb"
 
 # --force-conf*: never prompt about a conffile an earlier run (or an admin) left behind.
+installed=1
 dpkg -i --force-confdef --force-confold "$deb" >/dev/null
 dpkg -L mpic-check >"$work/files"
 
@@ -121,4 +126,10 @@ while read -r f; do
 done <"$work/files"
 [ "$left" = 0 ] || fail "dpkg -r left files behind"
 echo "ok: dpkg -r removed $(grep -c . "$work/files") paths except $conffile"
+
+# Purge too, so this machine is left as it was: a stray /etc/mpic-check/config.toml would be
+# picked up by every later run (and test run) that does not pass --config.
+dpkg -P mpic-check >/dev/null
+[ ! -e "$conffile" ] || fail "dpkg -P left $conffile"
+echo "ok: dpkg -P removed $conffile"
 echo "PASS package"
