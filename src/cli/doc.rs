@@ -50,7 +50,9 @@ pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     man(&mut main)?;
     pages.push(("mpic-check.1".to_string(), main));
     for sub in command().get_subcommands().filter(|s| !s.is_hide_set()) {
-        let page = clap_mangen::Man::new(sub.clone());
+        // Without a source, the footer would read "wait-txt" with no program or version.
+        let page = clap_mangen::Man::new(sub.clone())
+            .source(format!("mpic-check {}", env!("CARGO_PKG_VERSION")));
         let mut text = Vec::new();
         page.render(&mut text)?;
         let mut see_also = Roff::new();
@@ -229,7 +231,11 @@ mod tests {
         assert!(bash.contains("--format"), "{bash}");
         let mut page = Vec::new();
         man(&mut page).unwrap();
-        let page = String::from_utf8(page).unwrap();
+        // roff escapes hyphens and quotes arguments with spaces; read it as man would show it.
+        let page = String::from_utf8(page)
+            .unwrap()
+            .replace("\\-", "-")
+            .replace('"', "");
         assert!(page.contains(".TH") && page.contains("format"), "{page}");
         for section in [
             "ENVIRONMENT",
@@ -246,7 +252,9 @@ mod tests {
     fn every_page_the_main_page_names_exists() {
         let pages = man_pages().unwrap();
         let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
-        let main = String::from_utf8(pages[0].1.clone()).unwrap();
+        let main = String::from_utf8(pages[0].1.clone())
+            .unwrap()
+            .replace("\\-", "-");
         for sub in command().get_subcommands() {
             let page = format!("mpic-check-{}", sub.get_name());
             assert!(main.contains(&format!("{page}(1)")), "{page} not named");
@@ -257,8 +265,12 @@ mod tests {
             .iter()
             .find(|(n, _)| n == "mpic-check-wait-txt.1")
             .unwrap();
-        let wait = String::from_utf8(wait.1.clone()).unwrap();
-        assert!(wait.contains(".TH mpic\\-check\\-wait\\-txt 1"), "{wait}");
-        assert!(wait.contains("mpic\\-check wait\\-txt"), "{wait}");
+        let wait = String::from_utf8(wait.1.clone())
+            .unwrap()
+            .replace("\\-", "-")
+            .replace('"', "");
+        assert!(wait.contains(".TH mpic-check-wait-txt 1"), "{wait}");
+        assert!(wait.contains("mpic-check wait-txt"), "{wait}");
+        assert!(wait.contains(".SH SEE ALSO"), "{wait}");
     }
 }
