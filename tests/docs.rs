@@ -253,3 +253,42 @@ fn complete_config_examples_in_the_docs_parse() {
     }
     assert!(parsed >= 2, "only {parsed} complete examples found");
 }
+
+#[test]
+fn man_dir_writes_every_page_the_package_ships() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    let out = crate::support::base_command(home.path())
+        .args(["man", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let listed = String::from_utf8(out.stdout).unwrap();
+    for page in [
+        "mpic-check.1",
+        "mpic-check-wait-txt.1",
+        "mpic-check-watch.1",
+        "mpic-check-explain.1",
+        "mpic-check-completions.1",
+        "mpic-check-man.1",
+    ] {
+        let text =
+            std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+        assert!(listed.contains(page), "{listed}");
+    }
+
+    // A directory that is not there: one line naming it, exit 3, nothing half-written elsewhere.
+    let missing = home.path().join("nope");
+    let out = crate::support::base_command(home.path())
+        .args(["man", "--dir"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("nope"), "{err}");
+}
