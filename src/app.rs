@@ -149,7 +149,8 @@ fn replay(cli: &Cli, path: &std::path::Path, out: &mut impl Write) -> Result<Exi
 async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
     match cmd {
         Command::Completions { shell } => crate::cli::doc::completions(*shell, out)?,
-        Command::Man => crate::cli::doc::man(out)?,
+        Command::Man { dir: None } => crate::cli::doc::man(out)?,
+        Command::Man { dir: Some(dir) } => crate::commands::write_man_pages(dir, out)?,
         Command::Explain {
             text,
             run,

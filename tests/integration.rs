@@ -1,5 +1,6 @@
 mod architecture;
 mod dns;
+mod docs;
 mod doh;
 mod e2e;
 mod engines;

@@ -41,7 +41,12 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) to stdout: mpic-check man > /usr/local/share/man/man1/mpic-check.1
-    Man,
+    Man {
+        /// Write every page instead (mpic-check.1 and one mpic-check-COMMAND.1 per subcommand)
+        /// into DIR, which must exist.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Explain a CA's or ACME client's error message under MPIC and suggest the check to run.
     Explain {
         /// The error text; `-` (or nothing) reads standard input: `certbot renew 2>&1 |

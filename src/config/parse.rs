@@ -268,7 +268,9 @@ impl Config {
                         ),
                     )
                 })?),
-                None if role != Role::Source => {
+                // The primary is never counted toward RIR diversity (only remotes corroborate),
+                // and the built-in primary has none, so a file may leave it out too.
+                None if role == Role::Remote => {
                     return Err(err(
                         rp.name.span(),
                         &k("rir"),
@@ -648,6 +650,10 @@ dns = "https://doh.example.test/dns-query"
         assert!(
             e.contains("perspective[0].rir") && e.contains("needs rir"),
             "{e}"
+        );
+        assert!(
+            parse("[[perspective]]\nname = \"a\"\nrole = \"primary\"\n").is_ok(),
+            "a primary needs no rir"
         );
         let e = err_of("[[perspective]]\nname = \"a\"\nrole = \"remote\"\nrir = \"ARIN\"\n");
         assert!(e.contains("no perspective has role = \"primary\""), "{e}");
