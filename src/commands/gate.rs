@@ -111,13 +111,20 @@ fn lineage_of(e: &ReadError) -> Option<String> {
     (in_renewal && !lineage.is_empty()).then(|| lineage.to_string())
 }
 
-/// The first (most severe) finding about any of the names, as `code name: evidence`.
+/// The first (most severe) finding about any of the names, as `code name: evidence`, with the
+/// dissenting side's evidence (the region that got the 403), not the side that worked.
 fn first_finding(findings: &[Finding], names: &[String]) -> Option<String> {
     let f = findings
         .iter()
         .find(|f| names.contains(&f.identifier) && f.severity >= crate::model::Severity::Warning)?;
-    let evidence = f.evidence.first().map(String::as_str).unwrap_or(&f.fix);
-    Some(format!("{} [{}]: {evidence}", f.code, f.identifier))
+    let evidence = crate::report::dissenting_first(f)
+        .first()
+        .copied()
+        .unwrap_or(&f.fix);
+    Some(crate::report::clean(&format!(
+        "{} [{}]: {evidence}",
+        f.code, f.identifier
+    )))
 }
 
 /// Runs the gate. `stop` resolves on a signal: the checks (and a webroot probe file) stop at once.

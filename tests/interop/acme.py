@@ -184,9 +184,12 @@ def gate_renews_ready_holds_failing():
         bad.append(f"expected www.healthy.test renewed (a new version) got {before} → {after}")
     if after["www.geoblock2.test"] != before["www.geoblock2.test"]:
         bad.append(f"expected www.geoblock2.test held (no new version) got {before} → {after}")
-    held = [ln for ln in text.splitlines() if "www.geoblock2.test" in ln and "hold" in ln.lower()]
+    held = [ln for ln in text.splitlines() if ln.startswith("hold www.geoblock2.test")]
     if not held:
         bad.append(f"expected a line holding www.geoblock2.test got {tail(text, 10)!r}")
+    elif not any(r in held[0] for r in ("eu-west", "ap-south")):
+        # The line's evidence is the dissenting region's (the one nginx refuses), not the primary's 200.
+        bad.append(f"expected the hold line to name a blocked region got {held[0]!r}")
     if webroot_listing() != STATE.get("webroot", webroot_listing()):
         bad.append("expected the webroot unchanged after the gate")
     return bad
