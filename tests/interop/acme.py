@@ -13,6 +13,7 @@ Stdlib only.
 import glob
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -123,7 +124,12 @@ def failed_validation_explain():
         return ["expected certbot to fail for www.forbidden.test got exit 0"]
     if "returned 403" not in text:
         return [f"expected Pebble's 403 detail in certbot's output got {tail(text)!r}"]
-    code, eout, eerr = run([BIN, "explain", "--format", "json", "-"], stdin=text)
+    # Exactly the documented pipeline: certbot prints the CA's detail on stdout, its log line on
+    # stderr, and the user pipes both (`certbot … 2>&1 | mpic-check explain`).
+    pipeline = " ".join(shlex.quote(a) for a in certbot_args(
+        "certonly", "--webroot", "-w", WEBROOT, "-d", "www.forbidden.test"))
+    pipeline += f" 2>&1 | {shlex.quote(BIN)} explain --format json"
+    code, eout, eerr = run(["sh", "-c", pipeline])
     try:
         items = json.loads(eout)
     except json.JSONDecodeError as e:
