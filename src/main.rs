@@ -13,6 +13,15 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let usage_error = e.use_stderr();
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if let Some(line) = mpic_check::cli::misplaced_subcommand(&args).filter(|_| usage_error)
+            {
+                eprintln!("mpic-check: error: {line}");
+                app::unknown_for_nagios(nagios, &line, &mut std::io::stdout());
+                return Exit::CouldNotAssess.into();
+            }
             let _ = e.print();
             // --help and --version are not errors; bad flags are bad input (exit 3).
             return if usage_error {

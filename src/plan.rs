@@ -219,6 +219,9 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     if let Some(path) = &cli.from_file {
         wanted.extend(read_name_list(path, cli.method)?);
     }
+    if let Some(sub) = crate::cli::subcommand_among(&cli.names) {
+        return Err(UsageError(crate::cli::misplaced_subcommand_message(sub)));
+    }
     let mut identifiers = Vec::new();
     for (raw, method, whence) in &wanted {
         let id = Identifier::parse(raw).map_err(|e| match whence {

@@ -167,3 +167,38 @@ fn save_on_a_full_disk_keeps_the_old_file_and_still_reports() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `mpic-check --config X wait-txt …`: clap reads the subcommand as a name once options of the
+/// main check came first. Each subcommand gets one line saying where the options go, exit 3, and
+/// no network work (the config file does not even exist).
+#[test]
+fn options_before_a_subcommand_get_one_line_saying_where_they_go() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["wait-txt", "example.test", "v"],
+        &["watch", "example.test"],
+        &["gate", "--print"],
+        &["serve"],
+        &["explain", "x"],
+    ];
+    for rest in cases {
+        let out = crate::support::base_cmd(home.path())
+            .args(["--timeout", "2s"])
+            .args(rest)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{rest:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{rest:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{rest:?}: {err}");
+        assert!(
+            err.contains(&format!("\"{}\" is a subcommand", rest[0]))
+                && err.contains(&format!("mpic-check {} --config FILE", rest[0])),
+            "{rest:?}: {err}"
+        );
+    }
+}

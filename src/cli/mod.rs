@@ -271,6 +271,43 @@ pub enum ColorArg {
     Never,
 }
 
+/// The first of `words` that names a subcommand. clap reads `mpic-check --config X wait-txt …`
+/// as a check of the name "wait-txt" (options of the main check came first, so the subcommand is
+/// no longer recognised); a subcommand's name is never a name a CA would validate.
+pub fn subcommand_among<S: AsRef<str>>(words: &[S]) -> Option<&str> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    words
+        .iter()
+        .map(AsRef::as_ref)
+        .find(|w| command.get_subcommands().any(|c| c.get_name() == *w))
+}
+
+/// For a command line that failed to parse: when it starts with an option and a subcommand's name
+/// comes later (`mpic-check --timeout 2s gate --print`), the one line saying where options go,
+/// instead of clap's complaint about the subcommand's own flags.
+pub fn misplaced_subcommand(args: &[String]) -> Option<String> {
+    let rest = args.get(1..)?;
+    if !rest.first().is_some_and(|a| a.starts_with('-')) {
+        return None;
+    }
+    let before_dashes = rest
+        .iter()
+        .take_while(|a| *a != "--")
+        .cloned()
+        .collect::<Vec<_>>();
+    subcommand_among(&before_dashes).map(misplaced_subcommand_message)
+}
+
+/// The message for a subcommand given after options of the main check.
+pub fn misplaced_subcommand_message(sub: &str) -> String {
+    format!(
+        "{sub:?} is a subcommand, but it came after options of the main check: put the \
+         subcommand first and its options after it (mpic-check {sub} --help lists them), e.g. \
+         `mpic-check {sub} --config FILE …`"
+    )
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 5s, 1500ms, 1m)"))?;
     if d.is_zero() || d > Duration::from_secs(600) {
