@@ -21,13 +21,33 @@ impl Config {
         let p = path.display().to_string();
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
-            let msg = e.message().trim().to_string();
-            let key = msg
+            let mut msg = e.message().trim().to_string();
+            let mut key = msg
                 .split('`')
                 .nth(1)
                 .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
                 .unwrap_or("toml")
                 .to_string();
+            // serde's "invalid type: integer `5`, expected a string" names neither the key nor
+            // the form it wants: name both (`defaults.timeout: expected a duration like "5s"`).
+            if let (Some(rest), Some(span)) = (msg.strip_prefix("invalid type: "), e.span()) {
+                if let Some(path) = key_path_at(text, span.start) {
+                    let got = rest
+                        .split(", expected")
+                        .next()
+                        .unwrap_or(rest)
+                        .replace('`', "");
+                    let leaf = path.rsplit('.').next().unwrap_or(&path).to_string();
+                    let want = expected_form(&leaf).map(str::to_string).unwrap_or_else(|| {
+                        rest.split(", ")
+                            .nth(1)
+                            .unwrap_or("another type")
+                            .to_string()
+                    });
+                    msg = format!("{want}, got {got}");
+                    key = path;
+                }
+            }
             ConfigError::Invalid {
                 path: p.clone(),
                 line,
@@ -488,6 +508,52 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The dotted key path (`defaults.timeout`, `perspective[1].dns`, `modules.eu.remotes`) of the
+/// `key = value` line holding byte `at`, from the line and the table header above it.
+fn key_path_at(text: &str, at: usize) -> Option<String> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let leaf = line.split('=').next()?.trim().trim_matches('"');
+    if leaf.is_empty() || !line.contains('=') {
+        return None;
+    }
+    let mut table = String::new();
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for l in text.get(..start)?.lines().map(str::trim) {
+        if let Some(name) = l.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+            let n = counts.entry(name.trim().to_string()).or_default();
+            table = format!("{}[{}]", name.trim(), *n);
+            *n += 1;
+        } else if let Some(name) = l.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            table = name.trim().to_string();
+        }
+    }
+    Some(if table.is_empty() {
+        leaf.to_string()
+    } else {
+        format!("{table}.{leaf}")
+    })
+}
+
+/// What a key's value looks like, for type errors.
+fn expected_form(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "timeout" => "expected a duration in quotes, like \"5s\"",
+        "dns" => "expected a resolver URL in quotes, like \"udp://192.0.2.53:53\"",
+        "http" => "expected \"direct\" or a proxy URL in quotes, like \"socks5://127.0.0.1:1080\"",
+        "ecs" => "expected a subnet in quotes, like \"203.0.113.0/24\"",
+        "ca" => "expected a CAA issuer domain in quotes, like \"letsencrypt.org\"",
+        "rir" => "expected one of \"ARIN\", \"RIPE\", \"APNIC\", \"LACNIC\", \"AFRINIC\"",
+        "role" => "expected \"primary\", \"remote\" or \"source\"",
+        "name" | "method" | "policy" | "kind" | "doh_ca" => "expected a string in quotes",
+        "location" => "expected [latitude, longitude], like [50.11, 8.68]",
+        "remotes" | "quorum" => "expected a whole number, like 5",
+        "authoritative_sources" => "expected true or false",
+        "perspectives" => "expected a list of perspective names, like [\"home\", \"eu-west\"]",
+        _ => return None,
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -632,6 +698,36 @@ dns = "https://doh.example.test/dns-query"
 
     fn err_of(text: &str) -> String {
         parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_the_form_it_wants() {
+        let e = err_of("[defaults]\ntimeout = 5\n");
+        assert_eq!(
+            e,
+            "t.toml:2: defaults.timeout: expected a duration in quotes, like \"5s\", got integer 5"
+        );
+        let e = err_of(
+            "[[perspective]]\nname = \"home\"\nrole = \"primary\"\n\n[[perspective]]\nname = \"eu\"\n\
+             role = \"remote\"\nrir = \"RIPE\"\ndns = 53\n",
+        );
+        assert!(
+            e.starts_with("t.toml:9: perspective[1].dns: expected a resolver URL in quotes")
+                && e.ends_with("got integer 53"),
+            "{e}"
+        );
+        let e =
+            err_of("[[perspective]]\nname = \"home\"\nrole = \"primary\"\nlocation = \"paris\"\n");
+        assert!(
+            e.contains("perspective[0].location: expected [latitude, longitude]")
+                && e.ends_with("got string \"paris\""),
+            "{e}"
+        );
+        let e = err_of("[defaults]\nauthoritative_sources = \"yes\"\n");
+        assert!(
+            e.starts_with("t.toml:2: defaults.authoritative_sources: expected true or false"),
+            "{e}"
+        );
     }
 
     #[test]
