@@ -30,23 +30,25 @@ impl Config {
                 .to_string();
             // serde's "invalid type: integer `5`, expected a string" names neither the key nor
             // the form it wants: name both (`defaults.timeout: expected a duration like "5s"`).
-            if let (Some(rest), Some(span)) = (msg.strip_prefix("invalid type: "), e.span()) {
-                if let Some(path) = key_path_at(text, span.start) {
-                    let got = rest
-                        .split(", expected")
-                        .next()
-                        .unwrap_or(rest)
-                        .replace('`', "");
-                    let leaf = path.rsplit('.').next().unwrap_or(&path).to_string();
-                    let want = expected_form(&leaf).map(str::to_string).unwrap_or_else(|| {
-                        rest.split(", ")
-                            .nth(1)
-                            .unwrap_or("another type")
-                            .to_string()
-                    });
-                    msg = format!("{want}, got {got}");
-                    key = path;
-                }
+            let at = e.span().map(|s| s.start);
+            if let (Some(rest), Some(path)) = (
+                msg.strip_prefix("invalid type: "),
+                at.and_then(|a| key_path_at(text, a)),
+            ) {
+                let got = rest
+                    .split(", expected")
+                    .next()
+                    .unwrap_or(rest)
+                    .replace('`', "");
+                let leaf = path.rsplit('.').next().unwrap_or(&path).to_string();
+                let want = expected_form(&leaf).map(str::to_string).unwrap_or_else(|| {
+                    rest.split(", ")
+                        .nth(1)
+                        .unwrap_or("another type")
+                        .to_string()
+                });
+                msg = format!("{want}, got {got}");
+                key = path;
             }
             ConfigError::Invalid {
                 path: p.clone(),
