@@ -19,7 +19,19 @@ use crate::observation::{Check, Method, Observation, Rir, Role};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; does not threaten the renewal.
@@ -41,7 +53,7 @@ impl fmt::Display for Severity {
 }
 
 /// A named problem with the evidence and the fix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Stable code (design §6), e.g. `geodns-divergence`.
@@ -59,7 +71,7 @@ pub struct Finding {
 }
 
 /// Outcome of a check, an identifier or the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// All perspectives agree and the primary passes.
@@ -110,7 +122,7 @@ impl fmt::Display for Outcome {
 }
 
 /// The quorum arithmetic for one identifier and one corroborated check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
     /// The check (`caa`, `http-01`, `dns-01`).
@@ -139,7 +151,7 @@ pub struct Verdict {
 }
 
 /// Policy in force for the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInfo {
     /// `br`, `letsencrypt` or `custom`.
@@ -155,7 +167,7 @@ pub struct PolicyInfo {
 }
 
 /// A perspective as reported (credentials redacted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PerspectiveInfo {
     /// Unique name.
@@ -177,7 +189,7 @@ pub struct PerspectiveInfo {
 }
 
 /// The certificate a name belongs to, when names were read from a client's configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertInfo {
     /// `certbot` or `acme.sh`.
@@ -198,7 +210,7 @@ pub struct CertInfo {
 }
 
 /// The results for one identifier.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifierReport {
     /// The normalised identifier.
@@ -253,7 +265,7 @@ impl IdentifierReport {
 }
 
 /// Whether a failure mode could be seen by this run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
     /// The finding code this is about (serialised as its kebab-case string, as before).
@@ -265,7 +277,7 @@ pub struct Coverage {
 }
 
 /// Name and version of the tool.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolInfo {
     /// Always `mpic-check`.
@@ -275,7 +287,7 @@ pub struct ToolInfo {
 }
 
 /// The whole result of a run: the JSON document of design §8.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     /// Document version (1).

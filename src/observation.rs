@@ -9,7 +9,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// What a perspective counts as in the CA's quorum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The CA's own vantage: must pass, is not counted in the quorum.
@@ -31,7 +43,19 @@ impl fmt::Display for Role {
 }
 
 /// Regional Internet Registry service regions; the BRs require corroborating remotes in two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Rir {
     /// North America.
@@ -76,7 +100,19 @@ impl fmt::Display for Rir {
 }
 
 /// The checks a perspective performs for an identifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Check {
     /// A/AAAA (and the CNAME chain): what address this perspective would contact.
     #[serde(rename = "address")]
@@ -115,7 +151,19 @@ impl fmt::Display for Check {
 }
 
 /// An ACME domain-validation method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Method {
     /// ACME http-01 (port 80).
     #[serde(rename = "http-01")]
@@ -141,7 +189,19 @@ impl Method {
 }
 
 /// Where a failed observation failed. `None` on an observation means the perspective got an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// Name resolution failed (SERVFAIL, REFUSED, unreachable resolver, malformed reply).
@@ -193,7 +253,9 @@ impl fmt::Display for Phase {
 }
 
 /// One resource record as seen on the wire, rendered as text.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Rr {
     /// Owner name, absolute without trailing dot.
@@ -208,7 +270,7 @@ pub struct Rr {
 }
 
 /// The facts of one DNS exchange (one question to one server).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsExchange {
     /// The question name, absolute without trailing dot.
@@ -243,7 +305,7 @@ pub struct DnsExchange {
 }
 
 /// One HTTP request/response in a redirect chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpHop {
     /// The URL requested.
@@ -261,7 +323,7 @@ pub struct HttpHop {
 }
 
 /// What an HTTP-01 fetch showed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpFacts {
     /// The first URL.
@@ -289,7 +351,7 @@ pub struct HttpFacts {
 }
 
 /// The outcome of the same fetch with another User-Agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AltFetch {
     /// The User-Agent sent.
@@ -301,7 +363,7 @@ pub struct AltFetch {
 }
 
 /// One CAA property as found, with the raw flags.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaaRecord {
     /// Flags octet (128 = issuer critical).
@@ -313,7 +375,7 @@ pub struct CaaRecord {
 }
 
 /// What a CAA climb showed and how it was judged for the CA.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaaFacts {
     /// The name whose RRset is relevant (closest non-empty), if any.
@@ -364,6 +426,19 @@ impl fmt::Display for Ede {
     }
 }
 
+// The JSON Schema of a string-serialised fact: the type's own description, as a string.
+impl schemars::JsonSchema for Ede {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Ede".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An Extended DNS Error (RFC 8914): its info-code, then its extra text if any (`18 Prohibited`)."
+        })
+    }
+}
+
 impl Serialize for Ede {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -378,7 +453,7 @@ impl<'de> Deserialize<'de> for Ede {
 }
 
 /// How a CAA climb was judged for the CA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CaaDecision {
     /// The CA may issue.
@@ -557,6 +632,18 @@ impl PartialOrd for Signature {
     }
 }
 
+impl schemars::JsonSchema for Signature {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Signature".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "What kind of answer an observation was, in one word or a short phrase (`timeout`, `http 403`, …): the key perspectives are compared by."
+        })
+    }
+}
+
 impl Serialize for Signature {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -662,7 +749,7 @@ mod fact_tests {
 }
 
 /// What one perspective saw for one identifier and one check: facts only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Observation {
     /// Perspective (or source) name.
@@ -718,7 +805,19 @@ pub struct Observation {
 /// How a connection attempt failed (phase `connect`), as classified where the transport error
 /// is first seen. A refused port means nothing listens there (or a firewall rejects); a reset
 /// or an unreachable host points elsewhere, so the two must not share one word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectFailure {
     /// The target (or the proxy on its behalf) refused the connection.
@@ -730,7 +829,19 @@ pub enum ConnectFailure {
 }
 
 /// Where a refused address came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RefusedFrom {
     /// The name's own A/AAAA records.
@@ -742,7 +853,7 @@ pub enum RefusedFrom {
 }
 
 /// An address a CA will not contact, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefusedAddress {
     /// The address.
@@ -760,7 +871,7 @@ pub struct RefusedAddress {
 }
 
 /// How many nameservers of a zone the caps left unasked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NsCapped {
     /// The zone.
@@ -775,7 +886,7 @@ pub struct NsCapped {
 
 /// What the webroot probe saw around the main fetch: before the file existed, and after it was
 /// rewritten with new content (a cache shows the old content).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeFacts {
     /// Final status before the file was written.

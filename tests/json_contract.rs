@@ -509,6 +509,39 @@ const CODES: &[&str] = &[
     "deadline-exceeded",
 ];
 
+/// Holds `bytes` to the committed JSON Schema `docs/schema/<file>` (generated from the output
+/// types; a unit test keeps the file equal to what the types generate), so a consumer that
+/// validates with the published schema accepts every document the suite sees.
+pub fn against_schema(file: &str, what: &str, bytes: &[u8]) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static VALIDATORS: OnceLock<Mutex<HashMap<String, std::sync::Arc<jsonschema::Validator>>>> =
+        OnceLock::new();
+    let validator = {
+        let mut map = VALIDATORS.get_or_init(Default::default).lock().unwrap();
+        map.entry(file.to_string())
+            .or_insert_with(|| {
+                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("docs/schema")
+                    .join(file);
+                let schema: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                std::sync::Arc::new(jsonschema::validator_for(&schema).unwrap())
+            })
+            .clone()
+    };
+    let value: serde_json::Value = strict(what, bytes);
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not validate against docs/schema/{file}: {errors:#?}"
+    );
+}
+
 fn strict<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> T {
     serde_json::from_slice(bytes).unwrap_or_else(|e| {
         panic!(
@@ -533,6 +566,7 @@ fn document(lab: &crate::e2e::Lab, args: &[&str]) -> Document {
 
 /// Holds any `--format json` output of another test module to the contract.
 pub fn contract(bytes: &[u8], code: i32) {
+    against_schema("report.schema.json", "--format json", bytes);
     let doc: Document = strict("--format json", bytes);
     check_document(&doc, code);
 }
@@ -688,7 +722,10 @@ fn jsonl_lines_match_the_documented_shape() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Line> = text
         .lines()
-        .map(|l| strict("a --format jsonl line", l.as_bytes()))
+        .map(|l| {
+            against_schema("jsonl.schema.json", "a --format jsonl line", l.as_bytes());
+            strict("a --format jsonl line", l.as_bytes())
+        })
         .collect();
     assert_eq!(lines.len(), 3, "{text}");
     let names: Vec<&str> = lines

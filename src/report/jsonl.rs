@@ -17,9 +17,10 @@ use crate::model::{
 };
 
 /// One identifier's line.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Line<'a> {
     #[serde(rename = "type")]
+    #[schemars(extend("const" = "identifier"))]
     kind: &'static str,
     schema_version: u32,
     identifier: &'a IdentifierReport,
@@ -28,7 +29,7 @@ struct Line<'a> {
 
 /// The summary line. The fields are in alphabetical order because the line was first written
 /// with `serde_json::json!`, whose map sorts its keys; keeping the order keeps the bytes.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Summary<'a> {
     ca: &'a str,
     duration_ms: u64,
@@ -44,7 +45,33 @@ struct Summary<'a> {
     started_at: &'a str,
     tool: ToolInfo,
     #[serde(rename = "type")]
+    #[schemars(extend("const" = "summary"))]
     kind: &'static str,
+}
+
+/// The JSON Schema (draft 2020-12) of one `--format jsonl` line: a name's line or the summary.
+pub fn line_schema() -> serde_json::Value {
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)] // only its schema is used
+    #[serde(untagged)]
+    enum AnyLine<'a> {
+        /// `"type": "identifier"`: one name, as soon as it is done.
+        Identifier(Line<'a>),
+        /// `"type": "summary"`: always the last line.
+        Summary(Summary<'a>),
+    }
+    let mut schema = serde_json::to_value(schemars::schema_for!(AnyLine)).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.insert(
+            "$id".into(),
+            "https://github.com/mpic-check/mpic-check/docs/schema/jsonl.schema.json".into(),
+        );
+        o.insert(
+            "description".into(),
+            "one line of mpic-check --format jsonl, schema_version 1 (docs/json.md)".into(),
+        );
+    }
+    schema
 }
 
 /// What the summary line says beyond the per-name counts, which [`Lines`] keeps itself.
