@@ -1,9 +1,11 @@
 //! The HTML report (`--format html`, `--html FILE`): one self-contained HTML5 document that a
 //! sysadmin can attach to a ticket for whoever has to act — the DNS provider, the CDN team, the
 //! firewall owner. It opens with the outcome and the quorum arithmetic per identifier, then shows
-//! per identifier a world map with every perspective placed where it asks from and marked by what
-//! it saw, the perspectives × checks matrix, the findings with evidence and fix, coverage, and
-//! every raw observation in collapsible sections. Everything is inline (CSS and SVG, no script,
+//! a world map with every perspective placed where it asks from and marked by what it saw, the
+//! perspectives × checks matrix, the findings with evidence and fix, coverage, and the raw
+//! observations in collapsible sections. A report of several names opens with a summary table
+//! grouped by outcome instead, draws one map for all of them and folds each name into a
+//! `<details>`, so a bulk run stays a page one can open and mail. Everything is inline (CSS and SVG, no script,
 //! nothing fetched, a Content-Security-Policy that forbids both) so the file works offline and in
 //! a mail attachment. Most strings in a report came off the wire — a TXT record, an HTTP header
 //! or body is whatever the other side chose to send — so every one of them goes through `esc`,
