@@ -231,6 +231,7 @@ fn render(
         Format::Nagios => report::nagios::render(r, out)?,
         Format::Prometheus => report::prometheus::render(r, out)?,
         Format::Html => report::html::render(r, out)?,
+        Format::Markdown => report::markdown::render(r, out)?,
         Format::Table => {
             let tty = std::io::stdout().is_terminal();
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -329,3 +329,84 @@ fn systemd_units_pass_systemd_analyze_verify() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
 }
+
+/// The `run: |` block of the step named `name` in a workflow, unindented.
+fn workflow_script(yaml: &str, name: &str) -> String {
+    let start = yaml
+        .find(&format!("- name: {name}\n"))
+        .unwrap_or_else(|| panic!("no step {name}"));
+    let lines: Vec<&str> = yaml[start..].lines().collect();
+    let run = lines
+        .iter()
+        .position(|l| l.trim() == "run: |")
+        .expect("no run block");
+    let indent = lines[run + 1].len() - lines[run + 1].trim_start().len();
+    lines[run + 1..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() >= indent)
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn github_actions_example_writes_markdown_to_the_summary_and_the_table_to_the_log() {
+    let yaml = std::fs::read_to_string(example("github-actions.yml")).unwrap();
+    // Installs from this checkout, never from a made-up URL.
+    assert!(!yaml.contains("example.invalid"), "{yaml}");
+    assert!(
+        yaml.contains("- run: cargo install --locked --path .\n"),
+        "{yaml}"
+    );
+    let script = workflow_script(&yaml, "MPIC pre-check");
+    let dir = tempfile::tempdir().unwrap();
+    // A fake that prints which format it was asked for and exits 2 (would fail).
+    fake(
+        dir.path(),
+        "mpic-check",
+        &format!(
+            "echo \"$*\" >> {log}\ncase \"$*\" in\n  *markdown*) echo '## mpic-check: WOULD FAIL' ;;\n  \
+             *table*) echo 'Result: WOULD FAIL (exit 2)' ;;\n  *json*) echo '{{}}' ;;\nesac\nexit 2",
+            log = dir.path().join("calls").display()
+        ),
+    );
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "").unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // GitHub runs `run:` blocks with `bash -e`.
+    let out = Command::new("bash")
+        .args(["-e", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", &path)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The job fails with the check's own status, after the log and the artifact are written.
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "## mpic-check: WOULD FAIL\n"
+    );
+    assert_eq!(stdout, "Result: WOULD FAIL (exit 2)\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("mpic-report.json")).unwrap(),
+        "{}\n"
+    );
+    // One network run; the table and the JSON come from its saved observations.
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(
+        calls[0].contains("--save mpic-observations.json"),
+        "{calls:?}"
+    );
+    assert!(calls[0].contains("--format markdown"), "{calls:?}");
+    for c in &calls[1..] {
+        assert!(c.contains("--replay mpic-observations.json"), "{c}");
+    }
+}

@@ -314,3 +314,44 @@ fn ctrl_c_on_json_lines_still_ends_with_the_summary_line() {
     let last: Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
     assert_eq!(last["interrupted"], false, "{last}");
 }
+
+// ---- Markdown -------------------------------------------------------------------------------
+
+#[test]
+fn markdown_for_a_step_summary_lists_names_worst_first_with_their_first_finding() {
+    let (lab, names) = bulk_lab();
+    let out = lab
+        .cmd()
+        .args(["--format", "markdown"])
+        .args(&names)
+        .output()
+        .unwrap();
+    let s = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{s}");
+    assert!(s.starts_with("## mpic-check: WOULD FAIL\n"), "{s}");
+    assert!(
+        s.contains("**20 names:** 3 would fail, 0 at risk, 0 could not assess, 17 ready"),
+        "{s}"
+    );
+    let rows: Vec<&str> = s.lines().filter(|l| l.starts_with("| ")).collect();
+    // Header, rule, one row per name; the three failing names first.
+    assert_eq!(rows.len(), 22, "{s}");
+    assert!(rows[0].starts_with("| name | outcome | "), "{s}");
+    for row in &rows[2..5] {
+        assert!(row.contains(" | WOULD FAIL | "), "{s}");
+    }
+    let x1 = rows
+        .iter()
+        .find(|r| r.starts_with("| x1.bad.example.test | WOULD FAIL |"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(x1.contains("caa-forbids: "), "{x1}");
+    // The findings follow, each with its evidence and fix.
+    let findings = &s[s.find("\n### Findings (").unwrap_or_else(|| panic!("{s}"))..];
+    assert!(
+        findings.contains("**Error** caa-forbids — x1.bad.example.test\n\n- "),
+        "{findings}"
+    );
+    assert!(findings.contains("\nFix: "), "{findings}");
+    // No ANSI colour or terminal-only drawing in a file CI renders.
+    assert!(!s.contains('\x1b') && !s.contains('┌'), "{s}");
+}

@@ -236,6 +236,8 @@ pub enum Format {
     Jsonl,
     /// One self-contained HTML page (map, matrix, findings) to attach to a ticket.
     Html,
+    /// GitHub-flavoured Markdown (summary table + findings) for $GITHUB_STEP_SUMMARY and tickets.
+    Markdown,
 }
 
 /// Which ACME challenge the renewal will use.

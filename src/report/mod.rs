@@ -6,6 +6,7 @@ pub mod build;
 pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod markdown;
 pub mod nagios;
 pub mod prometheus;
 pub mod table;

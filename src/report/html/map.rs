@@ -1,6 +1,8 @@
-//! The per-identifier world map: every perspective placed where it asks from (its configured
-//! location, else its RIR's middle), marked by the worst standing the analysis gave its
-//! observations, and pushed apart so markers and labels never overlap. The continents come from
+//! The world map: every perspective placed where it asks from (its configured location, else its
+//! RIR's middle), marked by the worst standing the analysis gave its observations, and pushed
+//! apart so markers and labels never overlap. A report of one name gets that name's map; a report
+//! of many gets one map for all of them (each perspective marked by its worst standing over every
+//! name), since 200 copies of the same five pins made the page 6 MB. The continents come from
 //! `world`.
 
 use super::*;
@@ -26,6 +28,41 @@ pub(super) fn perspective_mark(p: &PerspectiveInfo, id: &IdentifierReport) -> (M
         why = "every check as expected".to_string();
     }
     (mark, why)
+}
+
+/// [`perspective_mark`] over several identifiers: the worst standing any of them gave the
+/// perspective, the reason naming the first identifier with it and how many more share it.
+/// For one identifier it is exactly [`perspective_mark`].
+pub(super) fn perspective_mark_all(
+    p: &PerspectiveInfo,
+    ids: &[&IdentifierReport],
+) -> (Mark, String) {
+    if let [id] = ids {
+        return perspective_mark(p, id);
+    }
+    let asked: Vec<(&IdentifierReport, (Mark, String))> = ids
+        .iter()
+        .filter(|id| id.observations.iter().any(|o| o.perspective == p.name))
+        .map(|id| (*id, perspective_mark(p, id)))
+        .collect();
+    let Some(worst) = asked.iter().map(|(_, (m, _))| *m).max_by_key(|m| m.rank()) else {
+        return (Mark::Unknown, "not asked for these identifiers".to_string());
+    };
+    if worst == Mark::Pass {
+        return (
+            Mark::Pass,
+            format!("every check as expected for {} identifier(s)", asked.len()),
+        );
+    }
+    let with: Vec<&(&IdentifierReport, (Mark, String))> =
+        asked.iter().filter(|(_, (m, _))| *m == worst).collect();
+    let (first, (_, why)) = with[0];
+    let more = if with.len() > 1 {
+        format!(" (and {} more identifier(s))", with.len() - 1)
+    } else {
+        String::new()
+    };
+    (worst, format!("{}: {why}{more}", first.name))
 }
 
 pub(super) fn check_label(o: &Observation) -> String {
@@ -147,7 +184,13 @@ fn layout(pins: &mut [Pin<'_>]) {
     }
 }
 
-pub(super) fn map(r: &Report, id: &IdentifierReport, i: usize, out: &mut String) -> fmt::Result {
+pub(super) fn map(
+    r: &Report,
+    ids: &[&IdentifierReport],
+    subject: &str,
+    i: &str,
+    out: &mut String,
+) -> fmt::Result {
     let mut pins = Vec::new();
     let mut unplaced = Vec::new();
     // The primary first so it keeps its true spot when markers are pushed apart.
@@ -157,7 +200,7 @@ pub(super) fn map(r: &Report, id: &IdentifierReport, i: usize, out: &mut String)
         .filter(|p| p.role == Role::Primary)
         .chain(r.perspectives.iter().filter(|p| p.role != Role::Primary));
     for p in order {
-        let (mark, why) = perspective_mark(p, id);
+        let (mark, why) = perspective_mark_all(p, ids);
         match (p.role, place(p)) {
             (Role::Primary | Role::Remote, Some(([lat, lon], configured))) => {
                 let anchor = project(lat, lon);
@@ -174,7 +217,10 @@ pub(super) fn map(r: &Report, id: &IdentifierReport, i: usize, out: &mut String)
             // Sources (authoritative servers, public resolvers) are diagnostic, not vantage
             // points of a CA; they and perspectives without a region are listed instead.
             _ => {
-                if id.observations.iter().any(|o| o.perspective == p.name) {
+                if ids
+                    .iter()
+                    .any(|id| id.observations.iter().any(|o| o.perspective == p.name))
+                {
                     unplaced.push((p, mark, why));
                 }
             }
@@ -199,7 +245,7 @@ pub(super) fn map(r: &Report, id: &IdentifierReport, i: usize, out: &mut String)
         "<figure class=\"map\">\n<svg viewBox=\"0 0 {MAP_W:.0} {MAP_H:.0}\" role=\"img\" \
          aria-labelledby=\"map-{i}-t map-{i}-d\">\n<title id=\"map-{i}-t\">Perspectives for {} \
          on a world map</title>\n<desc id=\"map-{i}-d\">{}</desc>",
-        esc(&id.name),
+        esc(subject),
         esc(&desc.join("; "))
     )?;
     writeln!(

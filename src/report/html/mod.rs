@@ -1,9 +1,11 @@
 //! The HTML report (`--format html`, `--html FILE`): one self-contained HTML5 document that a
 //! sysadmin can attach to a ticket for whoever has to act — the DNS provider, the CDN team, the
 //! firewall owner. It opens with the outcome and the quorum arithmetic per identifier, then shows
-//! per identifier a world map with every perspective placed where it asks from and marked by what
-//! it saw, the perspectives × checks matrix, the findings with evidence and fix, coverage, and
-//! every raw observation in collapsible sections. Everything is inline (CSS and SVG, no script,
+//! a world map with every perspective placed where it asks from and marked by what it saw, the
+//! perspectives × checks matrix, the findings with evidence and fix, coverage, and the raw
+//! observations in collapsible sections. A report of several names opens with a summary table
+//! grouped by outcome instead, draws one map for all of them and folds each name into a
+//! `<details>`, so a bulk run stays a page one can open and mail. Everything is inline (CSS and SVG, no script,
 //! nothing fetched, a Content-Security-Policy that forbids both) so the file works offline and in
 //! a mail attachment. Most strings in a report came off the wire — a TXT record, an HTTP header
 //! or body is whatever the other side chose to send — so every one of them goes through `esc`,
@@ -190,9 +192,28 @@ fn page(r: &Report, out: &mut String) -> fmt::Result {
         r.identifiers.len(),
         r.findings.len()
     )?;
-    verdicts(r, out)?;
-    for (i, id) in r.identifiers.iter().enumerate() {
-        identifier(r, id, i, out)?;
+    if r.identifiers.len() > 1 {
+        // Many names: the summary table first, one map for all of them, then each name's
+        // arithmetic and matrix folded away, so 200 names stay a page one can read (and send).
+        summary(r, out)?;
+        let all: Vec<&IdentifierReport> = r.identifiers.iter().collect();
+        out.push_str(
+            "<section class=\"where\" aria-labelledby=\"where-h\">\n<h2 id=\"where-h\">Where \
+             the perspectives ask from</h2>\n<p class=\"sub\">Each perspective is marked by the \
+             worst it saw for any of these names.</p>\n",
+        );
+        map(r, &all, &format!("{} identifiers", all.len()), "all", out)?;
+        out.push_str("</section>\n<section class=\"details\" aria-labelledby=\"details-h\">\n");
+        out.push_str("<h2 id=\"details-h\">Per name</h2>\n");
+        for (i, id) in r.identifiers.iter().enumerate() {
+            folded(r, id, i, out)?;
+        }
+        out.push_str("</section>\n");
+    } else {
+        verdicts(r, out)?;
+        for (i, id) in r.identifiers.iter().enumerate() {
+            identifier(r, id, i, out)?;
+        }
     }
     findings(r, out)?;
     coverage(r, out)?;
@@ -244,6 +265,15 @@ fn verdicts(r: &Report, out: &mut String) -> fmt::Result {
         out.push_str("<p>No identifier was checked.</p>\n");
     }
     for (i, id) in r.identifiers.iter().enumerate() {
+        card(id, i, out)?;
+    }
+    out.push_str("</section>\n");
+    Ok(())
+}
+
+/// An identifier's card: its outcome, method, certificate and each verdict's arithmetic.
+fn card(id: &IdentifierReport, i: usize, out: &mut String) -> fmt::Result {
+    {
         let m = Mark::of(id.outcome);
         writeln!(
             out,
@@ -303,7 +333,6 @@ fn verdicts(r: &Report, out: &mut String) -> fmt::Result {
         }
         out.push_str("</div>\n");
     }
-    out.push_str("</section>\n");
     Ok(())
 }
 
@@ -318,9 +347,134 @@ fn identifier(r: &Report, id: &IdentifierReport, i: usize, out: &mut String) -> 
         m.class(),
         outcome_word(id.outcome)
     )?;
-    map(r, id, i, out)?;
+    map(r, &[id], &id.name, &i.to_string(), out)?;
     matrix(r, id, out)?;
     out.push_str("</section>\n");
+    Ok(())
+}
+
+/// One name of many, folded: the summary line shows the outcome, opening it shows the card and
+/// the matrix (the map is the shared one above).
+fn folded(r: &Report, id: &IdentifierReport, i: usize, out: &mut String) -> fmt::Result {
+    let m = Mark::of(id.outcome);
+    writeln!(
+        out,
+        "<details class=\"ident\" id=\"id-{i}\">\n<summary>{} {} <span class=\"word {}\">{}\
+         </span></summary>",
+        Sym(m),
+        esc(&id.name),
+        m.class(),
+        outcome_word(id.outcome)
+    )?;
+    card(id, i, out)?;
+    matrix(r, id, out)?;
+    out.push_str("</details>\n");
+    Ok(())
+}
+
+/// The order of the summary's groups: what needs action first.
+const GROUPS: [(Outcome, &str); 4] = [
+    (Outcome::Fail, "Would fail"),
+    (Outcome::AtRisk, "At risk"),
+    (Outcome::Unknown, "Could not assess"),
+    (Outcome::Pass, "Ready"),
+];
+
+/// The summary table of a report of many names: one row per name, grouped by outcome (would
+/// fail, at risk, could not assess, ready) and in report order within a group. The order is
+/// the page's own (no script may run), so the names that need action come first. Each row has
+/// each check's quorum and the name's first finding, dissenting evidence first.
+fn summary(r: &Report, out: &mut String) -> fmt::Result {
+    let checks: Vec<Check> = CHECKS
+        .iter()
+        .copied()
+        .filter(|c| {
+            r.identifiers
+                .iter()
+                .any(|id| id.verdicts.iter().any(|v| v.check == *c))
+        })
+        .collect();
+    let count = |o: Outcome| r.identifiers.iter().filter(|i| i.outcome == o).count();
+    let counts: Vec<String> = GROUPS
+        .iter()
+        .map(|(o, w)| format!("{} {}", count(*o), w.to_lowercase()))
+        .collect();
+    writeln!(
+        out,
+        "<section class=\"summary\" aria-labelledby=\"summary-h\">\n<h2 id=\"summary-h\">\
+         Summary</h2>\n<p>{} names: {}</p>",
+        r.identifiers.len(),
+        counts.join(", ")
+    )?;
+    out.push_str(
+        "<div class=\"scroll\"><table class=\"summary\">\n<caption>Names that need action \
+         first; open a name below for its arithmetic and matrix.</caption>\n<thead><tr>\
+         <th scope=\"col\">name</th><th scope=\"col\">outcome</th>",
+    );
+    for c in &checks {
+        write!(out, "<th scope=\"col\">{c}</th>")?;
+    }
+    out.push_str("<th scope=\"col\">first finding</th></tr></thead>\n");
+    for (outcome, title) in GROUPS {
+        let group: Vec<(usize, &IdentifierReport)> = r
+            .identifiers
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| id.outcome == outcome)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let m = Mark::of(outcome);
+        writeln!(
+            out,
+            "<tbody class=\"{}\"><tr><th scope=\"rowgroup\" colspan=\"{}\">{} {title} ({})</th>\
+             </tr>",
+            m.class(),
+            checks.len() + 3,
+            Sym(m),
+            group.len()
+        )?;
+        for (i, id) in group {
+            write!(
+                out,
+                "<tr><th scope=\"row\"><a href=\"#id-{i}\">{}</a></th><td class=\"word {}\">{}</td>",
+                esc(&id.name),
+                m.class(),
+                outcome_word(id.outcome)
+            )?;
+            for c in &checks {
+                match id.verdicts.iter().find(|v| v.check == *c) {
+                    Some(v) => {
+                        let vm = Mark::of(v.outcome);
+                        write!(
+                            out,
+                            "<td class=\"cell {}\">{} {}/{}</td>",
+                            vm.class(),
+                            Sym(vm),
+                            v.corroborating,
+                            v.remotes
+                        )?;
+                    }
+                    None => out.push_str("<td class=\"cell none\">—</td>"),
+                }
+            }
+            match r.findings.iter().find(|f| f.identifier == id.name) {
+                Some(f) => {
+                    let evidence = super::dissenting_first(f).first().copied().unwrap_or("");
+                    writeln!(
+                        out,
+                        "<td><code>{}</code> {}</td></tr>",
+                        esc(f.code.as_str()),
+                        esc(&shorten(evidence, 120))
+                    )?;
+                }
+                None => out.push_str("<td class=\"cell none\">—</td></tr>\n"),
+            }
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table></div>\n</section>\n");
     Ok(())
 }
 
@@ -656,6 +810,11 @@ padding:4px 14px;margin:.5em 0}
 .evidence{margin:.3em 0;padding-left:1.2em}.evidence li{overflow-wrap:anywhere}
 .fix{margin:.4em 0}
 .cov td:nth-child(2){white-space:nowrap}
+table.summary tbody th[scope=rowgroup]{background:var(--soft);font-weight:700}
+table.summary tbody th[scope=row]{font-weight:400;white-space:nowrap}
+table.summary td.cell{min-width:0}
+details.ident>summary{font-weight:600}
+details.ident .card{border:none;padding:4px 0}
 details{border:1px solid var(--line);border-radius:6px;padding:4px 10px;margin:6px 0}
 summary{cursor:pointer;font-weight:600}
 .obs{border-top:1px dashed var(--line);margin-top:6px}

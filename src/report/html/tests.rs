@@ -643,3 +643,82 @@ fn escaper_covers_markup_quotes_and_controls() {
         "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\u{fffd}\u{fffd}ok\u{fffd}moc.\n"
     );
 }
+
+// ---- Many names ------------------------------------------------------------------------------
+
+/// The text of `html` from the first `from` to the first `to` after it.
+fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let start = html.find(from).unwrap_or_else(|| panic!("no {from}"));
+    let end = start + html[start..].find(to).unwrap_or_else(|| panic!("no {to}"));
+    &html[start..end]
+}
+
+#[test]
+fn two_hundred_names_get_one_map_a_grouped_summary_and_folded_details() {
+    let r = crate::report::test_fixtures::bulk_report(200);
+    let html = render_str(&r);
+    parse(&html);
+    // 201 maps made this 6 MB; one map and folded details keep it small enough to mail.
+    assert!(html.len() < 1_500_000, "{} bytes", html.len());
+    assert_eq!(html.matches("<figure class=\"map\">").count(), 1);
+    // The map and the hidden sheet of continents it `use`s: nothing else is an SVG.
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert_eq!(pins(&html).len(), 5);
+    assert_eq!(
+        html.matches("<details class=\"ident\" id=\"id-").count(),
+        200
+    );
+    // Raw observations only for the 33 names that are not ready.
+    assert_eq!(html.matches("<details class=\"ident-raw\"").count(), 33);
+    assert!(html.contains("The observations of the 167 ready name(s) are left out here"));
+    assert!(!html.contains("<details class=\"ident\" id=\"id-0\" open"));
+    // The summary comes before the map and the details, grouped worst first without script.
+    let summary = between(&html, "<section class=\"summary\"", "</section>");
+    assert!(html.find("<section class=\"summary\"") < html.find("<figure class=\"map\">"));
+    assert!(
+        summary.contains("200 names: 8 would fail, 20 at risk, 5 could not assess, 167 ready"),
+        "{summary}"
+    );
+    let at = |s: &str| {
+        summary
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} in {summary}"))
+    };
+    assert!(at("Would fail (8)") < at("At risk (20)"));
+    assert!(at("At risk (20)") < at("Could not assess (5)"));
+    assert!(at("Could not assess (5)") < at("Ready (167)"));
+    assert_eq!(summary.matches("<tr><th scope=\"row\">").count(), 200);
+    // Every row links to its folded details.
+    let first = between(summary, "<th scope=\"row\"><a href=\"#id-", "</a>");
+    let (id, name) = first["<th scope=\"row\"><a href=\"#id-".len()..]
+        .split_once("\">")
+        .unwrap();
+    assert_eq!(r.identifiers[id.parse::<usize>().unwrap()].name, name);
+    assert_eq!(
+        r.identifiers[id.parse::<usize>().unwrap()].outcome,
+        Outcome::Fail
+    );
+    insta::assert_snapshot!(summary);
+}
+
+#[test]
+fn one_name_keeps_its_own_map_and_open_layout() {
+    let html = render_str(&crate::report::test_fixtures::bulk_report(1));
+    parse(&html);
+    assert_eq!(html.matches("<figure class=\"map\">").count(), 1);
+    assert!(!html.contains("<section class=\"summary\""));
+    assert!(!html.contains("<details class=\"ident\""));
+    insta::assert_snapshot!(between(&html, "<main>", "<section class=\"raw\""));
+}
+
+#[test]
+fn hostile_names_in_the_summary_are_escaped() {
+    let mut r = report(Kind::AtRisk);
+    let mut second = r.identifiers[0].clone();
+    second.name = SCRIPT.to_string();
+    second.outcome = Outcome::Fail;
+    r.identifiers.push(second);
+    let html = validate(&r);
+    let summary = between(&html, "<section class=\"summary\"", "</section>");
+    assert!(summary.contains(&esc(SCRIPT).to_string()), "{summary}");
+}
