@@ -331,6 +331,52 @@ fn truncated_udp_answers_are_retried_over_tcp() {
 }
 
 #[test]
+fn a_lost_udp_datagram_is_sent_again_within_the_timeout() {
+    // Every first datagram of every query is lost, to the resolver and to both nameservers: a CA's
+    // resolver retries, so the domain must still pass, and the JSON says what it took.
+    let lab = auth_lab(
+        resolver_zone().behaviour(Behaviour::LoseFirstUdp),
+        |_| example_zone().behaviour(Behaviour::LoseFirstUdp),
+        REMOTES,
+    );
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    for p in ["home", "us", "eu", "ap"] {
+        let o = obs(&doc, p, "dns-01");
+        assert_eq!(o["ok"], true, "{p}: {o}");
+        assert_eq!(o["txt"][0], TOKEN, "{p}");
+        let ex = &o["dns"][0];
+        assert_eq!(ex["retransmits"], 1, "{p}: {ex}");
+        // The timeout is 1 s; the retransmission goes out after a third of it, not after all of it.
+        let ms = ex["elapsed_ms"].as_u64().unwrap();
+        assert!((300..1_000).contains(&ms), "{p}: {ms} ms");
+    }
+    assert_eq!(doc["identifiers"][0]["verdicts"][0]["outcome"], "pass");
+    assert!(
+        !codes(&doc).contains(&"ns-unreachable".to_string()),
+        "{doc:#}"
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    // The resolver saw the TXT question twice, both over UDP (no fallback to TCP was needed).
+    let asked = lab
+        .resolver
+        .queries_for("_acme-challenge.www.example.test.");
+    assert!(
+        asked
+            .iter()
+            .filter(|q| q.qtype == "TXT" && q.transport == crate::support::dns::Transport::Udp)
+            .count()
+            >= 2,
+        "{asked:?}"
+    );
+}
+
+#[test]
 fn caa_that_forbids_the_ca_fails_with_the_fix() {
     let zone = Zone::new("test")
         .a("www.example.test", "127.0.20.1")

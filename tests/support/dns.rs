@@ -59,6 +59,9 @@ pub enum Behaviour {
     /// RCODE=SERVFAIL with an Extended DNS Error (RFC 8914) of this info code, as a validating
     /// resolver sends for DNSSEC failures (6 = DNSSEC Bogus).
     ServFailEde(u16),
+    /// Over UDP: the first datagram of every query (client address and query ID) is lost, a
+    /// retransmission of it is answered, as on a lossy path. Over TCP: answer normally.
+    LoseFirstUdp,
 }
 
 /// Transport a query arrived on.
@@ -493,6 +496,8 @@ struct Handler {
     /// (a record that appears late, or is deleted early).
     zone: Arc<std::sync::RwLock<Zone>>,
     log: QueryLogStore,
+    /// Queries (client address, ID) whose first datagram [`Behaviour::LoseFirstUdp`] dropped.
+    lost: Arc<Mutex<std::collections::HashSet<(SocketAddr, u16)>>>,
 }
 
 fn failed_info(request: &Request) -> ResponseInfo {
@@ -554,6 +559,16 @@ impl RequestHandler for Handler {
                 let zone = self.zone.read().unwrap().clone();
                 match zone.behaviour_for(src, qtype) {
                     Behaviour::Silent => return failed_info(request),
+                    Behaviour::LoseFirstUdp
+                        if udp
+                            && self
+                                .lost
+                                .lock()
+                                .unwrap()
+                                .insert((request.src(), request.metadata.id)) =>
+                    {
+                        return failed_info(request);
+                    }
                     Behaviour::Refused => (ResponseCode::Refused, None, None),
                     Behaviour::ServFail => (ResponseCode::ServFail, None, None),
                     Behaviour::ServFailEde(code) => {
@@ -672,6 +687,7 @@ impl DnsServer {
         let handler = Handler {
             zone: zone.clone(),
             log: log.clone(),
+            lost: Arc::default(),
         };
         let thread = ServerThread::spawn(&format!("dns-{addr}"), move || async move {
             let udp = tokio::net::UdpSocket::from_std(udp).expect("register UDP socket");
