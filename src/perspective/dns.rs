@@ -121,6 +121,11 @@ impl Answer {
         )
     }
 
+    /// A real answer with the AA flag: what an authoritative server of the zone says.
+    pub fn is_authoritative(&self) -> bool {
+        self.is_answer() && self.facts.aa
+    }
+
     /// Answer records of `rtype` owned by the end of the CNAME chain.
     pub fn records(&self, rtype: RecordType) -> Vec<&Record> {
         let Some(m) = &self.message else {

@@ -62,6 +62,9 @@ pub enum Behaviour {
     /// Over UDP: the first datagram of every query (client address and query ID) is lost, a
     /// retransmission of it is answered, as on a lossy path. Over TCP: answer normally.
     LoseFirstUdp,
+    /// A lame server: listed in NS but not serving the zone, it answers NOERROR with AA=0 and no
+    /// records (as a server with recursion off and no such zone sends an empty upward answer).
+    Lame,
 }
 
 /// Transport a query arrived on.
@@ -546,6 +549,7 @@ impl RequestHandler for Handler {
         metadata.recursion_available = true;
 
         let mut ede: Option<u16> = None;
+        let mut lame = false;
         let (rcode, lookup, ecs_scope) = match query {
             None => (ResponseCode::FormErr, None, None),
             Some(_) if request.metadata.op_code != OpCode::Query => {
@@ -576,6 +580,10 @@ impl RequestHandler for Handler {
                         (ResponseCode::ServFail, None, None)
                     }
                     Behaviour::NotImp => (ResponseCode::NotImp, None, None),
+                    Behaviour::Lame => {
+                        lame = true;
+                        (ResponseCode::NoError, None, None)
+                    }
                     Behaviour::TruncateUdp if udp => {
                         metadata.truncation = true;
                         (ResponseCode::NoError, None, None)
@@ -593,7 +601,8 @@ impl RequestHandler for Handler {
         };
         metadata.response_code = rcode;
         // AA only on real data or a real negative answer, as a server would.
-        metadata.authoritative = matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain);
+        metadata.authoritative =
+            !lame && matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain);
 
         // EDNS in, EDNS out. The payload size of the response OPT is also
         // what hickory truncates UDP responses to, so mirror the client's.
