@@ -302,6 +302,14 @@ pub struct DnsExchange {
     /// Extended DNS Error (RFC 8914) the server attached: "<info-code> <meaning>: <extra text>".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ede: Option<Ede>,
+    /// UDP datagrams sent again because no reply had come yet (0 when the first one was answered
+    /// or the transport is not UDP). Absent in JSON when 0, so older saved runs still load.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retransmits: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One HTTP request/response in a redirect chain.

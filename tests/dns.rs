@@ -278,6 +278,71 @@ fn refusing_and_silent_nameservers_are_reported_not_fatal() {
 }
 
 #[test]
+fn a_lame_nameserver_is_skipped_and_named_not_believed() {
+    // ns1 is listed in NS but does not serve the zone: it answers NOERROR without AA and nothing
+    // in it. That is not "no TXT record": a CA's resolver asks ns2, and so must the remotes.
+    let lab = auth_lab(
+        resolver_zone(),
+        |ip| {
+            if ip == lo(0, 1, 1) {
+                example_zone().behaviour(Behaviour::Lame)
+            } else {
+                example_zone()
+            }
+        },
+        REMOTES,
+    );
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    for p in ["us", "eu", "ap"] {
+        let o = obs(&doc, p, "dns-01");
+        assert_eq!(o["ok"], true, "{p}: {o}");
+        assert_eq!(o["txt"][0], TOKEN, "{p}");
+    }
+    assert!(
+        !codes(&doc).contains(&"txt-missing-on-ns".to_string()),
+        "a lame server's empty reply is no missing record: {doc:#}"
+    );
+    let f = finding(&doc, "ns-unreachable");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["perspectives"],
+        serde_json::json!(["ns1.example.test@127.0.1.1"])
+    );
+    assert!(
+        f["evidence"].to_string().contains("without the AA flag"),
+        "{f}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains("lame delegation"),
+        "{f}"
+    );
+    assert_eq!(code, 1, "{doc:#}");
+
+    // Every nameserver lame: no authoritative answer anywhere, so the remotes fail, and say why.
+    let lab = auth_lab(
+        resolver_zone(),
+        |_| example_zone().behaviour(Behaviour::Lame),
+        REMOTES,
+    );
+    let (code, doc) = lab.json(&["--method", "dns-01", "www.example.test"]);
+    let o = obs(&doc, "eu", "dns-01");
+    assert_eq!(o["ok"], false, "{o}");
+    assert_eq!(o["phase"], "dns", "{o}");
+    assert!(
+        o["summary"].as_str().unwrap().contains("lame delegation"),
+        "{o}"
+    );
+    assert_eq!(finding(&doc, "ns-unreachable")["severity"], "error");
+    assert_eq!(code, 2, "{doc:#}");
+}
+
+#[test]
 fn cname_loops_and_long_chains_are_bounded_failures() {
     let looping = resolver_zone()
         .cname("loop.example.test", "loop2.example.test")
@@ -327,6 +392,52 @@ fn truncated_udp_answers_are_retried_over_tcp() {
             .queries()
             .iter()
             .any(|q| q.transport == crate::support::dns::Transport::Tcp)
+    );
+}
+
+#[test]
+fn a_lost_udp_datagram_is_sent_again_within_the_timeout() {
+    // Every first datagram of every query is lost, to the resolver and to both nameservers: a CA's
+    // resolver retries, so the domain must still pass, and the JSON says what it took.
+    let lab = auth_lab(
+        resolver_zone().behaviour(Behaviour::LoseFirstUdp),
+        |_| example_zone().behaviour(Behaviour::LoseFirstUdp),
+        REMOTES,
+    );
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    for p in ["home", "us", "eu", "ap"] {
+        let o = obs(&doc, p, "dns-01");
+        assert_eq!(o["ok"], true, "{p}: {o}");
+        assert_eq!(o["txt"][0], TOKEN, "{p}");
+        let ex = &o["dns"][0];
+        assert_eq!(ex["retransmits"], 1, "{p}: {ex}");
+        // The timeout is 1 s; the retransmission goes out after a third of it, not after all of it.
+        let ms = ex["elapsed_ms"].as_u64().unwrap();
+        assert!((300..1_000).contains(&ms), "{p}: {ms} ms");
+    }
+    assert_eq!(doc["identifiers"][0]["verdicts"][0]["outcome"], "pass");
+    assert!(
+        !codes(&doc).contains(&"ns-unreachable".to_string()),
+        "{doc:#}"
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    // The resolver saw the TXT question twice, both over UDP (no fallback to TCP was needed).
+    let asked = lab
+        .resolver
+        .queries_for("_acme-challenge.www.example.test.");
+    assert!(
+        asked
+            .iter()
+            .filter(|q| q.qtype == "TXT" && q.transport == crate::support::dns::Transport::Udp)
+            .count()
+            >= 2,
+        "{asked:?}"
     );
 }
 

@@ -124,6 +124,7 @@ fn exchange(qname: &str, qtype: &str, server: &str, answers: Vec<Rr>) -> DnsExch
         elapsed_ms: 23,
         error: None,
         ede: None,
+        retransmits: 0,
     }
 }
 

@@ -284,6 +284,9 @@ struct DnsExchange {
     error: Option<String>,
     #[serde(default)]
     ede: Option<String>,
+    /// Absent when 0.
+    #[serde(default)]
+    retransmits: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,9 @@
 //! TTLs, ECS scope, negative TTL). hickory-proto does the wire format; the transport is ours
 //! because a CA-faithful diff needs what a stub resolver hides: no cache, no retries that multiply
 //! a timeout, replies with the wrong ID or question ignored instead of believed, truncation and
-//! refusal reported as such, and a hard bound on time and bytes for hostile servers.
+//! refusal reported as such, and a hard bound on time and bytes for hostile servers. A lost UDP
+//! datagram is sent again inside the same deadline (as a CA's resolver retries: Boulder tries a
+//! query 3 times), so one dropped packet is not reported as a dead server, and the count is a fact.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -22,6 +24,10 @@ use crate::text::escape_bytes;
 pub const MAX_CNAME_CHAIN: usize = 12;
 /// EDNS payload size advertised, as recommended by DNS Flag Day 2020.
 const EDNS_PAYLOAD: u16 = 1232;
+/// UDP datagrams sent per question at most: the first and two retransmissions, spread evenly over
+/// the step's timeout (Boulder's `dnsTries` is 3). The deadline stays the same, so a silent server
+/// still costs one timeout, never three.
+pub const UDP_TRIES: u32 = 3;
 
 /// How to reach one DNS server.
 #[derive(Debug, Clone)]
@@ -115,6 +121,11 @@ impl Answer {
         )
     }
 
+    /// A real answer with the AA flag: what an authoritative server of the zone says.
+    pub fn is_authoritative(&self) -> bool {
+        self.is_answer() && self.facts.aa
+    }
+
     /// Answer records of `rtype` owned by the end of the CNAME chain.
     pub fn records(&self, rtype: RecordType) -> Vec<&Record> {
         let Some(m) = &self.message else {
@@ -184,6 +195,7 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
         elapsed_ms: 0,
         error: None,
         ede: None,
+        retransmits: 0,
     };
     // RFC 8484 §4.1: DoH queries use ID 0 so HTTP caches can share answers.
     let id = if matches!(t, Transport::Doh { .. }) {
@@ -194,7 +206,16 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
     let result = match build_query(qname, rtype, ask, id) {
         Ok((id, bytes, q)) => {
             let deadline = tokio::time::Instant::now() + ask.timeout;
-            send(t, id, &bytes, &q, deadline, ask.timeout).await
+            send(
+                t,
+                id,
+                &bytes,
+                &q,
+                deadline,
+                ask.timeout,
+                &mut facts.retransmits,
+            )
+            .await
         }
         Err(e) => Err(DnsFailure::Malformed(e)),
     };
@@ -284,10 +305,12 @@ async fn send(
     q: &Query,
     deadline: tokio::time::Instant,
     timeout: Duration,
+    retransmits: &mut u32,
 ) -> Result<(Message, bool), DnsFailure> {
     match t {
         Transport::Udp(server) => {
-            match tokio::time::timeout_at(deadline, udp(*server, id, bytes, q, deadline)).await {
+            let udp = udp(*server, id, bytes, q, deadline, timeout, retransmits);
+            match tokio::time::timeout_at(deadline, udp).await {
                 Ok(Ok(msg)) if msg.metadata.truncation => {
                     // TCP retry to the same server, within what is left of the deadline.
                     let tcp = async {
@@ -413,6 +436,8 @@ async fn udp(
     bytes: &[u8],
     q: &Query,
     deadline: tokio::time::Instant,
+    timeout: Duration,
+    retransmits: &mut u32,
 ) -> Result<Message, DnsFailure> {
     let bind: SocketAddr = if server.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
@@ -436,19 +461,37 @@ async fn udp(
     // Keep listening past spoofed or stray datagrams (wrong ID, wrong question): they must be
     // ignored, not believed. The deadline bounds the loop; what was ignored is reported with it.
     let mut ignored = 0;
+    // The same bytes (same ID) go out again on the same socket, so a late reply to any of them is
+    // accepted: the server may be slow rather than the datagram lost.
+    let interval = timeout / UDP_TRIES;
+    let mut next_send = tokio::time::Instant::now() + interval;
     loop {
         buf.clear();
-        let n = match tokio::time::timeout_at(deadline, sock.recv_buf(&mut buf)).await {
+        let wake = if *retransmits + 1 < UDP_TRIES {
+            next_send.min(deadline)
+        } else {
+            deadline
+        };
+        let n = match tokio::time::timeout_at(wake, sock.recv_buf(&mut buf)).await {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
                 return Err(last_bad.unwrap_or_else(|| DnsFailure::Network(e.to_string())));
             }
+            Err(_) if wake < deadline => {
+                sock.send(bytes)
+                    .await
+                    .map_err(|e| DnsFailure::Network(e.to_string()))?;
+                *retransmits += 1;
+                next_send += interval;
+                continue;
+            }
             Err(_) => {
+                let sent = *retransmits + 1;
                 return Err(match last_bad {
                     Some(bad) => DnsFailure::Timeout2(format!(
-                        "no valid reply; ignored {ignored} bad one(s), last: {bad}"
+                        "no valid reply to {sent} datagram(s); ignored {ignored} bad one(s), last: {bad}"
                     )),
-                    None => DnsFailure::Timeout2("no reply".into()),
+                    None => DnsFailure::Timeout2(format!("no reply to {sent} datagram(s)")),
                 });
             }
         };
@@ -680,6 +723,44 @@ mod tests {
         assert!(a.message.is_none());
         assert_eq!(failure_kind(&a), Some(FailureKind::Timeout));
         assert!(a.facts.elapsed_ms < 3_000);
+        // Retransmitted inside the same timeout, never after it.
+        assert_eq!(a.facts.retransmits, UDP_TRIES - 1);
+        let mut buf = [0u8; 512];
+        let mut got = 0;
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_millis(50), silent.recv_from(&mut buf)).await
+        {
+            got += 1;
+        }
+        assert_eq!(got, UDP_TRIES, "datagrams the silent server received");
+    }
+
+    #[tokio::test]
+    async fn a_lost_datagram_is_sent_again_and_a_late_first_reply_still_counts() {
+        // The server answers only the second datagram of the query.
+        let srv = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = srv.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (_, _) = srv.recv_from(&mut buf).await.unwrap();
+            let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+            let mut q = Message::from_vec(&buf[..n]).unwrap();
+            q.metadata.message_type = MessageType::Response;
+            srv.send_to(&q.to_vec().unwrap(), from).await.unwrap();
+        });
+        let ask = Ask {
+            recursion: true,
+            ecs: None,
+            timeout: Duration::from_millis(900),
+        };
+        let a = exchange(&Transport::Udp(addr), "example.test", RecordType::A, ask).await;
+        assert!(a.message.is_some(), "{:?}", a.facts.error);
+        assert_eq!(a.facts.retransmits, 1);
+        assert!(
+            (300..900).contains(&a.facts.elapsed_ms),
+            "{}",
+            a.facts.elapsed_ms
+        );
     }
 
     #[tokio::test]

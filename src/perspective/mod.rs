@@ -449,8 +449,14 @@ impl Vantage {
             )
             .await;
             exchanges.extend(answers.iter().map(|a| a.facts.clone()));
-            let Some(best) = answers.iter().find(|a| a.is_answer()).cloned() else {
-                let failure = summarize_failures(&answers);
+            // Only an authoritative reply is believed: a lame server (listed in NS but not serving
+            // the zone) may answer NOERROR without AA and nothing in it, which is no NODATA. A CA's
+            // resolver skips such a server and asks the next one, so do the same.
+            let Some(best) = answers.iter().find(|a| a.is_authoritative()).cloned() else {
+                let failure = match answers.iter().find(|a| a.is_answer()) {
+                    Some(lame) => lame_failure(lame),
+                    None => summarize_failures(&answers),
+                };
                 return Lookup {
                     exchanges,
                     answer: None,
@@ -541,7 +547,9 @@ async fn recursive_lookup(
         let a = dns::exchange(t, name, rtype, ask).await;
         exchanges.push(a.facts.clone());
         if a.message.is_some() {
-            let failure = if !a.is_answer() {
+            let failure = if !ask.recursion && a.is_answer() && !a.facts.aa {
+                Some(lame_failure(&a))
+            } else if !a.is_answer() {
                 let mut f = rcode_failure(&a);
                 // A recursive resolver that answers REFUSED refuses *us* (its access list); the
                 // domain's servers refusing it shows up as SERVFAIL instead.
@@ -616,6 +624,20 @@ fn rcode_failure(a: &Answer) -> LookupFailure {
     LookupFailure {
         phase: Phase::Dns,
         message: format!("{rc} from {}{ede}", a.facts.server),
+        perspective_fault: false,
+    }
+}
+
+/// A reply without the AA flag to a non-recursive question: the server is delegated the zone but
+/// does not serve it (a lame delegation). The domain's fault, and no answer.
+fn lame_failure(a: &Answer) -> LookupFailure {
+    let rc = a.facts.rcode.clone().unwrap_or_default();
+    LookupFailure {
+        phase: Phase::Dns,
+        message: format!(
+            "{rc} without the AA flag from {}: not authoritative for this name (lame delegation)",
+            a.facts.server
+        ),
         perspective_fault: false,
     }
 }

@@ -59,6 +59,12 @@ pub enum Behaviour {
     /// RCODE=SERVFAIL with an Extended DNS Error (RFC 8914) of this info code, as a validating
     /// resolver sends for DNSSEC failures (6 = DNSSEC Bogus).
     ServFailEde(u16),
+    /// Over UDP: the first datagram of every query (client address and query ID) is lost, a
+    /// retransmission of it is answered, as on a lossy path. Over TCP: answer normally.
+    LoseFirstUdp,
+    /// A lame server: listed in NS but not serving the zone, it answers NOERROR with AA=0 and no
+    /// records (as a server with recursion off and no such zone sends an empty upward answer).
+    Lame,
 }
 
 /// Transport a query arrived on.
@@ -493,6 +499,8 @@ struct Handler {
     /// (a record that appears late, or is deleted early).
     zone: Arc<std::sync::RwLock<Zone>>,
     log: QueryLogStore,
+    /// Queries (client address, ID) whose first datagram [`Behaviour::LoseFirstUdp`] dropped.
+    lost: Arc<Mutex<std::collections::HashSet<(SocketAddr, u16)>>>,
 }
 
 fn failed_info(request: &Request) -> ResponseInfo {
@@ -541,6 +549,7 @@ impl RequestHandler for Handler {
         metadata.recursion_available = true;
 
         let mut ede: Option<u16> = None;
+        let mut lame = false;
         let (rcode, lookup, ecs_scope) = match query {
             None => (ResponseCode::FormErr, None, None),
             Some(_) if request.metadata.op_code != OpCode::Query => {
@@ -554,6 +563,16 @@ impl RequestHandler for Handler {
                 let zone = self.zone.read().unwrap().clone();
                 match zone.behaviour_for(src, qtype) {
                     Behaviour::Silent => return failed_info(request),
+                    Behaviour::LoseFirstUdp
+                        if udp
+                            && self
+                                .lost
+                                .lock()
+                                .unwrap()
+                                .insert((request.src(), request.metadata.id)) =>
+                    {
+                        return failed_info(request);
+                    }
                     Behaviour::Refused => (ResponseCode::Refused, None, None),
                     Behaviour::ServFail => (ResponseCode::ServFail, None, None),
                     Behaviour::ServFailEde(code) => {
@@ -561,6 +580,10 @@ impl RequestHandler for Handler {
                         (ResponseCode::ServFail, None, None)
                     }
                     Behaviour::NotImp => (ResponseCode::NotImp, None, None),
+                    Behaviour::Lame => {
+                        lame = true;
+                        (ResponseCode::NoError, None, None)
+                    }
                     Behaviour::TruncateUdp if udp => {
                         metadata.truncation = true;
                         (ResponseCode::NoError, None, None)
@@ -578,7 +601,8 @@ impl RequestHandler for Handler {
         };
         metadata.response_code = rcode;
         // AA only on real data or a real negative answer, as a server would.
-        metadata.authoritative = matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain);
+        metadata.authoritative =
+            !lame && matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain);
 
         // EDNS in, EDNS out. The payload size of the response OPT is also
         // what hickory truncates UDP responses to, so mirror the client's.
@@ -672,6 +696,7 @@ impl DnsServer {
         let handler = Handler {
             zone: zone.clone(),
             log: log.clone(),
+            lost: Arc::default(),
         };
         let thread = ServerThread::spawn(&format!("dns-{addr}"), move || async move {
             let udp = tokio::net::UdpSocket::from_std(udp).expect("register UDP socket");

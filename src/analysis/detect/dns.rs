@@ -1,6 +1,6 @@
-//! DNS detectors: DNSSEC failures, nameservers that disagree, lag or do not answer, the dns-01
-//! TXT record (missing on a server, removed early, shared, left over, negatively cached), DNS
-//! refused to some regions, and zones with more nameservers than are asked.
+//! DNS detectors: DNSSEC failures, nameservers that disagree, lag, do not answer or are lame, the
+//! dns-01 TXT record (missing on a server, removed early, shared, left over, negatively cached),
+//! DNS refused to some regions, and zones with more nameservers than are asked.
 
 use std::collections::BTreeMap;
 
@@ -67,13 +67,26 @@ pub(super) fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
     if !down.is_empty() {
         let all = down.len() == servers.len();
         let v6_only = down.keys().all(|p| p.contains(':'));
+        // A reply without AA to a non-recursive question: the server answers, but not for this
+        // zone (a lame delegation). Read from the typed flags, not from the summary's words.
+        let lame = down.values().any(|o| {
+            o.dns
+                .iter()
+                .any(|d| !d.aa && matches!(d.rcode.as_deref(), Some("NOERROR") | Some("NXDOMAIN")))
+        });
         out.push(finding(
             ctx,
             FindingCode::NsUnreachable,
             if all { Severity::Error } else { Severity::Warning },
             down.keys().map(|s| s.to_string()).collect(),
             down.iter().map(|(p, o)| format!("{p}: {}", o.summary)).collect(),
-            &if v6_only {
+            &if lame {
+                "these nameservers are listed for the zone but do not answer for it with authority (a \
+                 lame delegation: no AA flag), or do not answer at all: a CA's resolver that picks them \
+                 fails or retries; load the zone on them (zone statement, transfers reaching them) or \
+                 remove them from the NS set and the parent's delegation"
+                    .to_string()
+            } else if v6_only {
                 "these nameservers do not answer over IPv6: a CA's resolver may pick them and time out; \
                  fix IPv6 reachability of port 53 (UDP and TCP) or remove their AAAA glue"
                     .to_string()

@@ -139,6 +139,7 @@ fn failed(p: &str, check: Check, phase: Phase, summary: &str) -> Observation {
             elapsed_ms: 1,
             error: None,
             ede: None,
+            retransmits: 0,
         });
     }
     o
@@ -367,6 +368,7 @@ fn no_txt(p: &str, negative_ttl: u32) -> Observation {
         elapsed_ms: 3,
         error: None,
         ede: None,
+        retransmits: 0,
     }];
     o
 }
@@ -1978,6 +1980,7 @@ fn txt_via_cname(p: &str) -> Observation {
         elapsed_ms: 2,
         error: None,
         ede: None,
+        retransmits: 0,
     }];
     o
 }

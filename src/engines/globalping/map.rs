@@ -254,6 +254,7 @@ pub(super) fn dns_outcome(
         elapsed_ms: elapsed,
         error: None,
         ede: r.get("rawOutput").and_then(Value::as_str).and_then(dig_ede),
+        retransmits: 0,
     };
     let failure = match status {
         "finished" => {

@@ -138,6 +138,7 @@ fn observations(kind: Kind) -> Vec<Observation> {
                 code: 18,
                 text: hostile("Prohibited"),
             }),
+            retransmits: 0,
         }];
         v.push(a);
         if p.role == Role::Source {
