@@ -88,18 +88,8 @@ impl Config {
                 cfg.timeout = Some(v);
             }
             if let Some(ca) = d.ca {
-                let v = ca
-                    .get_ref()
-                    .trim()
-                    .trim_end_matches('.')
-                    .to_ascii_lowercase();
-                if v.is_empty() || v.contains(['/', ':', ' ']) {
-                    return Err(err(
-                        ca.span(),
-                        "defaults.ca",
-                        "must be a CAA issuer domain like letsencrypt.org".into(),
-                    ));
-                }
+                let v = issuer_domain(ca.get_ref())
+                    .ok_or_else(|| err(ca.span(), "defaults.ca", ISSUER_DOMAIN_FORM.into()))?;
                 cfg.ca = Some(v);
             }
             if let Some(pol) = d.policy {
@@ -468,18 +458,8 @@ fn parse_module(
     module.remotes = m.remotes;
     module.quorum = m.quorum;
     if let Some(ca) = &m.ca {
-        let v = ca
-            .get_ref()
-            .trim()
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        if v.is_empty() || v.contains(['/', ':', ' ']) {
-            return Err(err(
-                ca.span(),
-                &k("ca"),
-                "must be a CAA issuer domain like letsencrypt.org".into(),
-            ));
-        }
+        let v = issuer_domain(ca.get_ref())
+            .ok_or_else(|| err(ca.span(), &k("ca"), ISSUER_DOMAIN_FORM.into()))?;
         module.ca = Some(v);
     }
     if let Some(t) = &m.timeout {
@@ -508,6 +488,15 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+const ISSUER_DOMAIN_FORM: &str = "must be a CAA issuer domain like letsencrypt.org";
+
+/// A `ca` value as CAA compares it (lower case, no trailing dot), or `None` when it is not a
+/// domain (a URL, a host:port, words).
+fn issuer_domain(raw: &str) -> Option<String> {
+    let v = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    (!v.is_empty() && !v.contains(['/', ':', ' '])).then_some(v)
 }
 
 /// The dotted key path (`defaults.timeout`, `perspective[1].dns`, `modules.eu.remotes`) of the

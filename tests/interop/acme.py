@@ -237,57 +237,6 @@ def txt_at(server, name):
     return sorted(ln.strip().strip('"') for ln in p.stdout.splitlines() if ln.strip())
 
 
-def dns01_hook_issuance():
-    """The README's DNS-01 recipe, as shipped: examples/certbot-dns-auth-hook.sh and
-    certbot-dns-cleanup-hook.sh with examples/dns-nsupdate.sh (TSIG-signed nsupdate to bind, the
-    primary of dyn.test). The CA's resolver asks only knot, the secondary, which lags by up to 3 s,
-    so the issuance of dyn.test + *.dyn.test (two values at one name) succeeds only if the hook waits
-    for every value on every nameserver. The hooks get their settings from a file (certbot keeps no
-    hook environment for renewals); the zone must be left without any _acme-challenge TXT."""
-    hook_dir = os.path.join(LAB, "hook")
-    os.makedirs(hook_dir, exist_ok=True)
-    conf = os.path.join(hook_dir, "certbot-dns-hook.conf")
-    with open(conf, "w") as fh:
-        fh.write(f"""MPIC_CHECK={BIN}
-MPIC_CONFIG={SOCKS}
-WAIT_TXT_TIMEOUT=60s
-ON_TIMEOUT=abort
-DNS_TXT_TOOL={ROOT}/examples/dns-nsupdate.sh
-STATE_DIR={hook_dir}/state
-NSUPDATE_SERVER=127.0.2.1
-NSUPDATE_KEY={LAB}/bind/lab.key
-NSUPDATE_ZONE=dyn.test
-TXT_TTL=60
-""")
-    t0 = time.time()
-    code, out, err = run(["env", f"MPIC_HOOK_CONF={conf}", *certbot_args(
-        "certonly", "--manual", "--preferred-challenges", "dns",
-        "--manual-auth-hook", os.path.join(ROOT, "examples", "certbot-dns-auth-hook.sh"),
-        "--manual-cleanup-hook", os.path.join(ROOT, "examples", "certbot-dns-cleanup-hook.sh"),
-        "-d", "dyn.test", "-d", "*.dyn.test")], timeout=240)
-    took = time.time() - t0
-    STATE["dns01_text"] = out + err
-    STATE["dns01_seconds"] = took
-    if os.environ.get("MPICLAB_VERBOSE"):
-        print(f"    certbot DNS-01 issuance took {took:.1f} s", flush=True)
-    bad = []
-    if code != 0 or not cert_versions("dyn.test"):
-        bad.append(f"expected certbot to issue dyn.test + *.dyn.test got exit {code} after {took:.1f} s: "
-                   f"{tail(out + err, 12)!r}")
-    if took > 45:
-        bad.append(f"expected one wait for both values (well under the 60 s TTL) got {took:.1f} s")
-    # Cleanup: the primary at once, the secondary after its next refresh (≤ 3 s).
-    left = {}
-    for _ in range(60):
-        left = {srv: txt_at(srv, "_acme-challenge.dyn.test") for srv in ("127.0.2.1", "127.0.3.1")}
-        if not any(left.values()):
-            break
-        time.sleep(0.2)
-    if any(left.values()):
-        bad.append(f"expected no _acme-challenge.dyn.test TXT left got {left}")
-    return bad
-
-
 def hook_conf(path, timeout):
     hook_dir = os.path.dirname(path)
     os.makedirs(hook_dir, exist_ok=True)
@@ -313,6 +262,39 @@ def certbot_manual_dns(conf, *names, timeout=240):
         "--manual-auth-hook", os.path.join(ROOT, "examples", "certbot-dns-auth-hook.sh"),
         "--manual-cleanup-hook", os.path.join(ROOT, "examples", "certbot-dns-cleanup-hook.sh"),
         *domains)], timeout=timeout)
+
+
+def dns01_hook_issuance():
+    """The README's DNS-01 recipe, as shipped: examples/certbot-dns-auth-hook.sh and
+    certbot-dns-cleanup-hook.sh with examples/dns-nsupdate.sh (TSIG-signed nsupdate to bind, the
+    primary of dyn.test). The CA's resolver asks only knot, the secondary, which lags by up to 3 s,
+    so the issuance of dyn.test + *.dyn.test (two values at one name) succeeds only if the hook waits
+    for every value on every nameserver. The hooks get their settings from a file (certbot keeps no
+    hook environment for renewals); the zone must be left without any _acme-challenge TXT."""
+    conf = hook_conf(os.path.join(LAB, "hook", "certbot-dns-hook.conf"), "60s")
+    t0 = time.time()
+    code, out, err = certbot_manual_dns(conf, "dyn.test", "*.dyn.test")
+    took = time.time() - t0
+    STATE["dns01_text"] = out + err
+    STATE["dns01_seconds"] = took
+    if os.environ.get("MPICLAB_VERBOSE"):
+        print(f"    certbot DNS-01 issuance took {took:.1f} s", flush=True)
+    bad = []
+    if code != 0 or not cert_versions("dyn.test"):
+        bad.append(f"expected certbot to issue dyn.test + *.dyn.test got exit {code} after {took:.1f} s: "
+                   f"{tail(out + err, 12)!r}")
+    if took > 45:
+        bad.append(f"expected one wait for both values (well under the 60 s TTL) got {took:.1f} s")
+    # Cleanup: the primary at once, the secondary after its next refresh (≤ 3 s).
+    left = {}
+    for _ in range(60):
+        left = {srv: txt_at(srv, "_acme-challenge.dyn.test") for srv in ("127.0.2.1", "127.0.3.1")}
+        if not any(left.values()):
+            break
+        time.sleep(0.2)
+    if any(left.values()):
+        bad.append(f"expected no _acme-challenge.dyn.test TXT left got {left}")
+    return bad
 
 
 def pebble_challenge_posts():
