@@ -14,7 +14,6 @@ import glob
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import time
 
