@@ -18,6 +18,7 @@ use crate::probe::{self, saved};
 use crate::report::{self, Style};
 
 mod fatal;
+mod limits;
 mod progress;
 mod signals;
 pub use fatal::{nagios_requested, unknown_for_nagios};
@@ -31,7 +32,8 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     if let Some(path) = &cli.replay {
         return replay(&cli, path, out);
     }
-    let plan = plan::plan(&cli)?;
+    let mut plan = plan::plan(&cli)?;
+    fit_open_files(&mut plan);
     if cli.format == Format::Jsonl {
         if plan.probes_webroot() || cli.save.is_some() {
             return Err(UsageError(
@@ -90,6 +92,17 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         }
     }
     Ok(exit)
+}
+
+/// Raises the open-file limit and caps the names in flight to what it allows, saying so once on
+/// stderr: a run that outgrows the limit would otherwise blame its own EMFILE on the domains.
+fn fit_open_files(plan: &mut plan::Plan) {
+    let limit = limits::raise_open_files();
+    let (fits, line) = limits::cap(plan.concurrency, limit, plan.open_files_per_name());
+    plan.concurrency = fits;
+    if let Some(line) = line {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
 }
 
 /// `--format jsonl`: one line per name as soon as it is done, then the summary line.

@@ -50,6 +50,23 @@ pub struct Plan {
     pub deadline: Option<Duration>,
 }
 
+impl Plan {
+    /// Sockets one name can hold open at once, for sizing `--concurrency` to the open-file limit.
+    /// Each perspective asks A, AAAA and CAA in parallel and fetches over one connection (two
+    /// through a proxy: the proxy's and a resolver's); the nameserver sources ask SOA, A, AAAA and
+    /// CAA at every address of the zone in parallel, typically four. Measured in BENCHMARKS.md
+    /// (the open-file row): the peak is below this for the bulk lab's six perspectives.
+    pub fn open_files_per_name(&self) -> usize {
+        let views = self.config.perspectives.len();
+        let sources = if self.config.authoritative_sources {
+            16
+        } else {
+            0
+        };
+        views * 5 + sources
+    }
+}
+
 /// The deadline `--format nagios` gets without `--deadline`: under the 60 s default
 /// `service_check_timeout` of Nagios and Icinga, with room to render and exit, so a slow run
 /// reports what finished instead of being killed with "(Service check timed out)".
