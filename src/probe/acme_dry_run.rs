@@ -660,27 +660,28 @@ async fn one(
                 ("CERTBOT_REMAINING_CHALLENGES".to_string(), "0".to_string()),
                 ("CERTBOT_ALL_DOMAINS".to_string(), t.id.base().to_string()),
             ];
-            match tokio::time::timeout_at(until, run_hook(&hook, &env, None)).await {
-                Ok(Ok(output)) => Answer::Hook(HookGuard {
-                    cleanup: s.dns_cleanup_hook.clone(),
-                    env,
-                    auth_output: output,
-                    done: false,
-                }),
-                Ok(Err(e)) => {
-                    let e = secrets.scrub(&e);
-                    deactivate(&mut order).await;
-                    return error(s, Some(kind_str), format!("--dns-hook: {e}"));
+            // The guard exists before the hook runs: a hook stopped halfway (signal, deadline)
+            // may have published the value already, and its cleanup must run then too.
+            let mut guard = HookGuard {
+                cleanup: s.dns_cleanup_hook.clone(),
+                env: env.clone(),
+                auth_output: String::new(),
+                done: false,
+            };
+            let failed = match tokio::time::timeout_at(until, run_hook(&hook, &env, None)).await {
+                Ok(Ok(output)) => {
+                    guard.auth_output = output;
+                    None
                 }
-                Err(_) => {
-                    deactivate(&mut order).await;
-                    return error(
-                        s,
-                        Some(kind_str),
-                        "--dns-hook did not finish before the dry run's deadline".into(),
-                    );
-                }
+                Ok(Err(e)) => Some(format!("--dns-hook: {}", secrets.scrub(&e))),
+                Err(_) => Some("--dns-hook did not finish before the dry run's deadline".into()),
+            };
+            if let Some(e) = failed {
+                let _ = guard.cleanup().await;
+                deactivate(&mut order).await;
+                return error(s, Some(kind_str), e);
             }
+            Answer::Hook(guard)
         }
         _ => {
             let webroot = t.webroot.clone().unwrap_or_default();

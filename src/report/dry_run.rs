@@ -114,7 +114,12 @@ fn judge(
             dr.summary = format!("the CA says: {words} — mpic-check saw: {seen}");
             let mut evidence = vec![format!("the CA ({}) says: {words}", dr.server)];
             if let Some(e) = first {
-                evidence.push(format!("explained ({}): {}", e.family, e.meaning));
+                let likely = if e.likely_findings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; likely {}", e.likely_findings.join(", "))
+                };
+                evidence.push(format!("explained ({}{likely}): {}", e.family, e.meaning));
             }
             evidence.push(format!("mpic-check saw: {seen}"));
             if !agrees {
@@ -129,8 +134,18 @@ fn judge(
                 dr.summary = format!("{}; {line}", dr.summary);
             }
             ident.outcome = Outcome::Fail;
+            // The checklist's "run mpic-check …" step is what this run just did; the rest is
+            // what to change.
             let fix = first
-                .and_then(|e| e.checklist.first().cloned())
+                .map(|e| {
+                    e.checklist
+                        .iter()
+                        .filter(|c| !c.starts_with("Run `mpic-check"))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|f| !f.is_empty())
                 .unwrap_or_else(|| {
                     "fix what the CA's problem names, then run the dry run again (nothing was \
                      issued)"
