@@ -44,6 +44,11 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         }
         return stream(&cli, &plan, out).await;
     }
+    // Checked before anything is contacted; the notice is the first line on stderr.
+    let dry_run = probe::acme_dry_run::Settings::from_cli(&cli)?;
+    if let Some(d) = &dry_run {
+        let _ = writeln!(std::io::stderr(), "{}", d.notice(plan.identifiers.len()));
+    }
     let started = chrono::Utc::now();
     let clock = Instant::now();
     let progress = progress::bar(&cli, plan.identifiers.len());
@@ -58,6 +63,15 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         stopped,
     } = probe::probe_until(&plan, &progress, stop).await;
     progress.finish_and_clear();
+    // The CA's own validation, after the prediction (whose probe file is gone by then). A signal
+    // drops it, which takes back the challenge answers.
+    let mut verdicts = None;
+    if let (Some(d), None) = (&dry_run, caught) {
+        tokio::select! {
+            r = probe::acme_dry_run::run(d, &plan) => verdicts = Some(r),
+            sig = signals.recv() => caught = Some(sig),
+        }
+    }
     let duration = clock.elapsed();
     if let Some(path) = &cli.save {
         let file = saved::SavedRun {
@@ -77,6 +91,12 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     }
     let (mut report, mut exit) =
         report::build::build(&run, &plan.policy, started, duration, cli.fail_on);
+    if let Some(v) = verdicts {
+        if let Some(problem) = &v.problem {
+            let _ = writeln!(std::io::stderr(), "mpic-check: --acme-dry-run: {problem}");
+        }
+        exit = report::dry_run::combine(&mut report, v.results, cli.fail_on);
+    }
     if caught.is_some() {
         exit = Exit::Interrupted;
         report.exit_code = exit.code();

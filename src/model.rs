@@ -233,6 +233,9 @@ pub struct IdentifierReport {
     /// [`IdentifierReport::marks_of`] instead of judging observations themselves.
     #[serde(skip)]
     pub marks: Vec<ObservationMarks>,
+    /// What the CA's own validation said in an `--acme-dry-run` (absent without the flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme_dry_run: Option<AcmeDryRun>,
 }
 
 impl IdentifierReport {
@@ -314,4 +317,58 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What this run could and could not see.
     pub coverage: Vec<Coverage>,
+}
+
+/// The CA's verdict in an `--acme-dry-run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DryRunStatus {
+    /// The CA validated the name (the authorization became valid; nothing was issued).
+    Valid,
+    /// The CA's validation failed; `problem` says why.
+    Invalid,
+    /// The dry run could not get a verdict (server unreachable, hook failed, time up): not the
+    /// domain's fault, and no evidence either way.
+    Error,
+}
+
+impl DryRunStatus {
+    /// The text used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DryRunStatus::Valid => "valid",
+            DryRunStatus::Invalid => "invalid",
+            DryRunStatus::Error => "error",
+        }
+    }
+}
+
+/// The result of ordering one name from a real ACME server and answering its challenge, without
+/// finalizing: the CA's own multi-perspective validation as ground truth beside the prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeDryRun {
+    /// The ACME directory URL asked (without any user:password part).
+    pub server: String,
+    /// The CA's verdict.
+    pub status: DryRunStatus,
+    /// The challenge answered (`http-01`, `dns-01`), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// The ACME problem document as the server sent it (RFC 8555 §6.7), with the token, key
+    /// authorization, account key thumbprint and account URL replaced by placeholders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<serde_json::Value>,
+    /// The challenge's `validationRecord` entries as the server sent them (scrubbed the same way):
+    /// which URL and address the CA's primary perspective used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation_records: Vec<serde_json::Value>,
+    /// Why there is no verdict (`status: error`), in plain words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// One line setting the CA's verdict beside mpic-check's: "the CA says: … — mpic-check saw: …".
+    pub summary: String,
+    /// Whether the CA's verdict and mpic-check's prediction agree; `false` is the line to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agrees: Option<bool>,
 }

@@ -336,6 +336,7 @@ fn identifier(name: &str, blocked: bool) -> IdentifierReport {
         ca: "letsencrypt.org".into(),
         certificate: None,
         marks: Vec::new(),
+        acme_dry_run: None,
     }
 }
 

@@ -1,3 +1,4 @@
+mod acme_dry_run;
 mod architecture;
 mod dns;
 mod docs;

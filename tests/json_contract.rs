@@ -157,6 +157,35 @@ struct Identifier {
     ca: String,
     #[serde(default)]
     certificate: Option<Certificate>,
+    #[serde(default)]
+    acme_dry_run: Option<DryRun>,
+}
+
+/// `--acme-dry-run`: the CA's verdict for the name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DryRun {
+    server: String,
+    status: DryRunStatus,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    problem: Option<serde_json::Value>,
+    #[serde(default)]
+    validation_records: Vec<serde_json::Value>,
+    #[serde(default)]
+    error: Option<String>,
+    summary: String,
+    #[serde(default)]
+    agrees: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum DryRunStatus {
+    Valid,
+    Invalid,
+    Error,
 }
 
 #[derive(Debug, Deserialize)]
@@ -510,6 +539,8 @@ const CODES: &[&str] = &[
     "reserved-address",
     "nameservers-capped",
     "deadline-exceeded",
+    "acme-dry-run-invalid",
+    "acme-dry-run-error",
 ];
 
 /// Holds `bytes` to the committed JSON Schema `docs/schema/<file>` (generated from the output

@@ -180,6 +180,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             },
             certificate: id.certificate.clone(),
             marks: Vec::new(),
+            acme_dry_run: None,
         };
         mark::mark_identifier(&roster, &mut report);
         identifiers.push(report);

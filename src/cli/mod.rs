@@ -465,7 +465,34 @@ pub struct Cli {
     /// More detail: every observation in the table.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Ground truth: after the prediction, order the names from this ACME server (default: Let's
+    /// Encrypt staging), answer the challenges (--webroot or --dns-hook) and report the CA's own
+    /// validation; the authorizations are then deactivated and the order is never finalized, so
+    /// nothing is issued. Contacts that server and creates an account there (kept under
+    /// $XDG_STATE_HOME/mpic-check/).
+    #[arg(long, value_name = "DIRECTORY_URL", num_args = 0..=1, default_missing_value = ACME_STAGING)]
+    pub acme_dry_run: Option<String>,
+
+    /// PEM file with the root certificate(s) of the --acme-dry-run server's TLS certificate, for
+    /// a private CA (added to the public roots).
+    #[arg(long, value_name = "PEM", requires = "acme_dry_run")]
+    pub acme_ca_file: Option<PathBuf>,
+
+    /// --acme-dry-run answers dns-01 by running CMD (through sh) like certbot's --manual-auth-hook,
+    /// with CERTBOT_DOMAIN and CERTBOT_VALIDATION set.
+    #[arg(long, value_name = "CMD", requires = "acme_dry_run")]
+    pub dns_hook: Option<String>,
+
+    /// Run after the dns-01 validation like certbot's --manual-cleanup-hook (CERTBOT_AUTH_OUTPUT
+    /// holds the auth hook's output).
+    #[arg(long, value_name = "CMD", requires = "dns_hook")]
+    pub dns_cleanup_hook: Option<String>,
 }
+
+/// Let's Encrypt's staging directory: the same multi-perspective validation as production, with
+/// far higher failed-validation limits, and only untrusted test certificates.
+pub const ACME_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 #[cfg(test)]
 mod tests {

@@ -78,11 +78,15 @@ pub enum FindingCode {
     NameserversCapped,
     /// The run's `--deadline` passed before some perspectives finished: coverage, not the domain.
     DeadlineExceeded,
+    /// The CA's own validation failed in an `--acme-dry-run`.
+    AcmeDryRunInvalid,
+    /// An `--acme-dry-run` got no verdict from the CA (not the domain's fault).
+    AcmeDryRunError,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 33] = [
+    pub const ALL: [FindingCode; 35] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -116,6 +120,8 @@ impl FindingCode {
         FindingCode::ReservedAddress,
         FindingCode::NameserversCapped,
         FindingCode::DeadlineExceeded,
+        FindingCode::AcmeDryRunInvalid,
+        FindingCode::AcmeDryRunError,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -154,6 +160,8 @@ impl FindingCode {
             FindingCode::ReservedAddress => "reserved-address",
             FindingCode::NameserversCapped => "nameservers-capped",
             FindingCode::DeadlineExceeded => "deadline-exceeded",
+            FindingCode::AcmeDryRunInvalid => "acme-dry-run-invalid",
+            FindingCode::AcmeDryRunError => "acme-dry-run-error",
         }
     }
 
@@ -176,7 +184,9 @@ impl FindingCode {
     pub fn is_coverage(self) -> bool {
         matches!(
             self,
-            FindingCode::PerspectiveError | FindingCode::DeadlineExceeded
+            FindingCode::PerspectiveError
+                | FindingCode::DeadlineExceeded
+                | FindingCode::AcmeDryRunError
         )
     }
 

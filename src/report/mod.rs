@@ -3,6 +3,7 @@
 //! `Vec<u8>` with fixed settings.
 
 pub mod build;
+pub mod dry_run;
 pub mod html;
 pub mod json;
 pub mod jsonl;

@@ -422,6 +422,13 @@ fn render_identifier(
             }
         }
     }
+    // The CA's own verdict (--acme-dry-run), one line: what it says beside what we saw.
+    if let Some(d) = &id.acme_dry_run {
+        let line = format!("CA dry run {}: {}", d.status.as_str(), d.summary);
+        for l in wrap(&line, style.width, "  ", "      ") {
+            writeln!(w, "{l}")?;
+        }
+    }
     Ok(())
 }
 
@@ -834,6 +841,7 @@ mod tests {
             ca: "letsencrypt.org".into(),
             certificate: None,
             marks: Vec::new(),
+            acme_dry_run: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub fn ident(name: &str, outcome: Outcome, verdicts: Vec<Verdict>) -> Identifier
         ca: "letsencrypt.org".into(),
         certificate: None,
         marks: Vec::new(),
+        acme_dry_run: None,
     }
 }
 

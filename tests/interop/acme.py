@@ -330,6 +330,148 @@ def dns01_hook_abort():
         subprocess.run([*knotc, "zone-thaw", "dyn.test"], capture_output=True, timeout=30)
 
 
+# --acme-dry-run: the CA's own validation, issuing nothing. Each scenario runs mpic-check against
+# Pebble with the lab's root, keeps the account in a state directory of its own, and checks that
+# the webroot (or the zone) is left exactly as before and that nothing was finalized.
+DRY_STATE = os.path.join(LAB, "dry-run-state")
+
+
+def pebble_log_count(needle):
+    with open(os.path.join(LAB, "log", "pebble.log"), errors="replace") as fh:
+        return sum(1 for ln in fh if needle in ln)
+
+
+def dry_run(*args, timeout=240, env=()):
+    """mpic-check --acme-dry-run against Pebble; returns (code, doc or None, stdout, stderr)."""
+    code, out, err = run(["env", f"XDG_STATE_HOME={DRY_STATE}", *env, BIN, "--config", SOCKS,
+                          "--format", "json", "--as-of", AS_OF, "--acme-dry-run", DIRECTORY,
+                          "--acme-ca-file", os.path.join(LAB, "pebble", "ca.pem"), *args],
+                         timeout=timeout)
+    try:
+        doc = json.loads(out)
+    except json.JSONDecodeError:
+        doc = None
+    return code, doc, out, err
+
+
+def dry_common(name, code, doc, out, err, finalized_before):
+    """What every dry run must show: the notice first on stderr, one JSON document with the
+    name's acme_dry_run, no secret echoed, nothing finalized, the account file private."""
+    bad = []
+    first = err.splitlines()[0] if err.strip() else ""
+    if "--acme-dry-run contacts" not in first or "nothing is issued" not in first:
+        bad.append(f"expected the notice as the first stderr line got {first!r}")
+    if doc is None:
+        return bad + [f"expected one JSON document got exit {code}: {tail(out + err)!r}"]
+    ids = {i["name"]: i for i in doc.get("identifiers", [])}
+    if "acme_dry_run" not in ids.get(name, {}):
+        bad.append(f"expected acme_dry_run for {name} got {sorted(ids.get(name, {}))}")
+    if pebble_log_count("finalize-order") != finalized_before:
+        bad.append("expected no finalization at Pebble got "
+                   f"{pebble_log_count('finalize-order') - finalized_before} finalize request(s)")
+    if "/my-account/" in out or "BEGIN" in out or "key_pkcs8" in out + err:
+        bad.append("expected no account URL or key in the output")
+    files = glob.glob(os.path.join(DRY_STATE, "mpic-check", "acme-account-*.json"))
+    if len(files) != 1:
+        bad.append(f"expected one stored account got {files}")
+    else:
+        mode = os.stat(files[0]).st_mode & 0o777
+        dmode = os.stat(os.path.dirname(files[0])).st_mode & 0o777
+        if (mode, dmode) != (0o600, 0o700):
+            bad.append(f"expected the account file 0600 in a 0700 directory got {oct(mode)}/{oct(dmode)}")
+    return bad
+
+
+def dry_run_valid():
+    """A healthy name over HTTP-01: the key authorization goes into the webroot, Pebble validates
+    it (`valid`), the file is gone afterwards and nothing is finalized."""
+    before = webroot_listing()
+    finalized = pebble_log_count("finalize-order")
+    code, doc, out, err = dry_run("--webroot", WEBROOT, "www.healthy.test")
+    bad = dry_common("www.healthy.test", code, doc, out, err, finalized)
+    if doc is not None:
+        d = doc["identifiers"][0].get("acme_dry_run", {})
+        if d.get("status") != "valid" or d.get("challenge") != "http-01":
+            bad.append(f"expected a valid http-01 dry run got {d}")
+        if code != 0:
+            bad.append(f"expected exit 0 (predicted and validated) got {code}: {tail(err)!r}")
+    if webroot_listing() != before:
+        bad.append(f"expected the webroot unchanged got {webroot_listing()} (was {before})")
+    # The second run reuses the stored account (still one file; checked in dry_common).
+    return bad
+
+
+def dry_run_forbidden():
+    """nginx answers 403 to Pebble's VA only: mpic-check's perspectives see nothing wrong, the CA
+    says invalid. The problem is explained, the disagreement said, the name WOULD FAIL (exit 2)."""
+    before = webroot_listing()
+    finalized = pebble_log_count("finalize-order")
+    code, doc, out, err = dry_run("--webroot", WEBROOT, "www.forbidden.test")
+    bad = dry_common("www.forbidden.test", code, doc, out, err, finalized)
+    if doc is not None:
+        d = doc["identifiers"][0].get("acme_dry_run", {})
+        detail = (d.get("problem") or {}).get("detail", "")
+        if d.get("status") != "invalid" or "403" not in detail:
+            bad.append(f"expected invalid with the 403 problem got {d}")
+        if "acme-challenge/" in detail and "acme-challenge/<token>" not in detail:
+            bad.append(f"expected the token scrubbed from the problem got {detail!r}")
+        if not d.get("summary", "").startswith("the CA says: ") or "mpic-check saw:" not in d.get("summary", ""):
+            bad.append(f"expected the CA's words beside mpic-check's got {d.get('summary')!r}")
+        f = [f for f in doc.get("findings", []) if f["code"] == "acme-dry-run-invalid"]
+        if not f or not any(e.startswith("explained (") for e in f[0]["evidence"]):
+            bad.append(f"expected an acme-dry-run-invalid finding with the explanation got {f}")
+        if d.get("agrees") is not False or "disagree" not in d.get("summary", ""):
+            bad.append(f"expected the disagreement with the predicted pass said got {d.get('summary')!r}")
+        if code != 2:
+            bad.append(f"expected exit 2 (the CA's invalid is ground truth) got {code}")
+    if webroot_listing() != before:
+        bad.append(f"expected the webroot unchanged got {webroot_listing()} (was {before})")
+    return bad
+
+
+def zone_records(server):
+    """The dyn.test zone at `server` without its SOA (nsupdate bumps the serial), sorted."""
+    p = subprocess.run(["ip", "netns", "exec", NS, "dig", "+noall", "+answer", "+time=2", f"@{server}",
+                        "dyn.test", "AXFR"],
+                       capture_output=True, text=True, timeout=30)
+    rows = []
+    for ln in p.stdout.splitlines():
+        f = ln.split()
+        if len(f) >= 5 and f[3] != "SOA":
+            rows.append(" ".join([f[0], f[3], *f[4:]]))
+    return sorted(rows)
+
+
+def dry_run_dns01_hook():
+    """DNS-01 through the shipped certbot hooks (nsupdate to bind, wait-txt for the lagging
+    secondary), called by mpic-check exactly like certbot calls them: `valid`, and the zone is left
+    with exactly the records it had."""
+    name = "dry.dyn.test"
+    conf = hook_conf(os.path.join(LAB, "hook-dry", "certbot-dns-hook.conf"), "60s")
+    before = zone_records("127.0.2.1")
+    finalized = pebble_log_count("finalize-order")
+    code, doc, out, err = dry_run(
+        "-m", "dns-01",
+        "--dns-hook", os.path.join(ROOT, "examples", "certbot-dns-auth-hook.sh"),
+        "--dns-cleanup-hook", os.path.join(ROOT, "examples", "certbot-dns-cleanup-hook.sh"),
+        name, env=(f"MPIC_HOOK_CONF={conf}",))
+    bad = dry_common(name, code, doc, out, err, finalized)
+    if doc is not None:
+        d = doc["identifiers"][0].get("acme_dry_run", {})
+        if d.get("status") != "valid" or d.get("challenge") != "dns-01":
+            bad.append(f"expected a valid dns-01 dry run got {d}; stderr {tail(err)!r}")
+    if not before:
+        bad.append("expected an AXFR of dyn.test from bind to work")
+    after = zone_records("127.0.2.1")
+    if after != before:
+        bad.append(f"expected the zone unchanged got +{sorted(set(after) - set(before))} "
+                   f"-{sorted(set(before) - set(after))}")
+    left = txt_at("127.0.2.1", f"_acme-challenge.{name}")
+    if left:
+        bad.append(f"expected no _acme-challenge.{name} TXT left got {left}")
+    return bad
+
+
 SCENARIOS = [
     ("certbot-webroot-issuance", webroot_issuance),
     ("certbot-dir-check", certbot_dir_check),
@@ -338,4 +480,7 @@ SCENARIOS = [
     ("certbot-dns01-hook-lagging-secondary", dns01_hook_issuance),
     ("certbot-dns01-hook-abort", dns01_hook_abort),
     ("certbot-403-explain", failed_validation_explain),
+    ("acme-dry-run-valid", dry_run_valid),
+    ("acme-dry-run-403-invalid", dry_run_forbidden),
+    ("acme-dry-run-dns01-hook", dry_run_dns01_hook),
 ]

@@ -294,6 +294,7 @@ fn report(kind: Kind) -> Report {
                 warnings: vec![hostile("cert warning")],
             }),
             marks: Vec::new(),
+            acme_dry_run: None,
         }],
         findings,
         coverage: vec![Coverage {
