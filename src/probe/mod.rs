@@ -6,6 +6,7 @@
 //! itself is handled by [`webroot`], the nameserver sources by [`sources`], and saved runs by
 //! [`saved`].
 
+pub mod online;
 pub mod saved;
 pub mod sources;
 pub mod webroot;
