@@ -101,6 +101,15 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
         exit = Exit::Interrupted;
         report.exit_code = exit.code();
     }
+    if cli.online_context && caught.is_none() {
+        // Third-party context: info findings only, so the outcome and exit code stay the domain's.
+        let names: Vec<String> = report.identifiers.iter().map(|i| i.name.clone()).collect();
+        let ctx = probe::online::gather(&names, chrono::Utc::now()).await;
+        for note in &ctx.notes {
+            let _ = writeln!(std::io::stderr(), "mpic-check: note: {note}");
+        }
+        report.findings.extend(ctx.findings);
+    }
     render(&cli, &report, &run.engine_problems, out)?;
     if let Some(sig) = caught {
         let total = plan.identifiers.len();

@@ -232,7 +232,13 @@ fn check_not_url(text: &str) -> Result<(), String> {
     let host = &text[..host_end];
 
     if is_ip_literal(host) {
-        return Err("is an IP address: this tool checks DNS names".to_owned());
+        // RFC 8738: a CA validates an IP identifier with http-01 or tls-alpn-01 only (never dns-01,
+        // and CAA does not apply); this tool predicts DNS-name orders.
+        return Err(
+            "is an IP address: this tool checks DNS names (an IP-address certificate, RFC 8738, \
+                    is validated only with http-01 or tls-alpn-01, never dns-01)"
+                .to_owned(),
+        );
     }
 
     if let Some(at) = host.rfind('@') {

@@ -808,6 +808,14 @@ pub struct Observation {
     /// so renderers tell a refused port from a reset one without reading `summary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_failure: Option<ConnectFailure>,
+    /// HTTP-01: what the answering software is, recognised at the check layer from headers and
+    /// the body's first bytes (a router's page, a WAF's challenge, a CDN): the analysis matches
+    /// these instead of reading bodies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fingerprints: Vec<Fingerprint>,
+    /// dns-01: TXT found at the challenge name with the zone appended a second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txt_doubled: Option<DoubledTxt>,
 }
 
 /// How a connection attempt failed (phase `connect`), as classified where the transport error
@@ -907,4 +915,63 @@ pub struct ProbeFacts {
     pub rewrite_stale: bool,
     /// One line about the rewrite fetch.
     pub rewrite_summary: String,
+}
+
+/// What kind of software an HTTP-01 answer came from (see `checks::fingerprints` for the table
+/// of patterns and where each comes from).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum FingerprintKind {
+    /// A router's or modem's own web interface (port forwarding to the web server is missing).
+    RouterPage,
+    /// The nginx testcookie module or another JavaScript/cookie bot challenge.
+    BotChallenge,
+    /// A firewall's block page for the ACME application (Palo Alto App-ID `acme-protocol`).
+    FirewallBlock,
+    /// A plain HTTP request reached a port that speaks HTTPS, or an https:// URL reached a port
+    /// that speaks plain HTTP.
+    HttpOnHttpsPort,
+    /// An HTML document where the key authorization (plain text) belongs.
+    HtmlBody,
+    /// A CDN answered (its headers are on a hop).
+    Cdn,
+}
+
+/// One recognised signature on an HTTP-01 answer.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Fingerprint {
+    /// What was recognised.
+    pub kind: FingerprintKind,
+    /// The product or vendor named by the pattern (e.g. `FRITZ!Box`, `Cloudflare`).
+    pub product: String,
+    /// The header or body text that matched, escaped and short.
+    pub matched: String,
+}
+
+/// TXT records at `_acme-challenge.<name>.<zone>`: a DNS panel that appends the zone to a name
+/// entered with it already (Let's Debug's `TXTDoubleLabel`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoubledTxt {
+    /// The doubled name asked.
+    pub name: String,
+    /// Values found there.
+    pub values: Vec<String>,
+    /// A random name beside it answered the same TXT: a wildcard, so not evidence of a mistake.
+    pub wildcard: bool,
 }

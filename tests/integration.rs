@@ -15,6 +15,7 @@ mod html;
 mod http;
 mod integrations;
 mod json_contract;
+mod letsdebug;
 mod monitor;
 mod openmpic_api;
 mod output;

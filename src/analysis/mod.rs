@@ -162,7 +162,12 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
         {
             outcome = Outcome::AtRisk;
         }
-        if f.iter().any(|x| x.code == FindingCode::WildcardNeedsDns01) {
+        if f.iter().any(|x| {
+            matches!(
+                x.code,
+                FindingCode::WildcardNeedsDns01 | FindingCode::NameNotIssuable
+            )
+        }) {
             outcome = outcome.worst(Outcome::Fail);
         }
         overall = Some(overall.map_or(outcome, |o: Outcome| o.worst(outcome)));

@@ -15,9 +15,10 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::blank;
+use super::fingerprints;
 use crate::observation::{
-    Check, ConnectFailure, HttpFacts, HttpHop, Observation, Phase, RefusedAddress, RefusedFrom,
-    Signature,
+    Check, ConnectFailure, Fingerprint, HttpFacts, HttpHop, Observation, Phase, RefusedAddress,
+    RefusedFrom, Signature,
 };
 use crate::perspective::Vantage;
 use crate::perspective::http::{self as h, GetError, Pins, Reply, Timeouts};
@@ -202,6 +203,8 @@ struct Fetched {
     redirect_refused: bool,
     /// Addresses the policy set aside on the way.
     refused: Vec<RefusedAddress>,
+    /// What the answering software was recognised as, on any hop.
+    fingerprints: Vec<Fingerprint>,
 }
 
 fn effective_port(u: &Url, http_port: Option<u16>) -> Option<u16> {
@@ -226,6 +229,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         connect: None,
         redirect_refused: false,
         refused: Vec::new(),
+        fingerprints: Vec::new(),
     };
     let timeouts = Timeouts {
         connect: v.timeout,
@@ -340,10 +344,10 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                 if phase == Phase::Connect {
                     f.connect = h::connect_failure_of(&e);
                 }
-                Err((
-                    phase,
-                    describe_error(phase, f.connect, &e, v.through_socks()),
-                ))
+                let text = describe_error(phase, f.connect, &e, v.through_socks());
+                f.fingerprints
+                    .extend(fingerprints::plain_http_on_tls(&url, &text));
+                Err((phase, text))
             }
         };
         let resp = match reply {
@@ -370,6 +374,17 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             .find(|(k, _)| k == "location")
             .map(|(_, l)| l.clone());
         hop.location = raw_location.as_deref().map(escape_bytes);
+        let is_redirect = (300..400).contains(&status);
+        if is_redirect {
+            // Headers only: a redirect's body is never read.
+            f.fingerprints
+                .extend(fingerprints::classify(&fingerprints::Response {
+                    headers: &headers,
+                    status: Some(status),
+                    body: None,
+                    url: &url,
+                }));
+        }
         let location = raw_location.map(|l| {
             l.iter()
                 .map(|&b| {
@@ -383,7 +398,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         });
         f.status = Some(status);
         f.url = url.to_string();
-        if (300..400).contains(&status) {
+        if is_redirect {
             hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
             f.hops.push(hop);
             if !matches!(status, 301 | 302 | 307 | 308) {
@@ -460,6 +475,13 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         let body = resp.body(READ_CAP).await;
         hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
         f.hops.push(hop);
+        f.fingerprints
+            .extend(fingerprints::classify(&fingerprints::Response {
+                headers: &headers,
+                status: Some(status),
+                body: body.as_ref().ok().map(|(b, _)| b.as_slice()),
+                url: &url,
+            }));
         match body {
             Ok(b) => f.body = Some(b),
             Err(e) => {
@@ -537,6 +559,10 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
     };
     o.http = Some(facts);
     o.refused.clone_from(&f.refused);
+    let mut prints = f.fingerprints.clone();
+    prints.sort();
+    prints.dedup_by(|a, b| a.kind == b.kind && a.product == b.product);
+    o.fingerprints = prints;
     let redirects = f.hops.len().saturating_sub(1);
     let via = if redirects > 0 {
         format!(" after {redirects} redirect(s)")

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod caa;
+pub mod fingerprints;
 pub mod http01;
 pub mod soa;
 pub mod txt;
@@ -36,6 +37,8 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         refused: Vec::new(),
         ns_capped: None,
         connect_failure: None,
+        fingerprints: Vec::new(),
+        txt_doubled: None,
     }
 }
 

@@ -9,14 +9,62 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType;
 
 use super::{blank, fail_with};
-use crate::observation::{Check, Observation, Signature};
+use crate::observation::{Check, DoubledTxt, Observation, Signature};
 use crate::perspective::Vantage;
 
 /// Looks up the challenge TXT from `v`.
 pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {
-    let mut o = lookup(v, challenge_name, expect).await;
+    let (mut o, doubled) = tokio::join!(
+        lookup(v, challenge_name, expect),
+        doubled_name(v, challenge_name)
+    );
+    o.txt_doubled = doubled;
     super::note_zone(v, challenge_name, &mut o).await;
     o
+}
+
+/// Let's Debug `dns01.go` (`TXTDoubleLabel`): a DNS panel that appends the zone to every name
+/// turns `_acme-challenge.example.com` typed in full into `_acme-challenge.example.com.example.com`.
+/// Asks that name (with the base and with the registered domain appended) and, to tell a
+/// wildcard TXT from a real mistake, a random name beside it.
+async fn doubled_name(v: &Vantage, challenge_name: &str) -> Option<DoubledTxt> {
+    let base = challenge_name.strip_prefix("_acme-challenge.")?;
+    let mut zones = vec![base.to_string()];
+    if let Some(d) = psl::domain_str(base)
+        && d != base
+    {
+        zones.push(d.to_string());
+    }
+    let nonce: u32 = rand::random();
+    let random = format!("_acme-challenge.rand-{nonce:08x}.{base}");
+    let names: Vec<String> = zones
+        .iter()
+        .map(|z| format!("{challenge_name}.{z}"))
+        .collect();
+    let (found, wild) = tokio::join!(
+        futures::future::join_all(names.iter().map(|n| v.lookup(n, RecordType::TXT))),
+        v.lookup(&random, RecordType::TXT)
+    );
+    let mut wild_values = wild.txt_values();
+    wild_values.sort();
+    for (name, l) in names.iter().zip(found) {
+        let mut values = l.txt_values();
+        if values.is_empty() {
+            continue;
+        }
+        values.sort();
+        values.dedup();
+        return Some(DoubledTxt {
+            name: name.clone(),
+            wildcard: !wild_values.is_empty() && {
+                let mut w = wild_values.clone();
+                w.dedup();
+                w == values
+            },
+            values,
+        });
+    }
+    None
 }
 
 async fn lookup(v: &Vantage, challenge_name: &str, expect: &[String]) -> Observation {

@@ -450,6 +450,13 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_long)]
     pub deadline: Option<Duration>,
 
+    /// Add third-party context (needs the internet): Let's Encrypt's status page and the
+    /// certificates issued this week from Certificate Transparency (crt.sh) against Let's
+    /// Encrypt's rate limits, as info findings marked third-party data. Off by default; a source
+    /// that cannot be reached is skipped with a one-line note.
+    #[arg(long)]
+    pub online_context: bool,
+
     /// Identifiers checked at once (each from every perspective in parallel).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
     pub concurrency: usize,

@@ -82,11 +82,34 @@ pub enum FindingCode {
     AcmeDryRunInvalid,
     /// An `--acme-dry-run` got no verdict from the CA (not the domain's fault).
     AcmeDryRunError,
+    /// A router's or modem's own web page answers on port 80 (port forwarding missing).
+    RouterPage,
+    /// A WAF, bot challenge or firewall page (HTML) instead of the key authorization.
+    WafOrChallengePage,
+    /// Plain HTTP and HTTPS crossed on the challenge path.
+    HttpOnHttpsPort,
+    /// A status other than 200/404 on the challenge path.
+    UnexpectedHttpResponse,
+    /// A CDN answers the challenge path: its own bypass setting.
+    CdnDetected,
+    /// A CAA record a CA would read differently than written.
+    CaaSyntax,
+    /// CAA `accounturi` ties issuance to one ACME account.
+    CaaAccountBound,
+    /// The TXT record sits at the name with the zone appended twice.
+    TxtDoubledName,
+    /// A name no CA issues for (a public suffix, no public TLD).
+    NameNotIssuable,
+    /// `--online-context`: Let's Encrypt's status page (third-party data).
+    LeStatus,
+    /// `--online-context`: certificates this week from CT logs vs Let's Encrypt's limits (third-party data).
+    RateLimitContext,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 35] = [
+    pub const ALL: [FindingCode; 46] = [
+    pub const ALL: [FindingCode; 44] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -122,6 +145,17 @@ impl FindingCode {
         FindingCode::DeadlineExceeded,
         FindingCode::AcmeDryRunInvalid,
         FindingCode::AcmeDryRunError,
+        FindingCode::RouterPage,
+        FindingCode::WafOrChallengePage,
+        FindingCode::HttpOnHttpsPort,
+        FindingCode::UnexpectedHttpResponse,
+        FindingCode::CdnDetected,
+        FindingCode::CaaSyntax,
+        FindingCode::CaaAccountBound,
+        FindingCode::TxtDoubledName,
+        FindingCode::NameNotIssuable,
+        FindingCode::LeStatus,
+        FindingCode::RateLimitContext,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -162,6 +196,17 @@ impl FindingCode {
             FindingCode::DeadlineExceeded => "deadline-exceeded",
             FindingCode::AcmeDryRunInvalid => "acme-dry-run-invalid",
             FindingCode::AcmeDryRunError => "acme-dry-run-error",
+            FindingCode::RouterPage => "router-page",
+            FindingCode::WafOrChallengePage => "waf-or-challenge-page",
+            FindingCode::HttpOnHttpsPort => "http-on-https-port",
+            FindingCode::UnexpectedHttpResponse => "unexpected-http-response",
+            FindingCode::CdnDetected => "cdn-detected",
+            FindingCode::CaaSyntax => "caa-syntax",
+            FindingCode::CaaAccountBound => "caa-account-bound",
+            FindingCode::TxtDoubledName => "txt-doubled-name",
+            FindingCode::NameNotIssuable => "name-not-issuable",
+            FindingCode::LeStatus => "le-status",
+            FindingCode::RateLimitContext => "rate-limit-context",
         }
     }
 

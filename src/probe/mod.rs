@@ -7,6 +7,7 @@
 //! [`saved`].
 
 pub mod acme_dry_run;
+pub mod online;
 pub mod saved;
 pub mod sources;
 pub mod webroot;

@@ -620,6 +620,8 @@ mod tests {
             refused: Vec::new(),
             ns_capped: None,
             connect_failure: None,
+            fingerprints: Vec::new(),
+            txt_doubled: None,
         }
     }
 

@@ -99,6 +99,8 @@ pub struct Site {
     routes: Vec<(String, Resp)>,
     webroot: Option<PathBuf>,
     source_blocks: Vec<(IpAddr, Block)>,
+    /// Answers given to one source address instead of the routes (a WAF page for one region).
+    source_routes: Vec<(IpAddr, Resp)>,
     ua_blocks: Vec<(String, Block)>,
     headers: Vec<(String, String)>,
     /// CDN-like cache of challenge-path answers (first answer per path is kept and replayed).
@@ -175,6 +177,12 @@ impl Site {
     /// [`Block::Drop`] and [`Block::Close`] are not (they send nothing). Default: no delay.
     pub fn latency(mut self, rtt: Duration) -> Self {
         self.latency = Some(rtt);
+        self
+    }
+
+    /// Answers every request from `src` with `resp` (what a WAF or geo rule shows one region).
+    pub fn respond_to_source(mut self, src: IpAddr, resp: Resp) -> Self {
+        self.source_routes.push((src, resp));
         self
     }
 
@@ -435,7 +443,15 @@ async fn serve_connection(
             let _ = write_response(&mut stream, &site, &resp, head_only).await;
         }
         None => {
-            let resp = site.route(&head.target);
+            let resp = match site
+                .source_routes
+                .iter()
+                .rev()
+                .find(|(ip, _)| *ip == peer.ip())
+            {
+                Some((_, r)) => r.clone(),
+                None => site.route(&head.target),
+            };
             let _ = write_response(&mut stream, &site, &resp, head_only).await;
         }
     }

@@ -65,16 +65,23 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     perspective_errors(ctx, obs, &mut out);
     deadline_exceeded(ctx, &mut out);
     wildcard_needs_dns01(ctx, &mut out);
+    name_validity(ctx, &mut out);
     geodns(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
+    fingerprints(ctx, obs, &mut out);
     caa(ctx, obs, &mut out);
+    caa_syntax(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
     nameservers(ctx, obs, &mut out);
     txt(ctx, obs, &mut out);
+    txt_doubled(ctx, obs, &mut out);
     dnssec(ctx, obs, &mut out);
     reserved_addresses(ctx, obs, &mut out);
     nameservers_capped(ctx, obs, &mut out);
+    if let Some(cdn) = cdn_advice(ctx, obs, &mut out) {
+        out.push(cdn);
+    }
     out
 }
 
@@ -179,13 +186,21 @@ pub(super) fn nameserver_of<'a>(ctx: &Context, perspective: &'a str) -> (String,
 
 mod addresses;
 mod caa;
+mod caa_syntax;
 mod dns;
+mod fingerprints;
 mod http;
+mod txt_doubled;
+mod validity;
 
 use addresses::{geodns, reserved_addresses};
 use caa::caa;
+use caa_syntax::caa_syntax;
 use dns::{dns_refused, dnssec, nameservers, nameservers_capped, txt};
+use fingerprints::{cdn_advice, fingerprints};
 use http::{http_failures, per_address};
+use txt_doubled::txt_doubled;
+use validity::name_validity;
 
 #[cfg(test)]
 mod tests;

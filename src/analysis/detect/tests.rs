@@ -798,9 +798,10 @@ fn http_geoblocked_table() {
                 &[],
             ),
             case(
+                // Not a geoblock; since issue 24 the status itself is named.
                 "a 500 is not a geoblock",
                 but(base(), vec![http_status("lacnic", 500)]),
-                &[],
+                &[("unexpected-http-response", Warning)],
             ),
             // User-Agent filtering explains the refusal; it must not count as a geoblock.
             case(

@@ -80,6 +80,8 @@ fn obs(p: &str, check: Check, ok: bool) -> Observation {
         refused: Vec::new(),
         ns_capped: None,
         connect_failure: None,
+        fingerprints: Vec::new(),
+        txt_doubled: None,
     }
 }
 
