@@ -109,7 +109,6 @@ pub enum FindingCode {
 impl FindingCode {
     /// Every code, in catalogue order.
     pub const ALL: [FindingCode; 46] = [
-    pub const ALL: [FindingCode; 44] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
