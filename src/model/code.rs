@@ -78,11 +78,14 @@ pub enum FindingCode {
     NameserversCapped,
     /// The run's `--deadline` passed before some perspectives finished: coverage, not the domain.
     DeadlineExceeded,
+    /// The challenge URL answered, but not with the expected key authorization (a status, a
+    /// body or a failure no more specific finding explains).
+    ChallengeNotServed,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 33] = [
+    pub const ALL: [FindingCode; 34] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -116,6 +119,7 @@ impl FindingCode {
         FindingCode::ReservedAddress,
         FindingCode::NameserversCapped,
         FindingCode::DeadlineExceeded,
+        FindingCode::ChallengeNotServed,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -154,6 +158,7 @@ impl FindingCode {
             FindingCode::ReservedAddress => "reserved-address",
             FindingCode::NameserversCapped => "nameservers-capped",
             FindingCode::DeadlineExceeded => "deadline-exceeded",
+            FindingCode::ChallengeNotServed => "challenge-not-served",
         }
     }
 

@@ -68,6 +68,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     geodns(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
+    unexplained_http(ctx, obs, &mut out);
     caa(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
     nameservers(ctx, obs, &mut out);
@@ -185,7 +186,7 @@ mod http;
 use addresses::{geodns, reserved_addresses};
 use caa::caa;
 use dns::{dns_refused, dnssec, nameservers, nameservers_capped, txt};
-use http::{http_failures, per_address};
+use http::{http_failures, per_address, unexplained as unexplained_http};
 
 #[cfg(test)]
 mod tests;
