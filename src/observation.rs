@@ -804,7 +804,8 @@ pub struct Observation {
     /// Nameservers of the zone that the caps left unasked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ns_capped: Option<NsCapped>,
-    /// With phase `connect`: how the connection failed, when the transport said so. Typed here
+    /// With phase `connect`: how the connection failed, when the transport said so (with phase
+    /// `http`: `reset` when the connection was reset after it was made). Typed here
     /// so renderers tell a refused port from a reset one without reading `summary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_failure: Option<ConnectFailure>,
@@ -915,6 +916,11 @@ pub struct ProbeFacts {
     pub rewrite_stale: bool,
     /// One line about the rewrite fetch.
     pub rewrite_summary: String,
+    /// When a second fetch of another random path (never the probe file's) came back as a 404
+    /// from a cache: the header that showed it (e.g. `x-cache: HIT`). The edge caches 404s, so
+    /// anything fetching a challenge URL before its file exists poisons it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_404: Option<String>,
 }
 
 /// What kind of software an HTTP-01 answer came from (see `checks::fingerprints` for the table

@@ -116,10 +116,9 @@ impl AuthLab {
             "schema: {strict:?}\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
-        (
-            out.status.code().unwrap(),
-            serde_json::from_slice(&out.stdout).unwrap(),
-        )
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        crate::json_contract::every_failure_has_a_finding(&doc);
+        (out.status.code().unwrap(), doc)
     }
 }
 

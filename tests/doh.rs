@@ -80,10 +80,9 @@ fn run(primary: Side<'_>, remote: Side<'_>) -> (i32, Value) {
         strict.is_ok(),
         "schema: {strict:?}\nconfig:\n{toml}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    (
-        out.status.code().unwrap(),
-        serde_json::from_slice(&out.stdout).unwrap(),
-    )
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    crate::json_contract::every_failure_has_a_finding(&doc);
+    (out.status.code().unwrap(), doc)
 }
 
 /// The observation of `perspective` for `check` (not a per-address one).

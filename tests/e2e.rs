@@ -151,6 +151,7 @@ impl Lab {
                 String::from_utf8_lossy(&out.stdout)
             )
         });
+        crate::json_contract::every_failure_has_a_finding(&doc);
         (out.status.code().unwrap(), doc)
     }
 

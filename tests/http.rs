@@ -46,6 +46,11 @@ fn disallowed_redirects_fail_with_the_rule_named() {
             Resp::redirect(303, "/elsewhere"),
             "disallowed redirect status code 303",
         ),
+        // Boulder names the missing '/' of `Redirect / https://host` (host ends in .well-known).
+        (
+            Resp::redirect(302, "http://www.example.test.well-known/acme-challenge/x"),
+            "missing '/'",
+        ),
     ];
     for (resp, word) in cases {
         let lab = lab(plain_zone(), move |_| challenge(Site::new(), resp.clone()));
@@ -71,22 +76,126 @@ fn redirect_chain(n: usize) -> Site {
     site.response(&format!("/r{n}"), Resp::status(404, "end of chain"))
 }
 
+/// Boulder (`va/http.go`, `processHTTPValidation`): `if numRedirects > maxRedirect` is tested
+/// before `numRedirects++`, with `maxRedirect = 10`, so the 11th redirect is still followed.
 #[test]
-fn ten_redirects_are_followed_eleven_are_not() {
-    let lab10 = lab(plain_zone(), |_| redirect_chain(10));
-    let (code, doc) = run(&lab10, &[]);
-    assert_eq!(code, 0, "{doc:#}");
-    let h = &obs(&doc, "us-east", "http-01")["http"];
-    assert_eq!(h["hops"].as_array().unwrap().len(), 11);
-    assert_eq!(h["status"], 404);
+fn eleven_redirects_are_followed_twelve_are_not() {
     let lab11 = lab(plain_zone(), |_| redirect_chain(11));
     let (code, doc) = run(&lab11, &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    let h = &obs(&doc, "us-east", "http-01")["http"];
+    assert_eq!(h["hops"].as_array().unwrap().len(), 12);
+    assert_eq!(h["status"], 404);
+    let lab12 = lab(plain_zone(), |_| redirect_chain(12));
+    let (code, doc) = run(&lab12, &[]);
     assert_eq!(code, 2, "{doc:#}");
     assert!(
         finding(&doc, "redirect-disallowed")["evidence"]
             .to_string()
             .contains("Too many redirects")
     );
+    let h = &obs(&doc, "us-east", "http-01")["http"];
+    assert_eq!(
+        h["hops"].as_array().unwrap().len(),
+        12,
+        "the 12th is not followed"
+    );
+}
+
+/// Boulder's `maxPathSize` (`va/http.go`): a redirect path over 2,000 bytes is refused.
+#[test]
+fn a_redirect_path_over_2000_bytes_is_refused() {
+    for (len, ok) in [(2000, true), (2001, false)] {
+        let target = format!("/{}", "a".repeat(len - 1));
+        let lab = lab(plain_zone(), move |_| {
+            challenge(Site::new(), Resp::redirect(302, &target))
+        });
+        let (code, doc) = run(&lab, &[]);
+        if ok {
+            assert_eq!(code, 0, "{len}: {doc:#}");
+            assert_eq!(
+                obs(&doc, "home", "http-01")["http"]["hops"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                2
+            );
+        } else {
+            assert_eq!(code, 2, "{len}: {doc:#}");
+            let f = finding(&doc, "redirect-disallowed");
+            assert!(
+                f["evidence"]
+                    .to_string()
+                    .contains("Redirect target too long"),
+                "{f}"
+            );
+        }
+    }
+}
+
+/// Boulder's `validateHTTP01` trims with `unicode.IsSpace`: NBSP, NEL and the ideographic space
+/// are white space; a zero-width space is not.
+#[test]
+fn trailing_unicode_white_space_is_trimmed_like_boulder() {
+    let token = "uni-tok";
+    let body = "uni-tok.thumbprint";
+    let path = format!("/.well-known/acme-challenge/{token}");
+    for (tail, ok) in [("\u{a0}\u{85}\u{3000}\r\n", true), ("\u{200b}", false)] {
+        let served = format!("{body}{tail}");
+        let lab = lab(plain_zone(), {
+            let path = path.clone();
+            move |_| Site::new().file(&path, &served)
+        });
+        let (code, doc) = run(&lab, &["--token", token, "--expect-body", body]);
+        if ok {
+            assert_eq!(code, 0, "{tail:?}: {doc:#}");
+            assert_eq!(obs(&doc, "home", "http-01")["signature"], "expected");
+        } else {
+            assert_eq!(code, 2, "{tail:?}: {doc:#}");
+            assert!(
+                obs(&doc, "home", "http-01")["summary"]
+                    .as_str()
+                    .unwrap()
+                    .contains("did not match")
+            );
+        }
+    }
+}
+
+/// An https redirect target with a certificate for another name is followed (a CA ignores
+/// certificate errors there), and an IP-literal target is followed like a name (Boulder's
+/// `extractRequestTarget` returns an IP identifier for a non-reserved address); a server that
+/// speaks only TLS 1.1 fails the redirect.
+#[test]
+fn https_redirects_need_tls_1_2_and_ignore_certificate_errors() {
+    use crate::support::http::{HttpsOrigin, Tls};
+    let token = "tls-tok";
+    let body = "tls-tok.thumbprint";
+    let modern = HttpsOrigin::start(lo(0, 77, 1), Tls::Modern(body.into())).expect("bind :443");
+    let old = HttpsOrigin::start(lo(0, 77, 2), Tls::OnlyOld).expect("bind :443");
+    let to =
+        |o: &HttpsOrigin| format!("https://{}/.well-known/acme-challenge/{token}", o.addr.ip());
+    let good = lab(plain_zone(), {
+        let target = to(&modern);
+        move |_| challenge(Site::new(), Resp::redirect(302, &target))
+    });
+    let (code, doc) = run(&good, &["--token", token, "--expect-body", body]);
+    assert_eq!(code, 0, "{doc:#}");
+    let h = &obs(&doc, "eu-west", "http-01")["http"];
+    assert_eq!(h["hops"][1]["url"], to(&modern));
+    assert_eq!(obs(&doc, "eu-west", "http-01")["signature"], "expected");
+
+    let bad = lab(plain_zone(), {
+        let target = to(&old);
+        move |_| challenge(Site::new(), Resp::redirect(302, &target))
+    });
+    let (code, doc) = run(&bad, &["--token", token, "--expect-body", body]);
+    assert_eq!(code, 2, "{doc:#}");
+    let o = obs(&doc, "home", "http-01");
+    assert_eq!(o["phase"], "tls", "{o}");
+    let f = finding(&doc, "redirect-disallowed");
+    assert!(f["evidence"].to_string().contains("TLS 1.2"), "{f}");
+    assert!(f["fix"].as_str().unwrap().contains("TLS 1.2"), "{f}");
 }
 
 #[test]
@@ -218,10 +327,9 @@ fn run_direct(origin: &HttpOrigin, dir: &Path, config: &Path, args: &[&str]) -> 
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap(),
-        serde_json::from_slice(&out.stdout).unwrap(),
-    )
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    crate::json_contract::every_failure_has_a_finding(&doc);
+    (out.status.code().unwrap(), doc)
 }
 
 #[test]
@@ -244,6 +352,120 @@ fn an_aaaa_that_refuses_falls_back_to_ipv4_and_is_reported() {
     let f = finding(&doc, "ipv6-broken");
     assert!(f["fix"].as_str().unwrap().contains("::1"));
     assert_eq!(code, 1, "{doc:#}");
+}
+
+/// The token on IPv4, a 404 on the AAAA address: a CA dials the first AAAA and falls back only on
+/// a dial error (Boulder `va/http.go`, `fallbackErr`), so it gets the 404.
+#[test]
+fn an_aaaa_that_answers_404_while_ipv4_serves_the_token_fails_with_its_cause() {
+    let token = "v6-tok";
+    let body = "v6-tok.thumbprint";
+    let path = format!("/.well-known/acme-challenge/{token}");
+    let zone = plain_zone().aaaa("www.example.test", "::1");
+    let (_dns, origin, dir, config) = direct_lab(zone, Site::new().file(&path, body));
+    let _v6 = HttpOrigin::start_on_port(&["::1".parse().unwrap()], origin.port(), |_| Site::new())
+        .expect("bind [::1] on the origin's port");
+    let (code, doc) = run_direct(
+        &origin,
+        dir.path(),
+        &config,
+        &["--token", token, "--expect-body", body],
+    );
+    assert_eq!(code, 2, "{doc:#}");
+    let main = obs(&doc, "home", "http-01");
+    assert_eq!(main["http"]["status"], 404, "{main}");
+    assert_eq!(main["http"]["hops"][0]["address"], "::1", "{main}");
+    let f = finding(&doc, "ipv6-broken");
+    assert_eq!(f["severity"], "error", "{f}");
+    let ev = f["evidence"].to_string();
+    assert!(
+        ev.contains("AAAA ::1: Invalid response")
+            && ev.contains(": 404")
+            && ev.contains("A 127.0.20.1: 200"),
+        "{ev}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("never after an HTTP answer"),
+        "{f}"
+    );
+}
+
+/// An AAAA that accepts the connection and then says nothing: a read timeout is not a dial
+/// error, so a CA does not fall back to IPv4.
+#[test]
+fn an_aaaa_that_stalls_after_connecting_is_not_fallen_back_from() {
+    let zone = plain_zone().aaaa("www.example.test", "::1");
+    let (_dns, origin, dir, config) = direct_lab(zone, Site::new());
+    let _v6 = HttpOrigin::start_on_port(&["::1".parse().unwrap()], origin.port(), |_| {
+        Site::new().block_source("::1".parse().unwrap(), Block::Drop)
+    })
+    .expect("bind [::1] on the origin's port");
+    let (code, doc) = run_direct(&origin, dir.path(), &config, &[]);
+    let main = obs(&doc, "home", "http-01");
+    assert_eq!(main["ok"], false, "{main}");
+    assert_eq!(main["phase"], "timeout", "{main}");
+    assert!(
+        !main["summary"]
+            .as_str()
+            .unwrap()
+            .contains("IPv4 after IPv6"),
+        "{main}"
+    );
+    assert_eq!(finding(&doc, "ipv6-broken")["severity"], "error");
+    assert_eq!(code, 2, "{doc:#}");
+}
+
+/// Two A records: a CA dials the first only (no fallback between addresses of one family). The
+/// tool orders a perspective's addresses (lowest first), so the dead one is the lower here.
+#[test]
+fn only_the_first_a_record_is_dialled() {
+    let zone = Zone::new("test")
+        .caa("example.test", 0, "issue", "letsencrypt.org")
+        .a("www.example.test", "127.0.19.9")
+        .a("www.example.test", crate::e2e::ORIGIN_DEFAULT);
+    let lab = lab(zone, |_| Site::new());
+    let (code, doc) = run(&lab, &[]);
+    assert_eq!(code, 2, "{doc:#}");
+    let main = obs(&doc, "home", "http-01");
+    assert_eq!(main["http"]["hops"][0]["address"], "127.0.19.9", "{main}");
+    assert_eq!(main["phase"], "connect", "{main}");
+    assert!(
+        finding(&doc, "dead-address")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.19.9")
+    );
+}
+
+/// One region gets a 403, another has its connection closed without a response: both are in
+/// the geoblocking finding, each with what it saw.
+#[test]
+fn every_blocked_region_is_in_the_geoblocking_finding_with_what_it_saw() {
+    let lab = lab(plain_zone(), |_| {
+        Site::new()
+            .block_source(lo(0, 0, 4), Block::Status(403))
+            .block_source(lo(0, 0, 5), Block::Close)
+    });
+    let (code, doc) = run(&lab, &[]);
+    assert_eq!(code, 2, "{doc:#}");
+    let f = finding(&doc, "http-geoblocked");
+    let mut who: Vec<&str> = f["perspectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    who.sort_unstable();
+    assert_eq!(who, ["ap-south", "eu-west"], "{f}");
+    let ev = f["evidence"].to_string();
+    assert!(ev.contains("eu-west: answered 403"), "{ev}");
+    assert!(
+        ev.contains("ap-south: connection closed without a response"),
+        "{ev}"
+    );
 }
 
 #[test]
@@ -326,20 +548,54 @@ fn a_cache_that_serves_the_old_probe_content_is_caught() {
     assert!(code >= 1);
 }
 
+/// An edge that caches 404s (and only those): the probe learns it from another random path
+/// fetched twice, and fetches the probe file's own path only after the file exists, so it never
+/// poisons the cache itself (it used to, and then failed with "404 from a cache").
 #[test]
-fn a_cached_404_and_a_wrong_webroot_are_told_apart() {
-    let (lab, root) = webroot_lab(|dir| Site::new().webroot(dir).caching_errors());
+fn a_cache_that_keeps_404s_is_learned_without_poisoning_the_probe() {
+    let (lab, root) = webroot_lab(|dir| Site::new().webroot(dir).caching_only_404s());
+    let before = listing(root.path());
     let dir = root.path().display().to_string();
     let (code, doc) = run(&lab, &["--webroot", &dir]);
+    assert_eq!(code, 0, "{doc:#}");
+    let o = obs(&doc, "home", "http-01");
+    assert_eq!(o["signature"], "expected", "{o}");
     assert!(
-        finding(&doc, "cdn-cached-challenge")["evidence"]
-            .to_string()
-            .contains("404 from a cache"),
-        "{doc:#}"
+        o["probe"]["cached_404"]
+            .as_str()
+            .unwrap()
+            .contains("x-cache: HIT"),
+        "{o}"
     );
-    assert!(!codes(&doc).contains(&"webroot-mismatch".to_string()));
-    assert_eq!(code, 2);
+    let f = finding(&doc, "cdn-cached-challenge");
+    assert_eq!(f["severity"], "info", "{f}");
+    assert!(f["evidence"].to_string().contains("cached 404"), "{f}");
+    assert!(
+        !f["evidence"]
+            .to_string()
+            .contains("although the file exists"),
+        "{f}"
+    );
+    assert_eq!(
+        listing(root.path()),
+        before,
+        "the webroot is exactly as before"
+    );
+    // The 404 caching was learned from another path, fetched at least twice by each perspective;
+    // the probe file's own path is a different one.
+    let log = lab.origins.requests();
+    let url = o["http"]["url"].as_str().unwrap();
+    let probe_path = &url[url.find("/.well-known/").unwrap()..];
+    let other = log
+        .iter()
+        .filter(|r| r.path.starts_with("/.well-known/acme-challenge/") && r.path != probe_path)
+        .count();
+    assert!(other >= 8, "{other}");
+    assert!(log.iter().any(|r| r.path == probe_path));
+}
 
+#[test]
+fn a_wrong_webroot_is_told_apart_from_a_cache() {
     let (lab, root) = webroot_lab(|_| Site::new());
     let dir = root.path().display().to_string();
     let (code, doc) = run(&lab, &["--webroot", &dir]);
@@ -347,6 +603,7 @@ fn a_cached_404_and_a_wrong_webroot_are_told_apart() {
         codes(&doc).contains(&"webroot-mismatch".to_string()),
         "{doc:#}"
     );
+    assert!(!codes(&doc).contains(&"cdn-cached-challenge".to_string()));
     assert_eq!(code, 2);
 }
 

@@ -407,6 +407,8 @@ struct Probe {
     rewrite_matched: bool,
     rewrite_stale: bool,
     rewrite_summary: String,
+    #[serde(default)]
+    cached_404: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -541,6 +543,7 @@ const CODES: &[&str] = &[
     "deadline-exceeded",
     "acme-dry-run-invalid",
     "acme-dry-run-error",
+    "challenge-not-served",
 ];
 
 /// Holds `bytes` to the committed JSON Schema `docs/schema/<file>` (generated from the output
@@ -595,6 +598,7 @@ fn document(lab: &crate::e2e::Lab, args: &[&str]) -> Document {
         .unwrap();
     let doc: Document = strict("--format json", &out.stdout);
     check_document(&doc, out.status.code().unwrap());
+    every_failure_has_a_finding(&strict::<serde_json::Value>("--format json", &out.stdout));
     doc
 }
 
@@ -603,6 +607,75 @@ pub fn contract(bytes: &[u8], code: i32) {
     against_schema("report.schema.json", "--format json", bytes);
     let doc: Document = strict("--format json", bytes);
     check_document(&doc, code);
+    every_failure_has_a_finding(&strict::<serde_json::Value>("--format json", bytes));
+}
+
+/// An identifier of a `--format json` document, as the exceptions below see it.
+type IdentifierMatch = fn(&serde_json::Value) -> bool;
+
+/// Non-ready outcomes that still come without a finding, each with the reason; the lead removes
+/// an entry once the branch that gives it a cause is merged.
+const KNOWN_WITHOUT_FINDING: &[(&str, IdentifierMatch)] = &[(
+    // tests/dns.rs `caa_that_forbids_the_ca_fails_with_the_fix`: `--method dns-01` without
+    // `--expect-txt` leaves every verdict `unknown` with no failing observation at all (DNS
+    // side, dns19b; "could not assess" may deserve its own finding or an exemption).
+    "dns-01 without --expect-txt: unknown, nothing failed",
+    |id| {
+        id["outcome"] == "unknown"
+            && id["observations"]
+                .as_array()
+                .is_some_and(|o| o.iter().all(|o| o["ok"] == true))
+    },
+)];
+
+/// Every name whose outcome is not `pass`, and every name with a verdict that is not `pass`,
+/// carries at least one finding for that name with evidence and a fix (README: every non-pass
+/// outcome has a cause). Takes the parsed document, so any test that ran `--format json` can
+/// hold its output to it (`crate::e2e::Lab::json` does).
+pub fn every_failure_has_a_finding(doc: &serde_json::Value) {
+    let findings = doc["findings"].as_array().cloned().unwrap_or_default();
+    for id in doc["identifiers"].as_array().into_iter().flatten() {
+        let name = id["name"].as_str().unwrap_or_default();
+        let not_pass: Vec<String> = std::iter::once(&id["outcome"])
+            .chain(
+                id["verdicts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| &v["outcome"]),
+            )
+            .filter_map(|o| o.as_str())
+            .filter(|o| *o != "pass")
+            .map(str::to_string)
+            .collect();
+        if not_pass.is_empty() {
+            continue;
+        }
+        let with_cause = findings.iter().any(|f| {
+            f["identifier"] == name
+                && f["fix"].as_str().is_some_and(|x| !x.trim().is_empty())
+                && f["evidence"].as_array().is_some_and(|e| {
+                    !e.is_empty()
+                        && e.iter()
+                            .all(|l| l.as_str().is_some_and(|l| !l.trim().is_empty()))
+                })
+        });
+        if with_cause {
+            continue;
+        }
+        let summaries: Vec<&str> = id["observations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| o["ok"] == false)
+            .filter_map(|o| o["summary"].as_str())
+            .collect();
+        let known = KNOWN_WITHOUT_FINDING.iter().any(|(_, matches)| matches(id));
+        assert!(
+            known,
+            "{name} is {not_pass:?} without a finding that has evidence and a fix: {summaries:#?}"
+        );
+    }
 }
 
 /// What the document promises beyond its shape.

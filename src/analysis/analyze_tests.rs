@@ -762,6 +762,7 @@ fn coverage_of_a_full_run() {
                 rewrite_matched: true,
                 rewrite_stale: false,
                 rewrite_summary: "200, the new content".into(),
+                cached_404: None,
             });
             o
         }],

@@ -1,8 +1,9 @@
 //! HTTP-01 as a CA's validator does it (mpic-rules §3.4): `GET http://<name>/.well-known/
 //! acme-challenge/<token>` on port 80 with the CA's User-Agent, addresses from the perspective's
-//! own DNS view, IPv6 first with one fallback to IPv4 on the first request only, redirects
-//! followed by hand under the CA rules (301/302/307/308, http/https, ports 80/443, at most 10, no
-//! loops), status exactly 200 and a body under 128 bytes for a real token. Every address is also
+//! own DNS view, the first AAAA then the first A with one fallback on a dial error only, redirects
+//! followed by hand under the CA rules (301/302/307/308, http/https, ports 80/443, paths up to
+//! 2,000 bytes, 11 followed as Boulder counts, no loops), status exactly 200 and a body under 128
+//! bytes, trailing Unicode white space trimmed, for a real token. Every address is also
 //! fetched on its own, because a dead extra A record fails validation only some of the time.
 
 use std::collections::HashSet;
@@ -29,8 +30,13 @@ pub const CA_USER_AGENT: &str =
     "Mozilla/5.0 (compatible; Let's Encrypt validation server; +https://www.letsencrypt.org)";
 /// A current desktop browser's User-Agent, for telling User-Agent filters from geoblocking.
 pub const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
-/// Redirects a CA follows at most.
+/// Boulder's `maxRedirect` (letsencrypt/boulder `va/http.go`, `processHTTPValidation`): its
+/// redirect callback refuses when `numRedirects > maxRedirect` *before* incrementing, so the
+/// 11th redirect is still followed and the 12th refused. [`redirects_exceeded`] keeps that count.
 pub const MAX_REDIRECTS: usize = 10;
+/// Boulder's `maxPathSize` (`va/http.go`, `processHTTPValidation`): a redirect whose (decoded)
+/// path is longer than this many bytes is refused with "Redirect target too long".
+pub const MAX_REDIRECT_PATH: usize = 2000;
 /// A key authorization must be shorter than this (Boulder reads 128 bytes and fails at 128).
 pub const BODY_LIMIT: usize = 128;
 /// Bytes read at most, so a block page can be shown without reading an endless body.
@@ -174,11 +180,13 @@ async fn ca_like(v: &Vantage, url: &Url, addrs: &[IpAddr], plan: &Plan) -> Obser
         return o;
     };
     let r = fetch(v, url, Some(first), plan).await;
-    let dial_failed = r.hops.len() == 1
-        && r.hops[0].status.is_none()
-        && matches!(r.error, Some((Phase::Connect | Phase::Timeout, _)));
+    // Boulder (`va/http.go`, `newHTTPValidationTarget` and `fallbackErr`): the first AAAA, then
+    // the first A, and the fallback happens only when the error is a dial error (`net.OpError`
+    // with Op "dial": refused, unreachable, connect timeout) — never on a read error, a reset
+    // after connecting or any HTTP answer. The retry starts the whole chain again, so a dial
+    // error on a redirect hop falls back too.
     if first.is_ipv6()
-        && dial_failed
+        && r.dial_error
         && let Some(v4) = v4
     {
         let why = r.error.as_ref().map(|e| e.1.clone()).unwrap_or_default();
@@ -201,6 +209,8 @@ struct Fetched {
     connect: Option<ConnectFailure>,
     /// The chain stopped at a redirect a CA would not follow.
     redirect_refused: bool,
+    /// The last request failed while dialling (what Boulder's `fallbackErr` accepts).
+    dial_error: bool,
     /// Addresses the policy set aside on the way.
     refused: Vec<RefusedAddress>,
     /// What the answering software was recognised as, on any hop.
@@ -228,6 +238,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         error: None,
         connect: None,
         redirect_refused: false,
+        dial_error: false,
         refused: Vec::new(),
         fingerprints: Vec::new(),
     };
@@ -302,8 +313,11 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                 f.redirect_refused = redirected;
                 return f;
             }
+            // One address per hop, as Boulder dials (`newHTTPValidationTarget`: the first AAAA,
+            // else the first A); the IPv4 fallback is [`ca_like`]'s, for the whole chain. Handing
+            // every address to the connector would let it try them all and pass where a CA fails.
             address = Some(addrs[0].to_string());
-            pins.map.push((host.to_ascii_lowercase(), addrs));
+            pins.map.push((host.to_ascii_lowercase(), vec![addrs[0]]));
         }
         let mut req_url = url.clone();
         if let Some(p) = v.net().http_port
@@ -338,11 +352,20 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         };
         let reply: Result<Reply, (Phase, String)> = match v.get(request).await {
             Ok(r) => Ok(r),
-            Err(GetError::Failed(phase, message)) => Err((phase, message)),
+            Err(GetError::Failed(phase, message)) => {
+                // Through an HTTP proxy's CONNECT, `connect` means the proxy could not dial.
+                f.dial_error = phase == Phase::Connect;
+                Err((phase, message))
+            }
             Err(GetError::Transport(e)) => {
                 let phase = h::phase_of(&e);
+                f.dial_error = e.is_connect() && phase != Phase::Proxy;
                 if phase == Phase::Connect {
                     f.connect = h::connect_failure_of(&e);
+                } else if phase == Phase::Http {
+                    // A reset after the connection was made (a firewall or WAF cutting a region
+                    // off) is told apart from a plain close for the geoblocking evidence.
+                    f.connect = h::connect_failure_of(&e).filter(|c| *c == ConnectFailure::Reset);
                 }
                 let text = describe_error(phase, f.connect, &e, v.through_socks());
                 f.fingerprints
@@ -355,6 +378,10 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             Err(e) => {
                 hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
                 f.hops.push(hop);
+                // A redirect to an https server a CA cannot talk to: Boulder requires TLS 1.2 or
+                // later there (`va/http.go`, `processRedirect`; certificate errors are ignored,
+                // `httpTransport`'s `InsecureSkipVerify`), so the redirect is what fails.
+                f.redirect_refused = redirected && e.0 == Phase::Tls;
                 f.error = Some(e);
                 return f;
             }
@@ -401,6 +428,18 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         if is_redirect {
             hop.elapsed_ms = hop_start.elapsed().as_millis() as u64;
             f.hops.push(hop);
+            // Boulder checks the count first, before the status and the target.
+            if redirects_exceeded(f.hops.len()) {
+                f.error = Some((
+                    Phase::Http,
+                    format!(
+                        "Too many redirects (a CA follows {} at most)",
+                        MAX_REDIRECTS + 1
+                    ),
+                ));
+                f.redirect_refused = true;
+                return f;
+            }
             if !matches!(status, 301 | 302 | 307 | 308) {
                 f.error = Some((
                     Phase::Http,
@@ -456,16 +495,13 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
                     return f;
                 }
             }
-            if seen.contains(next.as_str()) {
-                f.error = Some((Phase::Http, format!("Redirect loop detected at {next}")));
+            if let Some(why) = redirect_target_refusal(&next) {
+                f.error = Some((Phase::Http, why));
                 f.redirect_refused = true;
                 return f;
             }
-            if f.hops.len() > MAX_REDIRECTS {
-                f.error = Some((
-                    Phase::Http,
-                    format!("Too many redirects (more than {MAX_REDIRECTS})"),
-                ));
+            if seen.contains(next.as_str()) {
+                f.error = Some((Phase::Http, format!("Redirect loop detected at {next}")));
                 f.redirect_refused = true;
                 return f;
             }
@@ -520,6 +556,9 @@ fn describe_error(
             format!("Connection refused: {detail}")
         }
         Phase::Proxy => format!("the perspective's proxy failed: {detail}"),
+        Phase::Tls => format!(
+            "TLS handshake failed (a CA needs TLS 1.2 or later and ignores certificate errors): {detail}"
+        ),
         _ => detail,
     }
 }
@@ -572,7 +611,9 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
     if let Some((phase, msg)) = f.error {
         o.phase = Some(phase);
         o.perspective_fault = phase == Phase::Proxy;
-        o.connect_failure = f.connect.filter(|_| phase == Phase::Connect);
+        o.connect_failure = f.connect.filter(|c| {
+            phase == Phase::Connect || (phase == Phase::Http && *c == ConnectFailure::Reset)
+        });
         o.summary = msg;
         o.signature = match (phase, f.status) {
             _ if f.redirect_refused => Signature::RedirectDisallowed,
@@ -609,7 +650,7 @@ pub fn judge_final(
 ) {
     match expect {
         Some(expect) => {
-            let raw = bytes.trim_ascii_end();
+            let raw = trim_end_unicode_space(bytes);
             if status != 200 {
                 o.phase = Some(Phase::Http);
                 o.summary = format!("Invalid response from {url}: {status}");
@@ -650,6 +691,101 @@ pub fn judge_final(
     }
 }
 
+/// Whether a chain that has received `redirect_responses` redirects (the current one included)
+/// must stop: Boulder's callback (`va/http.go`, `processHTTPValidation`, `processRedirect`) tests
+/// `numRedirects > maxRedirect` with the count of redirects already followed, then increments.
+fn redirects_exceeded(redirect_responses: usize) -> bool {
+    redirect_responses.saturating_sub(1) > MAX_REDIRECTS
+}
+
+/// What Boulder refuses in a redirect target beyond scheme and port (`va/http.go`,
+/// `extractRequestTarget` and `processRedirect`): a host ending in `.well-known` (a redirect
+/// missing its `/`), and a path longer than `maxPathSize` bytes once percent-decoded (Go compares
+/// `len(req.URL.Path)`, the decoded path). An IP-literal target is *followed* when the address is
+/// not reserved (Boulder returns an IP identifier for it); the address policy checks that on the
+/// next hop. Boulder also requires a name under an IANA TLD, which is left out here: test and
+/// lab names live under `.test`.
+fn redirect_target_refusal(next: &Url) -> Option<String> {
+    if let Some(url::Host::Domain(d)) = next.host()
+        && d.trim_end_matches('.').ends_with(".well-known")
+    {
+        return Some(format!(
+            "Invalid host in redirect target {d:?}. Check webserver config for missing '/' in redirect target."
+        ));
+    }
+    let len = decoded_len(next.path());
+    (len > MAX_REDIRECT_PATH).then(|| {
+        format!("Redirect target too long: its path is {len} bytes, a CA accepts {MAX_REDIRECT_PATH} at most")
+    })
+}
+
+/// Bytes of a percent-encoded path once decoded (`%XX` counts one byte).
+fn decoded_len(path: &str) -> usize {
+    let b = path.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            i += 3;
+        } else {
+            i += 1;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// The body with trailing white space removed as Boulder does (`va/http.go`, `validateHTTP01`:
+/// `strings.TrimRightFunc(string(body), unicode.IsSpace)`). Go's `unicode.IsSpace` is Unicode's
+/// White_Space property (U+0085, U+00A0, U+2000–U+200A, U+3000, … besides ASCII), the same set
+/// as Rust's `char::is_whitespace`. Bytes that are not UTF-8 end the trimming (Go decodes them as
+/// U+FFFD, which is not a space).
+pub fn trim_end_unicode_space(bytes: &[u8]) -> &[u8] {
+    let mut end = bytes.len();
+    'outer: while end > 0 {
+        for width in 1..=4.min(end) {
+            if let Ok(s) = std::str::from_utf8(&bytes[end - width..end])
+                && let Some(c) = s.chars().next()
+            {
+                if c.is_whitespace() {
+                    end -= width;
+                    continue 'outer;
+                }
+                break 'outer;
+            }
+        }
+        break;
+    }
+    &bytes[..end]
+}
+
+/// The header that shows an answer came from a cache (`Age` above 0, or an `X-Cache`,
+/// `X-Cache-Status` or `CF-Cache-Status` saying HIT), as `name: value`; headers as a hop keeps
+/// them (names lower case).
+pub fn cache_hit(headers: &[(String, String)]) -> Option<String> {
+    let get = |k: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    ["x-cache", "cf-cache-status", "x-cache-status"]
+        .iter()
+        .find_map(|k| {
+            get(k)
+                .filter(|v| v.to_ascii_lowercase().contains("hit"))
+                .map(|v| format!("{k}: {v}"))
+        })
+        .or_else(|| {
+            get("age")
+                .filter(|a| a.parse::<u64>().is_ok_and(|n| n > 0))
+                .map(|a| format!("age: {a}"))
+        })
+}
+
 /// Lower-case hex.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -657,5 +793,40 @@ pub fn hex(b: &[u8]) -> String {
 
 /// Timeout helper for callers that bound a whole check.
 pub fn deadline(per_step: Duration) -> Duration {
-    per_step * (MAX_REDIRECTS as u32 + 2)
+    per_step * (MAX_REDIRECTS as u32 + 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_white_space_is_unicode_white_space() {
+        let t = |b: &[u8]| trim_end_unicode_space(b).to_vec();
+        assert_eq!(t(b"abc \t\r\n"), b"abc");
+        // NEL, NBSP, EN QUAD, IDEOGRAPHIC SPACE: white space in Go's unicode.IsSpace.
+        assert_eq!(t("abc\u{85}\u{a0}\u{2000}\u{3000}".as_bytes()), b"abc");
+        // ZERO WIDTH SPACE is not White_Space; invalid UTF-8 stops the trim.
+        assert_eq!(t("abc\u{200b}".as_bytes()), "abc\u{200b}".as_bytes());
+        assert_eq!(t(b"abc\xff "), b"abc\xff");
+        assert_eq!(t(b"  "), b"");
+    }
+
+    #[test]
+    fn redirect_count_and_path_follow_boulder() {
+        assert!(!redirects_exceeded(11));
+        assert!(redirects_exceeded(12));
+        let long = |n: usize| Url::parse(&format!("http://a.test/{}", "x".repeat(n - 1))).unwrap();
+        assert!(redirect_target_refusal(&long(2000)).is_none());
+        assert!(redirect_target_refusal(&long(2001)).is_some());
+        // Percent-encoded bytes count once, as in Go's decoded `URL.Path`.
+        let enc = Url::parse(&format!("http://a.test/{}", "%41".repeat(1999))).unwrap();
+        assert!(redirect_target_refusal(&enc).is_none());
+        let wk = Url::parse("http://example.test.well-known/acme-challenge/x").unwrap();
+        assert!(
+            redirect_target_refusal(&wk)
+                .unwrap()
+                .contains("missing '/'")
+        );
+    }
 }

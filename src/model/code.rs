@@ -104,11 +104,14 @@ pub enum FindingCode {
     LeStatus,
     /// `--online-context`: certificates this week from CT logs vs Let's Encrypt's limits (third-party data).
     RateLimitContext,
+    /// The challenge URL answered, but not with the expected key authorization (a status, a
+    /// body or a failure no more specific finding explains).
+    ChallengeNotServed,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 46] = [
+    pub const ALL: [FindingCode; 47] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -155,6 +158,7 @@ impl FindingCode {
         FindingCode::NameNotIssuable,
         FindingCode::LeStatus,
         FindingCode::RateLimitContext,
+        FindingCode::ChallengeNotServed,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -206,6 +210,7 @@ impl FindingCode {
             FindingCode::NameNotIssuable => "name-not-issuable",
             FindingCode::LeStatus => "le-status",
             FindingCode::RateLimitContext => "rate-limit-context",
+            FindingCode::ChallengeNotServed => "challenge-not-served",
         }
     }
 

@@ -235,7 +235,14 @@ pub fn phase_of(e: &reqwest::Error) -> Phase {
         Phase::Proxy
     } else if e.is_timeout() || text.contains("timed out") {
         Phase::Timeout
-    } else if text.contains("tls") || text.contains("certificate") || text.contains("handshake") {
+    } else if text.contains("tls")
+        || text.contains("certificate")
+        || text.contains("handshake")
+        // rustls words a server's alert (e.g. `protocol_version` from a TLS 1.1-only server) and
+        // a version it cannot speak without saying "tls".
+        || text.contains("fatal alert")
+        || text.contains("peer is incompatible")
+    {
         Phase::Tls
     } else if e.is_connect() {
         Phase::Connect

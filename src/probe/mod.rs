@@ -736,9 +736,11 @@ fn key_authorization_like() -> String {
     format!("{a}.{b}")
 }
 
-/// The webroot probe (design §5): with the file absent each perspective already fetched the
-/// token (phase 1, in `results`); now write it and fetch it from every perspective with the exact
-/// content expected, rewrite it and fetch again (a cache shows the old content), then delete it.
+/// The webroot probe (design §5): with no file each perspective already fetched a random token
+/// (phase 1, in `results`); now write the probe file under *another* random token, fetch phase
+/// 1's path a second time (a cached 404 shows there, so the probe's own path is never fetched
+/// before its file exists), fetch the probe from every perspective with the exact content
+/// expected, rewrite it and fetch again (a cache shows the old content), then delete it.
 /// The file is removed when this future completes or is dropped (Ctrl-C, SIGTERM, deadline).
 async fn webroot_phase(
     plan: &Plan,
@@ -772,8 +774,13 @@ async fn webroot_fetches(
 ) -> Result<(), String> {
     let first = key_authorization_like();
     let second = key_authorization_like();
+    // The probe file gets a token nobody has fetched: the first phase fetched `plan.http.token`
+    // while no file existed, and an edge that caches 404s would replay that 404 for the probe
+    // (the tool poisoning the cache itself). A real ACME flow writes the file before the CA's
+    // first fetch; so does this one.
+    let probe_token = http01::Plan::random().token;
     let mut file =
-        webroot::ProbeFile::create(dir, &plan.http.token, &first).map_err(|e| e.to_string())?;
+        webroot::ProbeFile::create(dir, &probe_token, &first).map_err(|e| e.to_string())?;
     let mut targets = Vec::new();
     for (idx, (name, obs)) in results.iter().enumerate() {
         let Some(t) = plan.identifiers.iter().find(|t| t.id.name == *name) else {
@@ -801,7 +808,16 @@ async fn webroot_fetches(
             .unwrap_or_default();
         targets.push((idx, v.clone(), t.id.name.clone(), addrs));
     }
+    // Whether the edge caches 404s, learned from the first phase's path (never the probe's):
+    // fetched a second time now, a cached 404 comes back with Age or a cache HIT header.
+    let negative = join_all(
+        targets
+            .iter()
+            .map(|(_, v, name, addrs)| http01::check(v, name, addrs, &plan.http)),
+    )
+    .await;
     let with = |body: &str| http01::Plan {
+        token: probe_token.clone(),
         expect_body: Some(body.to_string()),
         ..plan.http.clone()
     };
@@ -821,7 +837,9 @@ async fn webroot_fetches(
     .await;
     file.remove().map_err(|e| e.to_string())?;
     let first_digest = http01::hex(&<sha2::Sha256 as sha2::Digest>::digest(first.as_bytes()));
-    for (((idx, ..), mut fresh), again) in targets.iter().zip(main).zip(again) {
+    for ((((idx, ..), mut fresh), again), negative) in
+        targets.iter().zip(main).zip(again).zip(negative)
+    {
         let obs = &mut results[*idx].1;
         let before = obs
             .iter()
@@ -836,6 +854,13 @@ async fn webroot_fetches(
                 rewrite_matched: a.ok,
                 rewrite_stale: stale,
                 rewrite_summary: a.summary.clone(),
+                cached_404: negative.first().and_then(|n| {
+                    let h = n.http.as_ref()?;
+                    if h.status != Some(404) {
+                        return None;
+                    }
+                    http01::cache_hit(&h.hops.last()?.headers)
+                }),
             });
         }
         obs.retain(|o| o.check != Check::Http01);

@@ -106,6 +106,8 @@ pub struct Site {
     /// CDN-like cache of challenge-path answers (first answer per path is kept and replayed).
     cache: Option<EdgeCache>,
     cache_errors: bool,
+    /// With a cache: 200 answers are not kept (a cache that keeps only 404s).
+    cache_only_errors: bool,
     /// Emulated network round trip added before each response (see [`Site::latency`]).
     latency: Option<Duration>,
 }
@@ -164,6 +166,13 @@ impl Site {
         self.caching()
     }
 
+    /// A negative-caching edge that keeps only 404s (200s always go to the origin): a probe
+    /// that fetches its own URL before writing the file poisons it; one that does not, passes.
+    pub fn caching_only_404s(mut self) -> Self {
+        self.cache_only_errors = true;
+        self.caching_errors()
+    }
+
     /// A header added to every response, block pages included (e.g. `Age`,
     /// `Cache-Control`, `X-Cache`, `Server`).
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -213,7 +222,9 @@ impl Site {
                 .with_header("X-Cache", "HIT from test-edge");
         }
         let fresh = self.route_origin(target);
-        if fresh.status == 200 || self.cache_errors {
+        if (fresh.status == 200 && !self.cache_only_errors)
+            || (fresh.status != 200 && self.cache_errors)
+        {
             c.push((target.to_owned(), fresh.clone()));
         }
         fresh.with_header("X-Cache", "MISS from test-edge")
@@ -311,7 +322,10 @@ impl HttpOrigin {
 
     /// Like [`HttpOrigin::start_many`] on a given port, for tests that need
     /// a specific one (e.g. the port another origin already uses on other
-    /// addresses). Fails instead of retrying when the port is taken.
+    /// addresses). Fails instead of retrying when the port is taken. Besides 127/8 it accepts
+    /// exactly `::1`, the IPv6 loopback (never a real interface): an AAAA origin that answers
+    /// differently from the IPv4 one cannot be built otherwise (IPv4-mapped addresses are
+    /// special-purpose, refused by the tool as by a CA).
     pub fn start_on_port(
         ips: &[IpAddr],
         port: u16,
@@ -319,7 +333,9 @@ impl HttpOrigin {
     ) -> io::Result<HttpOrigin> {
         let mut served = Vec::new();
         for ip in ips {
-            assert_loopback(*ip);
+            if *ip != IpAddr::V6(std::net::Ipv6Addr::LOCALHOST) {
+                assert_loopback(*ip);
+            }
             served.push((bind_http(*ip, port)?.0, make(*ip)));
         }
         Ok(Self::spawn(served))
@@ -600,4 +616,97 @@ where
         headers,
         body: raw[end + 4..].to_vec(),
     })
+}
+
+/// What an [`HttpsOrigin`] does with a connection.
+#[derive(Clone, Debug)]
+pub enum Tls {
+    /// TLS 1.2 or 1.3 with a self-signed certificate for another name (`not-this-name.invalid`),
+    /// then `200` with this body for any request: what a CA accepts after an https redirect.
+    Modern(String),
+    /// Reads the ClientHello and answers with a fatal `protocol_version` alert in a TLS 1.1
+    /// record, as a server that speaks only TLS 1.1 or older does to a client offering 1.2+.
+    OnlyOld,
+}
+
+/// An HTTPS origin on port 443 of one loopback address (redirect targets must be on 443). Stops
+/// when dropped.
+#[derive(Debug)]
+pub struct HttpsOrigin {
+    pub addr: SocketAddr,
+    _thread: ServerThread,
+}
+
+impl HttpsOrigin {
+    /// Serves `mode` on `ip:443` (127/8; the tests run as root in their own namespace).
+    pub fn start(ip: IpAddr, mode: Tls) -> io::Result<HttpsOrigin> {
+        use tokio_rustls::rustls::ServerConfig;
+        use tokio_rustls::rustls::crypto::aws_lc_rs;
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        assert_loopback(ip);
+        let (listener, _) = bind_http(ip, 443)?;
+        let addr = listener.local_addr()?;
+        let acceptor = match &mode {
+            Tls::Modern(_) => {
+                let ck = rcgen::generate_simple_self_signed(vec!["not-this-name.invalid".into()])
+                    .expect("self-signed certificate");
+                let key: PrivateKeyDer<'static> =
+                    PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()).into();
+                let config =
+                    ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+                        .with_safe_default_protocol_versions()
+                        .expect("TLS versions")
+                        .with_no_client_auth()
+                        .with_single_cert(vec![ck.cert.der().clone()], key)
+                        .expect("server certificate");
+                Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+            }
+            Tls::OnlyOld => None,
+        };
+        let thread = ServerThread::spawn(&format!("https-{addr}"), move || async move {
+            let listener = TcpListener::from_std(listener).expect("register listener");
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let (acceptor, mode) = (acceptor.clone(), mode.clone());
+                tokio::spawn(async move {
+                    match (acceptor, mode) {
+                        (Some(acceptor), Tls::Modern(body)) => {
+                            let Ok(mut tls) = acceptor.accept(stream).await else {
+                                return;
+                            };
+                            let mut buf = Vec::new();
+                            let mut chunk = [0u8; 1024];
+                            while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16384 {
+                                match tls.read(&mut chunk).await {
+                                    Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                                    _ => return,
+                                }
+                            }
+                            let out = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                            let _ = tls.write_all(out.as_bytes()).await;
+                            let _ = tls.shutdown().await;
+                        }
+                        _ => {
+                            let mut hello = [0u8; 512];
+                            let _ = stream.read(&mut hello).await;
+                            // Alert record: type 21, version 3.2 (TLS 1.1), length 2, fatal (2),
+                            // protocol_version (70).
+                            let _ = stream.write_all(&[21, 3, 2, 0, 2, 2, 70]).await;
+                            let _ = stream.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        Ok(HttpsOrigin {
+            addr,
+            _thread: thread,
+        })
+    }
 }

@@ -21,8 +21,10 @@ pub(super) fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Ve
         (
             Signature::RedirectDisallowed,
             FindingCode::RedirectDisallowed,
-            "CAs follow only 301/302/307/308 redirects to http:// or https:// on ports 80 or 443, at most 10, \
-             without loops: exempt /.well-known/acme-challenge/ from this redirect or point it at port 80/443",
+            "CAs follow only 301/302/307/308 redirects to http:// or https:// on ports 80 or 443 (https with \
+             TLS 1.2 or later; certificate errors are ignored), paths up to 2,000 bytes, at most 10 or 11, \
+             without loops: exempt /.well-known/acme-challenge/ from this redirect or point it at a target \
+             that follows these rules",
         ),
         (
             Signature::BodyTooLarge,
@@ -164,6 +166,33 @@ pub(super) fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Ve
              perspective reaches the origin's current file",
         ));
     }
+    // 404s cached at the edge, learned from another random path fetched twice (the probe file's
+    // own path is fetched only after the file exists, as a CA's would be).
+    let negative: Vec<(&&&Observation, &str)> = probed
+        .iter()
+        .filter_map(|o| Some((o, o.probe.as_ref()?.cached_404.as_deref()?)))
+        .collect();
+    if !negative.is_empty() && cached_404.is_empty() && stale.is_empty() {
+        out.push(finding(
+            ctx,
+            FindingCode::CdnCachedChallenge,
+            Severity::Info,
+            negative.iter().map(|(o, _)| o.perspective.clone()).collect(),
+            negative
+                .iter()
+                .map(|(o, why)| {
+                    format!(
+                        "{}: a random challenge path fetched twice came back as a cached 404 ({why})",
+                        o.perspective
+                    )
+                })
+                .collect(),
+            "a cache in front of the origin keeps 404 answers for /.well-known/acme-challenge/: harmless \
+             while the file is written before anything fetches its URL (as ACME clients do), but a \
+             pre-check or a retry that fetches too early gets the cached 404 until it expires. Exclude \
+             that path from caching (Cache-Control: no-store, a CDN bypass rule)",
+        ));
+    }
     let never_served: Vec<&&&Observation> = probed
         .iter()
         .filter(|o| {
@@ -190,6 +219,8 @@ pub(super) fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Ve
         !ua_names.contains(&o.perspective.as_str())
             && !o.ok
             && (matches!(o.phase, Some(Phase::Timeout | Phase::Connect))
+                // Closed or reset without any response: a firewall or WAF cutting the region off.
+                || no_response(o)
                 || matches!(
                     o.signature,
                     Signature::Status(403 | 451) | Signature::HttpError(403 | 451)
@@ -217,7 +248,7 @@ pub(super) fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Ve
         evidence.extend(
             failing
                 .iter()
-                .map(|o| format!("{}: {}", o.perspective, o.summary)),
+                .map(|o| format!("{}: {} ({})", o.perspective, saw(o), o.summary)),
         );
         let remotes = http
             .iter()
@@ -241,8 +272,10 @@ pub(super) fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Ve
     } else if !primary.ok && blocked_kind(primary) && passing > 0 {
         // The remotes get through but the primary's region does not: the CA stops at its primary.
         let mut evidence = vec![format!(
-            "{} (primary): {}",
-            primary.perspective, primary.summary
+            "{} (primary): {} ({})",
+            primary.perspective,
+            saw(primary),
+            primary.summary
         )];
         evidence.extend(
             http.iter()
@@ -274,6 +307,32 @@ pub(super) fn http_failures(ctx: &Context<'_>, obs: &[Observation], out: &mut Ve
     }
 }
 
+/// A fetch that ended without any HTTP response after the connection was made: the peer closed
+/// or reset it (phase `http`/`protocol`, no status).
+fn no_response(o: &Observation) -> bool {
+    matches!(
+        o.signature,
+        Signature::Failed(Phase::Http | Phase::Protocol)
+    ) && o.http.as_ref().is_none_or(|h| h.status.is_none())
+}
+
+/// What a blocked region saw, in a word or two, from the typed facts: the status, a timeout, a
+/// refused or reset connection, or a connection closed without a response.
+fn saw(o: &Observation) -> String {
+    use crate::observation::ConnectFailure as C;
+    if let Some(s) = o.http.as_ref().and_then(|h| h.status) {
+        return format!("answered {s}");
+    }
+    match (o.phase, o.connect_failure) {
+        (Some(Phase::Timeout), _) => "timed out".into(),
+        (_, Some(C::Refused)) => "connection refused".into(),
+        (_, Some(C::Reset)) => "connection reset".into(),
+        (_, Some(C::Unreachable)) => "host unreachable".into(),
+        (Some(Phase::Connect), None) => "could not connect".into(),
+        _ => "connection closed without a response".into(),
+    }
+}
+
 pub(super) fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let mut by: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
     for o in obs
@@ -284,23 +343,44 @@ pub(super) fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
     }
     let mut dead: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut v6_broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // AAAA addresses whose failure the CA takes (it does not fall back), and addresses that
+    // answer without the challenge the others serve: address → evidence.
+    let mut v6_answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut wrong_answer: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (p, list) in &by {
         let any_ok = list.iter().any(|o| o.ok);
-        let v4_ok = list
-            .iter()
-            .any(|o| o.ok && o.address.as_deref().is_some_and(|a| !a.contains(':')));
-        for o in list
-            .iter()
-            .filter(|o| !o.ok && matches!(o.phase, Some(Phase::Timeout | Phase::Connect)))
-        {
+        // Whether this perspective's CA-like fetch failed: then the AAAA's failure is not one a
+        // CA falls back from (an HTTP answer, a close or a timeout after connecting).
+        let ca_failed = ca_like(obs, Check::Http01).any(|o| o.perspective == *p && !o.ok);
+        let is_v6 = |o: &&Observation| o.address.as_deref().is_some_and(|a| a.contains(':'));
+        let v4_ok: Vec<&&Observation> = list.iter().filter(|o| o.ok && !is_v6(o)).collect();
+        for o in list.iter().filter(|o| !o.ok) {
             let a = o.address.clone().unwrap_or_default();
-            if a.contains(':') && v4_ok {
-                v6_broken
-                    .entry(a)
+            let dial = matches!(o.phase, Some(Phase::Timeout | Phase::Connect));
+            let answered = o.http.as_ref().and_then(|h| h.status).is_some();
+            if is_v6(o) && !v4_ok.is_empty() {
+                if !ca_failed {
+                    v6_broken
+                        .entry(a)
+                        .or_default()
+                        .push(format!("{p}: {}", o.summary));
+                } else {
+                    let good = v4_ok[0];
+                    let e = v6_answers.entry(a.clone()).or_default();
+                    e.push(format!("{p}: AAAA {a}: {}", o.summary));
+                    e.push(format!(
+                        "{p}: A {}: {}",
+                        good.address.as_deref().unwrap_or_default(),
+                        good.summary
+                    ));
+                }
+            } else if any_ok && dial {
+                dead.entry(a)
                     .or_default()
                     .push(format!("{p}: {}", o.summary));
-            } else if any_ok {
-                dead.entry(a)
+            } else if any_ok && answered && ca_failed {
+                wrong_answer
+                    .entry(a)
                     .or_default()
                     .push(format!("{p}: {}", o.summary));
             }
@@ -320,6 +400,22 @@ pub(super) fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
             ),
         ));
     }
+    for (a, ev) in wrong_answer {
+        out.push(finding(
+            ctx,
+            FindingCode::DeadAddress,
+            Severity::Error,
+            Vec::new(),
+            ev,
+            &format!(
+                "{a} is published for {} and answers on port 80, but not with the challenge file the other \
+                 addresses serve: a CA uses the first address of each family, so validation depends on the \
+                 record order. Serve the same /.well-known/acme-challenge/ on every address (same document \
+                 root or a shared proxy rule) or remove the record.",
+                ctx.identifier
+            ),
+        ));
+    }
     for (a, ev) in v6_broken {
         out.push(finding(
             ctx,
@@ -333,4 +429,78 @@ pub(super) fn per_address(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
             ),
         ));
     }
+    for (a, ev) in v6_answers {
+        // Boulder (`va/http.go`, `fallbackErr`) falls back to IPv4 only on a dial error: an HTTP
+        // answer from the AAAA address, whatever it is, is the CA's answer.
+        out.push(finding(
+            ctx,
+            FindingCode::Ipv6Broken,
+            Severity::Error,
+            Vec::new(),
+            ev,
+            &format!(
+                "the AAAA address {a} accepts connections on port 80 but does not serve the challenge while \
+                 IPv4 does: a CA connects to the first AAAA address first and falls back to IPv4 only when the \
+                 connection cannot be made, never after an HTTP answer or a stalled response, so validation fails. Make the IPv6 virtual host \
+                 serve /.well-known/acme-challenge/ like the IPv4 one (e.g. nginx `listen [::]:80` in the same \
+                 server block) or remove the AAAA record"
+            ),
+        ));
+    }
+}
+
+/// The last word on HTTP-01: CA-like fetches that reached the server and failed (a status, a
+/// wrong body, a closed connection, a TLS failure) while no finding so far explains anything
+/// (a geoblock, a redirect, a cache, a filter, one bad address). Every non-pass outcome needs a
+/// cause with a fix; this is the cause when nothing more specific fits. DNS-side and connect
+/// failures are left to their own detectors.
+pub(super) fn unexplained(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    let failing: Vec<&Observation> = ca_like(obs, Check::Http01)
+        .filter(|o| {
+            !o.ok
+                && !o.perspective_fault
+                && o.refused.is_empty()
+                && !ctx.unfinished.contains(&o.perspective)
+                && (o.http.as_ref().is_some_and(|h| h.status.is_some())
+                    || matches!(o.phase, Some(Phase::Http | Phase::Protocol | Phase::Tls)))
+        })
+        .collect();
+    if failing.is_empty()
+        || out
+            .iter()
+            .any(|f| f.severity >= Severity::Warning && !f.code.is_coverage())
+    {
+        return;
+    }
+    let primary_fails = failing
+        .iter()
+        .any(|o| ctx.role(&o.perspective) == Role::Primary);
+    let evidence = failing
+        .iter()
+        .map(|o| {
+            let body = o
+                .http
+                .as_ref()
+                .and_then(|h| h.body_prefix.as_deref())
+                .filter(|b| !b.is_empty() && !o.summary.contains(*b))
+                .map(|b| format!(" (body: \"{b}\")"))
+                .unwrap_or_default();
+            format!("{}: {}{body}", o.perspective, o.summary)
+        })
+        .collect();
+    out.push(finding(
+        ctx,
+        FindingCode::ChallengeNotServed,
+        if primary_fails {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        failing.iter().map(|o| o.perspective.clone()).collect(),
+        evidence,
+        "the challenge URL did not answer with the key authorization: make the web server serve the \
+         file the ACME client writes at /.well-known/acme-challenge/<token> as is (status 200, the key \
+         authorization as the whole body). A different key authorization usually means another ACME \
+         client, server block, proxy rule or container answers for this name",
+    ));
 }

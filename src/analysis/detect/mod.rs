@@ -70,6 +70,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     http_failures(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
     fingerprints(ctx, obs, &mut out);
+    unexplained_http(ctx, obs, &mut out);
     caa(ctx, obs, &mut out);
     caa_syntax(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
@@ -201,6 +202,7 @@ use fingerprints::{cdn_advice, fingerprints};
 use http::{http_failures, per_address};
 use txt_doubled::txt_doubled;
 use validity::name_validity;
+use http::{http_failures, per_address, unexplained as unexplained_http};
 
 #[cfg(test)]
 mod tests;

@@ -282,6 +282,7 @@ fn probe(mut o: Observation, stale: bool) -> Observation {
         } else {
             "200, the new content".into()
         },
+        cached_404: None,
     });
     o
 }
@@ -780,9 +781,10 @@ fn http_geoblocked_table() {
             ),
             // A 404 with a known body, a DNS failure or a 500 are not a regional block.
             case(
-                "a remote's 404 is not a block",
+                "a remote's 404 is not a block (but is not served)",
                 but(everyone(http_expected), vec![http_status("arin", 404)]),
-                &[],
+                // Not a block, but a cause: that remote did not get the token.
+                &[("challenge-not-served", Warning)],
             ),
             case(
                 "a remote that cannot resolve the name is not blocked on port 80",
@@ -833,7 +835,7 @@ fn http_geoblocked_evidence_starts_with_the_primary() {
         f.evidence,
         vec![
             "primary (primary): 404 from the origin (random token)".to_string(),
-            "apnic: Timeout during connect (likely firewall problem): operation timed out"
+            "apnic: timed out (Timeout during connect (likely firewall problem): operation timed out)"
                 .to_string(),
         ]
     );
@@ -1027,7 +1029,8 @@ fn webroot_probe_findings() {
             case(
                 "a 404 without the probe",
                 but(everyone(http_expected), vec![http_status("arin", 404)]),
-                &[],
+                // Not a block, but a cause: that remote did not get the token.
+                &[("challenge-not-served", Warning)],
             ),
             // A probed 403 is a refusal, not a missing file.
             case(
@@ -1247,6 +1250,18 @@ fn per_address_table() {
                     at(http_status(PRIMARY, 403), "192.0.2.2"),
                 ]),
                 &[],
+            ),
+            // The CA-like fetch took the AAAA's 404 (no fallback after an HTTP answer).
+            case(
+                "AAAA answers 404 while IPv4 serves the token: an error",
+                but(
+                    with(vec![
+                        at(http_ok(PRIMARY, 200), "192.0.2.1"),
+                        at(http_status(PRIMARY, 404), "2001:db8::1"),
+                    ]),
+                    vec![http_status(PRIMARY, 404)],
+                ),
+                &[("ipv6-broken", Error)],
             ),
             case(
                 "a per-address fault blames nobody",
