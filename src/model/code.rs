@@ -78,11 +78,17 @@ pub enum FindingCode {
     NameserversCapped,
     /// The run's `--deadline` passed before some perspectives finished: coverage, not the domain.
     DeadlineExceeded,
+    /// An authoritative server listed in NS answers without the AA flag (a lame delegation).
+    NsLame,
+    /// The name exists in some regions' views only (NXDOMAIN elsewhere: split horizon).
+    NameMissingInRegion,
+    /// A DNS answer too large for UDP, and the server refuses DNS over TCP.
+    DnsTcpRefused,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 33] = [
+    pub const ALL: [FindingCode; 36] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -116,6 +122,9 @@ impl FindingCode {
         FindingCode::ReservedAddress,
         FindingCode::NameserversCapped,
         FindingCode::DeadlineExceeded,
+        FindingCode::NsLame,
+        FindingCode::NameMissingInRegion,
+        FindingCode::DnsTcpRefused,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -154,6 +163,9 @@ impl FindingCode {
             FindingCode::ReservedAddress => "reserved-address",
             FindingCode::NameserversCapped => "nameservers-capped",
             FindingCode::DeadlineExceeded => "deadline-exceeded",
+            FindingCode::NsLame => "ns-lame",
+            FindingCode::NameMissingInRegion => "name-missing-in-region",
+            FindingCode::DnsTcpRefused => "dns-tcp-refused",
         }
     }
 

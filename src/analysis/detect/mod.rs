@@ -66,10 +66,12 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     deadline_exceeded(ctx, &mut out);
     wildcard_needs_dns01(ctx, &mut out);
     geodns(ctx, obs, &mut out);
+    name_missing_in_region(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
     caa(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
+    tcp_refused(ctx, obs, &mut out);
     nameservers(ctx, obs, &mut out);
     txt(ctx, obs, &mut out);
     dnssec(ctx, obs, &mut out);
@@ -182,9 +184,9 @@ mod caa;
 mod dns;
 mod http;
 
-use addresses::{geodns, reserved_addresses};
+use addresses::{geodns, name_missing_in_region, reserved_addresses};
 use caa::caa;
-use dns::{dns_refused, dnssec, nameservers, nameservers_capped, txt};
+use dns::{dns_refused, dnssec, nameservers, nameservers_capped, tcp_refused, txt};
 use http::{http_failures, per_address};
 
 #[cfg(test)]
