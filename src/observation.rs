@@ -306,10 +306,19 @@ pub struct DnsExchange {
     /// or the transport is not UDP). Absent in JSON when 0, so older saved runs still load.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retransmits: u32,
+    /// Asked by the tool itself, after the perspective's resolver failed (SERVFAIL), of an
+    /// authoritative server of the zone, from the same perspective, to find the cause; not part
+    /// of what the perspective's resolver saw. Absent in JSON when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub diagnostic: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One HTTP request/response in a redirect chain.

@@ -307,19 +307,28 @@ fn a_lame_nameserver_is_skipped_and_named_not_believed() {
         !codes(&doc).contains(&"txt-missing-on-ns".to_string()),
         "a lame server's empty reply is no missing record: {doc:#}"
     );
-    let f = finding(&doc, "ns-unreachable");
+    // Its own code, naming the server (name and address) and the zone it is delegated.
+    let f = finding(&doc, "ns-lame");
     assert_eq!(f["severity"], "warning");
     assert_eq!(
         f["perspectives"],
         serde_json::json!(["ns1.example.test@127.0.1.1"])
     );
     assert!(
-        f["evidence"].to_string().contains("without the AA flag"),
+        f["evidence"].to_string().contains(
+            "ns1.example.test (127.0.1.1) for example.test: answers NOERROR without the AA flag"
+        ),
+        "{f}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("lame delegation: ns1.example.test (127.0.1.1) for example.test is listed")
+            && fix.contains("Load the zone on that server"),
         "{f}"
     );
     assert!(
-        f["fix"].as_str().unwrap().contains("lame delegation"),
-        "{f}"
+        !codes(&doc).contains(&"ns-unreachable".to_string()),
+        "a lame server answers: it is not unreachable: {doc:#}"
     );
     assert_eq!(code, 1, "{doc:#}");
 
@@ -337,7 +346,7 @@ fn a_lame_nameserver_is_skipped_and_named_not_believed() {
         o["summary"].as_str().unwrap().contains("lame delegation"),
         "{o}"
     );
-    assert_eq!(finding(&doc, "ns-unreachable")["severity"], "error");
+    assert_eq!(finding(&doc, "ns-lame")["severity"], "error");
     assert_eq!(code, 2, "{doc:#}");
 }
 
@@ -577,4 +586,430 @@ fn smime_checks_issuemail_and_skips_http() {
     ]);
     assert_eq!(obs(&doc, "home", "caa")["ok"], true);
     assert_eq!(code, 0, "{doc:#}");
+}
+
+#[test]
+fn a_name_missing_in_some_regions_views_is_named_with_the_fix() {
+    // Split horizon: the RIPE subnet's view of the zone has no www (NXDOMAIN there), the others
+    // resolve it. Before, this failed with no finding at all.
+    let lab = auth_lab(
+        resolver_zone(),
+        |_| {
+            example_zone().view_for_ecs(
+                "203.0.113.0/24",
+                Zone::new("example.test").caa("example.test", 0, "issue", "letsencrypt.org"),
+            )
+        },
+        REMOTES,
+    );
+    let (_, doc) = lab.json(&["www.example.test"]);
+    assert_eq!(
+        obs(&doc, "eu", "address")["signature"],
+        "nxdomain",
+        "{doc:#}"
+    );
+    let f = finding(&doc, "name-missing-in-region");
+    assert_eq!(f["perspectives"], serde_json::json!(["eu"]), "{f}");
+    let ev = f["evidence"].to_string();
+    assert!(ev.contains("eu: NXDOMAIN for www.example.test"), "{ev}");
+    assert!(ev.contains("us → 127.0.20.1"), "{ev}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("eu got NXDOMAIN while "), "{fix}");
+    assert!(
+        fix.contains("publish the record in every public view"),
+        "{fix}"
+    );
+}
+
+/// The acme-dns pattern: `_acme-challenge.www.example.test` is a CNAME to `abc.auth.test`, a zone
+/// served by ns1/ns2.auth.test (127.0.2.1, 127.0.2.2); the second one lacks the TXT.
+fn acme_dns_lab() -> AuthLab {
+    let auth_ns = |z: Zone| {
+        z.ns("auth.test", "ns1.auth.test")
+            .ns("auth.test", "ns2.auth.test")
+            .a("ns1.auth.test", "127.0.2.1")
+            .a("ns2.auth.test", "127.0.2.2")
+    };
+    let alias = |z: Zone| z.cname("_acme-challenge.www.example.test", "abc.auth.test");
+    let resolver = DnsServer::start(
+        lo(0, 0, 53),
+        auth_ns(alias(delegated(Zone::new("test"))))
+            .caa("example.test", 0, "issue", "letsencrypt.org")
+            .txt("abc.auth.test", TOKEN),
+    );
+    let ns = DnsServer::start_many(
+        &[lo(0, 1, 1), lo(0, 1, 2), lo(0, 2, 1), lo(0, 2, 2)],
+        move |ip| match ip {
+            ip if ip == lo(0, 2, 1) => auth_ns(Zone::new("auth.test")).txt("abc.auth.test", TOKEN),
+            ip if ip == lo(0, 2, 2) => auth_ns(Zone::new("auth.test")),
+            _ => alias(bare_example_zone()).caa("example.test", 0, "issue", "letsencrypt.org"),
+        },
+    );
+    let mut toml = format!(
+        "[defaults]\ntimeout = \"1s\"\n\n[[perspective]]\nname = \"home\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+         dns = \"udp://{}\"\n",
+        resolver.addr
+    );
+    for (name, rir, ecs) in REMOTES {
+        toml.push_str(&format!(
+            "\n[[perspective]]\nname = \"{name}\"\nrole = \"remote\"\nrir = \"{rir}\"\ndns = \"authoritative\"\necs = \"{ecs}\"\n"
+        ));
+    }
+    let (dir, config) = crate::support::write_config("lab.toml", &toml);
+    AuthLab {
+        resolver,
+        ns,
+        dir,
+        config,
+    }
+}
+
+#[test]
+fn a_cname_delegated_challenge_is_checked_on_every_server_of_the_target_zone() {
+    // Before: only example.test's servers were asked (they answer with the alias), so the TXT
+    // missing on ns2.auth.test gave exit 1 or 2 with no finding.
+    let lab = acme_dns_lab();
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    let names: Vec<&str> = doc["perspectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["nameserver"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"ns1.auth.test") && names.contains(&"ns2.auth.test"),
+        "{names:?}"
+    );
+    let f = finding(&doc, "txt-missing-on-ns");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        f["perspectives"],
+        serde_json::json!(["ns2.auth.test@127.0.2.2 (auth.test)"]),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("TXT missing on ns2.auth.test (127.0.2.2):"),
+        "{f}"
+    );
+    assert!(code == 1 || code == 2, "{doc:#}");
+    // ns2.auth.test was asked for the target name itself.
+    assert!(!lab.ns[3].queries_for("abc.auth.test").is_empty());
+
+    // wait-txt follows the alias too: it waits for ns2.auth.test and names it.
+    let out = crate::support::base_cmd(lab.dir.path())
+        .env("MPIC_CHECK_DNS_PORT", lab.ns[0].port().to_string())
+        .args([
+            "wait-txt",
+            "www.example.test",
+            TOKEN,
+            "--timeout",
+            "3s",
+            "-q",
+        ])
+        .arg("--config")
+        .arg(&lab.config)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("ns2.auth.test@127.0.2.2 lacks"), "{stdout}");
+    // And returns once it has it.
+    lab.ns[3].set_zone(lab_auth_zone().txt("abc.auth.test", TOKEN));
+    let out = crate::support::base_cmd(lab.dir.path())
+        .env("MPIC_CHECK_DNS_PORT", lab.ns[0].port().to_string())
+        .args(["wait-txt", "www.example.test", TOKEN, "--timeout", "10s"])
+        .arg("--config")
+        .arg(&lab.config)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("on all 2 nameserver"), "{stdout}");
+}
+
+fn lab_auth_zone() -> Zone {
+    Zone::new("auth.test")
+        .ns("auth.test", "ns1.auth.test")
+        .ns("auth.test", "ns2.auth.test")
+        .a("ns1.auth.test", "127.0.2.1")
+        .a("ns2.auth.test", "127.0.2.2")
+}
+
+/// A zone under `test` holding `names` (A, CAA at example.test, and the challenge TXT), served by
+/// a resolver as in [`auth_lab`]; no NS, so no nameserver sources: only the resolvers are asked.
+fn many_names_zone(names: &[String]) -> Zone {
+    let mut zone = Zone::new("test").caa("example.test", 0, "issue", "letsencrypt.org");
+    for n in names {
+        zone = zone
+            .a(n, "127.0.20.1")
+            .txt(&format!("_acme-challenge.{n}"), TOKEN);
+    }
+    zone
+}
+
+/// A config with a primary on `resolvers[0]` and one remote per other resolver, all recursive.
+fn recursive_config(resolvers: &[&DnsServer], timeout: &str) -> (tempfile::TempDir, PathBuf) {
+    let mut toml = format!("[defaults]\ntimeout = \"{timeout}\"\n");
+    let rirs = ["ARIN", "RIPE", "APNIC", "LACNIC"];
+    for (i, r) in resolvers.iter().enumerate() {
+        let (name, role) = if i == 0 {
+            ("home".to_string(), "primary")
+        } else {
+            (format!("r{i}"), "remote")
+        };
+        toml.push_str(&format!(
+            "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{}\"\ndns = \"udp://{}\"\n",
+            rirs[i % rirs.len()],
+            r.addr
+        ));
+    }
+    crate::support::write_config("lossy.toml", &toml)
+}
+
+#[test]
+fn one_percent_udp_loss_gives_no_false_alarm_on_200_names() {
+    // Every resolver drops 1% of the datagrams it receives (seeded). A lost datagram is sent
+    // again within the step timeout, so all 200 healthy names must come out ready.
+    let names: Vec<String> = (0..200).map(|i| format!("n{i}.example.test")).collect();
+    let zone = many_names_zone(&names);
+    let resolvers: Vec<DnsServer> = (0..4u8)
+        .map(|i| {
+            DnsServer::start(
+                lo(0, 0, 60 + i),
+                zone.clone().behaviour(Behaviour::LoseUdp {
+                    per_mille: 10,
+                    seed: 19 + u64::from(i),
+                }),
+            )
+        })
+        .collect();
+    // A 5 s step (retransmissions after 1.7 and 3.3 s) and 16 names in flight: on a shared
+    // 2-core machine a larger burst starves the fakes and the tool alike, and late is not lost.
+    let (dir, config) = recursive_config(&resolvers.iter().collect::<Vec<_>>(), "5s");
+    let list = dir.path().join("names.txt");
+    std::fs::write(&list, names.join("\n") + "\n").unwrap();
+    let out = crate::support::base_cmd(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--as-of", "2026-11-28", "--format", "json"])
+        .args([
+            "--concurrency",
+            "16",
+            "--method",
+            "dns-01",
+            "--expect-txt",
+            TOKEN,
+        ])
+        .arg("--from-file")
+        .arg(&list)
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let ids = doc["identifiers"].as_array().unwrap();
+    assert_eq!(ids.len(), 200);
+    let not_ready: Vec<String> = ids
+        .iter()
+        .filter(|i| i["outcome"] != "pass")
+        .map(|i| format!("{} {}", i["name"], i["outcome"]))
+        .collect();
+    assert!(
+        not_ready.is_empty(),
+        "{} not ready: {not_ready:#?}\n{:#}",
+        not_ready.len(),
+        doc["findings"]
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // The loss was real, and answered by retransmission.
+    let dropped: u64 = resolvers.iter().map(DnsServer::dropped).sum();
+    assert!(dropped > 0, "no datagram was dropped");
+    let resent: u64 = ids
+        .iter()
+        .flat_map(|i| i["observations"].as_array().unwrap())
+        .flat_map(|o| o["dns"].as_array().unwrap())
+        .filter_map(|d| d["retransmits"].as_u64())
+        .sum();
+    assert!(resent >= dropped / 2, "resent {resent}, dropped {dropped}");
+}
+
+#[test]
+fn a_silent_resolver_costs_at_most_one_step_timeout() {
+    // One remote's resolver never answers: its lookups run in parallel and each costs one
+    // timeout (with its retransmissions inside it), so the whole run stays within one step
+    // timeout plus a margin for the rest of the work.
+    let names = vec!["n1.example.test".to_string()];
+    let zone = many_names_zone(&names);
+    let good = DnsServer::start_many(&[lo(0, 0, 70), lo(0, 0, 71), lo(0, 0, 72)], |_| {
+        zone.clone()
+    });
+    let silent = DnsServer::start(lo(0, 0, 73), zone.clone().behaviour(Behaviour::Silent));
+    let (dir, config) = recursive_config(&[&good[0], &good[1], &good[2], &silent], "3s");
+    let start = std::time::Instant::now();
+    let out = crate::support::base_cmd(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--as-of", "2026-11-28", "--format", "json"])
+        .args([
+            "--method",
+            "dns-01",
+            "--expect-txt",
+            TOKEN,
+            "n1.example.test",
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let wall = start.elapsed();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = obs(&doc, "r3", "dns-01");
+    assert_eq!(o["ok"], false, "{o}");
+    assert!(o["summary"].as_str().unwrap().contains("timed out"), "{o}");
+    assert_eq!(o["dns"][0]["retransmits"], 2, "{o}");
+    assert!(
+        wall < Duration::from_millis(3_000 + 2_000),
+        "a silent resolver cost {wall:?} with a 3 s step timeout"
+    );
+}
+
+#[test]
+fn a_truncated_caa_on_servers_refusing_tcp_is_named_not_blamed_on_geography() {
+    // example.test's servers answer CAA only with TC=1 over UDP and nothing listens on TCP/53.
+    // The regions' recursive resolvers (eu, ap) then SERVFAIL on CAA; before, that was
+    // `dns-refused-by-region` ("remove geographic ACLs"). Now each SERVFAIL is diagnosed by
+    // asking the authoritative servers from that perspective, and the cause is named.
+    let resolver = DnsServer::start(lo(0, 0, 53), resolver_zone());
+    let failing = DnsServer::start_many(&[lo(0, 0, 54), lo(0, 0, 55)], |_| {
+        resolver_zone().behaviour_for_type("CAA", Behaviour::ServFail)
+    });
+    let ns = DnsServer::start_many_udp_only(&[lo(0, 1, 1), lo(0, 1, 2)], |_| {
+        example_zone().behaviour_for_type("CAA", Behaviour::TruncateUdp)
+    });
+    let mut toml = String::from("[defaults]\ntimeout = \"1s\"\n");
+    for (name, role, rir, dns) in [
+        (
+            "home",
+            "primary",
+            "ARIN",
+            format!("udp://{}", resolver.addr),
+        ),
+        ("eu", "remote", "RIPE", format!("udp://{}", failing[0].addr)),
+        (
+            "ap",
+            "remote",
+            "APNIC",
+            format!("udp://{}", failing[1].addr),
+        ),
+        ("us", "remote", "ARIN", "authoritative".to_string()),
+    ] {
+        toml.push_str(&format!(
+            "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{rir}\"\ndns = \"{dns}\"\n"
+        ));
+    }
+    let (dir, config) = crate::support::write_config("lab.toml", &toml);
+    let lab = AuthLab {
+        resolver,
+        ns,
+        dir,
+        config,
+    };
+    let (code, doc) = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    let eu = obs(&doc, "eu", "caa");
+    assert_eq!(eu["ok"], false, "{eu}");
+    let summary = eu["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("asked directly from here, the authoritative servers of example.test: ns1.example.test (127.0.1.1) reply truncated and TCP retry failed"),
+        "{summary}"
+    );
+    let diag: Vec<&Value> = eu["dns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["diagnostic"] == true)
+        .collect();
+    assert!(!diag.is_empty(), "{eu}");
+    assert!(
+        diag[0]["server"]
+            .as_str()
+            .unwrap()
+            .ends_with("(ns1.example.test)"),
+        "{}",
+        diag[0]
+    );
+    let f = finding(&doc, "dns-tcp-refused");
+    assert_eq!(f["severity"], "error");
+    let who = f["perspectives"].to_string();
+    assert!(
+        who.contains("\"eu\"") && who.contains("\"ap\"") && who.contains("\"us\""),
+        "{who}"
+    );
+    let ev = f["evidence"].to_string();
+    assert!(
+        ev.contains("(ns2.example.test)") && ev.contains("www.example.test CAA"),
+        "{ev}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("RFC 7766"), "{f}");
+    assert!(
+        !codes(&doc).contains(&"dns-refused-by-region".to_string()),
+        "truncation with TCP refused is no geographic ACL: {doc:#}"
+    );
+    assert_eq!(
+        code, 2,
+        "a CAA that cannot be read refuses issuance: {doc:#}"
+    );
+}
+
+#[test]
+fn a_resolver_timeout_in_one_region_is_a_dns_failure_not_http_geoblocking() {
+    // eu-west's DNS questions go unanswered (its resolver times out); its HTTP-01 fetch is never
+    // tried. Before, that was `http-geoblocked` with "allow port 80 from all countries".
+    let lab = crate::e2e::lab(
+        crate::e2e::plain_zone().behaviour_for_source(lo(0, 0, 4), Behaviour::Silent),
+        |_| crate::support::http::Site::new(),
+    );
+    let (_, doc) = lab.json(&["www.example.test"]);
+    assert!(
+        !codes(&doc).contains(&"http-geoblocked".to_string()),
+        "a DNS failure is no HTTP geoblocking: {doc:#}"
+    );
+    let http = obs(&doc, "eu-west", "http-01");
+    assert_eq!(http["phase"], "dns", "{http}");
+    assert!(
+        http["summary"]
+            .as_str()
+            .unwrap()
+            .contains("did not resolve"),
+        "{http}"
+    );
+    let f = finding(&doc, "dns-refused-by-region");
+    assert!(f["perspectives"].to_string().contains("eu-west"), "{f}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("time out in some regions"),
+        "{f}"
+    );
 }

@@ -127,6 +127,7 @@ fn exchange(qname: &str, qtype: &str, server: &str, answers: Vec<Rr>) -> DnsExch
         error: None,
         ede: None,
         retransmits: 0,
+        diagnostic: false,
     }
 }
 

@@ -316,6 +316,9 @@ struct DnsExchange {
     /// Absent when 0.
     #[serde(default)]
     retransmits: Option<u32>,
+    /// Absent when false.
+    #[serde(default)]
+    diagnostic: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -244,6 +244,13 @@ async fn climb(v: &Vantage, base: &str, req: Request<'_>, stop_at: Option<&str>)
     {
         names.truncate(i + 1);
     }
+    // Boulder parity (va/caa.go, `getCAASet` and `parallelCAALookup`): every name from the
+    // identifier up is asked at once, and the first name in tree order that has an error or a
+    // non-empty set decides; an error there (bdns/dns.go `LookupCAA` turns SERVFAIL into one)
+    // refuses issuance even when a parent has records. CNAMEs on CAA are not followed by hand:
+    // "We depend on our resolver to snap CNAME and DNAME records" (getCAASet), so the records
+    // that count are the ones at the end of the chain the resolver returns, which is what
+    // `Answer::records` reads (and what an authoritative vantage chases zone by zone).
     let lookups = join_all(names.iter().map(|n| v.lookup(n, RecordType::CAA))).await;
     o.elapsed_ms = start.elapsed().as_millis() as u64;
     for l in &lookups {

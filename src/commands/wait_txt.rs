@@ -35,6 +35,16 @@ struct Source {
     authoritative: bool,
     role: Role,
     vantage: Arc<Vantage>,
+    /// The name this source is asked instead of the challenge name: the alias target, for the
+    /// authoritative servers of the zone an `_acme-challenge` CNAME points into.
+    qname: Option<String>,
+}
+
+impl Source {
+    /// The name to ask this source for `challenge`'s TXT.
+    fn name_for<'a>(&'a self, challenge: &'a str) -> &'a str {
+        self.qname.as_deref().unwrap_or(challenge)
+    }
 }
 
 /// TXT values at the name, or why there is no answer.
@@ -75,9 +85,11 @@ async fn sources(
     challenge: &str,
     timeout: Duration,
 ) -> Result<Vec<Source>, String> {
+    // An alias (acme-dns): the TXT is on the servers of the target's zone, asked for the target.
+    let target = engine.bootstrap.alias_target(challenge).await;
     let zone = engine
         .bootstrap
-        .zone_of(challenge)
+        .zone_of(target.as_deref().unwrap_or(challenge))
         .await
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -93,6 +105,7 @@ async fn sources(
             authoritative: true,
             role: Role::Source,
             vantage: Arc::new(v),
+            qname: target.clone(),
         });
     }
     for v in engine.vantages {
@@ -104,6 +117,7 @@ async fn sources(
             authoritative: false,
             role: v.spec.role,
             vantage: v.clone(),
+            qname: None,
         });
     }
     Ok(out)
@@ -263,10 +277,10 @@ pub async fn wait_txt(
                     .map(move |s| (g, s))
             })
             .collect();
-        let answers = join_all(
-            auth.iter()
-                .map(|(g, s)| s.vantage.lookup(&g.want.challenge, RecordType::TXT)),
-        )
+        let answers = join_all(auth.iter().map(|(g, s)| {
+            s.vantage
+                .lookup(s.name_for(&g.want.challenge), RecordType::TXT)
+        }))
         .await;
         let mut missing: Vec<String> = Vec::new();
         for ((g, s), l) in auth.iter().zip(&answers) {
@@ -302,11 +316,10 @@ pub async fn wait_txt(
                         .map(move |s| (g, s))
                 })
                 .collect();
-            let answers = join_all(
-                persp
-                    .iter()
-                    .map(|(g, s)| s.vantage.lookup(&g.want.challenge, RecordType::TXT)),
-            )
+            let answers = join_all(persp.iter().map(|(g, s)| {
+                s.vantage
+                    .lookup(s.name_for(&g.want.challenge), RecordType::TXT)
+            }))
             .await;
             let mut all_ok = true;
             let mut worst: Option<(usize, usize)> = None;
@@ -415,7 +428,7 @@ pub async fn watch(
     loop {
         let answers = join_all(
             srcs.iter()
-                .map(|s| s.vantage.lookup(challenge, RecordType::TXT)),
+                .map(|s| s.vantage.lookup(s.name_for(challenge), RecordType::TXT)),
         )
         .await;
         let at = start.elapsed();

@@ -30,6 +30,7 @@ const CAA_LOOKUP: &[&str] = &[
     "caa-lookup-failed",
     "dns-refused-by-region",
     "ns-unreachable",
+    "dns-tcp-refused",
 ];
 
 fn cases() -> Vec<Case> {
@@ -226,6 +227,7 @@ fn cases() -> Vec<Case> {
                 "ns-inconsistent",
                 "geodns-divergence",
                 "dns-refused-by-region",
+                "name-missing-in-region",
             ],
             args: &["--method", "http-01", "typo.example.com"],
         },
@@ -449,6 +451,7 @@ fn cases() -> Vec<Case> {
                 "geodns-divergence",
                 "ns-inconsistent",
                 "dns-refused-by-region",
+                "name-missing-in-region",
             ],
             args: &["--method", "http-01", "sub.example.com"],
         },
@@ -474,7 +477,7 @@ fn cases() -> Vec<Case> {
             address: None,
             url: None,
             status: None,
-            findings: &["dns-refused-by-region", "ns-unreachable"],
+            findings: &["dns-refused-by-region", "ns-unreachable", "ns-lame"],
             args: &["--method", "http-01", "geo.example.com"],
         },
         Case {
@@ -780,7 +783,13 @@ fn lego_log_with_two_failing_names() {
             address: None,
             url: None,
             status: None,
-            findings: &["dns-refused-by-region", "ns-unreachable", "ns-inconsistent"],
+            findings: &[
+                "dns-refused-by-region",
+                "ns-unreachable",
+                "ns-lame",
+                "ns-inconsistent",
+                "dns-tcp-refused",
+            ],
             args: &[
                 "--method",
                 "dns-01",

@@ -72,10 +72,17 @@ pub(super) fn likely_findings(f: &Facts, stage: Stage) -> Vec<&'static str> {
             "ns-inconsistent",
             "geodns-divergence",
             "dns-refused-by-region",
+            "name-missing-in-region",
         ],
-        "dns-servfail" => vec!["dns-refused-by-region", "ns-unreachable", "ns-inconsistent"],
+        "dns-servfail" => vec![
+            "dns-refused-by-region",
+            "ns-unreachable",
+            "ns-lame",
+            "ns-inconsistent",
+            "dns-tcp-refused",
+        ],
         "dns-timeout" | "dns-error" => vec!["ns-unreachable", "dns-refused-by-region"],
-        "dns-refused" => vec!["dns-refused-by-region", "ns-unreachable"],
+        "dns-refused" => vec!["dns-refused-by-region", "ns-unreachable", "ns-lame"],
         "dns-dnssec" => vec!["ns-inconsistent", "ns-unreachable"],
         // At the primary the record is usually just missing or private (Pebble's "could not
         // resolve URL"); only when remotes fail is a regional split likely.
@@ -88,12 +95,14 @@ pub(super) fn likely_findings(f: &Facts, stage: Stage) -> Vec<&'static str> {
             "geodns-divergence",
             "ns-inconsistent",
             "dns-refused-by-region",
+            "name-missing-in-region",
         ],
         "caa-forbids" => vec!["caa-forbids", "caa-critical-unknown"],
         "caa-lookup-failed" => vec![
             "caa-lookup-failed",
             "dns-refused-by-region",
             "ns-unreachable",
+            "dns-tcp-refused",
         ],
         "quorum-rirs" => vec![
             "http-geoblocked",

@@ -107,11 +107,17 @@ pub enum FindingCode {
     /// The challenge URL answered, but not with the expected key authorization (a status, a
     /// body or a failure no more specific finding explains).
     ChallengeNotServed,
+    /// An authoritative server listed in NS answers without the AA flag (a lame delegation).
+    NsLame,
+    /// The name exists in some regions' views only (NXDOMAIN elsewhere: split horizon).
+    NameMissingInRegion,
+    /// A DNS answer too large for UDP, and the server refuses DNS over TCP.
+    DnsTcpRefused,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 47] = [
+    pub const ALL: [FindingCode; 50] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -159,6 +165,9 @@ impl FindingCode {
         FindingCode::LeStatus,
         FindingCode::RateLimitContext,
         FindingCode::ChallengeNotServed,
+        FindingCode::NsLame,
+        FindingCode::NameMissingInRegion,
+        FindingCode::DnsTcpRefused,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -211,6 +220,9 @@ impl FindingCode {
             FindingCode::LeStatus => "le-status",
             FindingCode::RateLimitContext => "rate-limit-context",
             FindingCode::ChallengeNotServed => "challenge-not-served",
+            FindingCode::NsLame => "ns-lame",
+            FindingCode::NameMissingInRegion => "name-missing-in-region",
+            FindingCode::DnsTcpRefused => "dns-tcp-refused",
         }
     }
 

@@ -27,6 +27,12 @@ const EDNS_PAYLOAD: u16 = 1232;
 /// UDP datagrams sent per question at most: the first and two retransmissions, spread evenly over
 /// the step's timeout (Boulder's `dnsTries` is 3). The deadline stays the same, so a silent server
 /// still costs one timeout, never three.
+///
+/// Boulder parity (bdns/dns.go, `exchangeOne`): a query is tried again only after a temporary
+/// network error or a timeout, up to the configured number of tries (3 in Let's Encrypt's
+/// configuration), each try against the next resolver in its list; a reply of any RCODE (SERVFAIL,
+/// REFUSED, NXDOMAIN) ends the lookup and is never retried. Here too only silence is retried, and
+/// an error RCODE is a fact reported as such.
 pub const UDP_TRIES: u32 = 3;
 
 /// How to reach one DNS server.
@@ -196,6 +202,7 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
         error: None,
         ede: None,
         retransmits: 0,
+        diagnostic: false,
     };
     // RFC 8484 §4.1: DoH queries use ID 0 so HTTP caches can share answers.
     let id = if matches!(t, Transport::Doh { .. }) {
@@ -253,6 +260,69 @@ pub fn failure_kind(a: &Answer) -> Option<FailureKind> {
     } else {
         FailureKind::Network
     })
+}
+
+/// What an authoritative server did wrong with one question, read from the recorded facts of
+/// the exchange (the analysis names causes from this, never from the prose of a summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerFault {
+    /// TC=1 over UDP, and the TCP retry was refused or failed: the answer cannot be had at all.
+    TruncatedNoTcp,
+    /// RCODE=REFUSED (an ACL, a geographic restriction, or a server without the zone).
+    Refused,
+    /// NOERROR/NXDOMAIN without AA to a non-recursive question: a lame delegation.
+    Lame,
+    /// No reply within the step timeout.
+    Timeout,
+    /// SERVFAIL or another error rcode from the authoritative server itself.
+    Failed,
+    /// Unreachable, malformed or another transport failure.
+    Other,
+}
+
+/// The fault of an authoritative server in `f` (asked without recursion), if it had one.
+pub fn server_fault(f: &DnsExchange) -> Option<ServerFault> {
+    if let Some(e) = f.error.as_deref() {
+        return Some(if e.starts_with("reply truncated") {
+            ServerFault::TruncatedNoTcp
+        } else if e.starts_with("timed out") {
+            ServerFault::Timeout
+        } else if f.rcode.is_some() {
+            // A reply that came but was unusable (a CNAME loop): not the transport's fault.
+            return None;
+        } else {
+            ServerFault::Other
+        });
+    }
+    match f.rcode.as_deref() {
+        Some("REFUSED") => Some(ServerFault::Refused),
+        Some("NOERROR" | "NXDOMAIN") if !f.aa => Some(ServerFault::Lame),
+        Some("NOERROR" | "NXDOMAIN") => None,
+        Some(_) => Some(ServerFault::Failed),
+        None => Some(ServerFault::Other),
+    }
+}
+
+/// One phrase for what a server did with a question asked directly, for messages.
+pub fn what_it_did(f: &DnsExchange) -> String {
+    let ede = f
+        .ede
+        .as_ref()
+        .map_or(String::new(), |e| format!(" (EDE {e})"));
+    let rc = f.rcode.as_deref().unwrap_or("no reply");
+    match server_fault(f) {
+        Some(ServerFault::TruncatedNoTcp | ServerFault::Timeout | ServerFault::Other) => {
+            f.error.clone().unwrap_or_default()
+        }
+        Some(ServerFault::Lame) => {
+            format!("answered {rc} without the AA flag (lame: it does not serve the zone)")
+        }
+        Some(ServerFault::Refused | ServerFault::Failed) => format!("answered {rc}{ede}"),
+        None => format!(
+            "answered {rc} with authority ({} record(s)){ede}",
+            f.answers.len()
+        ),
+    }
 }
 
 /// Coarse class of a failed exchange.
@@ -708,6 +778,59 @@ pub fn txt_joined(t: &hickory_resolver::proto::rr::rdata::TXT) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ex(rcode: Option<&str>, aa: bool, error: Option<&str>) -> DnsExchange {
+        DnsExchange {
+            qname: "example.test".into(),
+            qtype: "CAA".into(),
+            server: "udp://127.0.1.1:53".into(),
+            rcode: rcode.map(str::to_string),
+            aa,
+            ad: false,
+            answers: Vec::new(),
+            cname_chain: Vec::new(),
+            negative_ttl: None,
+            ecs: None,
+            ecs_scope: None,
+            elapsed_ms: 1,
+            error: error.map(str::to_string),
+            ede: None,
+            retransmits: 0,
+            diagnostic: true,
+        }
+    }
+
+    #[test]
+    fn a_servers_fault_is_read_from_the_exchange_facts() {
+        let truncated = DnsFailure::Truncated("Connection refused (os error 111)".into());
+        let timeout = DnsFailure::Timeout2("no reply to 3 datagram(s)".into());
+        for (f, want) in [
+            (
+                ex(None, false, Some(&truncated.to_string())),
+                Some(ServerFault::TruncatedNoTcp),
+            ),
+            (
+                ex(None, false, Some(&timeout.to_string())),
+                Some(ServerFault::Timeout),
+            ),
+            (ex(Some("REFUSED"), false, None), Some(ServerFault::Refused)),
+            (ex(Some("NOERROR"), false, None), Some(ServerFault::Lame)),
+            (ex(Some("NXDOMAIN"), false, None), Some(ServerFault::Lame)),
+            (ex(Some("SERVFAIL"), false, None), Some(ServerFault::Failed)),
+            (ex(Some("NOERROR"), true, None), None),
+            (ex(Some("NOERROR"), true, Some("CNAME loop")), None),
+        ] {
+            assert_eq!(server_fault(&f), want, "{f:?}");
+        }
+        assert_eq!(
+            what_it_did(&ex(Some("NOERROR"), false, None)),
+            "answered NOERROR without the AA flag (lame: it does not serve the zone)"
+        );
+        assert!(
+            what_it_did(&ex(None, false, Some(&truncated.to_string())))
+                .starts_with("reply truncated and TCP retry failed")
+        );
+    }
 
     #[tokio::test]
     async fn silent_server_costs_one_timeout() {

@@ -374,8 +374,85 @@ impl Vantage {
         }
     }
 
-    /// Asks `name`/`rtype` the way this perspective would.
+    /// Asks `name`/`rtype` the way this perspective would. When its recursive resolver answers
+    /// SERVFAIL, the authoritative servers are then asked directly from the same perspective
+    /// (see [`Vantage::diagnose`]) so the failure names its cause.
     pub async fn lookup(&self, name: &str, rtype: RecordType) -> Lookup {
+        let mut l = self.lookup_plain(name, rtype).await;
+        if self.diagnoses(&l) {
+            self.diagnose(name, rtype, &mut l).await;
+        }
+        l
+    }
+
+    /// Whether a failed lookup is worth asking the authoritative servers about: the perspective's
+    /// own recursive resolver answered SERVFAIL (a timeout is not diagnosed: asking again would
+    /// cost a second timeout, and a silent resolver must cost one), and the servers can be
+    /// reached the way the perspective reaches the world (directly or through its SOCKS proxy;
+    /// an HTTP proxy cannot carry DNS).
+    fn diagnoses(&self, l: &Lookup) -> bool {
+        let recursive = matches!(
+            self.spec.dns,
+            DnsSpec::Udp(_) | DnsSpec::Tcp(_) | DnsSpec::System | DnsSpec::Doh(_)
+        );
+        let reachable = match &self.spec.http {
+            HttpSpec::Direct => true,
+            HttpSpec::Proxy { .. } => self.spec.http.socks_endpoint().is_some(),
+        };
+        recursive
+            && reachable
+            && l.failure.as_ref().is_some_and(|f| !f.perspective_fault)
+            && l.rcode() == Some(ResponseCode::ServFail)
+    }
+
+    /// Asks every authoritative server of `name`'s zone the same question directly, from this
+    /// perspective (its SOCKS proxy if any), with recursion off, as the perspective's resolver
+    /// would have: the replies (truncated with TCP refused, REFUSED with its EDE, lame, silent,
+    /// or a good answer, which leaves DNSSEC or the resolver itself) are kept as `diagnostic`
+    /// exchanges and named in the failure's message. The zone is found through this
+    /// perspective's own resolver (shared with the run's zone bookkeeping when another
+    /// perspective found it first). Bounded by one step timeout after discovery.
+    async fn diagnose(&self, name: &str, rtype: RecordType, l: &mut Lookup) {
+        let Ok(zone) = discover(self, &self.discovery, name).await else {
+            return;
+        };
+        if self.discovery.spend(zone.servers.len()).is_err() {
+            return;
+        }
+        let socks = self.spec.http.socks_endpoint();
+        let asked = join_all(zone.servers.iter().map(|(_, a)| {
+            let t = match &socks {
+                Some(ep) => Transport::SocksTcp {
+                    server: *a,
+                    proxy: ep.clone(),
+                },
+                None => Transport::Udp(*a),
+            };
+            let ask = self.ask(false);
+            async move { dns::exchange(&t, name, rtype, ask).await }
+        }))
+        .await;
+        let mut said = Vec::new();
+        for ((ns, addr), a) in zone.servers.iter().zip(asked) {
+            let mut f = a.facts;
+            f.diagnostic = true;
+            f.server = format!("{} ({ns})", f.server);
+            said.push(format!("{ns} ({}) {}", addr.ip(), dns::what_it_did(&f)));
+            l.exchanges.push(f);
+        }
+        if let Some(fail) = &mut l.failure {
+            fail.message = format!(
+                "{}; asked directly from here, the authoritative servers of {}: {}",
+                fail.message,
+                zone.apex,
+                said.join("; ")
+            );
+        }
+    }
+
+    /// [`Vantage::lookup`] without the diagnosis (zone discovery uses it, so a SERVFAIL while
+    /// finding a zone never starts another discovery).
+    async fn lookup_plain(&self, name: &str, rtype: RecordType) -> Lookup {
         if let Some(b) = &self.broken {
             return Lookup {
                 exchanges: Vec::new(),
@@ -506,6 +583,41 @@ impl Vantage {
                 perspective_fault: false,
             }),
         }
+    }
+
+    /// Where the TXT at `name` really lives: the end of its CNAME chain when `name` is an alias
+    /// (the acme-dns pattern: `_acme-challenge.example.com CNAME <uuid>.auth.example.org`), asked
+    /// through the recursive view. A CA's resolver follows the alias (Boulder's
+    /// `bdns/dns.go` `LookupTXT` takes the TXT records of the answer its recursive resolver
+    /// returns after chasing CNAMEs; `va/caa.go` `getCAASet`: "We depend on our resolver to snap
+    /// CNAME and DNAME records"), so the records that count are those on every authoritative
+    /// server of the target's zone. `None` when `name` is no alias, or the chain loops or is
+    /// longer than [`dns::MAX_CNAME_CHAIN`] (the checks report those).
+    pub async fn alias_target(&self, name: &str) -> Option<String> {
+        let view = self.bootstrap.as_deref().unwrap_or(self);
+        if matches!(view.spec.dns, DnsSpec::Authoritative) {
+            return None;
+        }
+        // Asked as CNAME, one link at a time, never as TXT: a TXT question to a resolver before
+        // the record exists would plant the negative answer that wait-txt exists to avoid.
+        let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
+        while chain.len() <= dns::MAX_CNAME_CHAIN {
+            let cur = chain.last().cloned().unwrap_or_default();
+            let l = view.lookup(&cur, RecordType::CNAME).await;
+            let next = l
+                .answer
+                .as_ref()
+                .filter(|a| a.facts.error.is_none())
+                .and_then(|a| a.facts.cname_chain.get(1).cloned());
+            match next {
+                Some(n) if chain.contains(&n) => return None,
+                Some(n) => chain.push(n),
+                None => break,
+            }
+        }
+        (chain.len() > 1 && chain.len() <= dns::MAX_CNAME_CHAIN)
+            .then(|| chain.pop())
+            .flatten()
     }
 
     /// The authoritative servers (name, address) of the zone containing `name`.
@@ -719,7 +831,12 @@ async fn find_zone(
     let candidates: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
     // Every ancestor at once: the closest one that owns an NS RRset is the zone cut. Asked per
     // name (not reused from a parent) so an NS-delegated _acme-challenge is found.
-    let lookups = join_all(candidates.iter().map(|c| boot.lookup(c, RecordType::NS))).await;
+    let lookups = join_all(
+        candidates
+            .iter()
+            .map(|c| boot.lookup_plain(c, RecordType::NS)),
+    )
+    .await;
     let mut found = None;
     for (c, l) in candidates.iter().zip(&lookups) {
         if let Some(a) = &l.answer {
@@ -769,8 +886,8 @@ async fn find_zone(
         ns_names.truncate(MAX_NS_NAMES);
         let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
             [
-                boot.lookup(n, RecordType::A),
-                boot.lookup(n, RecordType::AAAA),
+                boot.lookup_plain(n, RecordType::A),
+                boot.lookup_plain(n, RecordType::AAAA),
             ]
         }))
         .await;

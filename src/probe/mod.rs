@@ -23,7 +23,7 @@ use crate::analysis::{IdentifierRun, Run};
 use crate::checks::{self, caa, http01};
 use crate::config::{Config, DnsSpec, HttpSpec};
 use crate::model::PerspectiveInfo;
-use crate::observation::{Check, Method, Observation, Role};
+use crate::observation::{Check, Method, Observation, Role, Signature};
 use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
 use crate::plan::{Plan, Target};
 use crate::text::Redactor;
@@ -937,10 +937,21 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
                 a.addresses.iter().filter_map(|s| s.parse().ok()).collect();
             if a.phase.is_some() && v.pins_addresses() {
                 let mut o = checks::blank(name, Check::Http01);
-                o.phase = a.phase;
+                // The fetch failed in DNS, whatever the lookup's own phase (a resolver timeout
+                // is `timeout` on the address check): never a port-80 timeout, so never read as
+                // HTTP geoblocking. A proxy failure stays the proxy's.
+                use crate::observation::Phase;
+                let phase = match a.phase {
+                    Some(Phase::Timeout | Phase::Protocol) => Some(Phase::Dns),
+                    p => p,
+                };
+                o.phase = phase;
                 o.perspective_fault = a.perspective_fault;
                 o.summary = format!("not fetched: the name did not resolve ({})", a.summary);
-                o.signature = a.signature.clone();
+                o.signature = match (&a.signature, phase) {
+                    (Signature::Failed(_), Some(p)) => Signature::Failed(p),
+                    (s, _) => s.clone(),
+                };
                 out.push(o);
             } else {
                 out.extend(http01::check(v, &id.name, &addrs, &plan.http).await);

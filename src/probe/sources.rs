@@ -35,10 +35,33 @@ pub(crate) async fn nameserver_sources(
     });
     let Ok(main) = main else { return Vec::new() };
     let chal = chal.filter(|z| z.apex != main.apex);
+    // An `_acme-challenge` CNAME into another zone (acme-dns): the TXT a CA reads is on the
+    // servers of the target's zone, so each of them is asked for the target name too; the
+    // servers of the alias's own zone only answer with the alias.
+    let alias = if dns01 {
+        match bootstrap.alias_target(&challenge).await {
+            Some(target) => match bootstrap.zone_of(&target).await {
+                Ok(z) if z.apex != main.apex && chal.as_ref().is_none_or(|c| c.apex != z.apex) => {
+                    Some((z, target))
+                }
+                _ => None,
+            },
+            None => None,
+        }
+    } else {
+        None
+    };
     let delegated = chal.is_some();
     let req = super::caa_request(plan, t);
     let mut jobs = Vec::new();
-    for (zone, is_main) in std::iter::once((&main, true)).chain(chal.iter().map(|z| (z, false))) {
+    let zones = std::iter::once((&main, true, None))
+        .chain(chal.iter().map(|z| (z, false, None)))
+        .chain(
+            alias
+                .iter()
+                .map(|(z, target)| (z, false, Some(target.as_str()))),
+        );
+    for (zone, is_main, txt_name) in zones {
         for (ns, addr) in &zone.servers {
             let name = if is_main {
                 format!("{ns}@{}", addr.ip())
@@ -64,6 +87,7 @@ pub(crate) async fn nameserver_sources(
             let apex = zone.apex.clone();
             jobs.push(async move {
                 let want_txt = dns01 && (!is_main || !delegated);
+                let challenge = txt_name.unwrap_or(challenge.as_str());
                 let (soa, addr, caa_o, txt) = tokio::join!(
                     checks::soa::check(&v, &apex),
                     async {

@@ -65,6 +65,10 @@ pub enum Behaviour {
     /// A lame server: listed in NS but not serving the zone, it answers NOERROR with AA=0 and no
     /// records (as a server with recursion off and no such zone sends an empty upward answer).
     Lame,
+    /// Over UDP: each datagram is dropped with probability `per_mille`/1000, drawn from a
+    /// generator seeded with `seed` (random loss on a path, reproducible in rate). Over TCP:
+    /// answer normally.
+    LoseUdp { per_mille: u16, seed: u64 },
 }
 
 /// Transport a query arrived on.
@@ -501,6 +505,26 @@ struct Handler {
     log: QueryLogStore,
     /// Queries (client address, ID) whose first datagram [`Behaviour::LoseFirstUdp`] dropped.
     lost: Arc<Mutex<std::collections::HashSet<(SocketAddr, u16)>>>,
+    /// State of [`Behaviour::LoseUdp`]'s generator (seeded on first use), and datagrams dropped.
+    loss: Arc<Mutex<(Option<u64>, u64)>>,
+}
+
+impl Handler {
+    /// Whether [`Behaviour::LoseUdp`] drops this datagram (splitmix64 over the seed).
+    fn drop_datagram(&self, per_mille: u16, seed: u64) -> bool {
+        let mut g = self.loss.lock().unwrap();
+        let state = g.0.get_or_insert(seed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        g.0 = Some(state);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let dropped = z % 1000 < u64::from(per_mille);
+        if dropped {
+            g.1 += 1;
+        }
+        dropped
+    }
 }
 
 fn failed_info(request: &Request) -> ResponseInfo {
@@ -570,6 +594,11 @@ impl RequestHandler for Handler {
                                 .lock()
                                 .unwrap()
                                 .insert((request.src(), request.metadata.id)) =>
+                    {
+                        return failed_info(request);
+                    }
+                    Behaviour::LoseUdp { per_mille, seed }
+                        if udp && self.drop_datagram(per_mille, seed) =>
                     {
                         return failed_info(request);
                     }
@@ -654,6 +683,7 @@ pub struct DnsServer {
     pub addr: SocketAddr,
     log: QueryLogStore,
     zone: Arc<std::sync::RwLock<Zone>>,
+    loss: Arc<Mutex<(Option<u64>, u64)>>,
     _thread: ServerThread,
 }
 
@@ -689,21 +719,46 @@ impl DnsServer {
             .collect()
     }
 
-    fn spawn((tcp, udp): DnsSockets, zone: Zone) -> DnsServer {
+    /// Like [`DnsServer::start_many`], but nothing listens on TCP: a TCP connection to these
+    /// servers is refused (a firewall that blocks TCP/53, a server with TCP off).
+    pub fn start_many_udp_only(ips: &[IpAddr], make: impl Fn(IpAddr) -> Zone) -> Vec<DnsServer> {
+        let sockets = bind_same_port(ips, bind_dns).expect("bind DNS sockets on 127/8");
+        ips.iter()
+            .zip(sockets)
+            .map(|(ip, sockets)| Self::spawn_with(sockets, make(*ip), false))
+            .collect()
+    }
+
+    /// UDP datagrams [`Behaviour::LoseUdp`] dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.loss.lock().unwrap().1
+    }
+
+    fn spawn(sockets: DnsSockets, zone: Zone) -> DnsServer {
+        Self::spawn_with(sockets, zone, true)
+    }
+
+    fn spawn_with((tcp, udp): DnsSockets, zone: Zone, serve_tcp: bool) -> DnsServer {
         let addr = tcp.local_addr().expect("local addr");
+        // Closing the listener makes the port refuse TCP connections.
+        let tcp = serve_tcp.then_some(tcp);
+        let loss: Arc<Mutex<(Option<u64>, u64)>> = Arc::default();
         let log = QueryLogStore::default();
         let zone = Arc::new(std::sync::RwLock::new(zone));
         let handler = Handler {
             zone: zone.clone(),
             log: log.clone(),
             lost: Arc::default(),
+            loss: loss.clone(),
         };
         let thread = ServerThread::spawn(&format!("dns-{addr}"), move || async move {
             let udp = tokio::net::UdpSocket::from_std(udp).expect("register UDP socket");
-            let tcp = tokio::net::TcpListener::from_std(tcp).expect("register TCP listener");
             let mut server = Server::new(handler);
             server.register_socket(udp);
-            server.register_listener(tcp, TCP_IDLE_TIMEOUT, 64 * 1024);
+            if let Some(tcp) = tcp {
+                let tcp = tokio::net::TcpListener::from_std(tcp).expect("register TCP listener");
+                server.register_listener(tcp, TCP_IDLE_TIMEOUT, 64 * 1024);
+            }
             // Runs until the handle is dropped; dropping `server` aborts its
             // tasks.
             let _ = server.block_until_done().await;
@@ -712,6 +767,7 @@ impl DnsServer {
             addr,
             log,
             zone,
+            loss,
             _thread: thread,
         }
     }

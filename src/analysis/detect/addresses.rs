@@ -136,3 +136,90 @@ pub(super) fn reserved_addresses(ctx: &Context<'_>, obs: &[Observation], out: &m
         fix.trim_end(),
     ));
 }
+
+/// Split horizon: the name resolves in some regions' views and is NXDOMAIN (or has no address) in
+/// others. Without this the failing regions' HTTP-01 only says "the name did not resolve", and no
+/// finding named the cause. An error when the primary or more remotes than the quorum tolerates
+/// lack the name, a warning otherwise.
+pub(super) fn name_missing_in_region(
+    ctx: &Context<'_>,
+    obs: &[Observation],
+    out: &mut Vec<Finding>,
+) {
+    // Nameserver sources have their own detector (ns-inconsistent); only CA-like views count.
+    let addr: Vec<&Observation> = ca_like(obs, Check::Address)
+        .filter(|o| !o.perspective_fault && !ctx.is_nameserver(&o.perspective))
+        .collect();
+    let missing: Vec<&&Observation> = addr
+        .iter()
+        .filter(|o| {
+            !o.ok
+                && o.phase.is_none()
+                && matches!(o.signature, Signature::NxDomain | Signature::NoData)
+        })
+        .collect();
+    let resolved: Vec<&&Observation> = addr.iter().filter(|o| o.ok).collect();
+    if missing.is_empty() || resolved.is_empty() {
+        return;
+    }
+    let remotes_total = addr
+        .iter()
+        .filter(|o| ctx.role(&o.perspective) == Role::Remote)
+        .count();
+    let remotes_missing = missing
+        .iter()
+        .filter(|o| ctx.role(&o.perspective) == Role::Remote)
+        .count();
+    let primary = missing
+        .iter()
+        .any(|o| ctx.role(&o.perspective) == Role::Primary);
+    let severity = if primary || remotes_missing > allowed_failures(remotes_total) {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let names = |v: &[&&Observation]| {
+        v.iter()
+            .map(|o| o.perspective.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let what = |o: &Observation| match o.signature {
+        Signature::NxDomain => "NXDOMAIN",
+        _ => "no A or AAAA record",
+    };
+    let mut evidence: Vec<String> = missing
+        .iter()
+        .map(|o| format!("{}: {} for {}", o.perspective, what(o), ctx.identifier))
+        .collect();
+    evidence.push(format!(
+        "{} resolve it: {}",
+        names(&resolved),
+        resolved
+            .iter()
+            .map(|o| format!("{} → {}", o.perspective, o.addresses.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ));
+    out.push(finding(
+        ctx,
+        FindingCode::NameMissingInRegion,
+        severity,
+        missing.iter().map(|o| o.perspective.clone()).collect(),
+        evidence,
+        &format!(
+            "{} exists only in some DNS views (split horizon or GeoDNS): {} got {} while {} got \
+             addresses. A CA resolves from several regions and needs the name everywhere: publish \
+             the record in every public view (GeoDNS default/fallback answer, every region's zone), \
+             and keep internal-only views off the public nameservers",
+            ctx.identifier,
+            names(&missing),
+            if missing.iter().all(|o| o.signature == Signature::NxDomain) {
+                "NXDOMAIN"
+            } else {
+                "no address"
+            },
+            names(&resolved)
+        ),
+    ));
+}

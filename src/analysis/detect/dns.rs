@@ -64,36 +64,77 @@ pub(super) fn nameservers(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
         .iter()
         .map(|o| (o.perspective.as_str(), ()))
         .collect();
+    // A reply without AA to a non-recursive question: the server answers, but not for this zone
+    // (a lame delegation). Read from the typed flags, not from the summary's words. Lame servers
+    // get their own finding: the fix (load the zone there) is not the fix for a dead server.
+    let is_lame = |o: &Observation| {
+        o.dns
+            .iter()
+            .any(|d| !d.aa && matches!(d.rcode.as_deref(), Some("NOERROR") | Some("NXDOMAIN")))
+    };
+    let (lame, down): (BTreeMap<&str, &Observation>, BTreeMap<&str, &Observation>) =
+        down.into_iter().partition(|(_, o)| is_lame(o));
+    let all_broken = lame.len() + down.len() == servers.len();
+    if !lame.is_empty() {
+        let named: Vec<String> = lame
+            .iter()
+            .map(|(p, o)| {
+                let (host, ip) = nameserver_of(ctx, p);
+                let zone = o
+                    .dns
+                    .first()
+                    .map(|d| d.qname.as_str())
+                    .unwrap_or("the zone");
+                format!("{host} ({ip}) for {zone}")
+            })
+            .collect();
+        let evidence = lame
+            .iter()
+            .zip(&named)
+            .map(|((_, o), n)| {
+                let rcode = o
+                    .dns
+                    .iter()
+                    .find_map(|d| (!d.aa).then_some(d.rcode.as_deref()).flatten())
+                    .unwrap_or("a reply");
+                format!(
+                    "{n}: answers {rcode} without the AA flag, so it does not serve the zone it is \
+                     delegated ({})",
+                    o.summary
+                )
+            })
+            .collect();
+        out.push(finding(
+            ctx,
+            FindingCode::NsLame,
+            if all_broken { Severity::Error } else { Severity::Warning },
+            lame.keys().map(|s| s.to_string()).collect(),
+            evidence,
+            &format!(
+                "lame delegation: {} {} listed as nameserver but not authoritative. A CA's resolver that \
+                 asks it gets no usable answer and must retry elsewhere (or fails when every server is \
+                 lame). Load the zone on that server (a zone statement, or zone transfers that reach it) \
+                 or remove it from the zone's NS records and from the delegation at the registrar",
+                named.join(", "),
+                if named.len() == 1 { "is" } else { "are" }
+            ),
+        ));
+    }
     if !down.is_empty() {
-        let all = down.len() == servers.len();
+        let all = all_broken;
         let v6_only = down.keys().all(|p| p.contains(':'));
-        // A reply without AA to a non-recursive question: the server answers, but not for this
-        // zone (a lame delegation). Read from the typed flags, not from the summary's words.
-        let lame = down.values().any(|o| {
-            o.dns
-                .iter()
-                .any(|d| !d.aa && matches!(d.rcode.as_deref(), Some("NOERROR") | Some("NXDOMAIN")))
-        });
         out.push(finding(
             ctx,
             FindingCode::NsUnreachable,
             if all { Severity::Error } else { Severity::Warning },
             down.keys().map(|s| s.to_string()).collect(),
             down.iter().map(|(p, o)| format!("{p}: {}", o.summary)).collect(),
-            &if lame {
-                "these nameservers are listed for the zone but do not answer for it with authority (a \
-                 lame delegation: no AA flag), or do not answer at all: a CA's resolver that picks them \
-                 fails or retries; load the zone on them (zone statement, transfers reaching them) or \
-                 remove them from the NS set and the parent's delegation"
-                    .to_string()
-            } else if v6_only {
+            if v6_only {
                 "these nameservers do not answer over IPv6: a CA's resolver may pick them and time out; \
                  fix IPv6 reachability of port 53 (UDP and TCP) or remove their AAAA glue"
-                    .to_string()
             } else {
                 "these nameservers do not answer (or refuse): a CA's resolver that picks them fails or \
                  retries; fix them or remove them from the NS set and the parent's delegation"
-                    .to_string()
             },
         ));
     }
@@ -343,13 +384,26 @@ pub(super) fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
             !o.perspective_fault && o.address.is_none() && !ctx.is_nameserver(&o.perspective)
         })
         .collect();
+    // A truncated answer the server will not send over TCP is `dns-tcp-refused`, not an ACL.
+    let explained = |o: &Observation| {
+        use crate::perspective::dns::{ServerFault, server_fault};
+        o.dns
+            .iter()
+            .any(|d| server_fault(d) == Some(ServerFault::TruncatedNoTcp))
+    };
+    // A DNS question that timed out in some regions is a DNS failure there too (never HTTP
+    // geoblocking: the HTTP-01 fetch was not even tried).
+    let dns_check = |o: &Observation| matches!(o.check, Check::Address | Check::Caa | Check::Dns01);
+    let timed_out = |o: &Observation| dns_check(o) && o.phase == Some(Phase::Timeout);
     let refused: Vec<&&Observation> = addr
         .iter()
         .filter(|o| {
-            o.phase == Some(Phase::Dns)
-                && o.dns
-                    .iter()
-                    .any(|d| matches!(d.rcode.as_deref(), Some("REFUSED" | "SERVFAIL")))
+            !explained(o)
+                && ((o.phase == Some(Phase::Dns)
+                    && o.dns
+                        .iter()
+                        .any(|d| matches!(d.rcode.as_deref(), Some("REFUSED" | "SERVFAIL"))))
+                    || timed_out(o))
         })
         .collect();
     let answered = addr
@@ -378,9 +432,17 @@ pub(super) fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
         severity,
         who,
         refused.iter().map(|o| format!("{} ({}): {}", o.perspective, o.check, o.summary)).collect(),
-        "the DNS for this name answers some regions but refuses or fails others: remove geographic ACLs \
-         or rate limits on the authoritative servers (CAs resolve from several continents), and check the \
-         DNS provider's geo-restriction settings",
+        if refused.iter().all(|o| timed_out(o)) {
+            "DNS questions for this name time out in some regions while others get answers: no \
+             nameserver reply reached those regions' resolvers in time. Check that every authoritative \
+             server answers on port 53 (UDP and TCP) from every country (no geographic firewall, rate \
+             limit or anycast node that drops queries); if the nameservers answer the other regions and \
+             only one perspective's resolver is slow, that resolver is at fault, not the domain"
+        } else {
+            "the DNS for this name answers some regions but refuses or fails others: remove geographic ACLs \
+             or rate limits on the authoritative servers (CAs resolve from several continents), and check the \
+             DNS provider's geo-restriction settings"
+        },
     ));
 }
 
@@ -412,6 +474,76 @@ pub(super) fn nameservers_capped(ctx: &Context<'_>, obs: &[Observation], out: &m
             "Nothing to fix for issuance as such, but the servers beyond the first {} names were not checked: trim the NS set of {} to the servers you run (resolvers, like this tool, ask only some of them).",
             crate::perspective::MAX_NS_NAMES,
             c.zone
+        ),
+    ));
+}
+
+/// An answer too large for UDP (TC=1) on a server that refuses DNS over TCP: the answer cannot be
+/// had at all, and a CA's resolver ends with SERVFAIL (for CAA: issuance refused, Boulder's
+/// `bdns/dns.go` `LookupCAA` turns SERVFAIL into an error and `va/caa.go` `getCAASet` stops at
+/// the first error). Read from every exchange the tool made: the authoritative perspectives', the
+/// nameserver sources', and those asked to diagnose a resolver's SERVFAIL. This is no geographic
+/// ACL, so `dns-refused-by-region` leaves these observations out.
+pub(super) fn tcp_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    use crate::perspective::dns::{ServerFault, server_fault};
+    let mut who: Vec<String> = Vec::new();
+    let mut servers: Vec<String> = Vec::new();
+    let mut evidence: Vec<String> = Vec::new();
+    let mut fatal = false;
+    for o in obs.iter().filter(|o| !o.perspective_fault) {
+        let hits: Vec<_> = o
+            .dns
+            .iter()
+            .filter(|d| server_fault(d) == Some(ServerFault::TruncatedNoTcp))
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        if !o.ok && o.phase.is_some() && !ctx.is_nameserver(&o.perspective) {
+            fatal = true;
+        }
+        if !who.contains(&o.perspective) {
+            who.push(o.perspective.clone());
+        }
+        for d in hits {
+            let server = if ctx.is_nameserver(&o.perspective) {
+                let (host, ip) = nameserver_of(ctx, &o.perspective);
+                format!("{host} ({ip})")
+            } else {
+                d.server.clone()
+            };
+            let line = format!(
+                "{}: {} {} from {server}: {}",
+                o.perspective,
+                d.qname,
+                d.qtype,
+                d.error.as_deref().unwrap_or_default()
+            );
+            if !evidence.contains(&line) {
+                evidence.push(line);
+            }
+            if !servers.contains(&server) {
+                servers.push(server);
+            }
+        }
+    }
+    if who.is_empty() {
+        return;
+    }
+    out.push(finding(
+        ctx,
+        FindingCode::DnsTcpRefused,
+        if fatal { Severity::Error } else { Severity::Warning },
+        who,
+        evidence,
+        &format!(
+            "the answer is too large for UDP (the reply is truncated, TC=1) and {} refuse{} DNS over \
+             TCP, so no resolver can get it: a CA's resolver retries over TCP, fails, and answers \
+             SERVFAIL (for CAA that refuses issuance). Serve DNS over TCP on port 53 as RFC 7766 \
+             requires (allow TCP/53 in the firewall, enable TCP in the DNS server), or make the RRset \
+             small enough for one UDP reply (fewer records)",
+            servers.join(", "),
+            if servers.len() == 1 { "s" } else { "" }
         ),
     ));
 }

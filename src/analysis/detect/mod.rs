@@ -67,6 +67,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     wildcard_needs_dns01(ctx, &mut out);
     name_validity(ctx, &mut out);
     geodns(ctx, obs, &mut out);
+    name_missing_in_region(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
     fingerprints(ctx, obs, &mut out);
@@ -74,6 +75,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     caa(ctx, obs, &mut out);
     caa_syntax(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
+    tcp_refused(ctx, obs, &mut out);
     nameservers(ctx, obs, &mut out);
     txt(ctx, obs, &mut out);
     txt_doubled(ctx, obs, &mut out);
@@ -194,11 +196,11 @@ mod http;
 mod txt_doubled;
 mod validity;
 
-use addresses::{geodns, reserved_addresses};
+use addresses::{geodns, name_missing_in_region, reserved_addresses};
 use caa::caa;
 use caa_syntax::caa_syntax;
-use dns::{dns_refused, dnssec, nameservers, nameservers_capped, txt};
 use fingerprints::{cdn_advice, fingerprints};
+use dns::{dns_refused, dnssec, nameservers, nameservers_capped, tcp_refused, txt};
 use http::{http_failures, per_address};
 use txt_doubled::txt_doubled;
 use validity::name_validity;

@@ -255,6 +255,7 @@ pub(super) fn dns_outcome(
         error: None,
         ede: r.get("rawOutput").and_then(Value::as_str).and_then(dig_ede),
         retransmits: 0,
+        diagnostic: false,
     };
     let failure = match status {
         "finished" => {

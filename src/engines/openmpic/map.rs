@@ -505,6 +505,7 @@ fn dns_facts(o: &mut Observation, p: &Perspective, name: &str, hash: &str, error
         // The engine's details carry no Extended DNS Error.
         ede: None,
         retransmits: 0,
+        diagnostic: false,
     }];
     values.sort();
     values.dedup();

@@ -141,6 +141,7 @@ fn observations(kind: Kind) -> Vec<Observation> {
                 text: hostile("Prohibited"),
             }),
             retransmits: 0,
+            diagnostic: false,
         }];
         v.push(a);
         if p.role == Role::Source {
