@@ -201,7 +201,6 @@ use caa::caa;
 use caa_syntax::caa_syntax;
 use fingerprints::{cdn_advice, fingerprints};
 use dns::{dns_refused, dnssec, nameservers, nameservers_capped, tcp_refused, txt};
-use http::{http_failures, per_address};
 use txt_doubled::txt_doubled;
 use validity::name_validity;
 use http::{http_failures, per_address, unexplained as unexplained_http};
