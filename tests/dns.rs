@@ -794,8 +794,9 @@ fn one_percent_udp_loss_gives_no_false_alarm_on_200_names() {
             )
         })
         .collect();
-    // A 5 s step (retransmissions after 1.7 and 3.3 s) and 16 names in flight: on a shared
-    // 2-core machine a larger burst starves the fakes and the tool alike, and late is not lost.
+    // A 5 s step (retransmissions after 1.7 and 3.3 s) and 4 names in flight: on a shared 2-core
+    // machine a larger burst overflows the starved fakes' UDP receive buffers (real loss, far
+    // above 1%), which is not what this test measures.
     let (dir, config) = recursive_config(&resolvers.iter().collect::<Vec<_>>(), "5s");
     let list = dir.path().join("names.txt");
     std::fs::write(&list, names.join("\n") + "\n").unwrap();
@@ -805,7 +806,7 @@ fn one_percent_udp_loss_gives_no_false_alarm_on_200_names() {
         .args(["--as-of", "2026-11-28", "--format", "json"])
         .args([
             "--concurrency",
-            "16",
+            "4",
             "--method",
             "dns-01",
             "--expect-txt",
@@ -859,7 +860,7 @@ fn a_silent_resolver_costs_at_most_one_step_timeout() {
     let good = DnsServer::start_many(&[lo(0, 0, 70), lo(0, 0, 71), lo(0, 0, 72)], |_| {
         zone.clone()
     });
-    let silent = DnsServer::start(lo(0, 0, 73), zone.clone().behaviour(Behaviour::Silent));
+    let silent = DnsServer::start(lo(0, 0, 73), zone.behaviour(Behaviour::Silent));
     let (dir, config) = recursive_config(&[&good[0], &good[1], &good[2], &silent], "3s");
     let start = std::time::Instant::now();
     let out = crate::support::base_cmd(dir.path())
