@@ -234,7 +234,7 @@ impl ProbeSet {
             // Both need the zone's nameservers: without them (no delegation found) the local
             // checks already report the zone, and neither question could be asked.
             let (apex, servers) = match self.bootstrap.zone_of(id.base()).await {
-                Ok(z) if !id.is_wildcard() => (z.apex.clone(), z.servers.clone()),
+                Ok(z) if !id.is_wildcard() => (z.apex, z.servers),
                 _ => (String::new(), Vec::new()),
             };
             let (auth, caa_emulated) = match servers.first() {
@@ -413,7 +413,7 @@ impl ProbeSet {
             );
             spec.ecs = Some(subnet);
             let info = PerspectiveInfo {
-                name: name.clone(),
+                name,
                 role: Role::Source,
                 rir: None,
                 dns: format!(
