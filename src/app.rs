@@ -34,6 +34,12 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
     }
     let mut plan = plan::plan(&cli)?;
     fit_open_files(&mut plan);
+    // Before the first measurement leaves, once per run: the names go to a third party.
+    if let Some(line) = plan::globalping_notice(&plan)
+        && !cli.quiet
+    {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
     if cli.format == Format::Jsonl {
         if plan.probes_webroot() || cli.save.is_some() {
             return Err(UsageError(

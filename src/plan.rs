@@ -266,7 +266,9 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     if identifiers.is_empty() && cli.certbot.is_none() && cli.acme_sh.is_none() {
         return Err(UsageError("no names to check".into()));
     }
-    let config = Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let mut config =
+        Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    add_globalping_flag(cli, &mut config)?;
     let timeout = cli
         .timeout
         .or(config.timeout)
@@ -371,6 +373,71 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         deadline: cli
             .deadline
             .or((cli.format == crate::cli::Format::Nagios).then_some(NAGIOS_DEADLINE)),
+    })
+}
+
+/// `--globalping` / `--globalping-locations`: the config file's perspectives stay, and the
+/// flag's Globalping engine replaces any Globalping `[[engine]]` the file configures (a run has
+/// one Globalping engine). The API is `GLOBALPING_API_URL` or the public one; the token is read
+/// from `GLOBALPING_TOKEN` at run time.
+fn add_globalping_flag(cli: &Cli, config: &mut Config) -> Result<(), UsageError> {
+    use crate::engines::globalping::flag;
+    if !cli.globalping && cli.globalping_locations.is_none() {
+        return Ok(());
+    }
+    let locations = match &cli.globalping_locations {
+        Some(list) => flag::parse_locations(list).map_err(UsageError)?,
+        None => flag::default_locations(),
+    };
+    if let Some(clash) = locations
+        .iter()
+        .find(|l| config.perspectives.iter().any(|p| p.name == l.name))
+    {
+        return Err(UsageError(format!(
+            "--globalping: the location name {:?} is also a perspective of the config file; \
+             rename that perspective",
+            clash.name
+        )));
+    }
+    let api_url = flag::api_url_from_env().map_err(UsageError)?;
+    config
+        .engines
+        .retain(|e| !matches!(e, crate::config::EngineSpec::Globalping { .. }));
+    config.engines.push(crate::config::EngineSpec::Globalping {
+        api_url,
+        token_env: crate::config::engine::TOKEN_ENV.into(),
+        locations,
+    });
+    Ok(())
+}
+
+/// The line to print before the first Globalping measurement of this plan, if it has any:
+/// names go to a third party, and what the run costs in Globalping tests.
+pub fn globalping_notice(plan: &Plan) -> Option<String> {
+    use crate::engines::globalping::{flag, token_from_env};
+    plan.config.engines.iter().find_map(|e| match e {
+        crate::config::EngineSpec::Globalping {
+            api_url,
+            token_env,
+            locations,
+        } => {
+            let names: Vec<flag::NameCost> = plan
+                .identifiers
+                .iter()
+                .map(|t| flag::NameCost {
+                    address: !t.id.is_wildcard(),
+                    http01: t.methods.contains(&Method::Http01) && !t.id.is_wildcard(),
+                    dns01: t.methods.contains(&Method::Dns01),
+                })
+                .collect();
+            Some(flag::notice(
+                api_url,
+                locations.len(),
+                flag::measurements(&names),
+                token_from_env(token_env).is_some(),
+            ))
+        }
+        crate::config::EngineSpec::OpenMpic { .. } => None,
     })
 }
 

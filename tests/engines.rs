@@ -584,3 +584,237 @@ fn fake_globalping_rejects_what_the_real_api_rejects() {
     );
     drop((lab.dns, lab.proxy));
 }
+
+// ---- `--globalping`: the engine one flag away ------------------------------------------------
+
+/// A token that must never appear anywhere (the fake accepts only it).
+const FLAG_SECRET: &str = "gp-flag-token-0c3e8a51d4f7b2961e";
+
+/// The `--globalping` lab: the primary's resolver knows the delegation of example.test to
+/// ns1 (127.0.1.1) and ns2 (127.0.1.2); ns2 refuses queries from the Asian probe's address; the
+/// origin answers 403 to the European probe's address. The fake API serves the standard probes
+/// (one per continent) and resolves www.example.test to the origin for every probe.
+struct FlagLab {
+    _resolver: DnsServer,
+    ns: Vec<DnsServer>,
+    origins: HttpOrigin,
+    gp: FakeGlobalping,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn flag_lab() -> FlagLab {
+    use crate::support::dns::{Behaviour, Zone};
+    let resolver = DnsServer::start(lo(0, 0, 53), crate::dns::resolver_zone());
+    let refused_from = probe_src("AS");
+    let ns = DnsServer::start_many(&[lo(0, 1, 1), lo(0, 1, 2)], move |ip| {
+        let z: Zone = crate::dns::example_zone();
+        if ip == lo(0, 1, 2) {
+            z.behaviour_for_source(refused_from, Behaviour::Refused)
+        } else {
+            z
+        }
+    });
+    let geoblocked = probe_src("EU");
+    let origins = HttpOrigin::start_many(&[ORIGIN_DEFAULT.parse().unwrap()], move |_| {
+        Site::new().block_source(geoblocked, Block::Status(403))
+    });
+    let gp = FakeGlobalping::start(
+        lo(0, 40, 1),
+        Setup::new(origins.port())
+            .token(FLAG_SECRET)
+            .record("*", NAME, "A", ORIGIN_DEFAULT),
+    );
+    let toml = format!(
+        "[defaults]\ntimeout = \"2s\"\n\n\
+         [[perspective]]\nname = \"home\"\nrole = \"primary\"\nrir = \"ARIN\"\n\
+         dns = \"udp://{}\"\nhttp = \"direct\"\n",
+        resolver.addr
+    );
+    let (dir, config) = crate::support::write_config("flag.toml", &toml);
+    FlagLab {
+        _resolver: resolver,
+        ns,
+        origins,
+        gp,
+        dir,
+        config,
+    }
+}
+
+impl FlagLab {
+    fn run(&self, args: &[&str]) -> Run {
+        let started = Instant::now();
+        let out = crate::support::base_cmd(self.dir.path())
+            .env("MPIC_CHECK_HTTP_PORT", self.origins.port().to_string())
+            .env("MPIC_CHECK_DNS_PORT", self.ns[0].port().to_string())
+            .env("NO_COLOR", "1")
+            .env("GLOBALPING_API_URL", self.gp.url())
+            .env("GLOBALPING_TOKEN", FLAG_SECRET)
+            .arg("--config")
+            .arg(&self.config)
+            .args(["--as-of", "2026-11-28"])
+            .args(args)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().expect("the binary exited normally"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+#[test]
+fn globalping_flag_adds_five_regions_and_asks_the_nameservers_from_the_probes() {
+    let lab = flag_lab();
+    let saved = lab.dir.path().join("run.json");
+    let saved_arg = saved.to_str().unwrap();
+    let r = lab.run(&[
+        "--globalping",
+        "--format",
+        "json",
+        "--save",
+        saved_arg,
+        "-v",
+        NAME,
+    ]);
+    let doc: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}\nstderr: {}", r.stdout, r.stderr));
+    assert!(r.elapsed < Duration::from_secs(110), "{:?}", r.elapsed);
+
+    // Five probe perspectives, one per RIR region, each with its own observations.
+    let gp = ["gp-na", "gp-eu", "gp-as", "gp-sa", "gp-af"];
+    for name in gp {
+        let a = one(&doc, name, "address");
+        assert_eq!(a["ok"], true, "{a:#}");
+        assert!(
+            a["summary"]
+                .as_str()
+                .unwrap()
+                .contains("[Globalping probe "),
+            "{a:#}"
+        );
+        one(&doc, name, "http-01");
+    }
+    let posts: Vec<Value> = lab
+        .gp
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.json())
+        .collect();
+    let continents: std::collections::BTreeSet<String> = posts
+        .iter()
+        .filter_map(|p| p["locations"][0]["continent"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        continents.into_iter().collect::<Vec<_>>(),
+        ["AF", "AS", "EU", "NA", "SA"],
+        "{posts:#?}"
+    );
+
+    // HTTP-01 geoblocked in one region, named after it.
+    let f = finding(&doc, "http-geoblocked");
+    assert_eq!(f["perspectives"], serde_json::json!(["gp-eu"]), "{f:#}");
+    assert_eq!(one(&doc, "gp-eu", "http-01")["http"]["status"], 403);
+
+    // The nameservers asked from the probes: ns2 refuses the Asian probe only.
+    assert!(
+        posts
+            .iter()
+            .any(|p| p["type"] == "dns" && p["measurementOptions"]["resolver"] == "127.0.1.2"),
+        "{posts:#?}"
+    );
+    let f = finding(&doc, "dns-refused-by-region");
+    assert_eq!(
+        f["perspectives"],
+        serde_json::json!(["gp-as asks ns2.example.test@127.0.1.2"]),
+        "{f:#}"
+    );
+    let ev = f["evidence"].to_string();
+    assert!(
+        ev.contains("REFUSED") && ev.contains("gp-as (APNIC)") && ev.contains("Tokyo"),
+        "{ev}"
+    );
+    let asked = lab.ns[1].queries();
+    assert!(
+        asked.iter().any(|q| q.src == probe_src("AS")),
+        "ns2 was not asked from the Asian probe: {asked:#?}"
+    );
+
+    // CAA, which Globalping cannot query: the ECS view of each region, labelled emulated.
+    let caa: Vec<&Value> = doc["identifiers"][0]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["check"] == "caa" && o["perspective"].as_str().unwrap().contains("CAA emulated")
+        })
+        .collect();
+    assert_eq!(caa.len(), 5, "{doc:#}");
+    for o in &caa {
+        let s = o["summary"].as_str().unwrap();
+        assert!(s.starts_with("emulated (ECS "), "{o:#}");
+        assert_eq!(o["ok"], true, "{o:#}");
+    }
+    assert!(
+        lab.ns
+            .iter()
+            .flat_map(|n| n.queries())
+            .any(|q| q.ecs.as_deref() == Some("126.0.0.0/24")),
+        "the APNIC ECS subnet was not sent"
+    );
+
+    // The third-party line, once, before anything else; the token nowhere.
+    let notices: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("third party"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", r.stderr);
+    assert!(
+        notices[0].contains("Globalping") && notices[0].contains("x 5 probes"),
+        "{}",
+        notices[0]
+    );
+    let file = std::fs::read_to_string(&saved).unwrap();
+    for (what, text) in [
+        ("stdout", r.stdout.as_str()),
+        ("stderr", r.stderr.as_str()),
+        ("--save file", file.as_str()),
+    ] {
+        assert!(!text.contains(FLAG_SECRET), "token in {what}");
+    }
+    // Sent as a bearer token all the same.
+    assert!(
+        lab.gp.requests().iter().all(|r| {
+            r.header("authorization") == Some(format!("Bearer {FLAG_SECRET}").as_str())
+        })
+    );
+
+    // The table too.
+    let t = lab.run(&["--globalping", "-v", NAME]);
+    assert!(!t.stdout.contains(FLAG_SECRET) && !t.stderr.contains(FLAG_SECRET));
+    assert_eq!(
+        t.stderr
+            .lines()
+            .filter(|l| l.contains("third party"))
+            .count(),
+        1,
+        "{}",
+        t.stderr
+    );
+}
+
+#[test]
+fn globalping_locations_need_a_known_region() {
+    let lab = flag_lab();
+    let r = lab.run(&["--globalping-locations", "Atlantis", NAME]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("Atlantis@RIPE"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(lab.gp.requests().is_empty());
+}

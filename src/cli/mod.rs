@@ -495,6 +495,18 @@ pub struct Cli {
     /// holds the auth hook's output).
     #[arg(long, value_name = "CMD", requires = "dns_hook")]
     pub dns_cleanup_hook: Option<String>,
+    /// Add Globalping probes (jsDelivr's public network) as remotes, one per RIR region: they
+    /// resolve A/AAAA and TXT, fetch HTTP-01 and ask the authoritative nameservers from their own
+    /// networks. Sends the names to api.globalping.io (GLOBALPING_API_URL overrides it); uses
+    /// GLOBALPING_TOKEN when set. Replaces a Globalping [[engine]] of the config file.
+    #[arg(long)]
+    pub globalping: bool,
+
+    /// Globalping locations instead of the five regions: comma-separated continent or country
+    /// codes or Globalping "magic" locations, each optionally `@RIR` (e.g. `Germany,Japan`,
+    /// `EU,AS`, `Frankfurt+DE@RIPE`). Implies --globalping.
+    #[arg(long, value_name = "LIST")]
+    pub globalping_locations: Option<String>,
 }
 
 /// Let's Encrypt's staging directory: the same multi-perspective validation as production, with

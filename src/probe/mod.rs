@@ -233,6 +233,27 @@ impl ProbeSet {
             obs.extend(addr);
             obs.extend(txt);
             obs.extend(web);
+            // Both need the zone's nameservers: without them (no delegation found) the local
+            // checks already report the zone, and neither question could be asked.
+            let (apex, servers) = match self.bootstrap.zone_of(id.base()).await {
+                Ok(z) if !id.is_wildcard() => (z.apex, z.servers),
+                _ => (String::new(), Vec::new()),
+            };
+            let (auth, caa_emulated) = match servers.first() {
+                None => (Vec::new(), Vec::new()),
+                Some((_, first)) => {
+                    tokio::join!(
+                        self.globalping_authoritative(g, id.base(), &servers),
+                        self.globalping_caa(plan, g, t, &apex, *first)
+                    )
+                }
+            };
+            for (info, o) in auth.into_iter().chain(caa_emulated) {
+                if !infos.iter().any(|i| i.name == info.name) {
+                    infos.push(info);
+                }
+                obs.push(o);
+            }
             infos.extend(g.locations().iter().map(|l| PerspectiveInfo {
                 name: l.name.clone(),
                 role: Role::Remote,
@@ -325,6 +346,99 @@ impl ProbeSet {
             })
             .collect();
         (per, verdicts)
+    }
+
+    /// The name asked from every Globalping probe directly of its zone's authoritative
+    /// nameservers: a provider refusing a region shows as that probe's REFUSED, which the
+    /// analysis reports as `dns-refused-by-region`. These are sources (role `source`), so they
+    /// never count in a quorum; the nameserver field stays empty because the question did not
+    /// leave this host.
+    async fn globalping_authoritative(
+        &self,
+        g: &crate::engines::globalping::Globalping,
+        name: &str,
+        servers: &[(String, std::net::SocketAddr)],
+    ) -> Vec<(PerspectiveInfo, Observation)> {
+        g.authoritative(name, servers)
+            .await
+            .into_iter()
+            .map(|(i, ns, addr, o)| {
+                let l = &g.locations()[i];
+                let info = PerspectiveInfo {
+                    name: o.perspective.clone(),
+                    role: Role::Source,
+                    rir: None,
+                    dns: format!(
+                        "{ns}@{} asked from globalping probe ({})",
+                        addr.ip(),
+                        l.spec
+                    ),
+                    http: "none".into(),
+                    nameserver: None,
+                    location: None,
+                };
+                (info, o)
+            })
+            .collect()
+    }
+
+    /// CAA for each Globalping location, which Globalping cannot query: the zone's first
+    /// authoritative server (the one the probes were sent to) asked from this host with the EDNS
+    /// Client Subnet of that location's RIR region (a configured perspective's subnet for that
+    /// RIR, else the built-in set's). The observation says it is emulated, and it is a source, so
+    /// it never counts as a remote.
+    async fn globalping_caa(
+        &self,
+        plan: &Plan,
+        g: &crate::engines::globalping::Globalping,
+        t: &Target,
+        apex: &str,
+        server: std::net::SocketAddr,
+    ) -> Vec<(PerspectiveInfo, Observation)> {
+        let builtin = Config::built_in();
+        let subnet_for = |rir| {
+            plan.config
+                .perspectives
+                .iter()
+                .chain(builtin.perspectives.iter())
+                .find(|p| p.rir == Some(rir) && p.ecs.is_some())
+                .and_then(|p| p.ecs)
+        };
+        let req = caa_request(plan, t);
+        let jobs = g.locations().iter().filter_map(|l| {
+            let subnet = subnet_for(l.rir)?;
+            let name = format!("{} CAA emulated (ECS {subnet})", l.name);
+            let mut spec = crate::config::PerspectiveSpec::local(
+                name.clone(),
+                Role::Source,
+                DnsSpec::Nameserver(server),
+            );
+            spec.ecs = Some(subnet);
+            let info = PerspectiveInfo {
+                name,
+                role: Role::Source,
+                rir: None,
+                dns: format!(
+                    "{} from this host, ECS {subnet} (emulates {})",
+                    spec.dns, l.name
+                ),
+                http: "none".into(),
+                nameserver: None,
+                location: None,
+            };
+            let v = Vantage::new(spec, plan.timeout, None, self.discovery.clone());
+            let loc = l.name.clone();
+            Some(async move {
+                let mut o = caa::check(&v, t.id.base(), req, Some(apex)).await;
+                o.summary = format!(
+                    "emulated (ECS {subnet}, asked from this host for {loc}; Globalping cannot \
+                     query CAA): {}",
+                    o.summary
+                );
+                (info, o)
+            })
+        });
+        join_all(jobs).await
     }
 
     /// What the engines lost during the run (setup failures, rate limits, API errors).

@@ -610,7 +610,8 @@ case "${1:-}" in
         find_bin
         lab_up
         rc=0
-        python3 "$HERE/scenarios.py" || rc=$?
+        # openmpic_scenarios.py keeps its venv and wheel cache there between runs.
+        STATE_DIR=$STATE_DIR python3 "$HERE/scenarios.py" || rc=$?
         teardown_one "$STATE"
         STATE=''
         rmdir "$STATE_DIR" 2>/dev/null || true

@@ -207,13 +207,17 @@ def evaluate(sc, code, doc):
 
 
 def run_procedural():
-    """The scenarios written as functions: certbot/Pebble (acme.py) and Prometheus scraping the
-    exporter (exporter.py). Each returns its mismatches."""
+    """The scenarios written as functions: certbot/Pebble (acme.py), Prometheus scraping the
+    exporter (exporter.py) and the real Open MPIC coordinator (openmpic_scenarios.py). Each
+    returns its mismatches."""
     import acme
     import exporter
+    import openmpic_scenarios
     passed = failed = 0
-    for name, fn in acme.SCENARIOS + exporter.SCENARIOS:
-        if os.environ.get("MPICLAB_ONLY") and os.environ["MPICLAB_ONLY"] not in (name, "procedural"):
+    only = os.environ.get("MPICLAB_ONLY")
+    for name, fn in acme.SCENARIOS + exporter.SCENARIOS + openmpic_scenarios.SCENARIOS:
+        if only and only not in (name, "procedural") and not (
+                only == "openmpic" and name.startswith("openmpic-")):
             continue
         t0 = time.time()
         try:
@@ -228,6 +232,7 @@ def run_procedural():
             print(f"PASS {name}", flush=True)
         if os.environ.get("MPICLAB_VERBOSE"):
             print(f"    ({time.time() - t0:.1f} s)", flush=True)
+    openmpic_scenarios.shutdown()
     return passed, failed
 
 

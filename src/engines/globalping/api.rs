@@ -420,6 +420,16 @@ pub(super) fn dns_options(qtype: &str) -> Value {
     json!({"query": {"type": qtype}})
 }
 
+/// `measurementOptions` for asking one nameserver directly: the API's `resolver` (an address)
+/// and `port` options point the probe's dig at it instead of the probe's own resolver.
+pub(super) fn authoritative_options(qtype: &str, server: std::net::SocketAddr) -> Value {
+    json!({
+        "query": {"type": qtype},
+        "resolver": server.ip().to_string(),
+        "port": server.port(),
+    })
+}
+
 /// The API's error body `{"error": {"type", "message", "params"}}` as (type, message); any
 /// other body as an escaped excerpt.
 fn api_error(body: &[u8]) -> (Option<String>, String) {

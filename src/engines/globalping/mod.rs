@@ -13,12 +13,13 @@
 //! message this module produces.
 
 mod api;
+pub mod flag;
 mod map;
 
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -37,7 +38,9 @@ use crate::perspective::LookupFailure;
 use crate::perspective::http::error_text;
 use crate::text::escape_bytes;
 
-use api::{API_USER_AGENT, FIRST_POLL, Fault, Pin, dns_options, http_options};
+use api::{
+    API_USER_AGENT, FIRST_POLL, Fault, Pin, authoritative_options, dns_options, http_options,
+};
 use map::{
     HEADERS_OF_INTEREST, HttpEnd, describe_probe, dns_outcome, http_failure, http_observation,
     probe_suffix, response_headers,
@@ -232,6 +235,112 @@ impl Globalping {
             self.http_one(i, name, token, expect_body, deadline)
         })
         .await
+    }
+
+    /// The name's A record asked from each location's probe directly of each of the zone's
+    /// authoritative nameserver addresses (at most [`flag::MAX_AUTH_SERVERS`]), with the DNS
+    /// measurement's `resolver` and `port` options. A provider that refuses queries from some
+    /// regions refuses the probe there, as it would refuse a CA's resolver in that region; asking
+    /// only through the probe's own recursive resolver would hide that behind the resolver's
+    /// location. The API has no switch to clear the RD bit, so the question is the same one a
+    /// recursive resolver sends minus that flag; authoritative servers answer it either way.
+    /// Returns (location index, nameserver name, address, observation) in location order; the
+    /// observation is named [`Globalping::authoritative_name`] and is an address check.
+    pub async fn authoritative(
+        &self,
+        name: &str,
+        servers: &[(String, SocketAddr)],
+    ) -> Vec<(usize, String, SocketAddr, Observation)> {
+        let deadline = Instant::now() + self.timeout;
+        let servers: Vec<&(String, SocketAddr)> =
+            servers.iter().take(flag::MAX_AUTH_SERVERS).collect();
+        let mut work = Vec::new();
+        for i in 0..self.locations.len() {
+            for (ns, addr) in &servers {
+                let (ns, addr) = (ns.clone(), *addr);
+                let who = self.authoritative_name(i, &ns, addr);
+                work.push(async move {
+                    let start = Instant::now();
+                    let fut = self.authoritative_one(i, name, &ns, addr, &who, deadline);
+                    let mut o = match tokio::time::timeout_at(deadline, fut).await {
+                        Ok(o) => o,
+                        Err(_) => broken(
+                            &who,
+                            Check::Address,
+                            "Globalping gave no final result in time: this nameserver was not asked from this location",
+                            Phase::Timeout,
+                        ),
+                    };
+                    o.elapsed_ms = start.elapsed().as_millis() as u64;
+                    o.summary = self.redact(&o.summary);
+                    (i, ns, addr, o)
+                });
+            }
+        }
+        join_all(work).await
+    }
+
+    /// The perspective name of location `idx` asking nameserver `ns` at `addr` directly.
+    pub fn authoritative_name(&self, idx: usize, ns: &str, addr: SocketAddr) -> String {
+        format!("{} asks {ns}@{}", self.locations[idx].name, addr.ip())
+    }
+
+    async fn authoritative_one(
+        &self,
+        idx: usize,
+        name: &str,
+        ns: &str,
+        addr: SocketAddr,
+        who: &str,
+        deadline: Instant,
+    ) -> Observation {
+        let region = format!("{} ({})", self.locations[idx].name, self.locations[idx].rir);
+        let m = match self
+            .measure(idx, "dns", name, authoritative_options("A", addr), deadline)
+            .await
+        {
+            Ok(m) => m,
+            Err(f) => return broken(who, Check::Address, &f.message, f.phase),
+        };
+        let probe = describe_probe(&m.probe);
+        let (mut ex, fail) = dns_outcome(name, "A", &m);
+        ex.server = format!("{ns} ({}) asked from Globalping probe {probe}", addr.ip());
+        let mut o = blank(who, Check::Address);
+        o.addresses = ex
+            .answers
+            .iter()
+            .filter(|r| r.rtype == "A")
+            .map(|r| r.data.clone())
+            .collect();
+        let rcode = ex.rcode.clone();
+        o.dns = vec![ex];
+        if let Some(f) = fail {
+            fail_with(&mut o, &f);
+            o.summary = match rcode {
+                Some(rc) => format!(
+                    "{rc} from the authoritative nameserver {ns} ({}) to a probe in {region} [Globalping probe {probe}]",
+                    addr.ip()
+                ),
+                None => format!("{} [{ns} asked from {region}]", f.message),
+            };
+            return o;
+        }
+        o.ok = true;
+        o.signature = if o.addresses.is_empty() {
+            Signature::NoData
+        } else {
+            Signature::parse(&o.addresses.join(","))
+        };
+        o.summary = format!(
+            "{ns} ({}) answered a probe in {region}: {} [Globalping probe {probe}]",
+            addr.ip(),
+            if o.addresses.is_empty() {
+                rcode.unwrap_or_else(|| "no A record".into())
+            } else {
+                o.addresses.join(" ")
+            }
+        );
+        o
     }
 
     /// CAA cannot be measured through Globalping (it is not among its DNS query types), so this

@@ -364,7 +364,8 @@ fn http_facts(
     let status = d
         .get("response_status_code")
         .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok());
+        .and_then(|s| u16::try_from(s).ok())
+        .or_else(|| status_from_http_error(&p.errors));
     let final_url = d
         .get("response_url")
         .and_then(Value::as_str)
@@ -443,6 +444,23 @@ fn http_facts(
         };
         o.signature = Signature::Failed(Phase::Http);
     }
+}
+
+/// The status of a non-200 answer, which the real library reports only in its error: for any
+/// status but 200, open-mpic-core's `MpicDcvChecker.evaluate_http_lookup_response`
+/// (mpic_dcv_checker.py) sets `errors = [mpic_error:http "An HTTP error occurred: Response status
+/// 403, Response reason: Forbidden"]` and leaves `details.response_status_code` empty (it fills the
+/// details only for a 200). Without this a geoblocking 403 would reach the analysis as a failure
+/// with no status, and not as the regional refusal it is.
+fn status_from_http_error(errors: &[(String, String)]) -> Option<u16> {
+    errors
+        .iter()
+        .filter(|(t, _)| t == "mpic_error:http")
+        .find_map(|(_, m)| {
+            let rest = &m[m.find("Response status ")? + "Response status ".len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok().filter(|s| (100..600).contains(s))
+        })
 }
 
 fn dns_facts(o: &mut Observation, p: &Perspective, name: &str, hash: &str, errors: &str) {
@@ -649,5 +667,38 @@ mod tests {
         // No check_completed (older reference versions): an error without a pass is incomplete.
         assert_eq!(o.phase, Some(Phase::Dns));
         assert!(!o.perspective_fault && !o.ok);
+    }
+
+    /// A 403 exactly as open-mpic-core 6.5.0 serialises it (`model_dump_json`, taken from the
+    /// interop lab's real coordinator): the status is only in the error message.
+    #[test]
+    fn a_real_library_403_keeps_its_status() {
+        let p = parse_perspective(&json!({
+            "perspective_code": "eu-west-1",
+            "check_response": {
+                "check_completed": true, "check_passed": false,
+                "errors": [{"error_type": "mpic_error:http",
+                            "error_message": "An HTTP error occurred: Response status 403, Response reason: Forbidden"}],
+                "timestamp_ns": 1_765_069_000_000_000_000u64, "check_type": "dcv",
+                "details": {"validation_method": "acme-http-01", "response_history": null,
+                            "response_url": null, "response_status_code": null, "response_page": null}
+            }
+        }))
+        .unwrap();
+        let o = observe(
+            &p,
+            "www.example.com",
+            Ask::Http {
+                token: "t",
+                key_authorization: KEY_AUTH,
+            },
+        );
+        assert!(!o.ok && !o.perspective_fault);
+        assert_eq!(o.http.as_ref().and_then(|h| h.status), Some(403));
+        assert_eq!(o.signature, Signature::Status(403));
+        assert_eq!(
+            status_from_http_error(&[("mpic_error:http".into(), "Response status 99x".into())]),
+            None
+        );
     }
 }
