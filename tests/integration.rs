@@ -17,6 +17,7 @@ mod json_contract;
 mod monitor;
 mod openmpic_api;
 mod output;
+mod provenance;
 mod secrets;
 mod security;
 mod serve;

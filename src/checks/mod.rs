@@ -36,6 +36,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         refused: Vec::new(),
         ns_capped: None,
         connect_failure: None,
+        provenance: None,
     }
 }
 
