@@ -254,6 +254,22 @@ async fn subcommand(cmd: &Command, out: &mut impl Write) -> Result<Exit, anyhow:
             )
             .await?);
         }
+        Command::Config(c) => {
+            use crate::cli::ConfigCommand;
+            use crate::commands::config;
+            return match c {
+                ConfigCommand::Init { output, force } => {
+                    config::init(output.as_deref(), *force, out)
+                }
+                ConfigCommand::Check { file, adhoc } => {
+                    config::check(file.as_deref(), &adhoc.perspectives, &adhoc.resolvers, out)
+                }
+                ConfigCommand::Show {
+                    config: file,
+                    adhoc,
+                } => config::show(file.as_deref(), &adhoc.perspectives, &adhoc.resolvers, out),
+            };
+        }
         Command::Serve(args) => {
             // Installed before the socket is bound, so a SIGTERM right after the "listening" line
             // is a clean shutdown, not the default action.

@@ -148,6 +148,40 @@ pub struct Verdict {
     /// The same check judged under the next BR phase, when it starts within 60 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_phase: Option<String>,
+    /// How far the counted remotes reached (docs/how-it-decides.md).
+    #[serde(default)]
+    pub reach: VerdictReach,
+    /// Remotes that agreed with the primary but made the check from this host, so were not
+    /// counted as corroborating.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_this_host: Vec<String>,
+}
+
+/// How far the remotes counted in a verdict reached.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictReach {
+    /// Every counted remote made the check away from this host (remote resolver, proxy, probe,
+    /// Open MPIC).
+    #[default]
+    Measured,
+    /// Some counted remotes only emulated their region from this host (ECS).
+    Emulated,
+    /// No remote made the check away from this host: not tested from other regions.
+    Untested,
+}
+
+impl VerdictReach {
+    /// The word used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictReach::Measured => "measured",
+            VerdictReach::Emulated => "emulated",
+            VerdictReach::Untested => "untested",
+        }
+    }
 }
 
 /// Policy in force for the run.
@@ -186,6 +220,12 @@ pub struct PerspectiveInfo {
     /// Configured latitude and longitude, for the 500 km rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<[f64; 2]>,
+    /// Where its DNS questions are really made (absent in saved runs of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_provenance: Option<crate::observation::Provenance>,
+    /// Where its HTTP fetches are really made (absent for sources, which fetch nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_provenance: Option<crate::observation::Provenance>,
 }
 
 /// The certificate a name belongs to, when names were read from a client's configuration.

@@ -711,6 +711,137 @@ impl PartialEq<&str> for CaaDecision {
     }
 }
 
+/// Where an observation was really made: the network position the DNS answer or the HTTP fetch
+/// came from. A remote perspective's result measures its region only when it was made away from
+/// this host; otherwise it emulates the region (ECS) or is simply this host's own view. The
+/// analysis reads this, never the perspective's name, to decide what a quorum count means
+/// (docs/how-it-decides.md, "Where each answer came from").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Provenance {
+    /// Made from this machine: its system resolver, the authoritative servers asked directly, or
+    /// a direct HTTP connection. Measures content and this host's view only.
+    ThisHost,
+    /// An authoritative query from this machine carrying an EDNS Client Subnet option: GeoDNS
+    /// answers as it would for that subnet (emulated), but the packet's source address is this
+    /// host's, so source-address refusals and anycast routing are not seen.
+    ThisHostEcs {
+        /// The subnet sent, as CIDR.
+        subnet: String,
+    },
+    /// Asked of a recursive resolver, which queries the authoritative servers from its own
+    /// egress address: refusals by source address are seen as that resolver's egress meets them.
+    /// An anycast public resolver egresses near this host, so it is a regional vantage only when
+    /// the resolver itself runs in that region.
+    RemoteResolver {
+        /// The resolver, e.g. `udp://192.0.2.53:53`.
+        resolver: String,
+    },
+    /// Through a SOCKS5 or HTTP proxy (DNS over TCP through SOCKS5): the target sees the proxy's
+    /// egress address.
+    Proxy {
+        /// The proxy, `host:port`, credentials removed.
+        proxy: String,
+        /// The egress address the target saw, when the tool learnt it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        egress: Option<String>,
+    },
+    /// Measured by a Globalping probe.
+    GlobalpingProbe {
+        /// The location asked for (continent, country, magic string).
+        location: String,
+        /// The probe's city, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        city: Option<String>,
+        /// The probe's country code, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        country: Option<String>,
+        /// The probe's autonomous system number, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        asn: Option<u64>,
+    },
+    /// Measured by a perspective of an Open MPIC deployment.
+    OpenMpic {
+        /// The deployment's perspective code, e.g. `us-east-1`.
+        perspective_code: String,
+    },
+}
+
+/// How far an observation reached, for the quorum: measured away from this host, emulated from
+/// this host (ECS), or made from this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reach {
+    /// From this host, with nothing that stands for another region.
+    ThisHost,
+    /// From this host, standing in for a region (an ECS subnet).
+    Emulated,
+    /// Made away from this host (remote resolver, proxy, probe, Open MPIC).
+    Away,
+}
+
+impl Provenance {
+    /// How far it reached.
+    pub fn reach(&self) -> Reach {
+        match self {
+            Provenance::ThisHost => Reach::ThisHost,
+            Provenance::ThisHostEcs { .. } => Reach::Emulated,
+            Provenance::RemoteResolver { .. }
+            | Provenance::Proxy { .. }
+            | Provenance::GlobalpingProbe { .. }
+            | Provenance::OpenMpic { .. } => Reach::Away,
+        }
+    }
+
+    /// One letter for table rows (the legend is [`Provenance::LEGEND`]).
+    pub fn marker(&self) -> &'static str {
+        match self {
+            Provenance::ThisHost => "H",
+            Provenance::ThisHostEcs { .. } => "E",
+            Provenance::RemoteResolver { .. } => "R",
+            Provenance::Proxy { .. } => "P",
+            Provenance::GlobalpingProbe { .. } => "G",
+            Provenance::OpenMpic { .. } => "O",
+        }
+    }
+
+    /// The markers' legend, in marker order.
+    pub const LEGEND: &'static str = "H this host, E emulated from this host (ECS), R remote resolver, P proxy, G Globalping probe, O Open MPIC";
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Provenance::ThisHost => f.write_str("this host"),
+            Provenance::ThisHostEcs { subnet } => write!(f, "emulated (ECS {subnet})"),
+            Provenance::RemoteResolver { resolver } => write!(f, "remote resolver {resolver}"),
+            Provenance::Proxy { proxy, egress } => match egress {
+                Some(e) => write!(f, "proxy {proxy} (egress seen: {e})"),
+                None => write!(f, "proxy {proxy}"),
+            },
+            Provenance::GlobalpingProbe {
+                location,
+                city,
+                country,
+                asn,
+            } => {
+                write!(f, "Globalping probe {location}")?;
+                let parts: Vec<String> =
+                    [city.clone(), country.clone(), asn.map(|a| format!("AS{a}"))]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                if !parts.is_empty() {
+                    write!(f, " ({})", parts.join(", "))?;
+                }
+                Ok(())
+            }
+            Provenance::OpenMpic { perspective_code } => {
+                write!(f, "Open MPIC {perspective_code}")
+            }
+        }
+    }
+}
+
 /// `DnsExchange::error` when a reply's CNAMEs loop back on themselves.
 pub const CNAME_LOOP: &str = "CNAME loop";
 
@@ -826,6 +957,9 @@ pub struct Observation {
     /// dns-01: TXT found at the challenge name with the zone appended a second time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txt_doubled: Option<DoubledTxt>,
+    /// Where this observation was really made. Absent in saved runs of older versions, which
+    /// the loader fills from the run's perspective list.
+    pub provenance: Option<Provenance>,
 }
 
 /// How a connection attempt failed (phase `connect`), as classified where the transport error

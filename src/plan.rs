@@ -266,9 +266,16 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     if identifiers.is_empty() && cli.certbot.is_none() && cli.acme_sh.is_none() {
         return Err(UsageError("no names to check".into()));
     }
-    let mut config =
-        Config::discover(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let mut config = Config::discover(cli.config.as_deref())
+        .and_then(|c| c.with_command_line(&cli.adhoc.perspectives, &cli.adhoc.resolvers))
+        .map_err(|e| UsageError(e.to_string()))?;
     add_globalping_flag(cli, &mut config)?;
+    // Perspectives given on the command line that leave no remote would end in "0/0 remotes".
+    if !cli.adhoc.perspectives.is_empty()
+        && let Some(problem) = config.no_remote_problem()
+    {
+        return Err(UsageError(format!("--perspective: {problem}")));
+    }
     let timeout = cli
         .timeout
         .or(config.timeout)

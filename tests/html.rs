@@ -71,6 +71,8 @@ fn perspectives() -> Vec<PerspectiveInfo> {
             },
             nameserver: None,
             location: Some(loc),
+            dns_provenance: None,
+            http_provenance: None,
         })
         .collect();
     v.push(PerspectiveInfo {
@@ -81,6 +83,8 @@ fn perspectives() -> Vec<PerspectiveInfo> {
         http: "-".into(),
         nameserver: Some("ns1.dnsprovider.example".into()),
         location: None,
+        dns_provenance: None,
+        http_provenance: None,
     });
     v
 }
@@ -107,6 +111,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         connect_failure: None,
         fingerprints: Vec::new(),
         txt_doubled: None,
+        provenance: None,
     }
 }
 
@@ -287,6 +292,8 @@ fn verdict(check: Check, blocked: bool) -> Verdict {
         Outcome::AtRisk
     };
     Verdict {
+        reach: Default::default(),
+        from_this_host: Vec::new(),
         check,
         outcome,
         corroborating: ok.len(),

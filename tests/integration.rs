@@ -19,6 +19,7 @@ mod letsdebug;
 mod monitor;
 mod openmpic_api;
 mod output;
+mod provenance;
 mod secrets;
 mod security;
 mod serve;

@@ -110,6 +110,48 @@ struct Perspective {
     nameserver: Option<String>,
     #[serde(default)]
     location: Option<[f64; 2]>,
+    #[serde(default)]
+    dns_provenance: Option<Provenance>,
+    #[serde(default)]
+    http_provenance: Option<Provenance>,
+}
+
+/// docs/json.md "Provenance objects".
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum Provenance {
+    ThisHost,
+    ThisHostEcs {
+        subnet: String,
+    },
+    RemoteResolver {
+        resolver: String,
+    },
+    Proxy {
+        proxy: String,
+        #[serde(default)]
+        egress: Option<String>,
+    },
+    GlobalpingProbe {
+        location: String,
+        #[serde(default)]
+        city: Option<String>,
+        #[serde(default)]
+        country: Option<String>,
+        #[serde(default)]
+        asn: Option<u64>,
+    },
+    OpenMpic {
+        perspective_code: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum VerdictReach {
+    Measured,
+    Emulated,
+    Untested,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -218,6 +260,9 @@ struct Verdict {
     explanation: String,
     #[serde(default)]
     next_phase: Option<String>,
+    reach: VerdictReach,
+    #[serde(default)]
+    from_this_host: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +297,8 @@ struct Observation {
     ns_capped: Option<NsCapped>,
     #[serde(default)]
     connect_failure: Option<ConnectFailure>,
+    #[serde(default)]
+    provenance: Option<Provenance>,
 }
 
 #[derive(Debug, Deserialize)]

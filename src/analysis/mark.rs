@@ -100,6 +100,8 @@ mod tests {
 
     fn verdict(outcome: Outcome, primary_ok: bool, corroborating: &[&str]) -> Verdict {
         Verdict {
+            reach: Default::default(),
+            from_this_host: Vec::new(),
             check: Check::Http01,
             outcome,
             corroborating: corroborating.len(),

@@ -5,6 +5,7 @@
 pub mod detect;
 pub mod mark;
 pub mod quorum;
+pub mod reach;
 pub mod roster;
 
 use std::collections::BTreeSet;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::FindingCode;
 use crate::model::{Coverage, Finding, IdentifierReport, Outcome, PerspectiveInfo, Severity};
 pub use crate::model::{Mark, ObservationMarks};
-use crate::observation::{Check, Method, Observation, Role};
+use crate::observation::{Check, Method, Observation, Reach, Role};
 use quorum::Policy;
 pub use roster::{PerspectiveId, Roster};
 
@@ -144,6 +145,9 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
                 v.explanation = format!(
                     "no remote perspective of this run can test {check}; the primary passes (not counted in the outcome)"
                 );
+                untested.push(check);
+            }
+            if v.reach == crate::model::VerdictReach::Untested {
                 untested.push(check);
             }
             verdicts.push(v);
@@ -345,11 +349,38 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
     let usable = ids_where(&|o| !o.perspective_fault);
     let usable_http = ids_where(&|o| o.check == Check::Http01 && !o.perspective_fault);
     let faulty = ids_where(&|o| o.perspective_fault);
-    // Only proxied remotes the tool could actually use show geoblocking.
+    // Where each check was really made (an observation without provenance, from an older saved
+    // run, falls back to what the perspective list says about its HTTP side).
+    let away = |o: &Observation| o.provenance.as_ref().map(|p| p.reach() == Reach::Away);
+    let http_away =
+        ids_where(&|o| o.check == Check::Http01 && !o.perspective_fault && away(o) == Some(true));
+    let dns_checks =
+        |o: &Observation| matches!(o.check, Check::Address | Check::Caa | Check::Dns01);
+    let dns_away = ids_where(&|o| dns_checks(o) && !o.perspective_fault && away(o) != Some(false));
+    let dns_emulated = ids_where(&|o| {
+        dns_checks(o)
+            && !o.perspective_fault
+            && o.provenance
+                .as_ref()
+                .is_some_and(|p| p.reach() == Reach::Emulated)
+    });
+    // Only remotes whose fetches really left from elsewhere, and that the tool could use, show
+    // geoblocking.
     let proxied = remotes
         .iter()
-        .filter(|p| !roster.fetches_directly(**p) && usable_http.contains(*p))
+        .filter(|p| {
+            usable_http.contains(*p)
+                && (http_away.contains(*p)
+                    || (!roster.fetches_directly(**p)
+                        && !all.iter().any(|o| {
+                            o.check == Check::Http01
+                                && o.provenance.is_some()
+                                && roster.id(&o.perspective) == Some(**p)
+                        })))
+        })
         .count();
+    let dns_away_remotes = remotes.iter().filter(|p| dns_away.contains(*p)).count();
+    let dns_emulated_remotes = remotes.iter().filter(|p| dns_emulated.contains(*p)).count();
     let usable_remotes = remotes.iter().filter(|p| usable.contains(*p)).count();
     let nameservers = roster
         .ids()
@@ -378,9 +409,16 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         c(
             FindingCode::GeodnsDivergence,
             usable_remotes > 0 && has(Check::Address),
-            format!(
-                "{usable_remotes} remote perspective(s) resolved the name with their own DNS view"
-            ),
+            if dns_emulated_remotes > 0 {
+                format!(
+                    "{usable_remotes} remote perspective(s) resolved the name with their own DNS view \
+                     ({dns_emulated_remotes} emulated from this host with an ECS subnet)"
+                )
+            } else {
+                format!(
+                    "{usable_remotes} remote perspective(s) resolved the name with their own DNS view"
+                )
+            },
         ),
         c(
             FindingCode::HttpGeoblocked,
@@ -396,8 +434,17 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
         ),
         c(
             FindingCode::DnsRefusedByRegion,
-            usable_remotes > 0,
-            "each perspective asks with its own resolver or ECS subnet".into(),
+            dns_away_remotes > 0,
+            if dns_away_remotes > 0 {
+                format!(
+                    "{dns_away_remotes} remote perspective(s) ask DNS away from this host \
+                     (remote resolver, proxy, probe or Open MPIC)"
+                )
+            } else {
+                "every DNS query leaves this host (an ECS subnet changes a GeoDNS answer, not the \
+                 source address an ACL looks at): needs a remote resolver, a SOCKS proxy or --globalping"
+                    .into()
+            },
         ),
         c(FindingCode::NsInconsistent, nameservers > 1, ns_why.clone()),
         c(FindingCode::NsUnreachable, nameservers > 0, ns_why.clone()),

@@ -6,8 +6,8 @@
 use chrono::NaiveDate;
 
 use crate::config::PolicyName;
-use crate::model::{Outcome, PolicyInfo, Verdict};
-use crate::observation::{Check, Observation, Rir};
+use crate::model::{Outcome, PolicyInfo, Verdict, VerdictReach};
+use crate::observation::{Check, Observation, Reach, Rir};
 
 /// One BR phase: from `from`, at least `min_remotes`, `rirs` distinct RIRs among corroborators.
 #[derive(Debug, Clone, Copy)]
@@ -205,16 +205,58 @@ pub fn corroborates(check: Check, primary: &Observation, remote: &Observation) -
 }
 
 /// Judges one check for one identifier. `remotes` pairs each remote's observation with its RIR.
+///
+/// Only remotes that made the check away from this host corroborate. When some remote also
+/// disagrees, the problem it saw is real, so the name is judged as if the agreement made from
+/// this host counted (the kindest reading): that can only keep a problem from looking worse than
+/// it is, never make a dissent look like a pass.
 pub fn judge(
     check: Check,
     primary: Option<&Observation>,
     remotes: &[(&Observation, Rir)],
     policy: &Policy,
 ) -> Verdict {
+    let v = tally(check, primary, remotes, policy, true);
+    if v.from_this_host.is_empty() || v.dissenting_perspectives.is_empty() {
+        return v;
+    }
+    let mut w = tally(check, primary, remotes, policy, false);
+    w.explanation = format!(
+        "{}; {} of the agreeing remote(s) made the check from this host, not from their region",
+        w.explanation
+            .replacen("remotes corroborate", "remotes agree", 1),
+        v.from_this_host.len()
+    );
+    w.from_this_host = v.from_this_host;
+    w
+}
+
+fn tally(
+    check: Check,
+    primary: Option<&Observation>,
+    remotes: &[(&Observation, Rir)],
+    policy: &Policy,
+    drop_this_host: bool,
+) -> Verdict {
+    // A remote that agrees with the primary from this host has not corroborated anything: the
+    // CA's remote would have reached the site from elsewhere. It is left out of the count (and
+    // named), while one that disagrees still counts — what it saw is a real problem (a dead
+    // address its DNS view returned, a missing record), wherever it was seen from.
+    let agrees = |o: &Observation| primary.is_some_and(|p| corroborates(check, p, o));
+    let from_here: Vec<String> = remotes
+        .iter()
+        .filter(|(o, _)| {
+            drop_this_host && !o.perspective_fault && reach(o) == Reach::ThisHost && agrees(o)
+        })
+        .map(|(o, _)| o.perspective.clone())
+        .collect();
     let counted: Vec<&(&Observation, Rir)> = remotes
         .iter()
-        .filter(|(o, _)| !o.perspective_fault)
+        .filter(|(o, _)| !o.perspective_fault && !from_here.contains(&o.perspective))
         .collect();
+    let emulated = counted
+        .iter()
+        .any(|(o, _)| reach(o) == Reach::Emulated && agrees(o));
     let n = counted.len();
     let primary_usable = primary.is_some_and(|p| !p.perspective_fault);
     let primary_ok = primary.is_some_and(|p| p.ok && !p.perspective_fault);
@@ -242,8 +284,23 @@ pub fn judge(
             .collect::<Vec<_>>()
             .join("+")
     };
-    let mut explanation =
-        format!("{k}/{n} remotes corroborate, {required} needed, RIRs {rir_text}");
+    let what = if emulated {
+        "remote views emulated from this host (ECS) agree"
+    } else {
+        "remotes corroborate"
+    };
+    let mut explanation = format!("{k}/{n} {what}, {required} needed, RIRs {rir_text}");
+    if !from_here.is_empty() {
+        explanation.push_str(&format!(
+            "; {} more agree from this host, not counted",
+            from_here.len()
+        ));
+    }
+    let mut reach_word = if emulated {
+        VerdictReach::Emulated
+    } else {
+        VerdictReach::Measured
+    };
     let outcome = if !primary_usable {
         explanation = format!("the primary perspective could not be used; {explanation}");
         Outcome::Unknown
@@ -263,6 +320,24 @@ pub fn judge(
     } else {
         Outcome::Pass
     };
+    // Nothing counted but agreement made from this host: the check was not tested from other
+    // regions. Say so instead of a count; the name's outcome leaves this check out.
+    let mut outcome = outcome;
+    if primary_ok && !from_here.is_empty() && k == 0 && dissenting.is_empty() {
+        outcome = Outcome::Unknown;
+        reach_word = VerdictReach::Untested;
+        let every = if check == Check::Http01 {
+            "every fetch left this host"
+        } else {
+            "every query left this host"
+        };
+        explanation = format!(
+            "{check}: not tested from other regions ({every}; {} remote(s) agree from here); the primary passes",
+            from_here.len()
+        );
+    } else if primary_ok && emulated && outcome == Outcome::Pass {
+        explanation.push_str("; emulated, not measured from other regions");
+    }
     if n < policy.min_remotes && outcome != Outcome::Unknown {
         explanation.push_str(&format!(
             "; only {n} remote(s) tested, the policy expects {} (the estimate is weaker)",
@@ -284,7 +359,15 @@ pub fn judge(
         dissenting_perspectives: dissenting,
         explanation,
         next_phase: None,
+        reach: reach_word,
+        from_this_host: from_here,
     }
+}
+
+/// How far an observation reached; one without provenance (hand-built, or from a saved run the
+/// loader could not place) counts as before provenance existed.
+fn reach(o: &Observation) -> Reach {
+    o.provenance.as_ref().map_or(Reach::Away, |p| p.reach())
 }
 
 /// Judges under the current policy and, when a BR phase begins within 60 days, says whether the

@@ -129,6 +129,8 @@ mod tests {
             http: "direct".into(),
             nameserver: ns.map(Into::into),
             location: None,
+            dns_provenance: None,
+            http_provenance: None,
         }
     }
 

@@ -39,6 +39,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         connect_failure: None,
         fingerprints: Vec::new(),
         txt_doubled: None,
+        provenance: None,
     }
 }
 

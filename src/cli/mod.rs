@@ -105,6 +105,60 @@ pub enum Command {
     /// Run as a Prometheus exporter (blackbox style): GET /probe?target=NAME[&module=M] checks one
     /// name and answers in the text exposition format; /metrics describes the exporter itself.
     Serve(ServeArgs),
+    /// Write, check or show the perspective configuration: `config init` writes a commented
+    /// starting file, `config check [FILE]` validates it and says what it can see from where,
+    /// `config show` prints the effective set (secrets redacted).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `mpic-check config …`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented starting file: the built-in set, ready to edit, with `ssh -D` SOCKS and
+    /// engine examples [default: $XDG_CONFIG_HOME/mpic-check/config.toml]. An existing file is
+    /// kept unless --force.
+    Init {
+        /// Where to write (`-` = stdout).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a config file (default: the one a run would use) and print its perspectives with
+    /// where their DNS and HTTP are really made, and what the set can and cannot see; exit 0, or 3
+    /// with `file:line: key: message`.
+    Check {
+        /// The file [default: as a run finds it].
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        adhoc: AdhocArgs,
+    },
+    /// Print the effective configuration (the file or the built-in set, with --perspective and
+    /// --resolver applied), proxy credentials redacted.
+    Show {
+        /// Config file [default: as a run finds it].
+        #[arg(short = 'c', long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        adhoc: AdhocArgs,
+    },
+}
+
+/// Perspectives on the command line (the main check and `config check/show`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AdhocArgs {
+    /// A perspective as the config file's keys, e.g. 'name=eu,role=remote,rir=RIPE,
+    /// dns=authoritative,http=socks5://127.0.0.1:1080' (repeatable). The perspectives given
+    /// replace the remotes and sources of the config file or built-in set; its primary is kept
+    /// unless one has role=primary. role defaults to remote.
+    #[arg(long = "perspective", value_name = "KEY=VALUE,…")]
+    pub perspectives: Vec<String>,
+    /// One more DNS source to compare (never counted in the quorum): IP[:port] for UDP, or
+    /// udp://, tcp://, https://…/dns-query (repeatable; always added).
+    #[arg(long = "resolver", value_name = "ADDR")]
+    pub resolvers: Vec<String>,
 }
 
 /// Default address of `serve`: loopback only, port 9817 (not taken by a well-known exporter).
@@ -384,6 +438,9 @@ pub struct Cli {
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    #[command(flatten)]
+    pub adhoc: AdhocArgs,
 
     /// Challenge the renewal will use.
     #[arg(short = 'm', long, value_enum, default_value_t = MethodArg::Auto)]

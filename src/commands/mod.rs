@@ -2,6 +2,7 @@
 //! (plan, perspectives, analysis) with its own output (`serve`: over HTTP), kept out of `app` so
 //! that dispatch stays thin.
 
+pub mod config;
 pub mod explain;
 pub mod gate;
 pub mod serve;

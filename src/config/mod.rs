@@ -4,10 +4,12 @@
 //! into a `Config` with file:line:key errors, `builtin` is the default set, and `discover` finds
 //! and reads the file.
 
+mod adhoc;
 mod builtin;
 mod discover;
 pub mod engine;
 mod parse;
+mod render;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use render::EXAMPLES as CONFIG_EXAMPLES;
 pub use spec::{
     DnsSpec, EngineSpec, HttpSpec, PerspectiveSpec, ProxyKind, SocksEndpoint, Subnet, redact_url,
 };

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use url::Url;
 
 use super::engine;
-use crate::observation::{Rir, Role};
+use crate::observation::{Provenance, Rir, Role};
 
 /// How a perspective asks DNS questions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,6 +416,48 @@ impl PerspectiveSpec {
             ecs: None,
             http: HttpSpec::Direct,
             doh_ca: None,
+        }
+    }
+
+    /// Where this perspective's DNS questions are really made. Every DNS side except a single
+    /// nameserver goes through a SOCKS5 proxy when the HTTP side names one (DNS over TCP), and
+    /// DoH through any proxy; otherwise a recursive resolver asks from its own egress, and the
+    /// system resolver or the authoritative servers are asked from this host (with ECS:
+    /// emulated).
+    pub fn dns_provenance(&self) -> Provenance {
+        let through_proxy = match (&self.dns, &self.http) {
+            (DnsSpec::Nameserver(_), _) | (_, HttpSpec::Direct) => false,
+            (DnsSpec::Doh(_), HttpSpec::Proxy { .. }) => true,
+            (_, http) => http.socks_endpoint().is_some(),
+        };
+        if through_proxy {
+            return self.http_provenance();
+        }
+        match (&self.dns, &self.ecs) {
+            (DnsSpec::Udp(_) | DnsSpec::Tcp(_) | DnsSpec::Doh(_), _) => {
+                Provenance::RemoteResolver {
+                    resolver: self.dns.to_string(),
+                }
+            }
+            (DnsSpec::Authoritative, Some(subnet)) => Provenance::ThisHostEcs {
+                subnet: subnet.to_string(),
+            },
+            _ => Provenance::ThisHost,
+        }
+    }
+
+    /// Where this perspective's HTTP fetches are really made.
+    pub fn http_provenance(&self) -> Provenance {
+        match &self.http {
+            HttpSpec::Direct => Provenance::ThisHost,
+            HttpSpec::Proxy { url, .. } => Provenance::Proxy {
+                proxy: format!(
+                    "{}:{}",
+                    crate::text::bare_host(url),
+                    url.port_or_known_default().unwrap_or(0)
+                ),
+                egress: None,
+            },
         }
     }
 }

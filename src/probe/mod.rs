@@ -23,7 +23,7 @@ use crate::analysis::{IdentifierRun, Run};
 use crate::checks::{self, caa, http01};
 use crate::config::{Config, DnsSpec, HttpSpec};
 use crate::model::PerspectiveInfo;
-use crate::observation::{Check, Method, Observation, Role, Signature};
+use crate::observation::{Check, Method, Observation, Provenance, Role, Signature};
 use crate::perspective::{Discovery, Vantage, http::proxy_preflight};
 use crate::plan::{Plan, Target};
 use crate::text::Redactor;
@@ -262,6 +262,18 @@ impl ProbeSet {
                 http: format!("globalping probe ({})", l.spec),
                 nameserver: None,
                 location: None,
+                dns_provenance: Some(Provenance::GlobalpingProbe {
+                    location: l.spec.to_string(),
+                    city: None,
+                    country: None,
+                    asn: None,
+                }),
+                http_provenance: Some(Provenance::GlobalpingProbe {
+                    location: l.spec.to_string(),
+                    city: None,
+                    country: None,
+                    asn: None,
+                }),
             }));
         }
         if let Some(m) = &self.openmpic {
@@ -305,6 +317,12 @@ impl ProbeSet {
                                     http: format!("open-mpic {}", m.endpoint()),
                                     nameserver: None,
                                     location: None,
+                                    dns_provenance: Some(Provenance::OpenMpic {
+                                        perspective_code: code.clone(),
+                                    }),
+                                    http_provenance: Some(Provenance::OpenMpic {
+                                        perspective_code: code.clone(),
+                                    }),
                                 });
                             }
                         }
@@ -321,6 +339,8 @@ impl ProbeSet {
                                 http: m.endpoint(),
                                 nameserver: None,
                                 location: None,
+                                dns_provenance: None,
+                                http_provenance: None,
                             });
                         }
                         obs.push(checks::broken(
@@ -513,16 +533,40 @@ impl ProbeSet {
         let (groups, mut sources, (engines, engine_verdicts)) =
             tokio::join!(groups, sources, engines);
         sources.extend(engines);
-        let unfinished = self
+        let unfinished: Vec<String> = self
             .vantages
             .iter()
             .zip(&groups)
             .filter(|(_, (_, cut))| *cut)
             .map(|(v, _)| v.spec.name.clone())
             .collect();
+        // Where each observation was made follows from its perspective's DNS or HTTP side;
+        // engines stamp their own.
+        let groups = self
+            .vantages
+            .iter()
+            .zip(groups)
+            .map(|(v, (mut g, _))| {
+                for o in &mut g {
+                    stamp(o, &v.spec);
+                }
+                g
+            })
+            .collect();
+        for (info, obs) in &mut sources {
+            for o in obs {
+                if o.provenance.is_none() {
+                    o.provenance = if o.check == Check::Http01 {
+                        info.http_provenance.clone()
+                    } else {
+                        info.dns_provenance.clone()
+                    };
+                }
+            }
+        }
         Probed {
             name: id.name.clone(),
-            groups: groups.into_iter().map(|(g, _)| g).collect(),
+            groups,
             sources,
             engine_verdicts,
             unfinished,
@@ -984,6 +1028,17 @@ async fn webroot_fetches(
 }
 
 /// Public description of the perspectives (credentials redacted by `Display`).
+/// Records where an observation of a configured perspective was made, unless its maker did.
+fn stamp(o: &mut Observation, spec: &crate::config::PerspectiveSpec) {
+    if o.provenance.is_none() {
+        o.provenance = Some(if o.check == Check::Http01 {
+            spec.http_provenance()
+        } else {
+            spec.dns_provenance()
+        });
+    }
+}
+
 pub fn perspective_infos(c: &Config) -> Vec<PerspectiveInfo> {
     c.perspectives
         .iter()
@@ -998,6 +1053,8 @@ pub fn perspective_infos(c: &Config) -> Vec<PerspectiveInfo> {
             http: p.http.to_string(),
             nameserver: None,
             location: p.location.map(|(a, b)| [a, b]),
+            dns_provenance: Some(p.dns_provenance()),
+            http_provenance: (p.role != Role::Source).then(|| p.http_provenance()),
         })
         .collect()
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::Run;
 use crate::model::SCHEMA_VERSION;
+use crate::observation::Provenance;
 
 /// Largest `--replay` file (a saved run of 10,000 names is tens of MiB).
 pub const MAX_REPLAY_BYTES: u64 = 256 << 20;
@@ -83,7 +84,111 @@ pub fn read(path: &Path) -> Result<SavedRun, SavedError> {
             found: saved.schema_version,
         });
     }
+    let mut saved = saved;
+    fill_provenance(&mut saved.run);
     Ok(saved)
+}
+
+/// Gives the perspectives and observations of a run saved before provenance existed the
+/// provenance their perspective list implies, so a replay judges them as a new run would.
+pub fn fill_provenance(run: &mut Run) {
+    for p in &mut run.perspectives {
+        if p.dns_provenance.is_none() {
+            p.dns_provenance = legacy_dns(&p.name, &p.dns, &p.http);
+        }
+        if p.http_provenance.is_none() && p.role != crate::observation::Role::Source {
+            p.http_provenance = legacy_http(&p.name, &p.http);
+        }
+    }
+    for id in &mut run.identifiers {
+        for o in &mut id.observations {
+            if o.provenance.is_some() {
+                continue;
+            }
+            let Some(p) = run.perspectives.iter().find(|p| p.name == o.perspective) else {
+                continue;
+            };
+            o.provenance = if o.check == crate::observation::Check::Http01 {
+                p.http_provenance.clone()
+            } else {
+                p.dns_provenance.clone()
+            };
+        }
+    }
+}
+
+/// The provenance of an engine's perspective from its reported sides (`globalping probe (…)`,
+/// `open-mpic …`), if it is one.
+fn legacy_engine(name: &str, side: &str) -> Option<Provenance> {
+    if let Some(loc) = side
+        .strip_prefix("globalping probe (")
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        return Some(Provenance::GlobalpingProbe {
+            location: loc.to_string(),
+            city: None,
+            country: None,
+            asn: None,
+        });
+    }
+    side.starts_with("open-mpic").then(|| Provenance::OpenMpic {
+        perspective_code: name
+            .strip_prefix(crate::engines::openmpic::PERSPECTIVE_PREFIX)
+            .unwrap_or(name)
+            .to_string(),
+    })
+}
+
+fn legacy_http(name: &str, http: &str) -> Option<Provenance> {
+    if let Some(e) = legacy_engine(name, http) {
+        return Some(e);
+    }
+    match http {
+        "direct" => Some(Provenance::ThisHost),
+        "none" | "" => None,
+        other => {
+            let url = url::Url::parse(other).ok()?;
+            Some(Provenance::Proxy {
+                proxy: format!(
+                    "{}:{}",
+                    crate::text::bare_host(&url),
+                    url.port_or_known_default().unwrap_or(0)
+                ),
+                egress: None,
+            })
+        }
+    }
+}
+
+fn legacy_dns(name: &str, dns: &str, http: &str) -> Option<Provenance> {
+    if let Some(e) = legacy_engine(name, dns) {
+        return Some(e);
+    }
+    let (side, ecs) = match dns.split_once(" ecs=") {
+        Some((a, b)) => (a, Some(b)),
+        None => (dns, None),
+    };
+    let socks = http.starts_with("socks5");
+    if side.starts_with("nameserver ") {
+        return Some(Provenance::ThisHost);
+    }
+    if socks || (side.starts_with("https://") && http != "direct" && http != "none") {
+        return legacy_http(name, http);
+    }
+    Some(match (side, ecs) {
+        ("authoritative", Some(subnet)) => Provenance::ThisHostEcs {
+            subnet: subnet.to_string(),
+        },
+        ("authoritative" | "system", _) => Provenance::ThisHost,
+        (s, _)
+            if s.starts_with("udp://") || s.starts_with("tcp://") || s.starts_with("https://") =>
+        {
+            Provenance::RemoteResolver {
+                resolver: s.to_string(),
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// Writes a saved run to `path` so that `path` is either the old file or the whole new one, never

@@ -81,6 +81,8 @@ pub(crate) async fn nameserver_sources(
                 http: "none".into(),
                 nameserver: Some(ns.clone()),
                 location: None,
+                dns_provenance: Some(crate::observation::Provenance::ThisHost),
+                http_provenance: None,
             };
             let v = Vantage::new(spec, plan.timeout, None, discovery.clone());
             let challenge = &challenge;

@@ -783,6 +783,8 @@ mpic_check_duration_seconds 1.234
             http: "direct".into(),
             nameserver: None,
             location: None,
+            dns_provenance: None,
+            http_provenance: None,
         }
     }
 

@@ -9,8 +9,8 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CON
 
 use super::{Style, clean, outcome_word, shorten, wrap};
 use crate::analysis::Mark;
-use crate::model::{IdentifierReport, Outcome, Report, Severity};
-use crate::observation::{CNAME_LOOP, Check, ConnectFailure, Observation, Signature};
+use crate::model::{IdentifierReport, Outcome, PerspectiveInfo, Report, Severity};
+use crate::observation::{CNAME_LOOP, Check, ConnectFailure, Observation, Provenance, Signature};
 
 const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
 
@@ -149,6 +149,20 @@ pub fn render(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
     );
     for line in wrap(&cov, style.width, "", "  ") {
         writeln!(w, "{line}")?;
+    }
+    // What a run without vantage points elsewhere cannot see, and the one flag or proxy that
+    // would show it.
+    let untested =
+        |m: crate::model::FindingCode| r.coverage.iter().any(|c| c.failure_mode == m && !c.tested);
+    if untested(crate::model::FindingCode::HttpGeoblocked)
+        || untested(crate::model::FindingCode::DnsRefusedByRegion)
+    {
+        let hint = "Hint: geoblocking and regional DNS refusals need vantage points elsewhere: \
+                    add --globalping (third-party probes), or SOCKS proxies in other regions \
+                    (ssh -D 1080 user@vps, then --perspective 'name=eu,role=remote,rir=RIPE,dns=authoritative,http=socks5://127.0.0.1:1080')";
+        for line in wrap(hint, style.width, "", "  ") {
+            writeln!(w, "{line}")?;
+        }
     }
     writeln!(
         w,
@@ -315,11 +329,19 @@ fn render_identifier(
     } else {
         t.enforce_styling();
     }
+    // Where each row's answers were made: DNS side / HTTP side, one letter each (legend below).
+    let show_via = r
+        .perspectives
+        .iter()
+        .any(|p| p.dns_provenance.is_some() || p.http_provenance.is_some());
     let mut header = vec![
         Cell::new("perspective"),
         Cell::new("RIR"),
         Cell::new("role"),
     ];
+    if show_via {
+        header.push(Cell::new("via"));
+    }
     header.extend(used.iter().map(|c| Cell::new(c.as_str())));
     t.set_header(header);
     for p in &r.perspectives {
@@ -332,6 +354,9 @@ fn render_identifier(
             Cell::new(p.rir.map_or("-".into(), |x| x.to_string())),
             Cell::new(p.role.to_string()),
         ];
+        if show_via {
+            row.push(Cell::new(via(p)));
+        }
         for c in &used {
             row.push(match seen.iter().find(|o| o.check == *c) {
                 Some(o) => {
@@ -353,6 +378,12 @@ fn render_identifier(
         t.add_row(row);
     }
     writeln!(w, "{t}")?;
+    if show_via {
+        let legend = format!("  via (DNS/HTTP): {}", Provenance::LEGEND);
+        for l in wrap(&legend, style.width, "", "    ") {
+            writeln!(w, "{l}")?;
+        }
+    }
     let per_addr: Vec<&Observation> = id
         .observations
         .iter()
@@ -430,6 +461,15 @@ fn render_identifier(
         }
     }
     Ok(())
+}
+
+/// A perspective's provenance markers: `E/H` (DNS emulated with ECS, HTTP from this host).
+fn via(p: &PerspectiveInfo) -> String {
+    let m = |x: &Option<Provenance>| x.as_ref().map_or("-", Provenance::marker);
+    match &p.http_provenance {
+        Some(_) => format!("{}/{}", m(&p.dns_provenance), m(&p.http_provenance)),
+        None => m(&p.dns_provenance).to_string(),
+    }
 }
 
 fn render_findings(r: &Report, style: Style, w: &mut impl Write) -> io::Result<()> {
@@ -560,6 +600,8 @@ mod tests {
             http: proxy.into(),
             nameserver: None,
             location: None,
+            dns_provenance: None,
+            http_provenance: None,
         };
         vec![
             p("home", Role::Primary, Rir::Arin, "direct"),
@@ -622,6 +664,7 @@ mod tests {
             connect_failure: None,
             fingerprints: Vec::new(),
             txt_doubled: None,
+            provenance: None,
         }
     }
 
@@ -731,6 +774,8 @@ mod tests {
         explanation: &str,
     ) -> Verdict {
         Verdict {
+            reach: Default::default(),
+            from_this_host: Vec::new(),
             check,
             outcome,
             corroborating: corroborating.len(),

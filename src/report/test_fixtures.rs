@@ -13,6 +13,8 @@ pub const WEIRD: &str = "we|ird \"q\" back\\slash it's\nnext";
 
 pub fn verdict(check: Check, outcome: Outcome, k: usize, n: usize, required: usize) -> Verdict {
     Verdict {
+        reach: Default::default(),
+        from_this_host: Vec::new(),
         check,
         outcome,
         corroborating: k,
@@ -196,6 +198,8 @@ pub fn bulk_run(n: usize) -> Run {
             http: "direct".into(),
             nameserver: None,
             location: None,
+            dns_provenance: None,
+            http_provenance: None,
         })
         .collect();
     Run {

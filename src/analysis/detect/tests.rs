@@ -43,6 +43,8 @@ impl Fx {
             http: "direct".into(),
             nameserver: nameserver.map(Into::into),
             location: None,
+            dns_provenance: None,
+            http_provenance: None,
         };
         let mut list = vec![p(PRIMARY, Role::Primary, None)];
         for r in REMOTES {

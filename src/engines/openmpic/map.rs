@@ -163,6 +163,9 @@ pub(super) fn map_response(v: &Value, name: &str, ask: Ask<'_>) -> Result<MpicRe
 fn observe(p: &Perspective, name: &str, ask: Ask<'_>) -> Observation {
     let check = ask.check();
     let mut o = blank(&format!("{PERSPECTIVE_PREFIX}{}", p.code), check);
+    o.provenance = Some(crate::observation::Provenance::OpenMpic {
+        perspective_code: p.code.clone(),
+    });
     let coordinator = p
         .errors
         .iter()

@@ -39,6 +39,8 @@ pub(super) fn persp(
         http: "direct".into(),
         nameserver: None,
         location,
+        dns_provenance: None,
+        http_provenance: None,
     }
 }
 
@@ -82,6 +84,7 @@ fn obs(p: &str, check: Check, ok: bool) -> Observation {
         connect_failure: None,
         fingerprints: Vec::new(),
         txt_doubled: None,
+        provenance: None,
     }
 }
 
@@ -193,6 +196,8 @@ fn verdict(check: Check, outcome: Outcome, primary_ok: bool, dissent: &[&str]) -
         .into_iter()
         .partition(|r| !primary_ok || dissent.contains(&r.as_str()));
     Verdict {
+        reach: Default::default(),
+        from_this_host: Vec::new(),
         check,
         outcome,
         corroborating: cor.len(),
