@@ -396,6 +396,13 @@ impl ProbeSet {
                     http: "none".into(),
                     nameserver: None,
                     location: None,
+                    dns_provenance: Some(Provenance::GlobalpingProbe {
+                        location: l.spec.to_string(),
+                        city: None,
+                        country: None,
+                        asn: None,
+                    }),
+                    http_provenance: None,
                 };
                 (info, o)
             })
@@ -445,6 +452,10 @@ impl ProbeSet {
                 http: "none".into(),
                 nameserver: None,
                 location: None,
+                dns_provenance: Some(Provenance::ThisHostEcs {
+                    subnet: subnet.to_string(),
+                }),
+                http_provenance: None,
             };
             let v = Vantage::new(spec, plan.timeout, None, self.discovery.clone());
             let loc = l.name.clone();
