@@ -200,7 +200,7 @@ struct Identifier {
     #[serde(default)]
     certificate: Option<Certificate>,
     #[serde(default)]
-    acme_dry_run: Option<DryRun>,
+    acme_dry_run: Option<Box<DryRun>>,
 }
 
 /// `--acme-dry-run`: the CA's verdict for the name.

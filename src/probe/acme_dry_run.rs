@@ -720,7 +720,12 @@ async fn one(
         }
         Ok(Ok(st)) => st,
     };
-    // The challenge object as the server sent it: its `error` and `validationRecord`.
+    // The challenge object as the server sent it: only its `error` and `validationRecord` are
+    // kept. Boulder's challenge (core/objects.go, `Challenge`) also echoes the key authorization
+    // (`keyAuthorization`, ProvidedKeyAuthorization) and the token: neither is copied, and any
+    // echo of them inside the kept parts is scrubbed. `validationRecord` is Boulder's
+    // (`[]ValidationRecord`: url, hostname, port, addressesResolved, addressUsed); Pebble may
+    // send none.
     let raw = seen
         .lock()
         .ok()
