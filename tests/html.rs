@@ -105,6 +105,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         refused: Vec::new(),
         ns_capped: None,
         connect_failure: None,
+        tls: None,
     }
 }
 

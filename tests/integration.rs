@@ -1,4 +1,5 @@
 mod architecture;
+mod ca_identity;
 mod dns;
 mod docs;
 mod doh;
@@ -21,5 +22,6 @@ mod secrets;
 mod security;
 mod serve;
 mod support;
+mod tls_alpn;
 mod tty;
 mod webroot;

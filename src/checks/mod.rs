@@ -7,6 +7,7 @@ pub mod address;
 pub mod caa;
 pub mod http01;
 pub mod soa;
+pub mod tls_alpn01;
 pub mod txt;
 
 use crate::config::DnsSpec;
@@ -36,6 +37,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         refused: Vec::new(),
         ns_capped: None,
         connect_failure: None,
+        tls: None,
     }
 }
 

@@ -78,11 +78,19 @@ pub enum FindingCode {
     NameserversCapped,
     /// The run's `--deadline` passed before some perspectives finished: coverage, not the domain.
     DeadlineExceeded,
+    /// The certificate's ACME server is a CA whose CAA issuer domain is unknown: CAA not judged.
+    CaUnknown,
+    /// TLS-ALPN-01: port 443 does not answer (everywhere, or from some regions only).
+    TlsAlpnUnreachable,
+    /// TLS-ALPN-01: the server does not negotiate ALPN `acme-tls/1`.
+    TlsAlpnNotOffered,
+    /// TLS-ALPN-01: the challenge certificate is not what RFC 8737 requires.
+    TlsAlpnBadCertificate,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 33] = [
+    pub const ALL: [FindingCode; 37] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -116,6 +124,10 @@ impl FindingCode {
         FindingCode::ReservedAddress,
         FindingCode::NameserversCapped,
         FindingCode::DeadlineExceeded,
+        FindingCode::CaUnknown,
+        FindingCode::TlsAlpnUnreachable,
+        FindingCode::TlsAlpnNotOffered,
+        FindingCode::TlsAlpnBadCertificate,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -154,6 +166,10 @@ impl FindingCode {
             FindingCode::ReservedAddress => "reserved-address",
             FindingCode::NameserversCapped => "nameservers-capped",
             FindingCode::DeadlineExceeded => "deadline-exceeded",
+            FindingCode::CaUnknown => "ca-unknown",
+            FindingCode::TlsAlpnUnreachable => "tls-alpn-unreachable",
+            FindingCode::TlsAlpnNotOffered => "tls-alpn-not-offered",
+            FindingCode::TlsAlpnBadCertificate => "tls-alpn-bad-certificate",
         }
     }
 

@@ -67,6 +67,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     wildcard_needs_dns01(ctx, &mut out);
     geodns(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
+    tls_alpn(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
     caa(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
@@ -178,14 +179,18 @@ pub(super) fn nameserver_of<'a>(ctx: &Context, perspective: &'a str) -> (String,
 }
 
 mod addresses;
+mod ca;
 mod caa;
 mod dns;
 mod http;
+mod tls;
 
 use addresses::{geodns, reserved_addresses};
+pub use ca::unknown_ca;
 use caa::caa;
 use dns::{dns_refused, dnssec, nameservers, nameservers_capped, txt};
 use http::{http_failures, per_address};
+use tls::tls_alpn;
 
 #[cfg(test)]
 mod tests;

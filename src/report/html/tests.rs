@@ -80,6 +80,7 @@ fn obs(p: &str, check: Check, ok: bool) -> Observation {
         refused: Vec::new(),
         ns_capped: None,
         connect_failure: None,
+        tls: None,
     }
 }
 
@@ -292,6 +293,8 @@ fn report(kind: Kind) -> Report {
                 not_after: None,
                 days_left: Some(-2),
                 warnings: vec![hostile("cert warning")],
+                ca_note: None,
+                unknown_ca: None,
             }),
             marks: Vec::new(),
         }],
