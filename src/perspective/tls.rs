@@ -202,7 +202,7 @@ impl ServerCertVerifier for AcceptAny {
     }
 }
 
-fn io_failure(e: &std::io::Error, what: String) -> Failure {
+fn io_failure(e: &std::io::Error, what: &str) -> Failure {
     use std::io::ErrorKind as K;
     let mut f = Failure::new(Phase::Connect, format!("{what}: {e}"));
     f.connect = match e.kind() {
@@ -232,7 +232,7 @@ async fn connect(
             let target = SocketAddr::new(addr.ok_or_else(no_addr)?, port);
             TcpStream::connect(target)
                 .await
-                .map_err(|e| io_failure(&e, format!("connection to {target} failed")))
+                .map_err(|e| io_failure(&e, &format!("connection to {target} failed")))
         }
         HttpSpec::Proxy {
             kind: kind @ (ProxyKind::Socks5 | ProxyKind::Socks5h),
