@@ -247,6 +247,15 @@ pub struct CertInfo {
     /// Oddities noticed while reading the configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Which CAA issuer domain this certificate's CA has and where that came from, in one line:
+    /// `CAA issuer pki.goog (from the ACME server in …/renewal/x.conf)`, or for a CA whose ACME
+    /// directory is not a known one `unknown CA at https://… — CAA not judged; give --ca DOMAIN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_note: Option<String>,
+    /// The ACME directory URL (host and path only) of a CA whose CAA issuer domain is unknown; CAA is
+    /// then not judged against any issuer domain (identifier `ca` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_ca: Option<String>,
 }
 
 /// The results for one identifier.

@@ -129,6 +129,9 @@ pub enum Check {
     /// The zone's SOA serial, asked of each authoritative server (sources only).
     #[serde(rename = "soa")]
     Soa,
+    /// A TLS handshake on port 443 with the name's SNI offering ALPN `acme-tls/1` (RFC 8737).
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
 }
 
 impl Check {
@@ -140,6 +143,7 @@ impl Check {
             Check::Dns01 => "dns-01",
             Check::Http01 => "http-01",
             Check::Soa => "soa",
+            Check::TlsAlpn01 => "tls-alpn-01",
         }
     }
 }
@@ -171,6 +175,9 @@ pub enum Method {
     /// ACME dns-01 (TXT at `_acme-challenge`).
     #[serde(rename = "dns-01")]
     Dns01,
+    /// ACME tls-alpn-01 (RFC 8737: port 443, ALPN `acme-tls/1`, a challenge certificate).
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
 }
 
 impl Method {
@@ -179,6 +186,7 @@ impl Method {
         match self {
             Method::Http01 => Check::Http01,
             Method::Dns01 => Check::Dns01,
+            Method::TlsAlpn01 => Check::TlsAlpn01,
         }
     }
 
@@ -959,7 +967,63 @@ pub struct Observation {
     pub txt_doubled: Option<DoubledTxt>,
     /// Where this observation was really made. Absent in saved runs of older versions, which
     /// the loader fills from the run's perspective list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// TLS-ALPN-01 facts: what the handshake on port 443 negotiated and what the challenge
+    /// certificate showed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFacts>,
+}
+
+/// What a TLS-ALPN-01 handshake showed (RFC 8737, as Boulder's va/tlsalpn.go checks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFacts {
+    /// The address connected to (absent when a proxy resolved the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The TLS version negotiated, e.g. `TLSv1_3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The ALPN protocol the server selected (`acme-tls/1` when it answers the challenge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// The server refused the handshake because it speaks none of the offered ALPN protocols
+    /// (alert `no_application_protocol`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alpn_refused: bool,
+    /// The challenge certificate's verdict when `acme-tls/1` was negotiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<TlsCertVerdict>,
+    /// dNSName SANs of the certificate presented.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub san: Vec<String>,
+    /// The acmeIdentifier extension's value (hex SHA-256), when present and well formed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme_identifier: Option<String>,
+}
+
+/// How a challenge certificate compares with RFC 8737 §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsCertVerdict {
+    /// Right SAN, critical acmeIdentifier with the SHA-256 of the key authorization given.
+    Valid,
+    /// Right SAN and a critical, well-formed acmeIdentifier, but no key authorization was given
+    /// (`--key-authorization`) to compare its digest with.
+    Unverified,
+    /// Not exactly one dNSName SAN equal to the identifier (or an iPAddress SAN besides).
+    WrongSan,
+    /// No acmeIdentifier extension (OID 1.3.6.1.5.5.7.1.31).
+    NoAcmeIdentifier,
+    /// The acmeIdentifier extension is not marked critical.
+    NotCritical,
+    /// The acmeIdentifier value is not an OCTET STRING of 32 bytes.
+    Malformed,
+    /// The acmeIdentifier digest is not the SHA-256 of the key authorization.
+    WrongDigest,
+    /// The certificate is not self-signed, repeats an extension, or cannot be parsed.
+    Unusable,
 }
 
 /// How a connection attempt failed (phase `connect`), as classified where the transport error

@@ -38,6 +38,9 @@ pub struct Plan {
     pub http: http01::Plan,
     /// Expected dns-01 values.
     pub expect_txt: Vec<String>,
+    /// tls-alpn-01: the key authorization the challenge certificate's acmeIdentifier must
+    /// digest (`--key-authorization`, else `--expect-body`); `None`: the digest is not compared.
+    pub key_authorization: Option<String>,
     /// Identifiers in flight at once.
     pub concurrency: usize,
     /// S/MIME (`--cert-type smime`): CAA issuemail, DNS checks only.
@@ -83,6 +86,7 @@ fn add_managed(
 ) {
     let now = chrono::Utc::now();
     for cert in certs {
+        let (cert_ca, ca_note, unknown_ca) = cert_ca(&cert, ca, cli);
         let info = crate::model::CertInfo {
             client: client.into(),
             lineage: cert.lineage.clone(),
@@ -93,6 +97,8 @@ fn add_managed(
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             days_left: cert.not_after.map(|t| (t - now).num_days()),
             warnings: cert.warnings.clone(),
+            ca_note: Some(ca_note),
+            unknown_ca,
         };
         for id in &cert.names {
             if targets.iter().any(|t| t.id == *id) {
@@ -113,11 +119,7 @@ fn add_managed(
                 } else {
                     cert.method
                 }],
-                ca: cli
-                    .ca
-                    .clone()
-                    .or_else(|| cert.ca_issuer_domain.clone())
-                    .unwrap_or_else(|| ca.to_string()),
+                ca: cert_ca.clone(),
                 account_uri: cli.account_uri.clone().or_else(|| cert.account_uri.clone()),
                 webroot: if cert.method == Method::Http01 {
                     webroot
@@ -127,6 +129,43 @@ fn add_managed(
                 certificate: Some(info.clone()),
             });
         }
+    }
+}
+
+/// The CAA issuer domain one certificate's renewal will be judged against, the one line that says
+/// where it came from, and (when the conf names an ACME server mpic-check does not know) that
+/// server. `--ca` wins; then the CA behind the conf's ACME server; a conf without a server renews
+/// with the client's default CA (Let's Encrypt for certbot and acme.sh's le mode), so `default`
+/// applies. An unknown server gives an empty issuer: judging its CAA against letsencrypt.org
+/// would be a verdict about the wrong CA, so CAA is reported as not judged instead.
+fn cert_ca(
+    cert: &crate::acme_clients::ManagedCert,
+    default: &str,
+    cli: &Overrides,
+) -> (String, String, Option<String>) {
+    let source = cert.source.display().to_string();
+    if let Some(ca) = &cli.ca {
+        return (ca.clone(), format!("CAA issuer {ca} (from --ca)"), None);
+    }
+    match (&cert.server, &cert.ca_issuer_domain) {
+        (Some(_), Some(ca)) => (
+            ca.clone(),
+            format!("CAA issuer {ca} (from the ACME server in {source})"),
+            None,
+        ),
+        (Some(server), None) => {
+            let shown = crate::acme_clients::shown_server(server);
+            (
+                String::new(),
+                format!("unknown CA at {shown} — CAA not judged; give --ca DOMAIN"),
+                Some(shown),
+            )
+        }
+        (None, _) => (
+            default.to_string(),
+            format!("CAA issuer {default} ({source} names no ACME server: the client's default)"),
+            None,
+        ),
     }
 }
 
@@ -193,6 +232,7 @@ pub fn plan_gate(
         policy,
         http: http01::Plan::random(),
         expect_txt: Vec::new(),
+        key_authorization: None,
         concurrency: crate::cli::DEFAULT_CONCURRENCY,
         smime: false,
         // The gate has no overall deadline: each certificate is bounded by the step timeouts,
@@ -258,6 +298,14 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             MethodArg::Auto if id.is_wildcard() => vec![Method::Dns01],
             MethodArg::Auto | MethodArg::Http01 => vec![Method::Http01],
             MethodArg::Dns01 => vec![Method::Dns01],
+            // RFC 8737 §3: tls-alpn-01 cannot validate a wildcard (as http-01 cannot).
+            MethodArg::TlsAlpn01 if id.is_wildcard() => {
+                return Err(UsageError(format!(
+                    "{}: a wildcard can only be validated with dns-01, not tls-alpn-01",
+                    id.name
+                )));
+            }
+            MethodArg::TlsAlpn01 => vec![Method::TlsAlpn01],
         };
         if !identifiers.iter().any(|(i, _): &(Identifier, _)| *i == id) {
             identifiers.push((id, methods));
@@ -375,6 +423,10 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         policy,
         http,
         expect_txt: cli.expect_txt.clone(),
+        key_authorization: cli
+            .key_authorization
+            .clone()
+            .or_else(|| cli.expect_body.clone()),
         concurrency: cli.concurrency,
         smime: cli.cert_type == crate::cli::CertType::Smime,
         deadline: cli
@@ -477,10 +529,11 @@ fn read_name_list(
             None => default,
             Some("http-01") => MethodArg::Http01,
             Some("dns-01") => MethodArg::Dns01,
+            Some("tls-alpn-01") => MethodArg::TlsAlpn01,
             Some("auto") => MethodArg::Auto,
             Some(other) => {
                 return Err(UsageError(format!(
-                    "{whence}: unknown method {other:?}: use http-01, dns-01 or auto"
+                    "{whence}: unknown method {other:?}: use http-01, dns-01, tls-alpn-01 or auto"
                 )));
             }
         };
@@ -519,10 +572,11 @@ pub fn for_probe(
 ) -> Result<Plan, UsageError> {
     let id = Identifier::parse(target).map_err(|e| UsageError(e.to_string()))?;
     let methods = match module.method {
-        Some(Method::Http01) if id.is_wildcard() => {
+        Some(m @ (Method::Http01 | Method::TlsAlpn01)) if id.is_wildcard() => {
             return Err(UsageError(format!(
-                "{}: a wildcard can only be validated with dns-01, and this module uses http-01",
-                id.name
+                "{}: a wildcard can only be validated with dns-01, and this module uses {}",
+                id.name,
+                m.as_str()
             )));
         }
         Some(m) => vec![m],
@@ -562,6 +616,7 @@ pub fn for_probe(
         policy,
         http: http01::Plan::random(),
         expect_txt: Vec::new(),
+        key_authorization: None,
         concurrency: 1,
         smime: false,
         // A scrape that gives up does not cancel the check (its result is cached for the next

@@ -491,10 +491,9 @@ fn caa_accounturi_for_another_account_fails_without_printing_ours() {
     let c = obs(&doc, "home", "caa");
     assert_eq!(c["ok"], false, "{c:#}");
     assert!(
-        c["summary"]
-            .as_str()
-            .unwrap()
-            .contains("acct/1 is not the ACME account"),
+        c["summary"].as_str().unwrap().contains(
+            "only the ACME account https://acme-v02.api.letsencrypt.org/acme/acct/1 may use it"
+        ),
         "{c:#}"
     );
     assert_eq!(code, 2);

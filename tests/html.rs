@@ -112,6 +112,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         fingerprints: Vec::new(),
         txt_doubled: None,
         provenance: None,
+        tls: None,
     }
 }
 

@@ -1,5 +1,6 @@
 mod acme_dry_run;
 mod architecture;
+mod ca_identity;
 mod dns;
 mod docs;
 mod doh;
@@ -24,5 +25,6 @@ mod secrets;
 mod security;
 mod serve;
 mod support;
+mod tls_alpn;
 mod tty;
 mod webroot;

@@ -12,7 +12,7 @@ use crate::e2e::{finding, lab, plain_zone};
 use crate::support::http::Site;
 
 /// Writes a certificate for `names` expiring `days` from now into `path`.
-fn certificate(path: &Path, names: &[&str], days: i64) {
+pub fn certificate(path: &Path, names: &[&str], days: i64) {
     let mut params =
         rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .unwrap();

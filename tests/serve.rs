@@ -444,10 +444,7 @@ fn a_bad_module_is_an_error_at_start() {
             "[modules.eu]\nperspectives = [\"nowhere\"]\n",
             "modules.eu.perspectives: no [[perspective]] is named \"nowhere\"",
         ),
-        (
-            "[modules.x]\nmethod = \"tls-alpn-01\"\n",
-            "modules.x.method",
-        ),
+        ("[modules.x]\nmethod = \"tls-sni-01\"\n", "modules.x.method"),
         ("[modules.c]\npolicy = \"custom\"\n", "modules.c:"),
         ("[modules.t]\ntimeot = \"5s\"\n", "timeot"),
     ] {

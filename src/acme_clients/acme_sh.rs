@@ -68,7 +68,7 @@ enum Mode {
     Nginx,
     Apache,
     Stateless,
-    /// tls-alpn-01, which the `Method` model does not have.
+    /// tls-alpn-01 (acme.sh `--alpn`).
     Alpn,
     /// `--dns` without an API: the user adds the TXT record by hand.
     DnsManual,
@@ -110,6 +110,7 @@ impl Mode {
     fn method(&self) -> Method {
         match self {
             Mode::DnsManual | Mode::DnsApi(_) => Method::Dns01,
+            Mode::Alpn => Method::TlsAlpn01,
             _ => Method::Http01,
         }
     }
@@ -272,8 +273,9 @@ fn mode_warnings(per_name: &[(Identifier, Mode)], warnings: &mut Vec<String>) {
     for (name, mode) in per_name {
         if name.is_wildcard() && mode.method() != Method::Dns01 {
             warnings.push(format!(
-                "{name} needs dns-01 but its mode {:?} answers http-01: the renewal will fail",
-                mode.label()
+                "{name} needs dns-01 but its mode {:?} answers {}: the renewal will fail",
+                mode.label(),
+                mode.method().as_str()
             ));
         }
         if seen.contains(&mode) {
@@ -281,11 +283,6 @@ fn mode_warnings(per_name: &[(Identifier, Mode)], warnings: &mut Vec<String>) {
         }
         seen.push(mode);
         match mode {
-            Mode::Alpn => warnings.push(
-                "tls-alpn-01 (alpn mode) is checked like http-01: same addresses, but the CA \
-                 connects to port 443"
-                    .to_owned(),
-            ),
             Mode::DnsManual => warnings.push(
                 "dns manual mode: acme.sh cannot renew this certificate unattended".to_owned(),
             ),
@@ -569,7 +566,7 @@ mod tests {
             ("nginx:/etc/nginx/nginx.conf", Method::Http01, "nginx"),
             ("apache", Method::Http01, "apache"),
             ("stateless", Method::Http01, "stateless"),
-            ("alpn", Method::Http01, "alpn"),
+            ("alpn", Method::TlsAlpn01, "alpn"),
             ("dns", Method::Dns01, "dns"),
             ("dns_aws", Method::Dns01, "dns_aws"),
             ("/var/www/html", Method::Http01, "webroot"),
@@ -585,9 +582,6 @@ mod tests {
                 "{webroot}"
             );
             assert_eq!(names(&cert), ["a.example.test"]);
-            if webroot == "alpn" {
-                assert!(cert.warnings.iter().any(|w| w.contains("tls-alpn-01")));
-            }
             if webroot == "dns" {
                 assert!(cert.warnings.iter().any(|w| w.contains("unattended")));
             }

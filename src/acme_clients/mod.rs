@@ -172,28 +172,57 @@ pub(crate) fn collect_names<'a>(
 }
 
 /// The CAA issuer domain of a CA, from its ACME directory URL. CAs list these on their CAA pages;
-/// staging endpoints share the production CA's domain.
+/// staging endpoints share the production CA's domain. A CA not listed here is unknown (`None`):
+/// the caller then says so and judges no CAA, because a guess would be a verdict about the wrong
+/// CA. Each entry names the page that gives the domain.
 pub fn ca_issuer_domain(server: &str) -> Option<String> {
     let url = url::Url::parse(server.trim()).ok()?;
     let host = url.host_str()?.trim_end_matches('.');
     let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
     let issuer = if under("letsencrypt.org") {
+        // https://letsencrypt.org/docs/caa/ : `issue "letsencrypt.org"`, production and staging
+        // (acme-v02 / acme-staging-v02.api.letsencrypt.org).
         "letsencrypt.org"
     } else if under("zerossl.com") || under("sectigo.com") {
-        // ZeroSSL issues from Sectigo's CA and tells users to authorise "sectigo.com".
+        // https://help.zerossl.com/hc/en-us/articles/360060119753-Invalid-CAA-Records : ZeroSSL
+        // issues from Sectigo's CA, "add a new CAA record … with sectigo.com as value"; Sectigo's
+        // own ACME endpoints (acme.sectigo.com) are the same CA.
         "sectigo.com"
     } else if under("pki.goog") {
+        // Google Trust Services (dv.acme-v02.api.pki.goog): the issuer domain is "pki.goog", as
+        // GTS's FAQ (https://pki.goog/faq/) and google.com's own `0 issue "pki.goog"` show.
         "pki.goog"
     } else if under("buypass.com") || under("buypass.no") {
+        // https://community.buypass.com/t/h7hqcpz/acme-caa-notification : "include 'buypass.no'
+        // or 'buypass.com' in CAA records" (buypass.com is the one we suggest).
         "buypass.com"
     } else if under("ssl.com") {
+        // https://www.ssl.com/how-to/configure-caa-records-to-authorize-ssl-com/ : `issue "ssl.com"`.
         "ssl.com"
-    } else if under("actalis.com") {
-        "actalis.it"
     } else {
+        // Actalis and DigiCert also run ACME servers, but no CAA page of theirs could be checked
+        // here: they stay unknown (the user gives --ca) rather than carry an unverified domain.
         return None;
     };
     Some(issuer.to_owned())
+}
+
+/// An ACME directory URL as reports show it: scheme, host, port and path only, so user
+/// information or a query string (which could carry credentials) never reaches the output.
+/// Text that is not a URL is shown as `(unparsable ACME server URL)`.
+pub fn shown_server(server: &str) -> String {
+    match url::Url::parse(server.trim()) {
+        Ok(u) if u.host_str().is_some() => {
+            let port = u.port().map_or(String::new(), |p| format!(":{p}"));
+            format!(
+                "{}://{}{port}{}",
+                u.scheme(),
+                u.host_str().unwrap_or_default(),
+                u.path()
+            )
+        }
+        _ => "(unparsable ACME server URL)".into(),
+    }
 }
 
 /// How a client plugin or mode can answer challenges.
@@ -212,6 +241,7 @@ pub(crate) fn parse_challenge(s: &str) -> Option<Method> {
     match s.trim().to_ascii_lowercase().as_str() {
         "http-01" | "http" => Some(Method::Http01),
         "dns-01" | "dns" => Some(Method::Dns01),
+        "tls-alpn-01" | "tls-alpn" => Some(Method::TlsAlpn01),
         _ => None,
     }
 }
@@ -493,7 +523,8 @@ mod tests {
         assert_eq!(parse_challenge("dns-01"), Some(Method::Dns01));
         assert_eq!(parse_challenge(" DNS "), Some(Method::Dns01));
         assert_eq!(parse_challenge("http"), Some(Method::Http01));
-        assert_eq!(parse_challenge("tls-alpn-01"), None);
+        assert_eq!(parse_challenge("tls-alpn-01"), Some(Method::TlsAlpn01));
+        assert_eq!(parse_challenge("tls-sni-01"), None);
     }
 
     #[test]

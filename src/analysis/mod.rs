@@ -87,6 +87,20 @@ pub struct Analysis {
     pub outcome: Outcome,
 }
 
+/// The CAA issuer domain of one identifier: its own, the run's when it has none, and none (empty)
+/// when its certificate's ACME server belongs to a CA mpic-check does not know (not judged).
+fn id_ca<'a>(run: &'a Run, id: &'a IdentifierRun) -> &'a str {
+    let unknown = id
+        .certificate
+        .as_ref()
+        .is_some_and(|c| c.unknown_ca.is_some());
+    if id.ca.is_empty() && !unknown {
+        &run.ca
+    } else {
+        &id.ca
+    }
+}
+
 /// Analyses a run under a policy.
 pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
     let roster = Roster::new(&run.perspectives);
@@ -110,12 +124,13 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             wildcard: id.name.starts_with("*."),
             methods: &id.methods,
             roster: &roster,
-            ca: if id.ca.is_empty() { &run.ca } else { &id.ca },
+            ca: id_ca(run, id),
             expect_txt: &run.expect_txt,
             smime: run.smime,
             unfinished: &id.unfinished,
         };
         let mut f = detect::detect(&ctx, &obs);
+        f.extend(detect::unknown_ca(&ctx, id.certificate.as_ref(), &obs));
         let mut checks: Vec<Check> = id.methods.iter().map(|m| m.check()).collect();
         checks.push(Check::Caa);
         let mut verdicts = Vec::new();
@@ -182,11 +197,7 @@ pub fn analyze(run: &Run, policy: &Policy) -> Analysis {
             outcome,
             verdicts,
             observations: obs,
-            ca: if id.ca.is_empty() {
-                run.ca.clone()
-            } else {
-                id.ca.clone()
-            },
+            ca: id_ca(run, id).to_string(),
             certificate: id.certificate.clone(),
             marks: Vec::new(),
             acme_dry_run: None,

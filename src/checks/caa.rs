@@ -110,6 +110,33 @@ pub fn evaluate(set: &[Property], req: Request<'_>) -> Decision {
             Err(why) => reasons.push(why),
         }
     }
+    // The CA is unknown (an ACME server mpic-check has no issuer domain for): records that
+    // authorize nobody still forbid every CA, but whether a named issuer is this CA cannot be
+    // told, so that is reported as not judged rather than held against letsencrypt.org.
+    if req.issuer.is_empty() {
+        if named.is_empty() {
+            return Decision::Forbid(format!(
+                "CAA {kind} records authorize no CA; {}",
+                reasons.join("; ")
+            ));
+        }
+        named.sort();
+        named.dedup();
+        return Decision::Permit(format!(
+            "not judged: {kind} names {}, and the CA's issuer domain is unknown (give --ca)",
+            named.join(", ")
+        ));
+    }
+    // The CA is named, but every record naming it has a parameter that excludes this request
+    // (another account, another method): saying "do not authorize X (they name X)" would
+    // contradict itself, so the message leads with the parameter.
+    if named.iter().any(|n| n.eq_ignore_ascii_case(req.issuer)) {
+        return Decision::Forbid(format!(
+            "CAA {kind} records name {} but not for this request: {}",
+            req.issuer,
+            reasons.join("; ")
+        ));
+    }
     let mut msg = format!("CAA {kind} records do not authorize {}", req.issuer);
     if !named.is_empty() {
         named.sort();
@@ -138,10 +165,14 @@ fn check_params(params: &[(String, String)], req: Request<'_>) -> Result<String,
     if let Some((_, uri)) = acct.first() {
         match req.account_uri {
             Some(mine) if mine == uri => {}
-            // The record's URI is public DNS data; the user's own account URI is not printed.
-            Some(_) => {
+            // The record's URI is public DNS data and is shown whole; the renewing account's URI
+            // identifies the user's account (a secret by our rules), so only its ACME server and
+            // the last characters of its account number are shown: enough to tell two accounts
+            // apart without handing the URI to whoever reads the report.
+            Some(mine) => {
                 return Err(format!(
-                    "accounturi {uri} is not the ACME account this run checks for"
+                    "only the ACME account {uri} may use it, and this renewal's account is {}",
+                    account_hint(mine)
                 ));
             }
             None => note.push_str(&format!(
@@ -172,6 +203,33 @@ fn check_params(params: &[(String, String)], req: Request<'_>) -> Result<String,
         }
     }
     Ok(note)
+}
+
+/// The renewing account, shown without its URI: `…/acct/…4321 at acme-v02.api.letsencrypt.org`
+/// (the host and the last four characters of the last path segment), or `another account` when
+/// the URI does not parse.
+pub fn account_hint(uri: &str) -> String {
+    let Ok(u) = url::Url::parse(uri) else {
+        return "another account (its URI is not shown)".into();
+    };
+    let host = u.host_str().unwrap_or("?");
+    let last = u
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or_default();
+    let tail: String = last
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if tail.is_empty() || last.chars().count() <= 4 {
+        // A very short id would be shown whole: name only the server.
+        return format!("another account at {host} (its URI is not shown)");
+    }
+    format!("the account ending …{tail} at {host} (its URI is not shown)")
 }
 
 /// Parses an `issue`/`issuewild` value (RFC 8659 §4.2): optional issuer domain, then
@@ -675,3 +733,76 @@ mod tests {
 #[cfg(test)]
 #[path = "caa_props.rs"]
 mod props;
+
+#[cfg(test)]
+mod ca_identity_tests {
+    use super::*;
+
+    fn p(tag: &str, value: &str) -> Property {
+        Property {
+            flags: 0,
+            tag: tag.into(),
+            value: value.as_bytes().to_vec(),
+        }
+    }
+    fn unknown_ca() -> Request<'static> {
+        Request {
+            issuer: "",
+            wildcard: false,
+            method: None,
+            account_uri: None,
+            smime: false,
+        }
+    }
+
+    #[test]
+    fn an_unknown_ca_is_not_judged_against_named_issuers() {
+        let d = evaluate(&[p("issue", "letsencrypt.org")], unknown_ca());
+        assert!(
+            matches!(&d, Decision::Permit(m) if m.starts_with("not judged") && m.contains("letsencrypt.org")),
+            "{d:?}"
+        );
+        // Records that authorize nobody forbid every CA, known or not.
+        let d = evaluate(&[p("issue", ";")], unknown_ca());
+        assert!(matches!(d, Decision::Forbid(_)), "{d:?}");
+        let d = evaluate(&[p("iodef", "mailto:x@example.test")], unknown_ca());
+        assert!(matches!(d, Decision::Permit(_)), "{d:?}");
+    }
+
+    #[test]
+    fn an_account_mismatch_names_both_accounts_without_the_renewing_uri() {
+        let r = Request {
+            issuer: "letsencrypt.org",
+            wildcard: false,
+            method: None,
+            account_uri: Some("https://acme-v02.api.letsencrypt.org/acme/acct/987654321"),
+            smime: false,
+        };
+        let rec = "letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/2";
+        let Decision::Forbid(m) = evaluate(&[p("issue", rec)], r) else {
+            panic!("a record for another account forbids")
+        };
+        assert!(!m.contains("do not authorize"), "{m}");
+        assert!(
+            m.contains("acme/acct/2"),
+            "the record's account is named: {m}"
+        );
+        assert!(m.contains("…4321 at acme-v02.api.letsencrypt.org"), "{m}");
+        assert!(
+            !m.contains("987654321"),
+            "the renewing account's URI is a secret: {m}"
+        );
+    }
+
+    #[test]
+    fn account_hints() {
+        assert_eq!(
+            account_hint("https://ca.example/acme/acct/12"),
+            "another account at ca.example (its URI is not shown)"
+        );
+        assert_eq!(
+            account_hint("not a uri"),
+            "another account (its URI is not shown)"
+        );
+    }
+}

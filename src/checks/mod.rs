@@ -8,6 +8,7 @@ pub mod caa;
 pub mod fingerprints;
 pub mod http01;
 pub mod soa;
+pub mod tls_alpn01;
 pub mod txt;
 
 use crate::config::DnsSpec;
@@ -40,6 +41,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         fingerprints: Vec::new(),
         txt_doubled: None,
         provenance: None,
+        tls: None,
     }
 }
 

@@ -162,9 +162,10 @@ fn extra_sections(cmd: &clap::Command) -> Roff {
     );
     item(
         &mut r,
-        "MPIC_CHECK_HTTP_PORT, MPIC_CHECK_DNS_PORT",
-        "Send HTTP-01 fetches to another port than 80, and ask authoritative servers on another \
-         port than 53. For tests and labs only; never set them in production.",
+        "MPIC_CHECK_HTTP_PORT, MPIC_CHECK_TLS_PORT, MPIC_CHECK_DNS_PORT",
+        "Send HTTP-01 fetches to another port than 80, TLS-ALPN-01 handshakes to another port \
+         than 443, and ask authoritative servers on another port than 53. For tests and labs \
+         only; never set them in production.",
     );
 
     r.control("SH", ["FILES"]);

@@ -305,6 +305,9 @@ pub enum MethodArg {
     /// ACME dns-01 (TXT at _acme-challenge).
     #[value(name = "dns-01")]
     Dns01,
+    /// ACME tls-alpn-01 (RFC 8737: port 443, ALPN acme-tls/1; Caddy, Traefik, lego).
+    #[value(name = "tls-alpn-01")]
+    TlsAlpn01,
 }
 
 /// What kind of certificate is requested.
@@ -485,6 +488,12 @@ pub struct Cli {
     /// Exact body (key authorization) the token must return.
     #[arg(long, value_name = "BODY", requires = "token")]
     pub expect_body: Option<String>,
+
+    /// tls-alpn-01: the key authorization whose SHA-256 the challenge certificate's
+    /// acmeIdentifier must carry (default: --expect-body; without either, the digest is not
+    /// compared).
+    #[arg(long, value_name = "KEYAUTH")]
+    pub key_authorization: Option<String>,
 
     /// Web root that serves these names: write a probe file under .well-known/acme-challenge/,
     /// fetch it from every perspective, rewrite it (a cache shows the old content), delete it.

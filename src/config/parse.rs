@@ -439,11 +439,12 @@ fn parse_module(
             "auto" => None,
             "http-01" => Some(crate::observation::Method::Http01),
             "dns-01" => Some(crate::observation::Method::Dns01),
+            "tls-alpn-01" => Some(crate::observation::Method::TlsAlpn01),
             other => {
                 return Err(err(
                     v.span(),
                     &k("method"),
-                    format!("{other:?}: use auto, http-01 or dns-01"),
+                    format!("{other:?}: use auto, http-01, dns-01 or tls-alpn-01"),
                 ));
             }
         };
@@ -932,8 +933,8 @@ dns = "https://doh.example.test/dns-query"
                 "modules.x.perspectives: no [[perspective]] is named \"us\"",
             ),
             (
-                "[modules.x]\nmethod = \"tls-alpn-01\"\n",
-                "modules.x.method: \"tls-alpn-01\": use auto, http-01 or dns-01",
+                "[modules.x]\nmethod = \"tls-sni-01\"\n",
+                "modules.x.method: \"tls-sni-01\": use auto, http-01, dns-01 or tls-alpn-01",
             ),
             ("[modules.x]\npolicy = \"strict\"\n", "modules.x.policy:"),
             ("[modules.x]\nca = \"https://ca\"\n", "modules.x.ca:"),

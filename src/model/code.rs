@@ -113,11 +113,19 @@ pub enum FindingCode {
     NameMissingInRegion,
     /// A DNS answer too large for UDP, and the server refuses DNS over TCP.
     DnsTcpRefused,
+    /// The certificate's ACME server is a CA whose CAA issuer domain is unknown: CAA not judged.
+    CaUnknown,
+    /// TLS-ALPN-01: port 443 does not answer (everywhere, or from some regions only).
+    TlsAlpnUnreachable,
+    /// TLS-ALPN-01: the server does not negotiate ALPN `acme-tls/1`.
+    TlsAlpnNotOffered,
+    /// TLS-ALPN-01: the challenge certificate is not what RFC 8737 requires.
+    TlsAlpnBadCertificate,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 50] = [
+    pub const ALL: [FindingCode; 54] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -168,6 +176,10 @@ impl FindingCode {
         FindingCode::NsLame,
         FindingCode::NameMissingInRegion,
         FindingCode::DnsTcpRefused,
+        FindingCode::CaUnknown,
+        FindingCode::TlsAlpnUnreachable,
+        FindingCode::TlsAlpnNotOffered,
+        FindingCode::TlsAlpnBadCertificate,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -223,6 +235,10 @@ impl FindingCode {
             FindingCode::NsLame => "ns-lame",
             FindingCode::NameMissingInRegion => "name-missing-in-region",
             FindingCode::DnsTcpRefused => "dns-tcp-refused",
+            FindingCode::CaUnknown => "ca-unknown",
+            FindingCode::TlsAlpnUnreachable => "tls-alpn-unreachable",
+            FindingCode::TlsAlpnNotOffered => "tls-alpn-not-offered",
+            FindingCode::TlsAlpnBadCertificate => "tls-alpn-bad-certificate",
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod http;
 pub mod policy;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +27,8 @@ use dns::{Answer, Ask, FailureKind, Transport};
 pub const DNS_PORT_ENV: &str = "MPIC_CHECK_DNS_PORT";
 /// Environment variable that moves the HTTP-01 port (tests and labs only).
 pub const HTTP_PORT_ENV: &str = "MPIC_CHECK_HTTP_PORT";
+/// Environment variable that moves the TLS-ALPN-01 port 443 (tests and labs only).
+pub const TLS_PORT_ENV: &str = "MPIC_CHECK_TLS_PORT";
 
 /// The run-wide network settings that tests and labs may change: the authoritative DNS port, the
 /// HTTP-01 port and the address policy. Read from the environment once at start and handed to every
@@ -39,6 +42,8 @@ pub struct NetSettings {
     pub dns_port: u16,
     /// Port HTTP-01 fetches go to instead of 80, when a test moved it.
     pub http_port: Option<u16>,
+    /// Port TLS-ALPN-01 handshakes go to (443 unless a test moved it).
+    pub tls_port: u16,
 }
 
 impl Default for NetSettings {
@@ -47,6 +52,7 @@ impl Default for NetSettings {
             addresses: policy::AddressPolicy::strict(),
             dns_port: 53,
             http_port: None,
+            tls_port: 443,
         }
     }
 }
@@ -72,6 +78,7 @@ impl NetSettings {
             addresses: policy::AddressPolicy::from_env()?,
             dns_port: port(DNS_PORT_ENV)?.unwrap_or(53),
             http_port: port(HTTP_PORT_ENV)?.filter(|&p| p != 80),
+            tls_port: port(TLS_PORT_ENV)?.unwrap_or(443),
         })
     }
 }

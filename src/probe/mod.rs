@@ -1075,6 +1075,8 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
     let name = &v.spec.name;
     let wants_http =
         methods.contains(&Method::Http01) && !id.is_wildcard() && v.spec.role != Role::Source;
+    let wants_tls =
+        methods.contains(&Method::TlsAlpn01) && !id.is_wildcard() && v.spec.role != Role::Source;
     if let Some(why) = &v.broken {
         // A proxy that failed its preflight, or a DNS side that could not be set up.
         let phase = if why.starts_with("proxy") {
@@ -1088,6 +1090,9 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
         }
         if wants_http {
             all.push(checks::broken(name, Check::Http01, why, phase));
+        }
+        if wants_tls {
+            all.push(checks::broken(name, Check::TlsAlpn01, why, phase));
         }
         if methods.contains(&Method::Dns01) {
             all.push(checks::broken(name, Check::Dns01, why, phase));
@@ -1137,6 +1142,28 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
                 out.push(o);
             } else {
                 out.extend(http01::check(v, &id.name, &addrs, &plan.http).await);
+            }
+        }
+        if wants_tls {
+            let addrs: Vec<std::net::IpAddr> =
+                a.addresses.iter().filter_map(|s| s.parse().ok()).collect();
+            if a.phase.is_some() && v.pins_addresses() {
+                let mut o = checks::blank(name, Check::TlsAlpn01);
+                o.phase = a.phase;
+                o.perspective_fault = a.perspective_fault;
+                o.summary = format!("not tried: the name did not resolve ({})", a.summary);
+                o.signature = a.signature.clone();
+                out.push(o);
+            } else {
+                out.push(
+                    checks::tls_alpn01::check(
+                        v,
+                        &id.name,
+                        &addrs,
+                        plan.key_authorization.as_deref(),
+                    )
+                    .await,
+                );
             }
         }
         out.push(a);

@@ -819,6 +819,8 @@ mpic_check_duration_seconds 1.234
             not_after: Some("2027-01-10T12:00:00Z".into()),
             days_left: Some(35),
             warnings: Vec::new(),
+            ca_note: None,
+            unknown_ca: None,
         });
         r.findings.push(finding(
             "perspectives-too-close",

@@ -12,7 +12,13 @@ use crate::analysis::Mark;
 use crate::model::{IdentifierReport, Outcome, PerspectiveInfo, Report, Severity};
 use crate::observation::{CNAME_LOOP, Check, ConnectFailure, Observation, Provenance, Signature};
 
-const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
+const CHECKS: [Check; 5] = [
+    Check::Address,
+    Check::Caa,
+    Check::Dns01,
+    Check::Http01,
+    Check::TlsAlpn01,
+];
 
 fn paint(style: Style, s: &str, code: &str) -> String {
     if style.color {
@@ -70,6 +76,27 @@ fn symbol(answer: Mark) -> &'static str {
     if answer == Mark::Pass { "✓" } else { "✗" }
 }
 
+/// A TLS-ALPN-01 answer in a few words, from its typed facts.
+fn tls_words(o: &Observation) -> String {
+    use crate::observation::TlsCertVerdict as V;
+    let Some(t) = &o.tls else {
+        return failure_words(o);
+    };
+    if t.alpn_refused || t.alpn.as_deref() != Some("acme-tls/1") {
+        return "no acme-tls/1".into();
+    }
+    match t.certificate {
+        Some(V::Valid) => "challenge cert".into(),
+        Some(V::Unverified) => "acme-tls/1".into(),
+        Some(V::WrongDigest) => "wrong digest".into(),
+        Some(V::WrongSan) => "wrong SAN".into(),
+        Some(V::NoAcmeIdentifier) => "no acmeIdentifier".into(),
+        Some(V::NotCritical) => "not critical".into(),
+        Some(V::Malformed) => "malformed ext".into(),
+        Some(V::Unusable) | None => "bad certificate".into(),
+    }
+}
+
 /// The short text of one cell.
 fn cell_text(o: &Observation, answer: Mark) -> String {
     let mark = symbol(answer);
@@ -97,6 +124,7 @@ fn cell_text(o: &Observation, answer: Mark) -> String {
         Check::Dns01 if o.ok => format!("{} value(s)", o.txt.len()),
         Check::Dns01 if o.phase.is_none() => "missing value".into(),
         Check::Soa if o.ok => o.summary.clone(),
+        Check::TlsAlpn01 if o.phase.is_none() => tls_words(o),
         _ => failure_words(o),
     };
     clean(&shorten(&format!("{mark} {detail}"), 26))
@@ -315,6 +343,13 @@ fn render_identifier(
         clean(&cert),
         paint(style, outcome_word(id.outcome), outcome_color(id.outcome))
     )?;
+    // Which CA this certificate's CAA was judged for, and where that came from (or that the CA is
+    // unknown and CAA was not judged): one line under the name.
+    if let Some(note) = id.certificate.as_ref().and_then(|c| c.ca_note.as_deref()) {
+        for l in wrap(&clean(note), style.width, "  ", "    ") {
+            writeln!(w, "{l}")?;
+        }
+    }
     let used: Vec<Check> = CHECKS
         .iter()
         .copied()
@@ -665,6 +700,7 @@ mod tests {
             fingerprints: Vec::new(),
             txt_doubled: None,
             provenance: None,
+            tls: None,
         }
     }
 
@@ -1029,6 +1065,8 @@ mod tests {
             not_after: Some("2026-12-07T08:12:55Z".into()),
             days_left: Some(9),
             warnings: Vec::new(),
+            ca_note: None,
+            unknown_ca: None,
         });
         let f = vec![
             finding(

@@ -26,6 +26,7 @@ pub mod http;
 pub mod httpproxy;
 pub mod openmpic;
 pub mod socks;
+pub mod tls;
 pub mod wire;
 
 mod selftest;
@@ -52,6 +53,7 @@ pub fn base_command(home: &Path) -> std::process::Command {
         .env_remove("GLOBALPING_TOKEN")
         .env_remove("OPEN_MPIC_API_KEY")
         .env_remove("MPIC_CHECK_HTTP_PORT")
+        .env_remove("MPIC_CHECK_TLS_PORT")
         .env_remove("MPIC_CHECK_DNS_PORT")
         .env("MPIC_CHECK_ALLOW_RANGES", LAB_RANGES);
     c

@@ -19,11 +19,26 @@ pub(super) fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>
                 .as_ref()
                 .is_some_and(|c| c.records.iter().any(|r| r.is_critical_unknown()))
         });
+        // Records that name this CA but only for another ACME account (RFC 8657 accounturi): the
+        // fix is about the account, never "add the record" that is already there.
+        let other_account = forbids.iter().any(|o| {
+            o.caa
+                .as_ref()
+                .is_some_and(|c| c.records.iter().any(|r| names_ca_for_an_account(r, ctx.ca)))
+        });
         let (code, fix) = if critical {
             (
                 FindingCode::CaaCriticalUnknown,
                 "a CAA record carries the critical flag on a property tag the CA does not know: remove the \
                  flag (set it to 0) or the record",
+            )
+        } else if other_account {
+            (
+                FindingCode::CaaForbids,
+                "the CAA record authorizes <ca> only for the ACME account in its accounturi, and this \
+                 renewal uses another account: add a CAA issue record for <ca> whose accounturi is the \
+                 renewing account's URI (certbot: \"uri\" in accounts/<server>/<id>/regr.json; acme.sh: \
+                 ACCOUNT_URL in ca.conf), or renew with the account the record names",
             )
         } else {
             (
@@ -83,4 +98,18 @@ pub(super) fn caa(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>
              and timeouts are not), from every region",
         ));
     }
+}
+
+/// Whether a CAA record is an `issue`/`issuewild` naming `ca` with an `accounturi` parameter.
+fn names_ca_for_an_account(r: &crate::observation::CaaRecord, ca: &str) -> bool {
+    let tag = r.tag.to_ascii_lowercase();
+    if tag != "issue" && tag != "issuewild" {
+        return false;
+    }
+    crate::checks::caa::parse_issue_value(r.value.as_bytes()).is_some_and(|(issuer, params)| {
+        issuer.is_some_and(|i| !ca.is_empty() && i.eq_ignore_ascii_case(ca))
+            && params
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("accounturi"))
+    })
 }

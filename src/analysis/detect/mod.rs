@@ -69,6 +69,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     geodns(ctx, obs, &mut out);
     name_missing_in_region(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
+    tls_alpn(ctx, obs, &mut out);
     per_address(ctx, obs, &mut out);
     fingerprints(ctx, obs, &mut out);
     unexplained_http(ctx, obs, &mut out);
@@ -188,22 +189,26 @@ pub(super) fn nameserver_of<'a>(ctx: &Context, perspective: &'a str) -> (String,
 }
 
 mod addresses;
+mod ca;
 mod caa;
 mod caa_syntax;
 mod dns;
 mod fingerprints;
 mod http;
+mod tls;
 mod txt_doubled;
 mod validity;
 
 use addresses::{geodns, name_missing_in_region, reserved_addresses};
+pub use ca::unknown_ca;
 use caa::caa;
 use caa_syntax::caa_syntax;
-use fingerprints::{cdn_advice, fingerprints};
 use dns::{dns_refused, dnssec, nameservers, nameservers_capped, tcp_refused, txt};
+use fingerprints::{cdn_advice, fingerprints};
+use http::{http_failures, per_address, unexplained as unexplained_http};
+use tls::tls_alpn;
 use txt_doubled::txt_doubled;
 use validity::name_validity;
-use http::{http_failures, per_address, unexplained as unexplained_http};
 
 #[cfg(test)]
 mod tests;

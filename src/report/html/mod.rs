@@ -36,7 +36,13 @@ use crate::observation::{
 };
 
 /// Matrix columns, in the table renderer's order (a column appears only when used).
-const CHECKS: [Check; 4] = [Check::Address, Check::Caa, Check::Dns01, Check::Http01];
+const CHECKS: [Check; 5] = [
+    Check::Address,
+    Check::Caa,
+    Check::Dns01,
+    Check::Http01,
+    Check::TlsAlpn01,
+];
 
 /// A matrix cell keeps this many characters of its reason; the whole line is in its tooltip and
 /// in the raw observations.
@@ -298,6 +304,9 @@ fn card(id: &IdentifierReport, i: usize, out: &mut String) -> fmt::Result {
             },
             esc(&cert)
         )?;
+        if let Some(note) = id.certificate.as_ref().and_then(|c| c.ca_note.as_deref()) {
+            writeln!(out, "<p class=\"sub\">{}</p>", esc(note))?;
+        }
         // Oddities in the client's configuration (certbot, acme.sh) belong next to the name.
         for w in id.certificate.iter().flat_map(|c| &c.warnings) {
             writeln!(out, "<p class=\"sub\">{} {}</p>", Sym(Mark::Risk), esc(w))?;

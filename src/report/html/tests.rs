@@ -85,6 +85,7 @@ fn obs(p: &str, check: Check, ok: bool) -> Observation {
         fingerprints: Vec::new(),
         txt_doubled: None,
         provenance: None,
+        tls: None,
     }
 }
 
@@ -300,6 +301,8 @@ fn report(kind: Kind) -> Report {
                 not_after: None,
                 days_left: Some(-2),
                 warnings: vec![hostile("cert warning")],
+                ca_note: None,
+                unknown_ca: None,
             }),
             marks: Vec::new(),
             acme_dry_run: None,
