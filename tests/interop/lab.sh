@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 STATE_DIR=${MPICLAB_STATE_DIR:-/run/mpiclab}
 PKGS=(bind9 bind9-utils bind9-dnsutils unbound nginx dante-server microsocks tinyproxy knot
-    knot-module-geoip curl iproute2 certbot pebble openssl prometheus)
+    knot-module-geoip curl iproute2 certbot pebble openssl prometheus python3-venv)
 
 # ---- address plan (inside the namespace; all 127/8) --------------------------------------------
 BIND_IP=127.0.2.1      # a.ns.test: bind9, test. and its child zones, views by source address
