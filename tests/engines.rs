@@ -697,6 +697,17 @@ fn globalping_flag_adds_five_regions_and_asks_the_nameservers_from_the_probes() 
                 .contains("[Globalping probe "),
             "{a:#}"
         );
+        // Where it was made, typed: the probe's city, country and ASN as the API reported them.
+        for check in ["address", "http-01"] {
+            let p = &one(&doc, name, check)["provenance"];
+            assert_eq!(p["kind"], "globalping_probe", "{name} {check}: {p:#}");
+            assert!(
+                p["city"].as_str().is_some_and(|c| !c.is_empty())
+                    && p["country"].as_str().is_some_and(|c| c.len() == 2)
+                    && p["asn"].as_u64().is_some(),
+                "{name} {check}: {p:#}"
+            );
+        }
         one(&doc, name, "http-01");
     }
     let posts: Vec<Value> = lab

@@ -147,7 +147,8 @@ pub fn check(
             out,
             "  {:<14} {:<7} {:<7} DNS {}{http}",
             p.name,
-            p.role,
+            // `Role`'s Display ignores width, so pad its text.
+            p.role.to_string(),
             rir,
             p.dns_provenance()
         )?;

@@ -330,6 +330,21 @@ impl Globalping {
         options: Value,
         deadline: Instant,
     ) -> Result<Measured, Fault> {
+        let m = self
+            .measure_once(idx, kind, target, options, deadline)
+            .await?;
+        self.answered(idx, &m.probe);
+        Ok(m)
+    }
+
+    async fn measure_once(
+        &self,
+        idx: usize,
+        kind: &str,
+        target: &str,
+        options: Value,
+        deadline: Instant,
+    ) -> Result<Measured, Fault> {
         let loc = &self.locations[idx];
         let body = |locations: Value| {
             json!({

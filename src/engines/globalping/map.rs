@@ -12,7 +12,8 @@ use super::{PROBE_BODY_LIMIT_TEXT, PROBE_USER_AGENT};
 use crate::checks::blank;
 use crate::checks::http01::hex;
 use crate::observation::{
-    Check, ConnectFailure, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Rr, Signature,
+    Check, ConnectFailure, DnsExchange, Ede, HttpFacts, HttpHop, Observation, Phase, Provenance,
+    Rr, Signature,
 };
 use crate::perspective::LookupFailure;
 use crate::text::escape_bytes;
@@ -464,6 +465,22 @@ pub(super) fn describe_probe(p: &Value) -> String {
         "(unknown)".into()
     } else {
         parts.join(", ")
+    }
+}
+
+/// Where a Globalping measurement was made: the location asked for and the probe that answered
+/// (its city, country and ASN as the API reported them, escaped: the API's text is not ours).
+pub(super) fn probe_provenance(location: &str, p: &Value) -> Provenance {
+    let s = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .map(|v| escape_bytes(v.as_bytes()))
+    };
+    Provenance::GlobalpingProbe {
+        location: location.to_string(),
+        city: s("city"),
+        country: s("country"),
+        asn: p.get("asn").and_then(Value::as_u64),
     }
 }
 

@@ -96,6 +96,9 @@ pub struct Globalping {
     pins: Vec<Mutex<Pin>>,
     /// Engine-level problems seen (rate limits, authentication, unreachable API), deduplicated.
     problems: std::sync::Mutex<Vec<String>>,
+    /// The probe that answered each location (its metadata as the API reported it), for the
+    /// observations' provenance: a location's measurements are pinned to one probe.
+    answered_by: std::sync::Mutex<Vec<Option<Value>>>,
 }
 
 impl fmt::Debug for Globalping {
@@ -185,7 +188,7 @@ impl Globalping {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let pins = locations.iter().map(|_| Mutex::new(Pin::Unset)).collect();
+        let pins: Vec<_> = locations.iter().map(|_| Mutex::new(Pin::Unset)).collect();
         Ok(Globalping {
             client,
             base,
@@ -193,9 +196,33 @@ impl Globalping {
             locations,
             timeout,
             first_poll: FIRST_POLL,
+            answered_by: std::sync::Mutex::new(vec![None; pins.len()]),
             pins,
             problems: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Where location `idx`'s measurements were made: the location asked for and, once a probe
+    /// answered, its city, country and ASN.
+    fn provenance(&self, idx: usize) -> crate::observation::Provenance {
+        let seen = self
+            .answered_by
+            .lock()
+            .ok()
+            .and_then(|v| v.get(idx).cloned().flatten())
+            .unwrap_or(Value::Null);
+        map::probe_provenance(&self.locations[idx].spec.to_string(), &seen)
+    }
+
+    /// Records the probe that answered location `idx`.
+    fn answered(&self, idx: usize, probe: &Value) {
+        if let Ok(mut v) = self.answered_by.lock()
+            && let Some(slot) = v.get_mut(idx)
+            && slot.is_none()
+            && probe.is_object()
+        {
+            *slot = Some(probe.clone());
+        }
     }
 
     /// The configured locations, in order (perspective names and RIRs for the report).
@@ -272,6 +299,7 @@ impl Globalping {
                         ),
                     };
                     o.elapsed_ms = start.elapsed().as_millis() as u64;
+                    o.provenance = Some(self.provenance(i));
                     o.summary = self.redact(&o.summary);
                     (i, ns, addr, o)
                 });
@@ -452,6 +480,7 @@ impl Globalping {
                     ),
                 };
                 o.elapsed_ms = start.elapsed().as_millis() as u64;
+                o.provenance = Some(self.provenance(i));
                 o.summary = self.redact(&o.summary);
                 o.signature = Signature::parse(&self.redact(&o.signature.to_string()));
                 if let Some(h) = o.http.as_mut() {
