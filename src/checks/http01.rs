@@ -694,7 +694,7 @@ pub fn judge_final(
 /// Whether a chain that has received `redirect_responses` redirects (the current one included)
 /// must stop: Boulder's callback (`va/http.go`, `processHTTPValidation`, `processRedirect`) tests
 /// `numRedirects > maxRedirect` with the count of redirects already followed, then increments.
-fn redirects_exceeded(redirect_responses: usize) -> bool {
+pub fn redirects_exceeded(redirect_responses: usize) -> bool {
     redirect_responses.saturating_sub(1) > MAX_REDIRECTS
 }
 

@@ -801,8 +801,12 @@ fn next_hop(
     if seen.contains(next.as_str()) {
         return Err(format!("Redirect loop detected at {next}"));
     }
-    if hops > MAX_REDIRECTS {
-        return Err(format!("Too many redirects (more than {MAX_REDIRECTS})"));
+    // The same count as the local check: Boulder follows the 11th redirect, refuses the 12th.
+    if crate::checks::http01::redirects_exceeded(hops) {
+        return Err(format!(
+            "Too many redirects (a CA follows {} at most)",
+            MAX_REDIRECTS + 1
+        ));
     }
     Ok(next)
 }
@@ -820,6 +824,19 @@ mod tests {
     use std::net::SocketAddr;
 
     use tokio::net::TcpListener;
+
+    #[test]
+    fn probes_follow_eleven_redirects_and_refuse_the_twelfth_like_boulder() {
+        let url = Url::parse("http://a.example/.well-known/acme-challenge/t").unwrap();
+        let seen = HashSet::new();
+        let next = |hops| next_hop(&url, 302, Some("http://b.example/x"), &seen, hops);
+        assert!(next(11).is_ok(), "the 11th redirect is followed");
+        let e = next(12).unwrap_err();
+        assert!(
+            e.contains("Too many redirects (a CA follows 11 at most)"),
+            "{e}"
+        );
+    }
 
     fn loc(name: &str, spec: LocationSpec, rir: Rir) -> Location {
         Location {
