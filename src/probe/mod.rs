@@ -277,7 +277,13 @@ impl ProbeSet {
             }));
         }
         if let Some(m) = &self.openmpic {
-            let caa = m.caa(id.base(), &t.ca).await;
+            // A certificate whose CA is unknown has no issuer domain and its CAA is not judged
+            // (`ca-unknown`); Open MPIC would answer for an empty issuer list instead.
+            let caa = if t.ca.is_empty() {
+                None
+            } else {
+                Some(m.caa(id.base(), &t.ca).await)
+            };
             let dcv = if let (true, Some(body)) = (http, plan.http.expect_body.as_deref()) {
                 Some(m.dcv_http01(&id.name, &plan.http.token, body).await)
             } else if let (true, Some(value)) = (dns01, plan.expect_txt.first()) {
@@ -285,7 +291,11 @@ impl ProbeSet {
             } else {
                 None
             };
-            for (what, r) in std::iter::once(("caa", caa)).chain(dcv.map(|d| ("dcv", d))) {
+            for (what, r) in caa
+                .map(|c| ("caa", c))
+                .into_iter()
+                .chain(dcv.map(|d| ("dcv", d)))
+            {
                 match r {
                     Ok(res) => {
                         verdicts.push(format!(
