@@ -329,34 +329,29 @@ pub struct RawReply {
     pub body: Result<(Vec<u8>, bool), String>,
 }
 
-/// Fetches `path` from `target` through an HTTP proxy with an explicit `CONNECT target` — the
-/// only way to make an HTTP proxy connect to an address this perspective chose (for `http://`
-/// URLs a proxy otherwise resolves the name itself). The request carries `host` in its Host
-/// header, exactly as a CA's would.
-pub async fn connect_fetch(
+/// Opens a tunnel to `target` (`host:port`) through an HTTP proxy with `CONNECT`, within
+/// `connect_timeout` for the connection and again for the proxy's answer. The proxy's own
+/// failures are `proxy`; a 502–504 (the proxy reached out and failed) is the target's `connect`.
+/// Shared by HTTP-01 (below) and TLS-ALPN-01 (`perspective::tls`).
+pub async fn connect_tunnel(
     proxy: &url::Url,
-    target: SocketAddr,
-    host: &str,
-    path: &str,
-    user_agent: &str,
-    t: Timeouts,
-    cap: usize,
-) -> Result<RawReply, (Phase, String)> {
+    target: &str,
+    connect_timeout: Duration,
+) -> Result<tokio::net::TcpStream, (Phase, String)> {
     use base64::Engine as _;
-    use http_body_util::BodyExt;
     let shown = crate::config::redact_url(proxy);
     let ph = crate::text::bare_host(proxy);
     let port = proxy.port().unwrap_or(8080);
     let proxy_err = |m: String| (Phase::Proxy, m);
     let mut stream = tokio::time::timeout(
-        t.connect,
+        connect_timeout,
         tokio::net::TcpStream::connect((ph.as_str(), port)),
     )
     .await
     .map_err(|_| {
         proxy_err(format!(
             "proxy {shown} did not accept a connection within {:?}",
-            t.connect
+            connect_timeout
         ))
     })?
     .map_err(|e| proxy_err(format!("proxy {shown} unreachable: {e}")))?;
@@ -422,14 +417,32 @@ pub async fn connect_fetch(
             ))),
         }
     };
-    tokio::time::timeout(t.connect, handshake)
+    tokio::time::timeout(connect_timeout, handshake)
         .await
         .map_err(|_| {
             proxy_err(format!(
                 "proxy {shown} did not answer CONNECT within {:?}",
-                t.connect
+                connect_timeout
             ))
         })??;
+    Ok(stream)
+}
+
+/// Fetches `path` from `target` through an HTTP proxy with an explicit `CONNECT target` — the
+/// only way to make an HTTP proxy connect to an address this perspective chose (for `http://`
+/// URLs a proxy otherwise resolves the name itself). The request carries `host` in its Host
+/// header, exactly as a CA's would.
+pub async fn connect_fetch(
+    proxy: &url::Url,
+    target: SocketAddr,
+    host: &str,
+    path: &str,
+    user_agent: &str,
+    t: Timeouts,
+    cap: usize,
+) -> Result<RawReply, (Phase, String)> {
+    use http_body_util::BodyExt;
+    let stream = connect_tunnel(proxy, &target.to_string(), t.connect).await?;
     let exchange = async {
         let io = hyper_util::rt::TokioIo::new(stream);
         let (mut sender, conn) =

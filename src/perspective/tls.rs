@@ -14,7 +14,6 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::config::{HttpSpec, ProxyKind};
@@ -292,84 +291,13 @@ fn socks_failure(e: &tokio_socks::Error, port: u16) -> Failure {
     }
 }
 
-/// Opens a tunnel through an HTTP proxy with `CONNECT target`.
+/// Opens a tunnel through an HTTP proxy with `CONNECT target` (the same tunnel as HTTP-01's).
 async fn http_connect(
     proxy: &url::Url,
     target: &str,
     timeout: Duration,
 ) -> Result<TcpStream, Failure> {
-    use base64::Engine as _;
-    let shown = crate::config::redact_url(proxy);
-    let ph = crate::text::bare_host(proxy);
-    let port = proxy.port().unwrap_or(8080);
-    let proxy_err = |m: String| Failure::new(Phase::Proxy, m);
-    let mut stream = TcpStream::connect((ph.as_str(), port))
+    super::http::connect_tunnel(proxy, target, timeout)
         .await
-        .map_err(|e| proxy_err(format!("proxy {shown} unreachable: {e}")))?;
-    let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
-    if let Some((user, pass)) = (HttpSpec::Proxy {
-        kind: ProxyKind::Http,
-        url: proxy.clone(),
-    })
-    .proxy_credentials()
-    {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        head.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
-    }
-    head.push_str("\r\n");
-    let exchange = async {
-        stream
-            .write_all(head.as_bytes())
-            .await
-            .map_err(|e| proxy_err(format!("proxy {shown}: {e}")))?;
-        // Byte by byte so that no tunnelled byte (the server's TLS) is consumed.
-        let mut reply = Vec::new();
-        while !reply.ends_with(b"\r\n\r\n") {
-            if reply.len() > 8192 {
-                return Err(proxy_err(format!(
-                    "proxy {shown} sent an oversized CONNECT reply"
-                )));
-            }
-            let mut b = [0u8; 1];
-            let n = stream
-                .read(&mut b)
-                .await
-                .map_err(|e| proxy_err(format!("proxy {shown}: {e}")))?;
-            if n == 0 {
-                return Err(proxy_err(format!(
-                    "proxy {shown} closed the connection during CONNECT"
-                )));
-            }
-            reply.push(b[0]);
-        }
-        let line = String::from_utf8_lossy(&reply)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let code: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        match code {
-            200..=299 => Ok(()),
-            // The proxy reached out and failed: that is the target's side.
-            502..=504 => Err(Failure::new(
-                Phase::Connect,
-                format!("the proxy could not connect to {target}: {line}"),
-            )),
-            _ => Err(proxy_err(format!(
-                "proxy {shown} refused CONNECT {target}: {line}"
-            ))),
-        }
-    };
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| {
-            proxy_err(format!(
-                "proxy {shown} did not answer CONNECT within {timeout:?}"
-            ))
-        })??;
-    Ok(stream)
+        .map_err(|(phase, message)| Failure::new(phase, message))
 }
