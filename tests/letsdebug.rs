@@ -436,3 +436,28 @@ fn a_wildcard_txt_is_not_a_doubled_name() {
     );
     assert_eq!(code, 0, "{doc:#}");
 }
+
+#[test]
+fn a_redirect_to_an_https_port_that_speaks_plain_http() {
+    // The origin redirects the challenge to https://www.example.test:80/…: Boulder follows it
+    // (port 80 is allowed) and speaks TLS to a port that answers in plain HTTP.
+    let lab = lab(plain_zone(), |_| {
+        Site::new().response(
+            CHALLENGE,
+            Resp::redirect(
+                302,
+                "https://www.example.test:80/.well-known/acme-challenge/moved",
+            ),
+        )
+    });
+    let (code, doc) = lab.json(&["www.example.test"]);
+    let f = finding(&doc, "http-on-https-port");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("https://www.example.test:80/"),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("TLS on 443"), "{f}");
+    assert_eq!(code, 2, "{doc:#}");
+}
