@@ -266,6 +266,16 @@ pub struct Target {
     pub certificate: Option<crate::model::CertInfo>,
 }
 
+impl Target {
+    /// Why no CA issues for this name (a public suffix, a TLD outside the Public Suffix List),
+    /// decided from the name alone: such a target gets no network work at all (no DNS, no
+    /// HTTP), and the analysis reports `name-not-issuable` from the name.
+    pub fn refused(&self) -> Option<String> {
+        let name = &self.id.name;
+        crate::analysis::detect::refusal(name.strip_prefix("*.").unwrap_or(name))
+    }
+}
+
 /// Validates flags and configuration into a plan.
 pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
     let mut wanted: Vec<(String, MethodArg, Option<String>)> = cli

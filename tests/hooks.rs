@@ -215,3 +215,32 @@ fn wait_txt_records_errors_are_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn wait_txt_names_the_doubled_name_the_value_went_to() {
+    // A DNS panel that appends the zone: the value is at
+    // _acme-challenge.www.example.test.example.test on both nameservers, never at the challenge name.
+    let doubled =
+        || bare_example_zone().txt("_acme-challenge.www.example.test.example.test", TOKEN);
+    let lab = auth_lab(resolver_zone(), |_| doubled(), REMOTES);
+    let out = hook(
+        &lab,
+        &[
+            "wait-txt",
+            "www.example.test",
+            TOKEN,
+            "--timeout",
+            "3s",
+            "-q",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.starts_with("timeout after"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "is at _acme-challenge.www.example.test.example.test instead of _acme-challenge.www.example.test"
+        ) && stdout.contains("trailing dot"),
+        "{stdout}"
+    );
+}

@@ -230,6 +230,42 @@ fn names_no_ca_issues_for() {
     }
 }
 
+#[test]
+fn a_name_no_ca_issues_for_is_never_probed() {
+    // Beside a healthy name: the refused one gets no DNS query at all (nor any of its parents'
+    // CAA), yet it is reported with the finding and the run would fail (exit 2).
+    let lab = lab(plain_zone(), |_| Site::new());
+    for name in ["co.uk", "nas.local"] {
+        lab.dns.clear_queries();
+        let (code, doc) = lab.json(&["www.example.test", name]);
+        let f = finding(&doc, "name-not-issuable");
+        assert_eq!(f["identifier"], name);
+        assert!(f["evidence"].to_string().contains("no DNS query"), "{f}");
+        assert_eq!(code, 2, "{name}: {doc:#}");
+        let queries = lab.dns.queries();
+        assert!(!queries.is_empty(), "the healthy name was probed: {doc:#}");
+        let tld = name.rsplit('.').next().unwrap();
+        let asked: Vec<_> = queries
+            .iter()
+            .filter(|q| q.qname.ends_with(&format!("{tld}.")))
+            .collect();
+        assert!(asked.is_empty(), "{name} was probed: {asked:?}");
+        let ids = doc["identifiers"].as_array().unwrap();
+        let refused = ids.iter().find(|i| i["name"] == name).unwrap();
+        assert_eq!(
+            refused["observations"],
+            serde_json::json!([]),
+            "{refused:#}"
+        );
+        assert_eq!(refused["outcome"], "fail");
+        let healthy = ids
+            .iter()
+            .find(|i| i["name"] == "www.example.test")
+            .unwrap();
+        assert_eq!(healthy["outcome"], "pass", "{healthy:#}");
+    }
+}
+
 /// Local fakes of the status.io API and of crt.sh's JSON search.
 fn online_fakes(
     status_code: u32,
@@ -353,4 +389,75 @@ fn online_context_is_off_by_default_and_skipped_with_a_note_when_unreachable() {
         "{err}"
     );
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn an_ip_address_identifier_is_a_one_line_usage_error_naming_rfc_8738() {
+    // IP-address orders (RFC 8738) are validated with http-01 or tls-alpn-01 only; this tool
+    // predicts DNS-name orders, so an IP is refused up front like a wildcard with tls-alpn-01,
+    // whatever the method, and nothing is sent.
+    let lab = lab(plain_zone(), |_| Site::new());
+    for args in [
+        &["192.0.2.10"][..],
+        &["--method", "dns-01", "192.0.2.10"],
+        &["--method", "http-01", "2001:db8::1"],
+    ] {
+        lab.dns.clear_queries();
+        let out = lab.cmd().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("RFC 8738") && stderr.contains("never dns-01"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+        assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
+    }
+}
+
+#[test]
+fn a_wildcard_txt_is_not_a_doubled_name() {
+    // `*.example.test` answers every name below the apex that does not exist, the doubled name
+    // included; the random name asked beside it answers the same, so this is no panel mistake.
+    let zone = plain_zone()
+        .txt("_acme-challenge.example.test", TOKEN)
+        .txt("*.example.test", "v=wildcard-for-everything");
+    let lab = lab(zone, |_| Site::new());
+    let (code, doc) = lab.json(&["--method", "dns-01", "--expect-txt", TOKEN, "example.test"]);
+    let doubled = "_acme-challenge.example.test.example.test";
+    assert!(
+        !lab.dns.queries_for(doubled).is_empty(),
+        "the doubled name was asked"
+    );
+    assert!(
+        !codes(&doc).contains(&"txt-doubled-name".to_string()),
+        "{doc:#}"
+    );
+    assert_eq!(code, 0, "{doc:#}");
+}
+
+#[test]
+fn a_redirect_to_an_https_port_that_speaks_plain_http() {
+    // The origin redirects the challenge to https://www.example.test:80/…: Boulder follows it
+    // (port 80 is allowed) and speaks TLS to a port that answers in plain HTTP.
+    let lab = lab(plain_zone(), |_| {
+        Site::new().response(
+            CHALLENGE,
+            Resp::redirect(
+                302,
+                "https://www.example.test:80/.well-known/acme-challenge/moved",
+            ),
+        )
+    });
+    let (code, doc) = lab.json(&["www.example.test"]);
+    let f = finding(&doc, "http-on-https-port");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("https://www.example.test:80/"),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("TLS on 443"), "{f}");
+    assert_eq!(code, 2, "{doc:#}");
 }

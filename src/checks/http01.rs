@@ -320,8 +320,9 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             pins.map.push((host.to_ascii_lowercase(), vec![addrs[0]]));
         }
         let mut req_url = url.clone();
+        // The moved port stands for port 80 whatever the scheme, so a redirect to
+        // `https://name:80/` (TLS spoken to the plain-HTTP port) is testable too.
         if let Some(p) = v.net().http_port
-            && url.scheme() == "http"
             && url.port_or_known_default() == Some(80)
         {
             let _ = req_url.set_port(Some(p));

@@ -27,7 +27,7 @@ pub async fn check(v: &Vantage, challenge_name: &str, expect: &[String]) -> Obse
 /// turns `_acme-challenge.example.com` typed in full into `_acme-challenge.example.com.example.com`.
 /// Asks that name (with the base and with the registered domain appended) and, to tell a
 /// wildcard TXT from a real mistake, a random name beside it.
-async fn doubled_name(v: &Vantage, challenge_name: &str) -> Option<DoubledTxt> {
+pub async fn doubled_name(v: &Vantage, challenge_name: &str) -> Option<DoubledTxt> {
     let base = challenge_name.strip_prefix("_acme-challenge.")?;
     let mut zones = vec![base.to_string()];
     if let Some(d) = psl::domain_str(base)

@@ -376,11 +376,47 @@ pub async fn wait_txt(
                 start.elapsed().as_secs_f64(),
                 missing.join("; ")
             )?;
+            for g in &groups {
+                if let Some(line) = doubled(g).await {
+                    writeln!(out, "{line}")?;
+                }
+            }
             return Ok(Exit::WouldFail);
         }
         tokio::time::sleep(pause).await;
         pause = (pause.mul_f64(1.5)).clamp(MIN_INTERVAL, MAX_INTERVAL);
     }
+}
+
+/// Let's Debug `dns01.go` (`TXTDoubleLabel`): when the value never shows at the challenge name,
+/// it may be at the doubled name a DNS panel makes by appending the zone. Asked once, at the
+/// end, from the first authoritative server (the same lookup the check uses, wildcard-aware).
+async fn doubled(g: &Group) -> Option<String> {
+    let s = g.srcs.iter().find(|s| s.authoritative)?;
+    if s.qname.is_some() {
+        // An alias: the record lives in another zone, under a name the user did not type.
+        return None;
+    }
+    let d = crate::checks::txt::doubled_name(&s.vantage, &g.want.challenge).await?;
+    let found: Vec<&String> = g
+        .want
+        .values
+        .iter()
+        .filter(|v| d.values.contains(v))
+        .collect();
+    if d.wildcard || found.is_empty() {
+        return None;
+    }
+    let challenge = &g.want.challenge;
+    Some(format!(
+        "the value {} is at {} instead of {challenge} ({}): the DNS panel appends the zone to the \
+         name you type. Enter only the part before the zone (e.g. \"_acme-challenge\" or \
+         \"_acme-challenge.www\"), or the full name with a trailing dot (\"{challenge}.\"), and \
+         delete the record at the doubled name",
+        quote(&found),
+        d.name,
+        s.name
+    ))
 }
 
 fn quote(v: &[&String]) -> String {

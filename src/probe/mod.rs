@@ -508,6 +508,17 @@ impl ProbeSet {
         until: Option<Instant>,
     ) -> Probed {
         let id = &t.id;
+        // A name no CA issues for is decided from the name alone: asking the DNS or fetching
+        // from it would only add noise (and traffic for names like `nas.local`).
+        if t.refused().is_some() {
+            return Probed {
+                name: id.name.clone(),
+                groups: self.vantages.iter().map(|_| Vec::new()).collect(),
+                sources: Vec::new(),
+                engine_verdicts: Vec::new(),
+                unfinished: Vec::new(),
+            };
+        }
         let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
         let over = || until.is_some_and(|u| Instant::now() >= u);
         let groups = join_all(self.vantages.iter().map(|v| async move {

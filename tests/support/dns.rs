@@ -450,6 +450,10 @@ impl Zone {
             // Empty non-terminals exist too (RFC 8020): a name with records
             // below it is NODATA, not NXDOMAIN.
             let exists = !at_name.is_empty() || all.iter().any(|r| name.zone_of(&r.name));
+            if !exists && let Some(synth) = wildcard(&all, &name, qtype) {
+                answers.extend(synth);
+                return Lookup::ok(answers);
+            }
             let rcode = if exists {
                 ResponseCode::NoError
             } else {
@@ -464,6 +468,25 @@ impl Zone {
         // CNAME loop or an over-long chain: return what we have.
         Lookup::ok(answers)
     }
+}
+
+/// RFC 4592, minimally: a name that does not exist gets the records of `*.<closest encloser>`
+/// of the asked type, owned by the asked name (no CNAME or NODATA synthesis).
+fn wildcard(all: &[&Record], name: &Name, qtype: RecordType) -> Option<Vec<Record>> {
+    let mut encloser = name.base_name();
+    while !all.iter().any(|r| encloser.zone_of(&r.name)) {
+        if encloser.is_root() {
+            return None;
+        }
+        encloser = encloser.base_name();
+    }
+    let star = Name::from_ascii("*").ok()?.append_domain(&encloser).ok()?;
+    let found: Vec<Record> = all
+        .iter()
+        .filter(|r| r.name == star && (qtype == RecordType::ANY || r.record_type() == qtype))
+        .map(|r| with_name(r, name))
+        .collect();
+    (!found.is_empty()).then_some(found)
 }
 
 fn with_name(record: &Record, name: &Name) -> Record {

@@ -407,6 +407,16 @@ async fn serve_connection(
     log: RequestLogStore,
 ) {
     let local = stream.local_addr().map_or(peer.ip(), |a| a.ip());
+    // A TLS ClientHello (record type 0x16) on this plain-HTTP port gets the 400 a real server
+    // sends at once (nginx, Apache), not a wait for a header end that never comes.
+    let mut first = [0u8; 1];
+    if let Ok(Ok(1)) = tokio::time::timeout(READ_TIMEOUT, stream.peek(&mut first)).await
+        && first[0] == 0x16
+    {
+        let resp = Resp::status(400, "bad request");
+        let _ = write_response(&mut stream, &site, &resp, false).await;
+        return;
+    }
     let mut buf = Vec::new();
     let read = wire::read_request(&mut stream, &mut buf, LIMITS);
     let head = match tokio::time::timeout(READ_TIMEOUT, read).await {

@@ -209,6 +209,7 @@ use http::{http_failures, per_address, unexplained as unexplained_http};
 use tls::tls_alpn;
 use txt_doubled::txt_doubled;
 use validity::name_validity;
+pub use validity::refusal;
 
 #[cfg(test)]
 mod tests;

@@ -42,7 +42,10 @@ pub(super) fn name_validity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             FindingCode::NameNotIssuable,
             Severity::Error,
             Vec::new(),
-            vec![why],
+            vec![
+                why,
+                "decided from the name alone: no DNS query or HTTP request was sent for it".into(),
+            ],
             "a CA refuses this name before any validation: use a name registered under a public suffix \
              (e.g. host.example.com that you own); for internal names use a private CA (e.g. step-ca, \
              an internal ACME server) or a public subdomain with split-horizon DNS",
