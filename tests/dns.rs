@@ -469,6 +469,17 @@ fn caa_that_forbids_the_ca_fails_with_the_fix() {
     // The same records with --ca pki.goog pass.
     let (_, doc) = lab.json(&["--method", "dns-01", "--ca", "pki.goog", "www.example.test"]);
     assert_eq!(obs(&doc, "home", "caa")["ok"], true);
+    // Without --expect-txt dns-01 is read but not judged: `unknown`, with the finding that says
+    // why and how to give the value (before, `unknown` came with no finding at all).
+    assert_eq!(doc["identifiers"][0]["outcome"], "unknown", "{doc:#}");
+    let f = finding(&doc, "txt-not-judged");
+    assert_eq!(f["severity"], "info", "{f}");
+    assert!(f["evidence"].to_string().contains("home"), "{f}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("--expect-txt VALUE") && fix.contains("wait-txt"),
+        "{f}"
+    );
 }
 
 #[test]
@@ -1012,4 +1023,102 @@ fn a_resolver_timeout_in_one_region_is_a_dns_failure_not_http_geoblocking() {
             .contains("time out in some regions"),
         "{f}"
     );
+}
+
+/// A run where the primary's resolver answers and the eu and ap regions' resolvers answer CAA
+/// with `resolver` (a SERVFAIL of some kind) while example.test's authoritative servers answer
+/// CAA with `servers`: the SERVFAIL is diagnosed by asking them from eu and ap.
+fn servfail_lab(resolver: Behaviour, servers: Behaviour) -> (i32, Value) {
+    let good = DnsServer::start(lo(0, 0, 53), resolver_zone());
+    let failing = DnsServer::start_many(&[lo(0, 0, 54), lo(0, 0, 55)], |_| {
+        resolver_zone().behaviour_for_type("CAA", resolver)
+    });
+    let ns = DnsServer::start_many(&[lo(0, 1, 1), lo(0, 1, 2)], |_| {
+        example_zone().behaviour_for_type("CAA", servers)
+    });
+    let mut toml = String::from("[defaults]\ntimeout = \"1s\"\n");
+    for (name, role, rir, dns) in [
+        ("home", "primary", "ARIN", good.addr),
+        ("eu", "remote", "RIPE", failing[0].addr),
+        ("ap", "remote", "APNIC", failing[1].addr),
+    ] {
+        toml.push_str(&format!(
+            "\n[[perspective]]\nname = \"{name}\"\nrole = \"{role}\"\nrir = \"{rir}\"\ndns = \"udp://{dns}\"\n"
+        ));
+    }
+    let (dir, config) = crate::support::write_config("lab.toml", &toml);
+    let lab = AuthLab {
+        resolver: good,
+        ns,
+        dir,
+        config,
+    };
+    let out = lab.json(&[
+        "--method",
+        "dns-01",
+        "--expect-txt",
+        TOKEN,
+        "www.example.test",
+    ]);
+    drop(failing);
+    out
+}
+
+#[test]
+fn a_servfail_behind_which_the_servers_refuse_the_region_names_them_and_their_ede() {
+    let (code, doc) = servfail_lab(Behaviour::ServFail, Behaviour::RefusedEde(18));
+    let f = finding(&doc, "dns-refused-by-region");
+    let who = f["perspectives"].to_string();
+    assert!(who.contains("\"eu\"") && who.contains("\"ap\""), "{who}");
+    let ev = f["evidence"].to_string();
+    assert!(
+        ev.contains("(ns1.example.test)")
+            && ev.contains("answered REFUSED")
+            && ev.contains("EDE 18"),
+        "{ev}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains("geographic ACLs"),
+        "{f}"
+    );
+    assert!(!codes(&doc).contains(&"ns-lame".to_string()), "{doc:#}");
+    assert_eq!(code, 2, "{doc:#}");
+}
+
+#[test]
+fn a_servfail_behind_which_the_servers_are_lame_is_ns_lame_not_geography() {
+    let (code, doc) = servfail_lab(Behaviour::ServFail, Behaviour::Lame);
+    let f = finding(&doc, "ns-lame");
+    let who = f["perspectives"].to_string();
+    assert!(who.contains("\"eu\"") && who.contains("\"ap\""), "{who}");
+    let ev = f["evidence"].to_string();
+    assert!(
+        ev.contains("(ns1.example.test)")
+            && ev.contains("(ns2.example.test)")
+            && ev.contains("without the AA flag"),
+        "{ev}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("Load the zone"), "{f}");
+    assert!(
+        !codes(&doc).contains(&"dns-refused-by-region".to_string()),
+        "a lame server is no geographic ACL: {doc:#}"
+    );
+    assert_eq!(code, 2, "{doc:#}");
+}
+
+#[test]
+fn a_servfail_with_a_dnssec_ede_is_dnssec_bogus_naming_the_resolver() {
+    // The fakes cannot sign a zone, and the tool does not validate DNSSEC itself, so a bogus
+    // zone is seen the way a validating resolver reports it: SERVFAIL with EDE 6 (RFC 8914),
+    // while the authoritative servers, asked directly, answer with authority.
+    let (code, doc) = servfail_lab(Behaviour::ServFailEde(6), Behaviour::Answer);
+    let f = finding(&doc, "dnssec-bogus");
+    let ev = f["evidence"].to_string();
+    assert!(ev.contains("127.0.0.54") && ev.contains("EDE 6"), "{ev}");
+    assert!(f["fix"].as_str().unwrap().contains("DS record"), "{f}");
+    assert!(
+        !codes(&doc).contains(&"dns-refused-by-region".to_string()),
+        "DNSSEC is no geographic ACL: {doc:#}"
+    );
+    assert_eq!(code, 2, "{doc:#}");
 }

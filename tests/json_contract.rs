@@ -660,24 +660,6 @@ pub fn contract(bytes: &[u8], code: i32) {
     every_failure_has_a_finding(&strict::<serde_json::Value>("--format json", bytes));
 }
 
-/// An identifier of a `--format json` document, as the exceptions below see it.
-type IdentifierMatch = fn(&serde_json::Value) -> bool;
-
-/// Non-ready outcomes that still come without a finding, each with the reason; the lead removes
-/// an entry once the branch that gives it a cause is merged.
-const KNOWN_WITHOUT_FINDING: &[(&str, IdentifierMatch)] = &[(
-    // tests/dns.rs `caa_that_forbids_the_ca_fails_with_the_fix`: `--method dns-01` without
-    // `--expect-txt` leaves every verdict `unknown` with no failing observation at all (DNS
-    // side, dns19b; "could not assess" may deserve its own finding or an exemption).
-    "dns-01 without --expect-txt: unknown, nothing failed",
-    |id| {
-        id["outcome"] == "unknown"
-            && id["observations"]
-                .as_array()
-                .is_some_and(|o| o.iter().all(|o| o["ok"] == true))
-    },
-)];
-
 /// Every name whose outcome is not `pass`, and every name with a verdict that is not `pass`,
 /// carries at least one finding for that name with evidence and a fix (README: every non-pass
 /// outcome has a cause). Takes the parsed document, so any test that ran `--format json` can
@@ -723,9 +705,8 @@ pub fn every_failure_has_a_finding(doc: &serde_json::Value) {
             .filter(|o| o["ok"] == false)
             .filter_map(|o| o["summary"].as_str())
             .collect();
-        let known = KNOWN_WITHOUT_FINDING.iter().any(|(_, matches)| matches(id));
-        assert!(
-            known,
+        // No exceptions: dns-01 without --expect-txt (the last one) is `txt-not-judged`.
+        panic!(
             "{name} is {not_pass:?} without a finding that has evidence and a fix: {summaries:#?}; verdicts: {}",
             id["verdicts"]
         );

@@ -121,11 +121,13 @@ pub enum FindingCode {
     TlsAlpnNotOffered,
     /// TLS-ALPN-01: the challenge certificate is not what RFC 8737 requires.
     TlsAlpnBadCertificate,
+    /// dns-01 was asked for without an expected TXT value, so it could not be judged.
+    TxtNotJudged,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 54] = [
+    pub const ALL: [FindingCode; 55] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -180,6 +182,7 @@ impl FindingCode {
         FindingCode::TlsAlpnUnreachable,
         FindingCode::TlsAlpnNotOffered,
         FindingCode::TlsAlpnBadCertificate,
+        FindingCode::TxtNotJudged,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -239,6 +242,7 @@ impl FindingCode {
             FindingCode::TlsAlpnUnreachable => "tls-alpn-unreachable",
             FindingCode::TlsAlpnNotOffered => "tls-alpn-not-offered",
             FindingCode::TlsAlpnBadCertificate => "tls-alpn-bad-certificate",
+            FindingCode::TxtNotJudged => "txt-not-judged",
         }
     }
 

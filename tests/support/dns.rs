@@ -59,6 +59,9 @@ pub enum Behaviour {
     /// RCODE=SERVFAIL with an Extended DNS Error (RFC 8914) of this info code, as a validating
     /// resolver sends for DNSSEC failures (6 = DNSSEC Bogus).
     ServFailEde(u16),
+    /// RCODE=REFUSED with an Extended DNS Error of this info code (18 = Prohibited), as a server
+    /// with an ACL or a geographic restriction sends.
+    RefusedEde(u16),
     /// Over UDP: the first datagram of every query (client address and query ID) is lost, a
     /// retransmission of it is answered, as on a lossy path. Over TCP: answer normally.
     LoseFirstUdp,
@@ -631,6 +634,10 @@ impl RequestHandler for Handler {
                         ede = Some(code);
                         (ResponseCode::ServFail, None, None)
                     }
+                    Behaviour::RefusedEde(code) => {
+                        ede = Some(code);
+                        (ResponseCode::Refused, None, None)
+                    }
                     Behaviour::NotImp => (ResponseCode::NotImp, None, None),
                     Behaviour::Lame => {
                         lame = true;
@@ -672,7 +679,11 @@ impl RequestHandler for Handler {
             }
             if let Some(code) = ede {
                 let mut data = code.to_be_bytes().to_vec();
-                data.extend_from_slice(b"signature expired on example.test");
+                data.extend_from_slice(if rcode == ResponseCode::Refused {
+                    b"queries from this network are not served".as_slice()
+                } else {
+                    b"signature expired on example.test".as_slice()
+                });
                 edns.options_mut().insert(EdnsOption::Unknown(15, data));
             }
             edns

@@ -14,10 +14,11 @@ pub(super) fn dnssec(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Findi
             let e = d.ede.as_ref()?;
             e.is_dnssec().then(|| {
                 format!(
-                    "{} ({} {}): {} — EDE {e}",
+                    "{} ({} {}): {} answered {} — EDE {e}",
                     o.perspective,
                     d.qname,
                     d.qtype,
+                    d.server,
                     d.rcode.as_deref().unwrap_or("no reply")
                 )
             })
@@ -385,11 +386,23 @@ pub(super) fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
         })
         .collect();
     // A truncated answer the server will not send over TCP is `dns-tcp-refused`, not an ACL.
+    // So is a SERVFAIL whose diagnosis found only lame servers (`ns-lame`), and a SERVFAIL that
+    // carries a DNSSEC Extended DNS Error (`dnssec-bogus`): each has its own finding and fix.
     let explained = |o: &Observation| {
         use crate::perspective::dns::{ServerFault, server_fault};
-        o.dns
+        let truncated = o
+            .dns
             .iter()
-            .any(|d| server_fault(d) == Some(ServerFault::TruncatedNoTcp))
+            .any(|d| server_fault(d) == Some(ServerFault::TruncatedNoTcp));
+        let dnssec = o
+            .dns
+            .iter()
+            .any(|d| d.ede.as_ref().is_some_and(|e| e.is_dnssec()));
+        let refused = o
+            .dns
+            .iter()
+            .any(|d| d.diagnostic && server_fault(d) == Some(ServerFault::Refused));
+        truncated || dnssec || (!refused && !lame_servers(o).is_empty())
     };
     // A DNS question that timed out in some regions is a DNS failure there too (never HTTP
     // geoblocking: the HTTP-01 fetch was not even tried).
@@ -431,7 +444,29 @@ pub(super) fn dns_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
         FindingCode::DnsRefusedByRegion,
         severity,
         who,
-        refused.iter().map(|o| format!("{} ({}): {}", o.perspective, o.check, o.summary)).collect(),
+        refused
+            .iter()
+            .flat_map(|o| {
+                use crate::perspective::dns::{ServerFault, server_fault, what_it_did};
+                // The authoritative servers that refused this region when asked directly (the
+                // diagnosis of its resolver's SERVFAIL), by name and with their EDE.
+                std::iter::once(format!("{} ({}): {}", o.perspective, o.check, o.summary)).chain(
+                    o.dns
+                        .iter()
+                        .filter(|d| d.diagnostic && server_fault(d) == Some(ServerFault::Refused))
+                        .map(|d| {
+                            format!(
+                                "{}: {} {} from {}: {}",
+                                o.perspective,
+                                d.qname,
+                                d.qtype,
+                                d.server,
+                                what_it_did(d)
+                            )
+                        }),
+                )
+            })
+            .collect(),
         if refused.iter().all(|o| timed_out(o)) {
             "DNS questions for this name time out in some regions while others get answers: no \
              nameserver reply reached those regions' resolvers in time. Check that every authoritative \
@@ -545,5 +580,104 @@ pub(super) fn tcp_refused(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<
             servers.join(", "),
             if servers.len() == 1 { "s" } else { "" }
         ),
+    ));
+}
+
+/// The lame servers among those asked directly to diagnose a resolver's SERVFAIL: they answer
+/// without the AA flag, so they do not serve the zone they are delegated.
+fn lame_servers(o: &Observation) -> Vec<&crate::observation::DnsExchange> {
+    use crate::perspective::dns::{ServerFault, server_fault};
+    o.dns
+        .iter()
+        .filter(|d| d.diagnostic && server_fault(d) == Some(ServerFault::Lame))
+        .collect()
+}
+
+/// A region's resolver answered SERVFAIL and, asked directly from that region, the zone's
+/// servers answer without authority: the cause is a lame delegation, not the region. Read from
+/// the typed flags of the diagnostic exchanges (rcode, AA), never from the summary's words.
+/// (Lame servers seen by the nameserver sources themselves are reported by [`nameservers`].)
+pub(super) fn lame_behind_servfail(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    use crate::perspective::dns::what_it_did;
+    let mut who: Vec<String> = Vec::new();
+    let mut servers: Vec<String> = Vec::new();
+    let mut evidence: Vec<String> = Vec::new();
+    let mut fatal = false;
+    for o in obs
+        .iter()
+        .filter(|o| !o.perspective_fault && !ctx.is_nameserver(&o.perspective))
+    {
+        let lame = lame_servers(o);
+        if lame.is_empty() {
+            continue;
+        }
+        fatal |= !o.ok && o.phase.is_some();
+        if !who.contains(&o.perspective) {
+            who.push(o.perspective.clone());
+        }
+        for d in lame {
+            let line = format!(
+                "{}: {} {} from {}: {}",
+                o.perspective,
+                d.qname,
+                d.qtype,
+                d.server,
+                what_it_did(d)
+            );
+            if !evidence.contains(&line) {
+                evidence.push(line);
+            }
+            if !servers.contains(&d.server) {
+                servers.push(d.server.clone());
+            }
+        }
+    }
+    if who.is_empty() {
+        return;
+    }
+    out.push(finding(
+        ctx,
+        FindingCode::NsLame,
+        if fatal { Severity::Error } else { Severity::Warning },
+        who,
+        evidence,
+        &format!(
+            "lame delegation: {} {} listed as nameserver but not authoritative, so these regions' \
+             resolvers get no usable answer and fail (SERVFAIL). Load the zone on that server (a zone \
+             statement, or zone transfers that reach it) or remove it from the zone's NS records and \
+             from the delegation at the registrar",
+            servers.join(", "),
+            if servers.len() == 1 { "is" } else { "are" }
+        ),
+    ));
+}
+
+/// dns-01 asked for without an expected value: the TXT record was read everywhere, but nothing
+/// says which value the CA will look for, so the method is not judged (the outcome is
+/// `unknown`). Named so that no non-pass outcome is left without a cause and a fix.
+pub(super) fn txt_not_judged(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
+    if !ctx.expect_txt.is_empty() || !ctx.methods.contains(&Method::Dns01) {
+        return;
+    }
+    let txt: Vec<&Observation> = obs.iter().filter(|o| o.check == Check::Dns01).collect();
+    let Some(seen) = txt
+        .iter()
+        .find(|o| ctx.role(&o.perspective) == Role::Primary)
+        .or(txt.first())
+    else {
+        return;
+    };
+    out.push(finding(
+        ctx,
+        FindingCode::TxtNotJudged,
+        Severity::Info,
+        vec![seen.perspective.clone()],
+        vec![format!(
+            "no --expect-txt value to compare with; {} found: {}",
+            seen.perspective, seen.summary
+        )],
+        "dns-01 is not judged without the value the CA will look for: pass --expect-txt VALUE (twice \
+         for an apex and its wildcard), or in a DNS-01 hook run `mpic-check wait-txt NAME VALUE` with \
+         the value the ACME client hands it",
     ));
 }

@@ -77,8 +77,10 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     caa_syntax(ctx, obs, &mut out);
     dns_refused(ctx, obs, &mut out);
     tcp_refused(ctx, obs, &mut out);
+    lame_behind_servfail(ctx, obs, &mut out);
     nameservers(ctx, obs, &mut out);
     txt(ctx, obs, &mut out);
+    txt_not_judged(ctx, obs, &mut out);
     txt_doubled(ctx, obs, &mut out);
     dnssec(ctx, obs, &mut out);
     reserved_addresses(ctx, obs, &mut out);
@@ -203,7 +205,10 @@ use addresses::{geodns, name_missing_in_region, reserved_addresses};
 pub use ca::unknown_ca;
 use caa::caa;
 use caa_syntax::caa_syntax;
-use dns::{dns_refused, dnssec, nameservers, nameservers_capped, tcp_refused, txt};
+use dns::{
+    dns_refused, dnssec, lame_behind_servfail, nameservers, nameservers_capped, tcp_refused, txt,
+    txt_not_judged,
+};
 use fingerprints::{cdn_advice, fingerprints};
 use http::{http_failures, per_address, unexplained as unexplained_http};
 use tls::tls_alpn;
