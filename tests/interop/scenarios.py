@@ -145,10 +145,12 @@ SCENARIOS = [
          who={"txt-early-removal": ["a.ns.test@127.0.2.1"]}, absent=["perspective-error", "txt-missing-on-ns"]),
     dict(name="socks5h-geoblocked", config="proxyres.toml", names=["www.socks5h.test"],
          args=WITH_TOKEN, exit=1, outcome="at-risk", present=["http-geoblocked"],
-         who={"http-geoblocked": ["eu-west"]}, absent=["perspective-error"]),
+         who={"http-geoblocked": ["eu-west"]}, absent=["perspective-error"],
+         http_via={"home": "this_host", "us-east": "proxy", "ap-south": "proxy"}),
     dict(name="http-proxy-geoblocked", config="proxyres.toml", names=["www.httpproxy.test"],
          args=WITH_TOKEN, exit=1, outcome="at-risk", present=["http-geoblocked"],
-         who={"http-geoblocked": ["ap-south"]}, absent=["perspective-error"]),
+         who={"http-geoblocked": ["ap-south"]}, absent=["perspective-error"],
+         http_via={"home": "this_host", "eu-west": "proxy", "ap-south": "proxy"}),
 ]
 
 
@@ -197,6 +199,18 @@ def evaluate(sc, code, doc):
     for c, who in sc.get("who", {}).items():
         if c in by and sorted(by[c]["perspectives"]) != sorted(who):
             bad.append(f"expected {c} perspectives {sorted(who)} got {sorted(by[c]['perspectives'])}")
+    # Where each HTTP-01 fetch was really made (issue 17): a proxy's fetch is measured away from
+    # this host, and the verdict counts it as measured, not "not tested from other regions".
+    if sc.get("http_via"):
+        ident = (doc.get("identifiers") or [{}])[0]
+        for who, kind in sc["http_via"].items():
+            got = [(o.get("provenance") or {}).get("kind") for o in ident.get("observations", [])
+                   if o.get("perspective") == who and o.get("check") == "http-01"]
+            if not got or any(k != kind for k in got):
+                bad.append(f"expected {who} http-01 provenance {kind} got {got}")
+        reach = [v.get("reach") for v in ident.get("verdicts", []) if v.get("check") == "http-01"]
+        if reach != ["measured"]:
+            bad.append(f"expected the http-01 verdict measured got {reach}")
     for c, needles in sc.get("evidence", {}).items():
         if c in by:
             ev = " | ".join(by[c]["evidence"])
