@@ -133,7 +133,9 @@ pub async fn run(cli: Cli, out: &mut impl Write) -> Result<Exit, anyhow::Error> 
 /// stderr: a run that outgrows the limit would otherwise blame its own EMFILE on the domains.
 fn fit_open_files(plan: &mut plan::Plan) {
     let limit = limits::raise_open_files();
-    let (fits, line) = limits::cap(plan.concurrency, limit, plan.open_files_per_name());
+    // Only the names there are can be in flight: `--concurrency 2000` for one name needs no cap.
+    let asked = plan.concurrency.min(plan.identifiers.len().max(1));
+    let (fits, line) = limits::cap(asked, limit, plan.open_files_per_name());
     plan.concurrency = fits;
     if let Some(line) = line {
         let _ = writeln!(std::io::stderr(), "{line}");
