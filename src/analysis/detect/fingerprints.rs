@@ -36,15 +36,18 @@ pub(super) fn fingerprints(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec
     unexpected_status(ctx, &http, out);
 }
 
+/// Each observation's first fingerprint of `kind`, with the observation.
+fn first_hits<'a>(
+    http: &[&'a Observation],
+    kind: FingerprintKind,
+) -> Vec<(&'a Observation, &'a Fingerprint)> {
+    http.iter()
+        .filter_map(|o| prints(o, kind).next().map(|f| (*o, f)))
+        .collect()
+}
+
 fn router_page(ctx: &Context<'_>, http: &[&Observation], out: &mut Vec<Finding>) {
-    let hits: Vec<(&Observation, &Fingerprint)> = http
-        .iter()
-        .filter_map(|o| {
-            prints(o, FingerprintKind::RouterPage)
-                .next()
-                .map(|f| (*o, f))
-        })
-        .collect();
+    let hits = first_hits(http, FingerprintKind::RouterPage);
     if hits.is_empty() {
         return;
     }
@@ -123,14 +126,7 @@ fn challenge_pages(ctx: &Context<'_>, http: &[&Observation], out: &mut Vec<Findi
 }
 
 fn http_on_https_port(ctx: &Context<'_>, http: &[&Observation], out: &mut Vec<Finding>) {
-    let hits: Vec<(&Observation, &Fingerprint)> = http
-        .iter()
-        .filter_map(|o| {
-            prints(o, FingerprintKind::HttpOnHttpsPort)
-                .next()
-                .map(|f| (*o, f))
-        })
-        .collect();
+    let hits = first_hits(http, FingerprintKind::HttpOnHttpsPort);
     if hits.is_empty() {
         return;
     }
