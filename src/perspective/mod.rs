@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod pace;
 pub mod policy;
 pub mod tls;
 
@@ -149,6 +150,8 @@ pub struct Discovery {
     budget: Option<std::sync::atomic::AtomicU64>,
     /// The budget it started with, for the message when it runs out.
     budget_total: u64,
+    /// Every DNS server's window of questions in flight (back-pressure, run-wide).
+    pub pace: pace::Pacer,
 }
 
 impl Discovery {
@@ -436,7 +439,8 @@ impl Vantage {
                 None => Transport::Udp(*a),
             };
             let ask = self.ask(false);
-            async move { dns::exchange(&t, name, rtype, ask).await }
+            let pace = &self.discovery.pace;
+            async move { pace.exchange(&t, name, rtype, ask).await }
         }))
         .await;
         let mut said = Vec::new();
@@ -483,9 +487,27 @@ impl Vantage {
         match self.spec.dns {
             DnsSpec::Authoritative => self.lookup_authoritative(name, rtype).await,
             DnsSpec::Nameserver(_) => {
-                recursive_lookup(&self.servers, name, rtype, self.ask(false), false).await
+                recursive_lookup(
+                    &self.discovery.pace,
+                    &self.servers,
+                    name,
+                    rtype,
+                    self.ask(false),
+                    false,
+                )
+                .await
             }
-            _ => recursive_lookup(&self.servers, name, rtype, self.ask(true), true).await,
+            _ => {
+                recursive_lookup(
+                    &self.discovery.pace,
+                    &self.servers,
+                    name,
+                    rtype,
+                    self.ask(true),
+                    true,
+                )
+                .await
+            }
         }
     }
 
@@ -526,11 +548,11 @@ impl Vantage {
                     failure: Some(f),
                 };
             }
-            let answers = join_all(
-                transports
-                    .iter()
-                    .map(|t| dns::exchange(t, &qname, rtype, self.ask(false))),
-            )
+            let answers = join_all(transports.iter().map(|t| {
+                self.discovery
+                    .pace
+                    .exchange(t, &qname, rtype, self.ask(false))
+            }))
             .await;
             exchanges.extend(answers.iter().map(|a| a.facts.clone()));
             // Only an authoritative reply is believed: a lame server (listed in NS but not serving
@@ -654,6 +676,7 @@ impl Vantage {
 /// or HTTP error) is the perspective's fault, not the domain's. A timeout stays ambiguous (the
 /// resolver may be waiting for the domain's silent nameservers) and is not blamed on the tool.
 async fn recursive_lookup(
+    pace: &pace::Pacer,
     servers: &[Transport],
     name: &str,
     rtype: RecordType,
@@ -663,7 +686,7 @@ async fn recursive_lookup(
     let mut exchanges = Vec::new();
     let mut failures = Vec::new();
     for t in servers {
-        let a = dns::exchange(t, name, rtype, ask).await;
+        let a = pace.exchange(t, name, rtype, ask).await;
         exchanges.push(a.facts.clone());
         if a.message.is_some() {
             let failure = if !ask.recursion && a.is_answer() && !a.facts.aa {
