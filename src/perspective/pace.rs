@@ -191,7 +191,7 @@ mod tests {
         let addr = sock.local_addr().unwrap();
         let peak = Arc::new(AtomicUsize::new(0));
         let held = Arc::new(AtomicUsize::new(0));
-        let (p, h) = (peak.clone(), held.clone());
+        let (p, h) = (peak.clone(), held);
         tokio::spawn(async move {
             let mut n = 0;
             let mut buf = vec![0u8; 4096];
