@@ -973,6 +973,21 @@ pub struct Observation {
     /// certificate showed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsFacts>,
+    /// With `perspective_fault`: which fault of the tool's own it was, when it is known (an
+    /// overloaded resolver, the open-file limit), so the fix can name the remedy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_fault: Option<ToolFault>,
+}
+
+/// A failure that is the tool's own, not the domain's or the perspective's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolFault {
+    /// The perspective's resolver stopped answering this run in time for many names at once
+    /// while the other perspectives answered them: it is overloaded or rate-limiting this host.
+    ResolverOverloaded,
+    /// This process ran out of file descriptors (EMFILE) or the system did (ENFILE).
+    OutOfFiles,
 }
 
 /// What a TLS-ALPN-01 handshake showed (RFC 8737, as Boulder's va/tlsalpn.go checks it).

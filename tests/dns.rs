@@ -1124,3 +1124,87 @@ fn a_servfail_with_a_dnssec_ede_is_dnssec_bogus_naming_the_resolver() {
     );
     assert_eq!(code, 2, "{doc:#}");
 }
+
+#[test]
+fn a_resolver_that_rate_limits_this_host_is_the_perspectives_fault_not_the_domains() {
+    // r3's resolver answers one query a second from this host (a public resolver's per-client
+    // limit, far exceeded by a bulk run): its lookups time out for every name while home, r1
+    // and r2 answer them. Those timeouts cluster across names, the names are asked again at a
+    // lower concurrency, and what still times out is r3's fault: no name is reported failing
+    // for it, and the finding names the resolver's overload and the remedy.
+    let names: Vec<String> = (0..24).map(|i| format!("n{i}.example.test")).collect();
+    let zone = many_names_zone(&names);
+    let good = DnsServer::start_many(&[lo(0, 0, 80), lo(0, 0, 81), lo(0, 0, 82)], |_| {
+        zone.clone()
+    });
+    let limited = DnsServer::start(
+        lo(0, 0, 83),
+        zone.clone().behaviour(Behaviour::RateLimit {
+            per_second: 1,
+            burst: 2,
+        }),
+    );
+    let (dir, config) = recursive_config(&[&good[0], &good[1], &good[2], &limited], "1s");
+    let list = dir.path().join("names.txt");
+    std::fs::write(&list, names.join("\n") + "\n").unwrap();
+    let out = crate::support::base_cmd(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["--as-of", "2026-11-28", "--format", "json"])
+        .args([
+            "--concurrency",
+            "24",
+            "--method",
+            "dns-01",
+            "--expect-txt",
+            TOKEN,
+        ])
+        .arg("--from-file")
+        .arg(&list)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(limited.dropped() > 0, "the limit never applied");
+    let ids = doc["identifiers"].as_array().unwrap();
+    assert_eq!(ids.len(), 24);
+    // No name fails or is at risk for a domain's reason: the only finding is r3's perspective
+    // error, and every r3 timeout left in the JSON is typed as the resolver's overload.
+    let codes: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    let blamed: Vec<&String> = codes.iter().filter(|c| *c != "perspective-error").collect();
+    assert!(blamed.is_empty(), "{blamed:?}\n{:#}", doc["findings"]);
+    assert_ne!(out.status.code(), Some(2), "{:#}", doc["findings"]);
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "perspective-error")
+        .unwrap_or_else(|| panic!("no perspective-error: {:#}", doc["findings"]));
+    let text = f.to_string();
+    assert!(text.contains("r3"), "{text}");
+    assert!(text.contains("overloaded or rate-limiting"), "{text}");
+    assert!(text.contains("--concurrency"), "{text}");
+    for id in ids {
+        assert_ne!(id["outcome"], "fail", "{}", id["name"]);
+        for o in id["observations"].as_array().unwrap() {
+            if o["perspective"] == "r3" && o["phase"] == "timeout" {
+                assert_eq!(o["perspective_fault"], true, "{o}");
+                assert_eq!(o["tool_fault"], "resolver-overloaded", "{o}");
+            }
+            if o["perspective"] != "r3" {
+                assert_eq!(o["ok"], true, "{o}");
+            }
+        }
+    }
+}

@@ -113,6 +113,7 @@ fn blank(perspective: &str, check: Check, ok: bool, summary: &str) -> Observatio
         txt_doubled: None,
         provenance: None,
         tls: None,
+        tool_fault: None,
     }
 }
 

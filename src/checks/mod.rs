@@ -42,6 +42,7 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
         txt_doubled: None,
         provenance: None,
         tls: None,
+        tool_fault: None,
     }
 }
 

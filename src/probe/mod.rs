@@ -8,6 +8,7 @@
 
 pub mod acme_dry_run;
 pub mod online;
+pub mod overload;
 pub mod saved;
 pub mod sources;
 pub mod webroot;
@@ -58,6 +59,8 @@ pub struct ProbeSet {
     pub engine_problems: Vec<String>,
     /// Every secret of the run; what leaves this stage has passed through it.
     pub redactor: Redactor,
+    /// Timeouts clustering on one perspective across names (bulk runs only).
+    pub overload: overload::Overload,
 }
 
 /// What the probes saw for one identifier: one group of observations per configured
@@ -94,6 +97,8 @@ impl ProbeSet {
         let budget = 10_000 + per_name * plan.identifiers.len() as u64;
         let discovery = Discovery::with_budget(plan.net.clone(), budget);
         let mut set = ProbeSet::build(&plan.config, plan.timeout, discovery).await;
+        set.overload =
+            overload::Overload::new(plan.timeout, plan.concurrency, plan.identifiers.len());
         // The ACME account URIs (from --account-uri or a client's configuration) are secrets too:
         // a CAA record or a server may echo them.
         for uri in plan.account_uri.iter().chain(
@@ -154,6 +159,7 @@ impl ProbeSet {
             openmpic: None,
             engine_problems: Vec::new(),
             redactor: redactor_for(config),
+            overload: overload::Overload::new(timeout, 1, 0),
         };
         // Remote engines get a longer bound: they queue, poll and re-measure redirects.
         let engine_timeout = (timeout * 6).max(Duration::from_secs(30));
@@ -497,6 +503,99 @@ impl ProbeSet {
         self.identifier_until(plan, t, None).await
     }
 
+    /// One perspective's checks of `t`, bounded by the perspective's own deadline and the run's
+    /// `until`; `true` when the run's deadline cut it off.
+    async fn perspective_until(
+        plan: &Plan,
+        v: &Vantage,
+        t: &Target,
+        until: Option<Instant>,
+    ) -> (Vec<Observation>, bool) {
+        let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
+        if until.is_some_and(|u| Instant::now() >= u) {
+            return (cut_off(&v.spec.name, t), true);
+        }
+        let own = Instant::now() + deadline;
+        let stop = until.map_or(own, |u| own.min(u));
+        match tokio::time::timeout_at(stop, perspective_checks(plan, v, t)).await {
+            Ok(o) => (o, false),
+            Err(_) if stop < own => (cut_off(&v.spec.name, t), true),
+            Err(_) => {
+                let mut o = checks::blank(&v.spec.name, Check::Address);
+                o.phase = Some(crate::observation::Phase::Timeout);
+                o.summary = format!("perspective did not finish within {deadline:?}");
+                o.signature = "error:timeout".into();
+                (vec![o], false)
+            }
+        }
+    }
+
+    /// [`ProbeSet::identifier_until`] for a bulk run, with the tool's own overload told apart
+    /// (see [`overload`]): when perspectives' resolvers time out on this name while others
+    /// answer and the same happens to other names of the run at once, those perspectives check
+    /// the name once more (at a quarter of the concurrency); timeouts that remain while the
+    /// cluster holds become the perspective's fault.
+    pub async fn identifier_checked(
+        &self,
+        plan: &Plan,
+        t: &Target,
+        until: Option<Instant>,
+    ) -> Probed {
+        let mut p = self.identifier_until(plan, t, until).await;
+        if !self.overload.enabled() {
+            return p;
+        }
+        let names = |idx: &[usize]| -> Vec<&str> {
+            idx.iter()
+                .map(|i| self.vantages[*i].spec.name.as_str())
+                .collect()
+        };
+        let first = overload::Overload::suspects(&p.groups, &self.vantages);
+        if first.is_empty() {
+            return p;
+        }
+        self.overload.record(&p.name, &names(&first));
+        let clustered = self.overload.await_cluster(&names(&first)).await;
+        let again: Vec<usize> = first
+            .into_iter()
+            .filter(|i| clustered.contains(&self.vantages[*i].spec.name))
+            .collect();
+        if again.is_empty() {
+            return p;
+        }
+        let retried = {
+            let _slot = self.overload.retry_slot().await;
+            join_all(
+                again
+                    .iter()
+                    .map(|i| Self::perspective_until(plan, &self.vantages[*i], t, until)),
+            )
+            .await
+        };
+        for (i, (mut g, cut)) in again.iter().zip(retried) {
+            if cut {
+                // The run's deadline came first: keep what the first try saw.
+                continue;
+            }
+            for o in &mut g {
+                stamp(o, &self.vantages[*i].spec);
+            }
+            p.groups[*i] = g;
+        }
+        let still = overload::Overload::suspects(&p.groups, &self.vantages);
+        let still: Vec<usize> = still.into_iter().filter(|i| again.contains(i)).collect();
+        if still.is_empty() {
+            return p;
+        }
+        self.overload.record(&p.name, &names(&still));
+        for i in still {
+            if let Some(n) = self.overload.cluster(&self.vantages[i].spec.name) {
+                overload::Overload::blame_resolver(&mut p.groups[i], n, true);
+            }
+        }
+        p
+    }
+
     /// [`ProbeSet::identifier`] that also stops at the run's deadline `until`: a perspective not
     /// finished by then gives the tool's own timeout for each of its checks (so the quorum leaves
     /// it out instead of counting it against the domain) and is listed in `unfinished`; sources
@@ -519,26 +618,12 @@ impl ProbeSet {
                 unfinished: Vec::new(),
             };
         }
-        let deadline = http01::deadline(plan.timeout) + plan.timeout * 4;
         let over = || until.is_some_and(|u| Instant::now() >= u);
-        let groups = join_all(self.vantages.iter().map(|v| async move {
-            if over() {
-                return (cut_off(&v.spec.name, t), true);
-            }
-            let own = Instant::now() + deadline;
-            let stop = until.map_or(own, |u| own.min(u));
-            match tokio::time::timeout_at(stop, perspective_checks(plan, v, t)).await {
-                Ok(o) => (o, false),
-                Err(_) if stop < own => (cut_off(&v.spec.name, t), true),
-                Err(_) => {
-                    let mut o = checks::blank(&v.spec.name, Check::Address);
-                    o.phase = Some(crate::observation::Phase::Timeout);
-                    o.summary = format!("perspective did not finish within {deadline:?}");
-                    o.signature = "error:timeout".into();
-                    (vec![o], false)
-                }
-            }
-        }));
+        let groups = join_all(
+            self.vantages
+                .iter()
+                .map(|v| Self::perspective_until(plan, v, t, until)),
+        );
         let bounded = |f| async move {
             match until {
                 _ if over() => Vec::new(),
@@ -647,7 +732,7 @@ pub async fn probe_until(
                 let set = &set;
                 async move {
                     progress.set_message(t.id.name.clone());
-                    let p = set.identifier_until(plan, t, until).await;
+                    let p = set.identifier_checked(plan, t, until).await;
                     progress.inc(1);
                     (i, p)
                 }
@@ -806,7 +891,7 @@ pub async fn probe_streaming_until<E>(
     let mut stream = futures::stream::iter(&plan.identifiers)
         .map(|t| {
             let set = &set;
-            async move { (set.identifier_until(plan, t, until).await, t) }
+            async move { (set.identifier_checked(plan, t, until).await, t) }
         })
         .buffered(plan.concurrency.max(1));
     let mut first = true;

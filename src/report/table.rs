@@ -701,6 +701,7 @@ mod tests {
             txt_doubled: None,
             provenance: None,
             tls: None,
+            tool_fault: None,
         }
     }
 

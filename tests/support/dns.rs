@@ -72,6 +72,10 @@ pub enum Behaviour {
     /// generator seeded with `seed` (random loss on a path, reproducible in rate). Over TCP:
     /// answer normally.
     LoseUdp { per_mille: u16, seed: u64 },
+    /// A per-client rate limit, as public resolvers and RRL apply: a token bucket per source
+    /// address refilled at `per_second`, holding at most `burst`; a query (UDP or TCP) that finds
+    /// it empty is dropped silently (counted in [`DnsServer::dropped`]).
+    RateLimit { per_second: u32, burst: u32 },
 }
 
 /// Transport a query arrived on.
@@ -533,9 +537,28 @@ struct Handler {
     lost: Arc<Mutex<std::collections::HashSet<(SocketAddr, u16)>>>,
     /// State of [`Behaviour::LoseUdp`]'s generator (seeded on first use), and datagrams dropped.
     loss: Arc<Mutex<(Option<u64>, u64)>>,
+    /// [`Behaviour::RateLimit`]'s buckets: tokens left and when they were counted, per client.
+    buckets: Arc<Mutex<std::collections::HashMap<IpAddr, (f64, std::time::Instant)>>>,
 }
 
 impl Handler {
+    /// Whether [`Behaviour::RateLimit`] drops a query from `src` (its bucket is empty).
+    fn over_limit(&self, src: IpAddr, per_second: u32, burst: u32) -> bool {
+        let now = std::time::Instant::now();
+        let mut b = self.buckets.lock().unwrap();
+        let (tokens, at) = b.entry(src).or_insert((f64::from(burst), now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * f64::from(per_second))
+            .min(f64::from(burst));
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return false;
+        }
+        drop(b);
+        self.loss.lock().unwrap().1 += 1;
+        true
+    }
+
     /// Whether [`Behaviour::LoseUdp`] drops this datagram (splitmix64 over the seed).
     fn drop_datagram(&self, per_mille: u16, seed: u64) -> bool {
         let mut g = self.loss.lock().unwrap();
@@ -625,6 +648,11 @@ impl RequestHandler for Handler {
                     }
                     Behaviour::LoseUdp { per_mille, seed }
                         if udp && self.drop_datagram(per_mille, seed) =>
+                    {
+                        return failed_info(request);
+                    }
+                    Behaviour::RateLimit { per_second, burst }
+                        if self.over_limit(src, per_second, burst) =>
                     {
                         return failed_info(request);
                     }
@@ -784,6 +812,7 @@ impl DnsServer {
             log: log.clone(),
             lost: Arc::default(),
             loss: loss.clone(),
+            buckets: Arc::default(),
         };
         let thread = ServerThread::spawn(&format!("dns-{addr}"), move || async move {
             let udp = tokio::net::UdpSocket::from_std(udp).expect("register UDP socket");

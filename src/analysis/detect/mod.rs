@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::FindingCode;
 use super::roster::Roster;
 use crate::model::{Finding, Severity};
-use crate::observation::{Check, Method, Observation, Phase, Role, Signature};
+use crate::observation::{Check, Method, Observation, Phase, Role, Signature, ToolFault};
 
 /// What a detector knows about the run besides the observations.
 #[derive(Debug, Clone)]
@@ -105,6 +105,31 @@ pub(super) fn ca_like(obs: &[Observation], check: Check) -> impl Iterator<Item =
         .filter(move |o| o.check == check && o.address.is_none())
 }
 
+/// The remedy for the tool's own faults among a run's failures: the typed fault decides it.
+fn tool_fault_fix(faults: impl Iterator<Item = ToolFault>) -> String {
+    let mut faults: Vec<ToolFault> = faults.collect();
+    faults.sort_by_key(|f| *f as u8);
+    faults.dedup();
+    let mut fix: Vec<&str> = faults
+        .iter()
+        .map(|f| match f {
+            ToolFault::ResolverOverloaded => {
+                "The resolver did not keep up with this run (overloaded or rate-limiting this host): \
+                 check fewer names at once (--concurrency) or use a resolver that does not limit this host; \
+                 the names were asked again once at a lower concurrency."
+            }
+            ToolFault::OutOfFiles => {
+                "mpic-check ran out of open files: raise the limit (ulimit -n, or LimitNOFILE= in the \
+                 systemd unit) or check fewer names at once (--concurrency)."
+            }
+        })
+        .collect();
+    if fix.is_empty() {
+        fix.push("Check that perspective's settings (or this host's network), not the domain.");
+    }
+    fix.join(" ")
+}
+
 fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Finding>) {
     let mut by: BTreeMap<&str, &Observation> = BTreeMap::new();
     // A perspective the deadline cut off is not broken: `deadline_exceeded` tells that story.
@@ -127,10 +152,10 @@ fn perspective_errors(ctx: &Context<'_>, obs: &[Observation], out: &mut Vec<Find
         by.iter().map(|(name, o)| format!("{name}: {}", o.summary)).collect(),
         &format!(
             "mpic-check could not use {} ({}): its proxy or resolver failed, so its results are left out \
-             of the quorum and lower coverage. Check that perspective's settings (or this host's network), \
-             not the domain.",
+             of the quorum and lower coverage. {}",
             if names.len() == 1 { "this perspective" } else { "these perspectives" },
-            names.join(", ")
+            names.join(", "),
+            tool_fault_fix(obs.iter().filter_map(|o| o.tool_fault))
         ),
     ));
 }

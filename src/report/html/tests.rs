@@ -86,6 +86,7 @@ fn obs(p: &str, check: Check, ok: bool) -> Observation {
         txt_doubled: None,
         provenance: None,
         tls: None,
+        tool_fault: None,
     }
 }
 
