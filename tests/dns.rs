@@ -1139,7 +1139,7 @@ fn a_resolver_that_rate_limits_this_host_is_the_perspectives_fault_not_the_domai
     });
     let limited = DnsServer::start(
         lo(0, 0, 83),
-        zone.clone().behaviour(Behaviour::RateLimit {
+        zone.behaviour(Behaviour::RateLimit {
             per_second: 1,
             burst: 2,
         }),
