@@ -211,6 +211,8 @@ struct Fetched {
     redirect_refused: bool,
     /// The last request failed while dialling (what Boulder's `fallbackErr` accepts).
     dial_error: bool,
+    /// The last request failed because this process had no file descriptor left.
+    out_of_files: bool,
     /// Addresses the policy set aside on the way.
     refused: Vec<RefusedAddress>,
     /// What the answering software was recognised as, on any hop.
@@ -239,6 +241,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         connect: None,
         redirect_refused: false,
         dial_error: false,
+        out_of_files: false,
         refused: Vec::new(),
         fingerprints: Vec::new(),
     };
@@ -360,6 +363,7 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             }
             Err(GetError::Transport(e)) => {
                 let phase = h::phase_of(&e);
+                f.out_of_files = h::out_of_files(&e);
                 f.dial_error = e.is_connect() && phase != Phase::Proxy;
                 if phase == Phase::Connect {
                     f.connect = h::connect_failure_of(&e);
@@ -612,6 +616,13 @@ fn to_observation(v: &Vantage, f: Fetched, plan: &Plan, start: Instant) -> Obser
     if let Some((phase, msg)) = f.error {
         o.phase = Some(phase);
         o.perspective_fault = phase == Phase::Proxy;
+        if f.out_of_files {
+            o.perspective_fault = true;
+            o.tool_fault = Some(crate::observation::ToolFault::OutOfFiles);
+            o.summary = format!("{}: {msg}", h::out_of_files_summary("HTTP"));
+            o.signature = Signature::Failed(phase);
+            return o;
+        }
         o.connect_failure = f.connect.filter(|c| {
             phase == Phase::Connect || (phase == Phase::Http && *c == ConnectFailure::Reset)
         });

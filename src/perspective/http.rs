@@ -228,6 +228,36 @@ pub fn connect_failure_of(e: &reqwest::Error) -> Option<ConnectFailure> {
     None
 }
 
+/// Whether an error chain holds the OS saying this process (EMFILE) or the whole system
+/// (ENFILE) has no file descriptor left: the tool's own fault, never the server's.
+pub fn out_of_files(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io_out_of_files(io)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// [`out_of_files`] for one I/O error.
+pub fn io_out_of_files(e: &std::io::Error) -> bool {
+    let code = e.raw_os_error();
+    code == Some(rustix::io::Errno::MFILE.raw_os_error())
+        || code == Some(rustix::io::Errno::NFILE.raw_os_error())
+}
+
+/// The one-line summary of a failure for want of file descriptors, with the remedy.
+pub fn out_of_files_summary(what: &str) -> String {
+    format!(
+        "mpic-check ran out of open files ({what}): raise the limit (ulimit -n) or lower --concurrency; \
+         not the domain's fault"
+    )
+}
+
 /// Maps a reqwest error to an observation phase.
 pub fn phase_of(e: &reqwest::Error) -> Phase {
     let text = error_text(e).to_ascii_lowercase();
