@@ -126,3 +126,35 @@ fn bad_dry_run_input_is_one_line_and_exit_3_before_any_traffic() {
         assert!(lab.origins.requests().is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn a_name_no_ca_issues_for_is_never_ordered() {
+    // `co.uk` is a public suffix: the dry run does not order it (nor contact the server when it
+    // is the only name), and says why beside the name-not-issuable finding.
+    let lab = lab(plain_zone(), |_| Site::new());
+    let state = tempfile::tempdir().unwrap();
+    let out = lab
+        .std_cmd()
+        .env("XDG_STATE_HOME", state.path())
+        .args(["--format", "json", "--acme-dry-run", DEAD_DIRECTORY])
+        .arg("co.uk")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !stderr.contains("mpic-check: --acme-dry-run: "),
+        "the server was contacted: {stderr}"
+    );
+    let code = out.status.code().unwrap();
+    crate::json_contract::contract(&out.stdout, code);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = &doc["identifiers"][0];
+    let err = id["acme_dry_run"]["error"].as_str().unwrap();
+    assert!(
+        err.starts_with("not ordered: ") && err.contains("public suffix"),
+        "{doc:#}"
+    );
+    crate::e2e::finding(&doc, "name-not-issuable");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!state.path().join("mpic-check").exists() || empty(&state.path().join("mpic-check")));
+}

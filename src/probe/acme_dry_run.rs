@@ -362,6 +362,17 @@ pub struct DryRun {
 /// problems are data. Dropping the future (a signal) removes challenge files and runs the cleanup
 /// hook through their guards.
 pub async fn run(s: &Settings, plan: &Plan) -> DryRun {
+    // Nothing to order when no CA issues for any of the names: the server is not contacted.
+    if plan.identifiers.iter().all(|t| t.refused().is_some()) {
+        return DryRun {
+            results: plan
+                .identifiers
+                .iter()
+                .map(|t| (t.id.name.clone(), not_ordered(s, t)))
+                .collect(),
+            problem: None,
+        };
+    }
     let until = Instant::now() + s.deadline;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let account = match tokio::time::timeout_at(until, account(s, &seen)).await {
@@ -378,6 +389,12 @@ pub async fn run(s: &Settings, plan: &Plan) -> DryRun {
     };
     let mut results = Vec::new();
     for t in &plan.identifiers {
+        // A name no CA issues for is not ordered: the order would only be rejected, and it
+        // would count against the account's rate limits (`name-not-issuable` says why).
+        if t.refused().is_some() {
+            results.push((t.id.name.clone(), not_ordered(s, t)));
+            continue;
+        }
         let r = one(s, &account, &seen, t, until).await;
         results.push((t.id.name.clone(), r));
     }
@@ -391,12 +408,25 @@ fn all_error(s: &Settings, plan: &Plan, e: String) -> DryRun {
     let results = plan
         .identifiers
         .iter()
-        .map(|t| (t.id.name.clone(), error(s, None, e.clone())))
+        .map(|t| {
+            let r = match t.refused() {
+                Some(_) => not_ordered(s, t),
+                None => error(s, None, e.clone()),
+            };
+            (t.id.name.clone(), r)
+        })
         .collect();
     DryRun {
         results,
         problem: Some(e),
     }
+}
+
+/// The dry run's result for a name no CA issues for: never ordered (the order would only be
+/// rejected and count against the account's rate limits; `name-not-issuable` says why).
+fn not_ordered(s: &Settings, t: &crate::plan::Target) -> AcmeDryRun {
+    let why = t.refused().unwrap_or_default();
+    error(s, None, format!("not ordered: {why}"))
 }
 
 fn error(s: &Settings, challenge: Option<&str>, e: String) -> AcmeDryRun {
