@@ -424,7 +424,7 @@ fn all_error(s: &Settings, plan: &Plan, e: String) -> DryRun {
 
 /// The dry run's result for a name no CA issues for: never ordered (the order would only be
 /// rejected and count against the account's rate limits; `name-not-issuable` says why).
-fn not_ordered(s: &Settings, t: &crate::plan::Target) -> AcmeDryRun {
+fn not_ordered(s: &Settings, t: &Target) -> AcmeDryRun {
     let why = t.refused().unwrap_or_default();
     error(s, None, format!("not ordered: {why}"))
 }
