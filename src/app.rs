@@ -184,8 +184,8 @@ async fn stream(cli: &Cli, plan: &plan::Plan, out: &mut impl Write) -> Result<Ex
 
 /// `--replay FILE`: the saved observations, analysed again under today's policy flags.
 fn replay(cli: &Cli, path: &std::path::Path, out: &mut impl Write) -> Result<Exit, anyhow::Error> {
-    let saved = saved::read(path)?;
     let policy = plan::replay_policy(cli)?;
+    let saved = saved::read(path)?;
     let started = chrono::DateTime::parse_from_rfc3339(&saved.started_at)
         .map(|d| d.with_timezone(&chrono::Utc))
         .unwrap_or_else(|_| chrono::Utc::now());

@@ -278,6 +278,12 @@ impl Target {
 
 /// Validates flags and configuration into a plan.
 pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
+    if cli.online_context && cli.format == crate::cli::Format::Jsonl {
+        // The stream's lines are written as names finish, before any context could be gathered.
+        return Err(UsageError(
+            "--online-context is not available with --format jsonl (each line is written as its name finishes); use --format json".into(),
+        ));
+    }
     let mut wanted: Vec<(String, MethodArg, Option<String>)> = cli
         .names
         .iter()
@@ -560,6 +566,12 @@ fn read_name_list(
 /// The quorum policy for `--replay`: the saved run brings its own perspectives and CA, so only
 /// the policy flags apply, and the configuration file is not read.
 pub fn replay_policy(cli: &Cli) -> Result<Policy, UsageError> {
+    if cli.online_context {
+        // Today's status page and CT counts beside observations from another day would mislead.
+        return Err(UsageError(
+            "--online-context adds today's third-party context to a live run; it does not apply to --replay".into(),
+        ));
+    }
     let as_of = cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
     Policy::named(
         cli.policy.unwrap_or(PolicyName::Br),

@@ -461,3 +461,27 @@ fn a_redirect_to_an_https_port_that_speaks_plain_http() {
     assert!(f["fix"].as_str().unwrap().contains("TLS on 443"), "{f}");
     assert_eq!(code, 2, "{doc:#}");
 }
+
+#[test]
+fn online_context_where_it_cannot_apply_is_a_one_line_usage_error() {
+    // jsonl writes each line as its name finishes; a replay is another day's observations: the
+    // flag is refused there in one line, exit 3, before anything is read or sent.
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--online-context", "--format", "jsonl", "www.example.test"],
+        vec!["--online-context", "--replay", "/nonexistent/run.json"],
+    ] {
+        let out = crate::support::base_command(home.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("--online-context") && !stderr.contains("nonexistent"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
