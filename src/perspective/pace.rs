@@ -44,6 +44,7 @@ struct State {
     in_flight: usize,
     last_cut: Option<Instant>,
     cuts: u32,
+    answered: u64,
 }
 
 /// What one server's gate looks like now (for tests and the run's notes).
@@ -53,6 +54,8 @@ pub struct GateView {
     pub window: f64,
     /// How many times the window was halved.
     pub cuts: u32,
+    /// Replies received from it (of any RCODE): it is alive.
+    pub answered: u64,
 }
 
 impl Pacer {
@@ -77,6 +80,7 @@ impl Pacer {
                         in_flight: 0,
                         last_cut: None,
                         cuts: 0,
+                        answered: 0,
                     }),
                     wake: tokio::sync::Notify::new(),
                 })
@@ -92,6 +96,7 @@ impl Pacer {
             GateView {
                 window: s.window,
                 cuts: s.cuts,
+                answered: s.answered,
             }
         })
     }
@@ -109,6 +114,7 @@ impl Pacer {
                         GateView {
                             window: s.window,
                             cuts: s.cuts,
+                            answered: s.answered,
                         },
                     )
                 })
@@ -148,6 +154,9 @@ impl Gate {
         let lost = a.facts.retransmits > 0 || dns::failure_kind(a) == Some(FailureKind::Timeout);
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
+        if a.message.is_some() {
+            s.answered += 1;
+        }
         if lost {
             if s.last_cut.is_none_or(|t| t.elapsed() >= spacing) {
                 s.window = (s.window / 2.0).max(MIN_WINDOW);

@@ -545,32 +545,44 @@ impl ProbeSet {
         if !self.overload.enabled() {
             return p;
         }
-        let names = |idx: &[usize]| -> Vec<&str> {
-            idx.iter()
-                .map(|i| self.vantages[*i].spec.name.as_str())
-                .collect()
-        };
+        let pace = &self.discovery.pace;
+        let label = |i: usize| self.vantages[i].spec.name.clone();
         let first = overload::Overload::suspects(&p.groups, &self.vantages);
-        if first.is_empty() {
+        let first_ns = overload::Overload::source_suspects(&p.sources, pace);
+        if first.is_empty() && first_ns.is_empty() {
             return p;
         }
-        self.overload.record(&p.name, &names(&first));
-        let clustered = self.overload.await_cluster(&names(&first)).await;
+        let keys: Vec<String> = first
+            .iter()
+            .map(|i| label(*i))
+            .chain(first_ns.iter().map(|(_, s)| s.clone()))
+            .collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.overload.record(&p.name, &key_refs);
+        let clustered = self.overload.await_cluster(&key_refs).await;
         let again: Vec<usize> = first
             .into_iter()
-            .filter(|i| clustered.contains(&self.vantages[*i].spec.name))
+            .filter(|i| clustered.contains(&label(*i)))
             .collect();
-        if again.is_empty() {
+        let again_ns = first_ns.iter().any(|(_, s)| clustered.contains(s));
+        if again.is_empty() && !again_ns {
             return p;
         }
-        let retried = {
+        let (retried, retried_ns) = {
             let _slot = self.overload.retry_slot().await;
-            join_all(
+            let groups = join_all(
                 again
                     .iter()
                     .map(|i| Self::perspective_until(plan, &self.vantages[*i], t, until)),
-            )
-            .await
+            );
+            let ns = async {
+                if again_ns && !until.is_some_and(|u| Instant::now() >= u) {
+                    sources::nameserver_sources(plan, &self.bootstrap, &self.discovery, t).await
+                } else {
+                    Vec::new()
+                }
+            };
+            tokio::join!(groups, ns)
         };
         for (i, (mut g, cut)) in again.iter().zip(retried) {
             if cut {
@@ -582,15 +594,38 @@ impl ProbeSet {
             }
             p.groups[*i] = g;
         }
-        let still = overload::Overload::suspects(&p.groups, &self.vantages);
-        let still: Vec<usize> = still.into_iter().filter(|i| again.contains(i)).collect();
-        if still.is_empty() {
-            return p;
+        for (info, mut obs) in retried_ns {
+            if let Some(slot) = p.sources.iter_mut().find(|(s, _)| s.name == info.name) {
+                for o in &mut obs {
+                    if o.provenance.is_none() {
+                        o.provenance = info.dns_provenance.clone();
+                    }
+                }
+                slot.1 = obs;
+            }
         }
-        self.overload.record(&p.name, &names(&still));
+        let still: Vec<usize> = overload::Overload::suspects(&p.groups, &self.vantages)
+            .into_iter()
+            .filter(|i| again.contains(i))
+            .collect();
+        let still_ns = overload::Overload::source_suspects(&p.sources, pace);
+        let keys: Vec<String> = still
+            .iter()
+            .map(|i| label(*i))
+            .chain(still_ns.iter().map(|(_, s)| s.clone()))
+            .collect();
+        self.overload.record(
+            &p.name,
+            &keys.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         for i in still {
-            if let Some(n) = self.overload.cluster(&self.vantages[i].spec.name) {
+            if let Some(n) = self.overload.cluster(&label(i)) {
                 overload::Overload::blame_resolver(&mut p.groups[i], n, true);
+            }
+        }
+        for (i, server) in still_ns {
+            if let Some(n) = self.overload.cluster(&server) {
+                overload::Overload::blame_nameserver(&mut p.sources[i].1, n);
             }
         }
         p

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::config::DnsSpec;
 use crate::observation::{Check, Observation, Phase, ToolFault};
 use crate::perspective::Vantage;
+use crate::perspective::pace::Pacer;
 
 /// Names whose timeouts on one perspective make a cluster.
 pub const CLUSTER_NAMES: usize = 3;
@@ -89,6 +90,52 @@ impl Overload {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// The nameserver sources (indexes into `sources`) that timed out on a check of this name
+    /// although the same server answered other questions of this run and lost some (its window
+    /// was cut): alive, but dropping this host's questions (response rate limiting, or overloaded
+    /// by the run). Returned with the server's label, the key of its cluster. A server that never
+    /// answered is dead, not overloaded, and stays `ns-unreachable`.
+    pub fn source_suspects(
+        sources: &[(crate::model::PerspectiveInfo, Vec<Observation>)],
+        pace: &Pacer,
+    ) -> Vec<(usize, String)> {
+        sources
+            .iter()
+            .enumerate()
+            .filter(|(_, (info, _))| info.nameserver.is_some())
+            .filter_map(|(i, (_, obs))| {
+                let server = obs
+                    .iter()
+                    .filter(|o| !o.ok && !o.perspective_fault && o.phase == Some(Phase::Timeout))
+                    .flat_map(|o| &o.dns)
+                    .find(|d| d.rcode.is_none())
+                    .map(|d| d.server.clone())?;
+                let alive = pace
+                    .view(&server)
+                    .is_some_and(|v| v.answered > 0 && v.cuts > 0);
+                alive.then_some((i, server))
+            })
+            .collect()
+    }
+
+    /// Turns a nameserver source's timeouts into the tool's fault (the server answered other
+    /// questions of the run and dropped these: it limits this host's rate).
+    pub fn blame_nameserver(obs: &mut [Observation], names: usize) {
+        for o in obs
+            .iter_mut()
+            .filter(|o| !o.ok && !o.perspective_fault && o.phase == Some(Phase::Timeout))
+        {
+            o.perspective_fault = true;
+            o.tool_fault = Some(ToolFault::ResolverOverloaded);
+            o.summary = format!(
+                "this nameserver answered other questions of this run but not these, for {names} names \
+                 (also when asked again at a lower concurrency): it is rate-limiting this host (response \
+                 rate limiting) or overloaded by the run; not counted against the domain ({})",
+                o.summary
+            );
+        }
     }
 
     /// Notes that `name` timed out on `perspectives`.
@@ -255,5 +302,75 @@ mod tests {
     fn no_cluster_in_a_run_of_two_names() {
         assert!(!Overload::new(Duration::from_secs(1), 32, 2).enabled());
         assert!(Overload::new(Duration::from_secs(1), 32, 3).enabled());
+    }
+
+    fn source(
+        name: &str,
+        facts: crate::observation::DnsExchange,
+    ) -> (crate::model::PerspectiveInfo, Vec<Observation>) {
+        let mut o = blank(name, Check::Soa);
+        o.phase = Some(Phase::Timeout);
+        o.dns = vec![facts];
+        let info = crate::model::PerspectiveInfo {
+            name: name.into(),
+            role: crate::observation::Role::Source,
+            rir: None,
+            dns: "nameserver".into(),
+            http: "none".into(),
+            nameserver: Some(name.into()),
+            location: None,
+            dns_provenance: None,
+            http_provenance: None,
+        };
+        (info, vec![o])
+    }
+
+    #[tokio::test]
+    async fn a_nameserver_that_answers_some_and_drops_others_is_overloaded_and_a_dead_one_is_not() {
+        use crate::perspective::dns::{Ask, Transport};
+        use hickory_resolver::proto::op::{Message, MessageType};
+        use hickory_resolver::proto::rr::RecordType;
+        // Answers the first query, drops every later one (a rate limit that ran out).
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let limited = Transport::Udp(sock.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let (n, from) = sock.recv_from(&mut buf).await.unwrap();
+            let mut m = Message::from_vec(&buf[..n]).unwrap();
+            m.metadata.message_type = MessageType::Response;
+            sock.send_to(&m.to_vec().unwrap(), from).await.unwrap();
+            loop {
+                let _ = sock.recv_from(&mut buf).await;
+            }
+        });
+        let dead_sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let dead = Transport::Udp(dead_sock.local_addr().unwrap());
+        let ask = Ask {
+            recursion: false,
+            ecs: None,
+            timeout: Duration::from_millis(150),
+        };
+        let pace = Pacer::default();
+        assert!(
+            pace.exchange(&limited, "a.test", RecordType::SOA, ask)
+                .await
+                .message
+                .is_some()
+        );
+        let lost = pace
+            .exchange(&limited, "b.test", RecordType::SOA, ask)
+            .await;
+        let lost_dead = pace.exchange(&dead, "b.test", RecordType::SOA, ask).await;
+        assert!(lost.message.is_none() && lost_dead.message.is_none());
+        let mut sources = vec![source("ns1", lost.facts), source("ns2", lost_dead.facts)];
+        assert_eq!(
+            Overload::source_suspects(&sources, &pace),
+            vec![(0, limited.label())]
+        );
+        Overload::blame_nameserver(&mut sources[0].1, 5);
+        let o = &sources[0].1[0];
+        assert!(o.perspective_fault, "{o:?}");
+        assert_eq!(o.tool_fault, Some(ToolFault::ResolverOverloaded));
+        assert!(o.summary.contains("for 5 names"), "{}", o.summary);
     }
 }
