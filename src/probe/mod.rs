@@ -576,7 +576,7 @@ impl ProbeSet {
                     .map(|i| Self::perspective_until(plan, &self.vantages[*i], t, until)),
             );
             let ns = async {
-                if again_ns && !until.is_some_and(|u| Instant::now() >= u) {
+                if again_ns && until.is_none_or(|u| Instant::now() < u) {
                     sources::nameserver_sources(plan, &self.bootstrap, &self.discovery, t).await
                 } else {
                     Vec::new()
