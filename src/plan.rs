@@ -302,6 +302,20 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             )),
             None => UsageError(e.to_string()),
         })?;
+        if id.is_ip() {
+            let named = match whence {
+                Some(w) => format!("{w}: {}", id.name),
+                None => id.name.clone(),
+            };
+            if cli.cert_type == crate::cli::CertType::Smime {
+                return Err(UsageError(format!(
+                    "{named}: an S/MIME certificate names an email domain, not an IP address"
+                )));
+            }
+            if *method == MethodArg::Dns01 {
+                return Err(UsageError(ip_dns01_message(&named)));
+            }
+        }
         let methods = match method {
             // S/MIME: the email domain is validated through DNS; HTTP-01 does not apply.
             _ if cli.cert_type == crate::cli::CertType::Smime => vec![Method::Dns01],
@@ -422,6 +436,9 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         }));
     }
     let net = NetSettings::from_env().map_err(UsageError)?;
+    for t in &targets {
+        refuse_reserved_ip(&t.id, &net)?;
+    }
     Ok(Plan {
         identifiers: targets,
         config_problems,
@@ -443,6 +460,32 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             .deadline
             .or((cli.format == crate::cli::Format::Nagios).then_some(NAGIOS_DEADLINE)),
     })
+}
+
+/// The one line for dns-01 asked of an IP address. RFC 8738 §7: dns-01 cannot validate an IP
+/// address (there is no name to put `_acme-challenge` under); Boulder's `policy/pa.go`
+/// `ChallengeTypesFor` offers an IP identifier http-01 and tls-alpn-01 only. Like a wildcard with
+/// tls-alpn-01 this is refused up front (exit 3): no CA would offer the challenge, so there is
+/// nothing to measure.
+fn ip_dns01_message(named: &str) -> String {
+    format!(
+        "{named}: dns-01 cannot validate an IP address (RFC 8738 §7); use http-01 or tls-alpn-01"
+    )
+}
+
+/// An IP identifier in a special-purpose range (loopback, private, link-local, documentation…)
+/// is refused before any packet: no CA issues for it (Boulder's `policy/pa.go` `ValidIP` refuses
+/// IANA-reserved addresses), and fetching from it would make this tool, often run as root beside
+/// internal services, contact the LAN or the machine itself on a user's say-so. The ranges a lab
+/// allows (`MPIC_CHECK_ALLOW_RANGES`) are the exception, as for a name's addresses.
+fn refuse_reserved_ip(id: &Identifier, net: &NetSettings) -> Result<(), UsageError> {
+    match id.ip().and_then(|ip| net.addresses.refusal(ip)) {
+        Some(r) => Err(UsageError(format!(
+            "{}: no CA issues for this IP address and mpic-check will not contact it: {r}",
+            id.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `--globalping` / `--globalping-locations`: the config file's perspectives stay, and the
@@ -572,8 +615,8 @@ pub fn replay_policy(cli: &Cli) -> Result<Policy, UsageError> {
 
 /// The plan of one exporter probe (`mpic-check serve`): one target checked with a module's
 /// settings. `config` is the module's view of the file ([`Config::for_module`]); the target
-/// passes the same identifier rules as a name on the command line, so a URL, an IP literal or
-/// an over-long label is refused before any packet is sent.
+/// passes the same identifier rules as a name on the command line, so a URL, a reserved IP
+/// address or an over-long label is refused before any packet is sent.
 pub fn for_probe(
     config: Config,
     module: &crate::config::Module,
@@ -581,6 +624,10 @@ pub fn for_probe(
     net: NetSettings,
 ) -> Result<Plan, UsageError> {
     let id = Identifier::parse(target).map_err(|e| UsageError(e.to_string()))?;
+    refuse_reserved_ip(&id, &net)?;
+    if id.is_ip() && module.method == Some(Method::Dns01) {
+        return Err(UsageError(ip_dns01_message(&id.name)));
+    }
     let methods = match module.method {
         Some(m @ (Method::Http01 | Method::TlsAlpn01)) if id.is_wildcard() => {
             return Err(UsageError(format!(

@@ -594,6 +594,7 @@ const CODES: &[&str] = &[
     "acme-dry-run-invalid",
     "acme-dry-run-error",
     "challenge-not-served",
+    "caa-not-applicable",
 ];
 
 /// Holds `bytes` to the committed JSON Schema `docs/schema/<file>` (generated from the output
