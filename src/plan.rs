@@ -537,7 +537,8 @@ pub fn globalping_notice(plan: &Plan) -> Option<String> {
                 .identifiers
                 .iter()
                 .map(|t| flag::NameCost {
-                    address: !t.id.is_wildcard(),
+                    // An IP identifier is not looked up (RFC 8738): no address measurement.
+                    address: !t.id.is_wildcard() && !t.id.is_ip(),
                     http01: t.methods.contains(&Method::Http01) && !t.id.is_wildcard(),
                     dns01: t.methods.contains(&Method::Dns01),
                 })
