@@ -780,9 +780,7 @@ mod tests {
         );
         assert_eq!(
             ok("2001:db8::567:89ab").reverse_name().as_deref(),
-            Some(
-                "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
-            )
+            Some("b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")
         );
         assert_eq!(ok("example.com").reverse_name(), None);
     }

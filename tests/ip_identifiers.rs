@@ -63,10 +63,7 @@ fn an_ip_serving_the_key_authorization_is_ready_with_no_dns_and_the_address_as_h
     assert_eq!(verdict(&doc, "http-01")["outcome"], "pass");
     for o in id["observations"].as_array().unwrap() {
         assert_eq!(o["check"], "http-01", "{o:#}");
-        assert!(
-            o["dns"].as_array().is_none_or(|d| d.is_empty()),
-            "{o:#}"
-        );
+        assert!(o["dns"].as_array().is_none_or(|d| d.is_empty()), "{o:#}");
     }
     for p in REGIONS {
         assert_eq!(obs(&doc, p, "http-01")["ok"], true, "{p}");
@@ -128,7 +125,11 @@ fn dns01_a_wildcard_or_a_reserved_address_is_one_line_exit_3_with_nothing_sent()
     let cases: Vec<(Vec<&str>, &[&str])> = vec![
         (
             vec!["--method", "dns-01", ORIGIN_DEFAULT],
-            &["RFC 8738", "dns-01 cannot validate an IP address", "http-01 or tls-alpn-01"],
+            &[
+                "RFC 8738",
+                "dns-01 cannot validate an IP address",
+                "http-01 or tls-alpn-01",
+            ],
         ),
         (
             vec!["--method", "dns-01", "[2001:db8::1]"],
@@ -138,7 +139,10 @@ fn dns01_a_wildcard_or_a_reserved_address_is_one_line_exit_3_with_nothing_sent()
             vec!["*.127.0.20.1"],
             &["wildcard cannot cover an IP address"],
         ),
-        (vec!["10.0.0.1"], &["10.0.0.1", "private", "will not contact"]),
+        (
+            vec!["10.0.0.1"],
+            &["10.0.0.1", "private", "will not contact"],
+        ),
         (vec!["127.0.20.1:80"], &["port"]),
     ];
     for (args, says) in cases {
@@ -164,7 +168,11 @@ fn dns01_a_wildcard_or_a_reserved_address_is_one_line_exit_3_with_nothing_sent()
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("loopback"), "{stderr}");
     assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
-    assert!(lab.origins.requests().is_empty(), "{:?}", lab.origins.requests());
+    assert!(
+        lab.origins.requests().is_empty(),
+        "{:?}",
+        lab.origins.requests()
+    );
 }
 
 #[test]
@@ -252,7 +260,11 @@ fn save_replay_jsonl_nagios_and_prometheus_carry_the_address() {
         .unwrap();
     assert_eq!(replayed.status.code(), Some(0));
     assert_eq!(json(&replayed), live, "replay must reproduce the report");
-    assert_eq!(lab.origins.requests().len(), requests, "replay sent traffic");
+    assert_eq!(
+        lab.origins.requests().len(),
+        requests,
+        "replay sent traffic"
+    );
 
     let out = known_token(&lab, &["--format", "jsonl", ORIGIN_DEFAULT]);
     assert_eq!(out.status.code(), Some(0));

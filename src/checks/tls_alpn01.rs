@@ -80,7 +80,11 @@ async fn run(
         .collect();
     // Through socks5h (or when the perspective has no address of its own) the proxy resolves.
     let targets: Vec<Option<IpAddr>> = if let Want::Ip(ip) = want {
-        usable.iter().filter(|a| **a == ip).map(|a| Some(*a)).collect()
+        usable
+            .iter()
+            .filter(|a| **a == ip)
+            .map(|a| Some(*a))
+            .collect()
     } else if !v.pins_addresses() {
         vec![None]
     } else {
@@ -464,7 +468,11 @@ mod tests {
         let ka = "tok.thumb";
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let want = Want::Ip(ip);
-        let good = examine(want, Some(&cert(&["192.0.2.7"], Some((true, octets(ka))))), Some(ka));
+        let good = examine(
+            want,
+            Some(&cert(&["192.0.2.7"], Some((true, octets(ka))))),
+            Some(ka),
+        );
         assert_eq!(good.verdict, TlsCertVerdict::Valid, "{}", good.why);
         assert_eq!(good.san, vec!["192.0.2.7".to_string()]);
         for (what, sans) in [
@@ -479,7 +487,10 @@ mod tests {
         // A DNS name's certificate must not carry an iPAddress SAN.
         let e = examine(
             Want::Name("www.example.test"),
-            Some(&cert(&["www.example.test", "192.0.2.7"], Some((true, octets(ka))))),
+            Some(&cert(
+                &["www.example.test", "192.0.2.7"],
+                Some((true, octets(ka))),
+            )),
             Some(ka),
         );
         assert_eq!(e.verdict, TlsCertVerdict::WrongSan, "{}", e.why);

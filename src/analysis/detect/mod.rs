@@ -214,8 +214,8 @@ use fingerprints::{cdn_advice, fingerprints};
 use http::{http_failures, per_address, unexplained as unexplained_http};
 use tls::tls_alpn;
 use txt_doubled::txt_doubled;
-use validity::{caa_not_applicable, name_validity};
 pub use validity::refusal;
+use validity::{caa_not_applicable, name_validity};
 
 #[cfg(test)]
 mod tests;
