@@ -287,6 +287,13 @@ fn save_replay_jsonl_nagios_and_prometheus_carry_the_address() {
         "{text}"
     );
 
+    for format in ["html", "markdown"] {
+        let out = known_token(&lab, &["--format", format, ORIGIN_DEFAULT]);
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(ORIGIN_DEFAULT), "{format}: {text}");
+    }
+
     let out = known_token(&lab, &["--format", "prometheus", ORIGIN_DEFAULT]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();

@@ -529,3 +529,30 @@ fn one_shot_prometheus_has_perspective_up_and_run_level_findings() {
         1.0
     );
 }
+
+#[test]
+fn probe_of_an_ip_address_target_checks_the_address_without_dns() {
+    // RFC 8738: an address is a target like a name; nothing is looked up for it.
+    let lab = lab(plain_zone(), |_| Site::new());
+    let ex = start(&lab, &[]);
+    let (code, body) = get(ex.addr, "/probe?target=127.0.20.1");
+    assert_eq!(code, 200, "{body}");
+    let s = validate(&body);
+    assert_eq!(value(&s, "mpic_check_probe_success"), 1.0, "{body}");
+    assert_eq!(
+        value(
+            &s,
+            r#"mpic_check_outcome{identifier="127.0.20.1",outcome="pass"}"#
+        ),
+        1.0
+    );
+    assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
+    assert!(
+        lab.origins
+            .requests()
+            .iter()
+            .all(|r| r.host.as_deref() == Some("127.0.20.1")),
+        "{:?}",
+        lab.origins.requests()
+    );
+}
