@@ -221,6 +221,9 @@ pub fn plan_gate(
         &Overrides::default(),
     );
     let net = NetSettings::from_env().map_err(UsageError)?;
+    for t in &identifiers {
+        refuse_reserved_ip(&t.id, &net)?;
+    }
     Ok(Plan {
         identifiers,
         config_problems: Vec::new(),

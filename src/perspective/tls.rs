@@ -258,11 +258,13 @@ async fn connect(
             };
             let proxy = (ep.host.as_str(), ep.port);
             // socks5h: the proxy resolves the name where it stands, as its region's CA would.
-            let target: tokio_socks::TargetAddr<'_> = match (kind, addr) {
-                (ProxyKind::Socks5h, _) | (_, None) => {
-                    tokio_socks::TargetAddr::Domain(host.trim_end_matches('.').into(), port)
+            let literal = host.parse::<IpAddr>().ok();
+            let target: tokio_socks::TargetAddr<'_> = match (kind, addr, literal) {
+                // An IP identifier (RFC 8738) has nothing to resolve: its address goes as is.
+                (_, _, Some(ip)) | (ProxyKind::Socks5, Some(ip), None) => {
+                    tokio_socks::TargetAddr::Ip(SocketAddr::new(ip, port))
                 }
-                (_, Some(ip)) => tokio_socks::TargetAddr::Ip(SocketAddr::new(ip, port)),
+                _ => tokio_socks::TargetAddr::Domain(host.trim_end_matches('.').into(), port),
             };
             let r = match &ep.auth {
                 Some((u, p)) => {
