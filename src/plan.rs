@@ -76,14 +76,19 @@ impl Plan {
 pub const NAGIOS_DEADLINE: Duration = Duration::from_secs(50);
 
 /// Adds the names of certificates read from a client's configuration, each with its own
-/// method, CA, account and webroot. A name given on the command line keeps its flags.
+/// method, CA, account and webroot. A name given on the command line keeps its flags. Returns
+/// the configuration problems found on the way: an IP address renewed with dns-01, which no CA
+/// offers for an address (RFC 8738 §7), or one in a reserved range (which `net` will not
+/// contact) is not checked and is reported instead, so one odd SAN does not stop the others.
 fn add_managed(
     targets: &mut Vec<Target>,
     certs: Vec<crate::acme_clients::ManagedCert>,
     client: &str,
     ca: &str,
     cli: &Overrides,
-) {
+    net: &NetSettings,
+) -> Vec<String> {
+    let mut problems = Vec::new();
     let now = chrono::Utc::now();
     for cert in certs {
         let (cert_ca, ca_note, unknown_ca) = cert_ca(&cert, ca, cli);
@@ -102,6 +107,18 @@ fn add_managed(
         };
         for id in &cert.names {
             if targets.iter().any(|t| t.id == *id) {
+                continue;
+            }
+            if id.is_ip() && cert.method == Method::Dns01 {
+                problems.push(format!(
+                    "{}: {}",
+                    cert.source.display(),
+                    ip_dns01_message(&id.name)
+                ));
+                continue;
+            }
+            if let Err(UsageError(why)) = refuse_reserved_ip(id, net) {
+                problems.push(format!("{}: {why}", cert.source.display()));
                 continue;
             }
             let webroot = cli.webroot.clone().or_else(|| {
@@ -130,6 +147,7 @@ fn add_managed(
             });
         }
     }
+    problems
 }
 
 /// The CAA issuer domain one certificate's renewal will be judged against, the one line that says
@@ -212,21 +230,19 @@ pub fn plan_gate(
         None,
     )
     .map_err(UsageError)?;
+    let net = NetSettings::from_env().map_err(UsageError)?;
     let mut identifiers = Vec::new();
-    add_managed(
+    let config_problems = add_managed(
         &mut identifiers,
         certs,
         "certbot",
         &ca,
         &Overrides::default(),
+        &net,
     );
-    let net = NetSettings::from_env().map_err(UsageError)?;
-    for t in &identifiers {
-        refuse_reserved_ip(&t.id, &net)?;
-    }
     Ok(Plan {
         identifiers,
-        config_problems: Vec::new(),
+        config_problems,
         net,
         config,
         timeout,
@@ -405,13 +421,25 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             certificate: None,
         })
         .collect();
+    let net = NetSettings::from_env().map_err(UsageError)?;
+    // Command-line addresses are refused outright; a client configuration's are reported below.
+    for t in &targets {
+        refuse_reserved_ip(&t.id, &net)?;
+    }
     let mut config_problems = Vec::new();
     if let Some(dir) = &cli.certbot {
         let dir = dir.clone().unwrap_or_else(|| "/etc/letsencrypt".into());
         let (certs, errors) = crate::acme_clients::certbot::read_dir(&dir);
-        add_managed(&mut targets, certs, "certbot", &ca, &Overrides::of(cli));
+        config_problems.extend(add_managed(
+            &mut targets,
+            certs,
+            "certbot",
+            &ca,
+            &Overrides::of(cli),
+            &net,
+        ));
         config_problems.extend(errors.iter().map(ToString::to_string));
-        if targets.is_empty() && errors.is_empty() {
+        if targets.is_empty() && config_problems.is_empty() {
             return Err(UsageError(format!(
                 "--certbot {}: no renewal/*.conf found",
                 dir.display()
@@ -425,7 +453,14 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         let dir = dir
             .ok_or_else(|| UsageError("--acme-sh: give the directory (HOME is not set)".into()))?;
         let (certs, errors) = crate::acme_clients::acme_sh::read_dir(&dir);
-        add_managed(&mut targets, certs, "acme.sh", &ca, &Overrides::of(cli));
+        config_problems.extend(add_managed(
+            &mut targets,
+            certs,
+            "acme.sh",
+            &ca,
+            &Overrides::of(cli),
+            &net,
+        ));
         config_problems.extend(errors.iter().map(ToString::to_string));
     }
     if targets.is_empty() {
@@ -437,10 +472,6 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
                 rest.len()
             ),
         }));
-    }
-    let net = NetSettings::from_env().map_err(UsageError)?;
-    for t in &targets {
-        refuse_reserved_ip(&t.id, &net)?;
     }
     Ok(Plan {
         identifiers: targets,

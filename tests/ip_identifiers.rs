@@ -304,3 +304,98 @@ fn save_replay_jsonl_nagios_and_prometheus_carry_the_address() {
         "{text}"
     );
 }
+
+/// A certbot directory with one lineage for `sans` renewed by `authenticator`.
+fn certbot_dir(sans: &[&str], authenticator: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let live = root.path().join("live/mixed/cert.pem");
+    crate::integrations::certificate(&live, sans, 60);
+    let renewal = root.path().join("renewal");
+    std::fs::create_dir_all(&renewal).unwrap();
+    std::fs::write(
+        renewal.join("mixed.conf"),
+        format!(
+            "version = 5.0.0\ncert = {}\n[renewalparams]\nauthenticator = {authenticator}\n",
+            live.display()
+        ),
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn a_certbot_ip_san_is_checked_and_one_renewed_with_dns01_is_reported() {
+    let lab = lab(plain_zone(), |_| Site::new());
+    // http-01 (standalone): the address SAN is an identifier of its own, checked without DNS.
+    let dir = certbot_dir(&["www.example.test", ORIGIN_DEFAULT], "standalone");
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--certbot"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    crate::json_contract::every_failure_has_a_finding(&doc);
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    let ids: Vec<&str> = doc["identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["www.example.test", ORIGIN_DEFAULT], "{doc:#}");
+    let ip = &doc["identifiers"][1];
+    assert!(
+        ip["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["check"] == "http-01"),
+        "{ip:#}"
+    );
+
+    // A DNS plugin cannot renew an address (RFC 8738 §7): the name is still checked, the address
+    // is reported with the reason, and the run cannot call itself ready.
+    let dir = certbot_dir(&["www.example.test", ORIGIN_DEFAULT], "dns-cloudflare");
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--certbot"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(3), "{doc:#}");
+    let f = finding(&doc, "client-config-unreadable");
+    assert!(
+        f["evidence"].to_string().contains("RFC 8738")
+            && f["evidence"].to_string().contains(ORIGIN_DEFAULT),
+        "{f}"
+    );
+    assert_eq!(doc["identifiers"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["identifiers"][0]["name"], "www.example.test");
+
+    // A reserved address in a SAN (a private CA's certificate) is never contacted: reported,
+    // and the other names are still checked.
+    let requests = lab.origins.requests().len();
+    let dir = certbot_dir(&["www.example.test", "10.0.0.1"], "standalone");
+    let out = lab
+        .cmd()
+        .args(["--format", "json", "--certbot"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(3), "{doc:#}");
+    let f = finding(&doc, "client-config-unreadable");
+    assert!(
+        f["evidence"].to_string().contains("10.0.0.1")
+            && f["evidence"].to_string().contains("will not contact"),
+        "{f}"
+    );
+    assert_eq!(doc["identifiers"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert!(
+        lab.origins.requests()[requests..]
+            .iter()
+            .all(|r| r.host.as_deref() != Some("10.0.0.1")),
+    );
+}
