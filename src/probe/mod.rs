@@ -225,8 +225,13 @@ impl ProbeSet {
                 },
                 async {
                     if http {
-                        g.http01(&id.name, &plan.http.token, plan.http.expect_body.as_deref())
-                            .await
+                        // An IPv6 identifier goes into the URL in brackets.
+                        g.http01(
+                            &id.url_host(),
+                            &plan.http.token,
+                            plan.http.expect_body.as_deref(),
+                        )
+                        .await
                     } else {
                         Vec::new()
                     }
