@@ -399,3 +399,49 @@ fn a_certbot_ip_san_is_checked_and_one_renewed_with_dns01_is_reported() {
             .all(|r| r.host.as_deref() != Some("10.0.0.1")),
     );
 }
+
+#[test]
+fn an_ip_identifier_follows_redirects_to_names_and_refuses_reserved_addresses() {
+    use crate::support::http::Resp;
+    let challenge = format!("/.well-known/acme-challenge/{TOKEN}");
+    // A redirect from the address to a name (Boulder follows redirects to names or addresses).
+    let named = lab(plain_zone(), |_| {
+        Site::new()
+            .response(
+                &challenge,
+                Resp::redirect(302, &format!("http://www.example.test/moved/{TOKEN}")),
+            )
+            .file(&format!("/moved/{TOKEN}"), KEYAUTH)
+    });
+    let out = known_token(&named, &["--format", "json", ORIGIN_DEFAULT]);
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    let requests = named.origins.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == challenge && r.host.as_deref() == Some(ORIGIN_DEFAULT)),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r.path == format!("/moved/{TOKEN}")
+            && r.host.as_deref() == Some("www.example.test")),
+        "{requests:?}"
+    );
+
+    // A redirect from the address to a reserved one is refused before it is followed.
+    let reserved = lab(plain_zone(), |_| {
+        Site::new().response(
+            &challenge,
+            Resp::redirect(302, &format!("http://10.0.0.1/moved/{TOKEN}")),
+        )
+    });
+    let out = known_token(&reserved, &["--format", "json", ORIGIN_DEFAULT]);
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(2), "{doc:#}");
+    assert!(
+        codes(&doc).contains(&"redirect-disallowed".to_string())
+            || codes(&doc).contains(&"reserved-address".to_string()),
+        "{doc:#}"
+    );
+}
