@@ -69,6 +69,22 @@ fn an_ip_serving_the_key_authorization_is_ready_with_no_dns_and_the_address_as_h
         assert_eq!(obs(&doc, p, "http-01")["ok"], true, "{p}");
     }
     assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
+    // Coverage lists only what can happen to an address: nothing about its DNS or CAA.
+    let modes: Vec<&str> = doc["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["failure_mode"].as_str().unwrap())
+        .collect();
+    assert!(modes.contains(&"http-geoblocked"), "{modes:?}");
+    for dns in [
+        "geodns-divergence",
+        "dns-refused-by-region",
+        "caa-forbids",
+        "ns-unreachable",
+    ] {
+        assert!(!modes.contains(&dns), "{modes:?}");
+    }
     let f = finding(&doc, "caa-not-applicable");
     assert_eq!(f["severity"], "info");
     assert!(f["evidence"].to_string().contains("RFC 8738"), "{f}");
