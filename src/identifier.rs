@@ -1,4 +1,5 @@
-//! DNS identifiers of an ACME order: parsing, normalisation and validation.
+//! Identifiers of an ACME order — DNS names and IP addresses — parsing, normalisation and
+//! validation.
 //!
 //! Users type names the way they see them in a browser: with upper case,
 //! a trailing dot, Unicode, sometimes a whole URL. An ACME order however
@@ -14,6 +15,13 @@
 //! rather than being silently "fixed": guessing which part of
 //! `https://example.com:8443/x` was meant would hide typos in a tool whose
 //! whole job is to predict what the CA will accept.
+//!
+//! An IP address is an identifier too (RFC 8738): `192.0.2.1`, `2001:db8::1` or the bracketed
+//! `[2001:db8::1]` people copy from URLs. It is kept in the one textual form RFC 8738 §3 asks for
+//! (RFC 1123 dotted quad, RFC 5952 canonical IPv6 — what Boulder's `policy/pa.go` `ValidIP`
+//! insists on), so the JSON `name` stays a plain string and [`Identifier::is_ip`] tells the kinds
+//! apart. A port, a zone id, an address range or a wildcard over an address is refused: none of
+//! them can be an identifier.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -23,12 +31,13 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 const MAX_LABEL_OCTETS: usize = 63;
 const MAX_NAME_OCTETS: usize = 253;
 
-/// A normalised DNS identifier, ready to be put in an ACME order.
+/// A normalised identifier (a DNS name or an IP address), ready to be put in an ACME order.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub struct Identifier {
-    /// Normalised ASCII form: lower case, A-labels, no trailing dot, with "*." prefix for wildcards.
+    /// Normalised ASCII form: lower case, A-labels, no trailing dot, with "*." prefix for
+    /// wildcards; for an IP address its canonical text (RFC 1123 / RFC 5952), no brackets.
     pub name: String,
 }
 
@@ -54,6 +63,46 @@ impl Identifier {
             .map_err(fail)
     }
 
+    /// The address, when this is an IP-address identifier (RFC 8738).
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.name.parse().ok()
+    }
+
+    /// Whether this is an IP-address identifier (RFC 8738) rather than a DNS name.
+    pub fn is_ip(&self) -> bool {
+        self.ip().is_some()
+    }
+
+    /// The host as it stands in a URL or a Host header: an IPv6 address in brackets
+    /// (RFC 8738 §3 and Boulder's `va/http.go` `processHTTPValidation` bracket it), anything
+    /// else as is.
+    pub fn url_host(&self) -> String {
+        match self.ip() {
+            Some(IpAddr::V6(_)) => format!("[{}]", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// The reverse-DNS name of an IP identifier (`1.2.0.192.in-addr.arpa`, the nibble form under
+    /// `ip6.arpa`): what tls-alpn-01 sends as SNI for an address (RFC 8738 §6; Boulder's
+    /// `va/tlsalpn.go` `getChallengeCert` uses `dns.ReverseAddr`). `None` for a DNS name.
+    pub fn reverse_name(&self) -> Option<String> {
+        Some(match self.ip()? {
+            IpAddr::V4(v4) => {
+                let o = v4.octets();
+                format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+            }
+            IpAddr::V6(v6) => {
+                let mut out = String::with_capacity(72);
+                for b in v6.octets().iter().rev() {
+                    out.push_str(&format!("{:x}.{:x}.", b & 0xf, b >> 4));
+                }
+                out.push_str("ip6.arpa");
+                out
+            }
+        })
+    }
+
     /// Whether this is a wildcard (`*.example.com`) identifier.
     pub fn is_wildcard(&self) -> bool {
         self.name.starts_with("*.")
@@ -74,6 +123,9 @@ impl Identifier {
 
     /// Unicode form for display (to_unicode of the A-labels); equals `name` for pure ASCII.
     pub fn unicode(&self) -> String {
+        if self.is_ip() {
+            return self.name.clone();
+        }
         // The "*" label is not a valid IDNA label, so only the base is converted.
         let (base, result) =
             Uts46::new().to_unicode(self.base().as_bytes(), AsciiDenyList::STD3, Hyphens::Check);
@@ -121,6 +173,13 @@ fn normalise(input: &str) -> Result<String, String> {
             c => c,
         })
         .collect();
+
+    // An address is its own identifier (RFC 8738); a URL that holds one is still a URL.
+    if !text.contains("://")
+        && let Some(ip) = ip_identifier(&text)?
+    {
+        return Ok(ip.to_string());
+    }
 
     check_not_url(&text)?;
 
@@ -232,13 +291,7 @@ fn check_not_url(text: &str) -> Result<(), String> {
     let host = &text[..host_end];
 
     if is_ip_literal(host) {
-        // RFC 8738: a CA validates an IP identifier with http-01 or tls-alpn-01 only (never dns-01,
-        // and CAA does not apply); this tool predicts DNS-name orders.
-        return Err(
-            "is an IP address: this tool checks DNS names (an IP-address certificate, RFC 8738, \
-                    is validated only with http-01 or tls-alpn-01, never dns-01)"
-                .to_owned(),
-        );
+        return Err("a URL is not an identifier: give the IP address alone".to_owned());
     }
 
     if let Some(at) = host.rfind('@') {
@@ -270,6 +323,69 @@ fn check_not_url(text: &str) -> Result<(), String> {
     Err(format!(
         "contains {kind} ({:?}): give the host name only",
         &tail[..end]
+    ))
+}
+
+/// The address, when `text` is an IP-address identifier; `Ok(None)` when it is not IP-shaped (a
+/// DNS name, checked by the caller); an error for IP-shaped text that cannot be an identifier.
+fn ip_identifier(text: &str) -> Result<Option<IpAddr>, String> {
+    let (wildcard, rest) = match text.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(host_end);
+    if !is_ip_literal(host) {
+        return Ok(None);
+    }
+    if wildcard {
+        // RFC 8738 §3: an IP identifier names exactly one address; wildcards are DNS-only.
+        return Err(
+            "a wildcard cannot cover an IP address: an IP-address identifier (RFC 8738) names one address"
+                .to_owned(),
+        );
+    }
+    if let Some(bits) = tail.strip_prefix('/')
+        && !bits.is_empty()
+        && bits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(format!(
+            "{text:?} is an address range: a certificate names one IP address, as in {host}"
+        ));
+    }
+    if !tail.is_empty() {
+        return Err(format!(
+            "contains {tail:?} after the address: give the IP address alone"
+        ));
+    }
+    if host.contains('%') {
+        return Err(
+            "has a zone id (\"%…\"): a zone is local to one machine and cannot be in a certificate"
+                .to_owned(),
+        );
+    }
+    let bare = host.strip_suffix('.').unwrap_or(host);
+    if let Ok(ip) = bare.parse::<Ipv4Addr>() {
+        return Ok(Some(IpAddr::V4(ip)));
+    }
+    if let Ok(ip) = host.parse::<Ipv6Addr>() {
+        return Ok(Some(IpAddr::V6(ip)));
+    }
+    if let Some(ip) = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<Ipv6Addr>().ok())
+    {
+        return Ok(Some(IpAddr::V6(ip)));
+    }
+    if let Ok(sa) = host.parse::<SocketAddr>() {
+        return Err(format!(
+            "contains a port (\":{}\"): certificates name addresses, not ports",
+            sa.port()
+        ));
+    }
+    Err(format!(
+        "{host:?} is not an IP address in a form a certificate can hold"
     ))
 }
 
@@ -631,23 +747,57 @@ mod tests {
     }
 
     #[test]
-    fn ip_addresses_are_rejected() {
-        for ip in [
-            "192.0.2.1",
-            "192.0.2.1.",
-            "192.0.2.1:443",
-            "192.0.2.0/24",
-            "[::1]",
-            "::1",
-            "2001:db8::1",
-            "[2001:db8::1]",
-            "[2001:db8::1]:443",
-            "fe80::1%eth0",
-            "[fe80::1%25eth0]",
-            "::ffff:192.0.2.1",
+    fn ip_addresses_are_identifiers_in_canonical_form() {
+        for (input, name) in [
+            ("192.0.2.1", "192.0.2.1"),
+            ("192.0.2.1.", "192.0.2.1"),
+            (" 192.0.2.1 ", "192.0.2.1"),
+            ("::1", "::1"),
+            ("[::1]", "::1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+            ("2001:0db8::0001", "2001:db8::1"),
+            ("::ffff:192.0.2.1", "::ffff:192.0.2.1"),
         ] {
-            rejected(ip, "IP address");
+            let id = ok(input);
+            assert_eq!(id.name, name, "{input:?}");
+            assert!(id.is_ip() && !id.is_wildcard(), "{input:?}");
+            assert_eq!(id.base(), name);
+            assert_eq!(id.unicode(), name);
+            assert_eq!(ok(name), id, "canonical {name:?} re-parses to itself");
         }
+        assert!(!ok("example.com").is_ip());
+        assert_eq!(ok("192.0.2.1").url_host(), "192.0.2.1");
+        assert_eq!(ok("[2001:db8::1]").url_host(), "[2001:db8::1]");
+    }
+
+    #[test]
+    fn reverse_names_for_tls_alpn_sni() {
+        assert_eq!(
+            ok("192.0.2.1").reverse_name().as_deref(),
+            Some("1.2.0.192.in-addr.arpa")
+        );
+        assert_eq!(
+            ok("2001:db8::567:89ab").reverse_name().as_deref(),
+            Some("b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")
+        );
+        assert_eq!(ok("example.com").reverse_name(), None);
+    }
+
+    #[test]
+    fn ip_shaped_input_that_is_no_identifier() {
+        rejected("192.0.2.1:443", "port");
+        rejected("[2001:db8::1]:443", "port");
+        rejected("192.0.2.0/24", "address range");
+        rejected("2001:db8::/32", "address range");
+        rejected("192.0.2.1/x", "after the address");
+        rejected("fe80::1%eth0", "zone id");
+        rejected("[fe80::1%25eth0]", "zone id");
+        rejected("*.192.0.2.1", "wildcard cannot cover an IP address");
+        rejected("*.[2001:db8::1]", "wildcard cannot cover an IP address");
+        rejected("http://192.0.2.1/", "URL");
+        rejected("[192.0.2.1]", "\"[\"");
     }
 
     #[test]

@@ -76,14 +76,19 @@ impl Plan {
 pub const NAGIOS_DEADLINE: Duration = Duration::from_secs(50);
 
 /// Adds the names of certificates read from a client's configuration, each with its own
-/// method, CA, account and webroot. A name given on the command line keeps its flags.
+/// method, CA, account and webroot. A name given on the command line keeps its flags. Returns
+/// the configuration problems found on the way: an IP address renewed with dns-01, which no CA
+/// offers for an address (RFC 8738 §7), or one in a reserved range (which `net` will not
+/// contact) is not checked and is reported instead, so one odd SAN does not stop the others.
 fn add_managed(
     targets: &mut Vec<Target>,
     certs: Vec<crate::acme_clients::ManagedCert>,
     client: &str,
     ca: &str,
     cli: &Overrides,
-) {
+    net: &NetSettings,
+) -> Vec<String> {
+    let mut problems = Vec::new();
     let now = chrono::Utc::now();
     for cert in certs {
         let (cert_ca, ca_note, unknown_ca) = cert_ca(&cert, ca, cli);
@@ -102,6 +107,18 @@ fn add_managed(
         };
         for id in &cert.names {
             if targets.iter().any(|t| t.id == *id) {
+                continue;
+            }
+            if id.is_ip() && cert.method == Method::Dns01 {
+                problems.push(format!(
+                    "{}: {}",
+                    cert.source.display(),
+                    ip_dns01_message(&id.name)
+                ));
+                continue;
+            }
+            if let Err(UsageError(why)) = refuse_reserved_ip(id, net) {
+                problems.push(format!("{}: {why}", cert.source.display()));
                 continue;
             }
             let webroot = cli.webroot.clone().or_else(|| {
@@ -130,6 +147,7 @@ fn add_managed(
             });
         }
     }
+    problems
 }
 
 /// The CAA issuer domain one certificate's renewal will be judged against, the one line that says
@@ -212,18 +230,19 @@ pub fn plan_gate(
         None,
     )
     .map_err(UsageError)?;
+    let net = NetSettings::from_env().map_err(UsageError)?;
     let mut identifiers = Vec::new();
-    add_managed(
+    let config_problems = add_managed(
         &mut identifiers,
         certs,
         "certbot",
         &ca,
         &Overrides::default(),
+        &net,
     );
-    let net = NetSettings::from_env().map_err(UsageError)?;
     Ok(Plan {
         identifiers,
-        config_problems: Vec::new(),
+        config_problems,
         net,
         config,
         timeout,
@@ -308,6 +327,20 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             )),
             None => UsageError(e.to_string()),
         })?;
+        if id.is_ip() {
+            let named = match whence {
+                Some(w) => format!("{w}: {}", id.name),
+                None => id.name.clone(),
+            };
+            if cli.cert_type == crate::cli::CertType::Smime {
+                return Err(UsageError(format!(
+                    "{named}: an S/MIME certificate names an email domain, not an IP address"
+                )));
+            }
+            if *method == MethodArg::Dns01 {
+                return Err(UsageError(ip_dns01_message(&named)));
+            }
+        }
         let methods = match method {
             // S/MIME: the email domain is validated through DNS; HTTP-01 does not apply.
             _ if cli.cert_type == crate::cli::CertType::Smime => vec![Method::Dns01],
@@ -394,13 +427,25 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             certificate: None,
         })
         .collect();
+    let net = NetSettings::from_env().map_err(UsageError)?;
+    // Command-line addresses are refused outright; a client configuration's are reported below.
+    for t in &targets {
+        refuse_reserved_ip(&t.id, &net)?;
+    }
     let mut config_problems = Vec::new();
     if let Some(dir) = &cli.certbot {
         let dir = dir.clone().unwrap_or_else(|| "/etc/letsencrypt".into());
         let (certs, errors) = crate::acme_clients::certbot::read_dir(&dir);
-        add_managed(&mut targets, certs, "certbot", &ca, &Overrides::of(cli));
+        config_problems.extend(add_managed(
+            &mut targets,
+            certs,
+            "certbot",
+            &ca,
+            &Overrides::of(cli),
+            &net,
+        ));
         config_problems.extend(errors.iter().map(ToString::to_string));
-        if targets.is_empty() && errors.is_empty() {
+        if targets.is_empty() && config_problems.is_empty() {
             return Err(UsageError(format!(
                 "--certbot {}: no renewal/*.conf found",
                 dir.display()
@@ -414,7 +459,14 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
         let dir = dir
             .ok_or_else(|| UsageError("--acme-sh: give the directory (HOME is not set)".into()))?;
         let (certs, errors) = crate::acme_clients::acme_sh::read_dir(&dir);
-        add_managed(&mut targets, certs, "acme.sh", &ca, &Overrides::of(cli));
+        config_problems.extend(add_managed(
+            &mut targets,
+            certs,
+            "acme.sh",
+            &ca,
+            &Overrides::of(cli),
+            &net,
+        ));
         config_problems.extend(errors.iter().map(ToString::to_string));
     }
     if targets.is_empty() {
@@ -427,7 +479,6 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             ),
         }));
     }
-    let net = NetSettings::from_env().map_err(UsageError)?;
     Ok(Plan {
         identifiers: targets,
         config_problems,
@@ -449,6 +500,32 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             .deadline
             .or((cli.format == crate::cli::Format::Nagios).then_some(NAGIOS_DEADLINE)),
     })
+}
+
+/// The one line for dns-01 asked of an IP address. RFC 8738 §7: dns-01 cannot validate an IP
+/// address (there is no name to put `_acme-challenge` under); Boulder's `policy/pa.go`
+/// `ChallengeTypesFor` offers an IP identifier http-01 and tls-alpn-01 only. Like a wildcard with
+/// tls-alpn-01 this is refused up front (exit 3): no CA would offer the challenge, so there is
+/// nothing to measure.
+fn ip_dns01_message(named: &str) -> String {
+    format!(
+        "{named}: dns-01 cannot validate an IP address (RFC 8738 §7); use http-01 or tls-alpn-01"
+    )
+}
+
+/// An IP identifier in a special-purpose range (loopback, private, link-local, documentation…)
+/// is refused before any packet: no CA issues for it (Boulder's `policy/pa.go` `ValidIP` refuses
+/// IANA-reserved addresses), and fetching from it would make this tool, often run as root beside
+/// internal services, contact the LAN or the machine itself on a user's say-so. The ranges a lab
+/// allows (`MPIC_CHECK_ALLOW_RANGES`) are the exception, as for a name's addresses.
+fn refuse_reserved_ip(id: &Identifier, net: &NetSettings) -> Result<(), UsageError> {
+    match id.ip().and_then(|ip| net.addresses.refusal(ip)) {
+        Some(r) => Err(UsageError(format!(
+            "{}: no CA issues for this IP address and mpic-check will not contact it: {r}",
+            id.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `--globalping` / `--globalping-locations`: the config file's perspectives stay, and the
@@ -500,7 +577,8 @@ pub fn globalping_notice(plan: &Plan) -> Option<String> {
                 .identifiers
                 .iter()
                 .map(|t| flag::NameCost {
-                    address: !t.id.is_wildcard(),
+                    // An IP identifier is not looked up (RFC 8738): no address measurement.
+                    address: !t.id.is_wildcard() && !t.id.is_ip(),
                     http01: t.methods.contains(&Method::Http01) && !t.id.is_wildcard(),
                     dns01: t.methods.contains(&Method::Dns01),
                 })
@@ -584,8 +662,8 @@ pub fn replay_policy(cli: &Cli) -> Result<Policy, UsageError> {
 
 /// The plan of one exporter probe (`mpic-check serve`): one target checked with a module's
 /// settings. `config` is the module's view of the file ([`Config::for_module`]); the target
-/// passes the same identifier rules as a name on the command line, so a URL, an IP literal or
-/// an over-long label is refused before any packet is sent.
+/// passes the same identifier rules as a name on the command line, so a URL, a reserved IP
+/// address or an over-long label is refused before any packet is sent.
 pub fn for_probe(
     config: Config,
     module: &crate::config::Module,
@@ -593,6 +671,10 @@ pub fn for_probe(
     net: NetSettings,
 ) -> Result<Plan, UsageError> {
     let id = Identifier::parse(target).map_err(|e| UsageError(e.to_string()))?;
+    refuse_reserved_ip(&id, &net)?;
+    if id.is_ip() && module.method == Some(Method::Dns01) {
+        return Err(UsageError(ip_dns01_message(&id.name)));
+    }
     let methods = match module.method {
         Some(m @ (Method::Http01 | Method::TlsAlpn01)) if id.is_wildcard() => {
             return Err(UsageError(format!(

@@ -415,7 +415,8 @@ fn bad_input_is_one_line_and_exit_3() {
     for bad in [
         "https://www.example.test/",
         "www.example.test:443",
-        "192.0.2.1",
+        // An address is an identifier (RFC 8738), with a port it is not.
+        "192.0.2.1:443",
         "a..b",
         "foo.*.example.test",
     ] {

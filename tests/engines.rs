@@ -829,3 +829,43 @@ fn globalping_locations_need_a_known_region() {
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     assert!(lab.gp.requests().is_empty());
 }
+
+#[test]
+fn globalping_is_asked_to_fetch_an_ip_identifier_and_no_dns_measurement_is_made() {
+    // RFC 8738: the probes would fetch the address itself; nothing is resolved for it. The fake,
+    // like the real API, refuses a private target: that is the engine's limit (a perspective
+    // error), never a verdict about the address, and the local perspective still judges it.
+    let lab = gp_lab(|_| Site::new(), |s| s);
+    let r = lab.run(None, &["--format", "json", ORIGIN_DEFAULT]);
+    let doc: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}\nstderr: {}", r.stdout, r.stderr));
+    let posted: Vec<Value> = lab
+        .gp
+        .requests()
+        .iter()
+        .filter(|q| q.method == "POST")
+        .map(|q| q.json())
+        .collect();
+    assert!(!posted.is_empty(), "{doc:#}");
+    for m in &posted {
+        assert_eq!(m["type"], "http", "{m}");
+        assert_eq!(m["target"], ORIGIN_DEFAULT, "{m}");
+    }
+    assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
+    assert!(
+        doc["identifiers"][0]["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["check"] == "http-01"),
+        "{doc:#}"
+    );
+    assert!(
+        codes(&doc).contains(&"perspective-error".to_string()),
+        "{doc:#}"
+    );
+    assert!(
+        !codes(&doc).contains(&"http-unreachable".to_string()),
+        "{doc:#}"
+    );
+}

@@ -15,6 +15,7 @@ mod hostile;
 mod html;
 mod http;
 mod integrations;
+mod ip_identifiers;
 mod json_contract;
 mod letsdebug;
 mod monitor;

@@ -392,31 +392,6 @@ fn online_context_is_off_by_default_and_skipped_with_a_note_when_unreachable() {
 }
 
 #[test]
-fn an_ip_address_identifier_is_a_one_line_usage_error_naming_rfc_8738() {
-    // IP-address orders (RFC 8738) are validated with http-01 or tls-alpn-01 only; this tool
-    // predicts DNS-name orders, so an IP is refused up front like a wildcard with tls-alpn-01,
-    // whatever the method, and nothing is sent.
-    let lab = lab(plain_zone(), |_| Site::new());
-    for args in [
-        &["192.0.2.10"][..],
-        &["--method", "dns-01", "192.0.2.10"],
-        &["--method", "http-01", "2001:db8::1"],
-    ] {
-        lab.dns.clear_queries();
-        let out = lab.cmd().args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.contains("RFC 8738") && stderr.contains("never dns-01"),
-            "{stderr}"
-        );
-        assert!(out.stdout.is_empty());
-        assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
-    }
-}
-
-#[test]
 fn a_wildcard_txt_is_not_a_doubled_name() {
     // `*.example.test` answers every name below the apex that does not exist, the doubled name
     // included; the random name asked beside it answers the same, so this is no panel mistake.

@@ -357,7 +357,8 @@ fn bad_requests_get_400_with_one_line_and_send_nothing() {
     for (path, says) in [
         ("/probe", "missing target"),
         ("/probe?target=https://www.example.test/", "URL"),
-        ("/probe?target=127.0.0.1", "IP address"),
+        // An address a CA never issues for (RFC 8738 identifiers are checked, reserved ones not).
+        ("/probe?target=10.0.0.1", "will not contact"),
         ("/probe?target=www.example.test:8080", "port"),
         ("/probe?target=a..test", "empty label"),
         (
@@ -526,5 +527,32 @@ fn one_shot_prometheus_has_perspective_up_and_run_level_findings() {
             r#"mpic_check_perspective_up{perspective="home",role="primary"}"#
         ),
         1.0
+    );
+}
+
+#[test]
+fn probe_of_an_ip_address_target_checks_the_address_without_dns() {
+    // RFC 8738: an address is a target like a name; nothing is looked up for it.
+    let lab = lab(plain_zone(), |_| Site::new());
+    let ex = start(&lab, &[]);
+    let (code, body) = get(ex.addr, "/probe?target=127.0.20.1");
+    assert_eq!(code, 200, "{body}");
+    let s = validate(&body);
+    assert_eq!(value(&s, "mpic_check_probe_success"), 1.0, "{body}");
+    assert_eq!(
+        value(
+            &s,
+            r#"mpic_check_outcome{identifier="127.0.20.1",outcome="pass"}"#
+        ),
+        1.0
+    );
+    assert!(lab.dns.queries().is_empty(), "{:?}", lab.dns.queries());
+    assert!(
+        lab.origins
+            .requests()
+            .iter()
+            .all(|r| r.host.as_deref() == Some("127.0.20.1")),
+        "{:?}",
+        lab.origins.requests()
     );
 }

@@ -519,6 +519,29 @@ pub fn coverage(run: &Run) -> Vec<Coverage> {
             "a refused fetch is repeated with a browser User-Agent".into(),
         ),
     ];
+    // An IP-address identifier (RFC 8738) has no DNS side: its run cannot suffer the failure modes
+    // of a name's DNS or its several addresses, so a run of addresses only does not list them as
+    // untested (and gets no hint to add vantage points for DNS).
+    if !run.identifiers.is_empty()
+        && run
+            .identifiers
+            .iter()
+            .all(|i| i.name.parse::<std::net::IpAddr>().is_ok())
+    {
+        v.retain(|c| {
+            !matches!(
+                c.failure_mode,
+                FindingCode::GeodnsDivergence
+                    | FindingCode::DnsRefusedByRegion
+                    | FindingCode::NsInconsistent
+                    | FindingCode::NsUnreachable
+                    | FindingCode::TxtMissingOnNs
+                    | FindingCode::CaaForbids
+                    | FindingCode::CaaLookupFailed
+                    | FindingCode::DeadAddress
+            )
+        });
+    }
     let faults: Vec<&str> = remotes
         .iter()
         .filter(|p| faulty.contains(*p))

@@ -5,6 +5,9 @@
 //! 2,000 bytes, 11 followed as Boulder counts, no loops), status exactly 200 and a body under 128
 //! bytes, trailing Unicode white space trimmed, for a real token. Every address is also
 //! fetched on its own, because a dead extra A record fails validation only some of the time.
+//! An IP-address identifier (RFC 8738 §3) is fetched at `http://<ip>/…` (IPv6 in brackets) with
+//! the address as Host header and no lookup, as Boulder's `va/http.go` `processHTTPValidation`
+//! does; its redirects follow the same rules (to names or addresses).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -271,6 +274,16 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         let mut pins = Pins::default();
         let mut address = None;
         let pin_first = f.hops.is_empty() && first_pin.is_some();
+        // An address in the URL (an IP identifier, RFC 8738, or a redirect to one) is dialled as
+        // it stands, and the Host header carries it as a CA's Go client sends it: the address
+        // (IPv6 in brackets) without a port, whichever port a test moved 80 to.
+        let literal = host
+            .parse::<IpAddr>()
+            .ok()
+            .filter(|_| v.pins_addresses() || pin_first);
+        if let Some(ip) = literal {
+            address = Some(ip.to_string());
+        }
         if (v.pins_addresses() || pin_first) && host.parse::<IpAddr>().is_err() {
             let addrs = match (f.hops.is_empty(), first_pin) {
                 (true, Some(ip)) => vec![ip],
@@ -339,11 +352,17 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
             headers: Vec::new(),
             elapsed_ms: 0,
         };
+        // `host_str` keeps an IPv6 address's brackets, which a Host header needs (RFC 7230 §5.4).
+        let url_host = url.host_str().unwrap_or(&host).to_string();
         let host_with_port = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
+            Some(p) => format!("{url_host}:{p}"),
+            None => url_host,
         };
-        let pinned_ip = pins.map.first().and_then(|(_, a)| a.first().copied());
+        let pinned_ip = pins
+            .map
+            .first()
+            .and_then(|(_, a)| a.first().copied())
+            .or(literal);
         let request = h::Get {
             url: &url,
             req_url,

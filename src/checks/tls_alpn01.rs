@@ -6,8 +6,10 @@
 //! signature itself is not verified here); no extension twice; exactly one dNSName SAN equal to
 //! the name (case-insensitively) and no iPAddress SAN (`checkExpectedSAN`); the acmeIdentifier
 //! extension (OID 1.3.6.1.5.5.7.1.31) present, critical, and an OCTET STRING holding the SHA-256
-//! of the key authorization. IP-address identifiers (SNI = the reverse-DNS name, one iPAddress
-//! SAN) are not handled: mpic-check checks DNS names only. The verdict is typed
+//! of the key authorization. An IP-address identifier (RFC 8738 §6) is dialled at the address
+//! itself (no lookup) with its reverse-DNS name as SNI, and its certificate must hold exactly one
+//! iPAddress SAN equal to it and no dNSName (Boulder `va/tlsalpn.go`: `getChallengeCert` sends
+//! `dns.ReverseAddr`, `checkExpectedSAN` compares the iPAddress). The verdict is typed
 //! ([`TlsCertVerdict`]) so the analysis never reads the summary.
 
 use std::net::IpAddr;
@@ -18,10 +20,17 @@ use sha2::{Digest, Sha256};
 use super::blank;
 use crate::observation::{Check, Observation, Phase, Signature, TlsCertVerdict, TlsFacts};
 use crate::perspective::Vantage;
-use crate::perspective::tls::{ACME_TLS_1, handshake};
+use crate::perspective::tls::{ACME_TLS_1, handshake_with_sni};
 
 /// The acmeIdentifier extension (RFC 8737 §3, id-pe 31).
 const ACME_IDENTIFIER: &str = "1.3.6.1.5.5.7.1.31";
+
+/// What the challenge certificate must name: a DNS name, or an IP address (RFC 8738).
+#[derive(Debug, Clone, Copy)]
+enum Want<'a> {
+    Name(&'a str),
+    Ip(IpAddr),
+}
 
 /// Runs the TLS-ALPN-01 handshake for `name` from `v` to `addrs` (this perspective's answer) and
 /// judges the challenge certificate against `key_authorization` when one is known.
@@ -31,6 +40,35 @@ pub async fn check(
     addrs: &[IpAddr],
     key_authorization: Option<&str>,
 ) -> Observation {
+    run(v, Want::Name(name), addrs, key_authorization).await
+}
+
+/// TLS-ALPN-01 for the IP-address identifier `ip` (RFC 8738 §6): the handshake goes to the
+/// address whatever the perspective's proxy (there is nothing to resolve), with the reverse-DNS
+/// name as SNI, and the certificate must name the address in one iPAddress SAN.
+pub async fn check_ip(v: &Vantage, ip: IpAddr, key_authorization: Option<&str>) -> Observation {
+    run(v, Want::Ip(ip), &[ip], key_authorization).await
+}
+
+async fn run(
+    v: &Vantage,
+    want: Want<'_>,
+    addrs: &[IpAddr],
+    key_authorization: Option<&str>,
+) -> Observation {
+    let shown = match want {
+        Want::Name(n) => n.to_string(),
+        Want::Ip(ip) => ip.to_string(),
+    };
+    let name = shown.as_str();
+    let sni = match want {
+        Want::Name(n) => n.to_string(),
+        Want::Ip(ip) => crate::identifier::Identifier {
+            name: ip.to_string(),
+        }
+        .reverse_name()
+        .unwrap_or_default(),
+    };
     let start = Instant::now();
     let mut o = blank(&v.spec.name, Check::TlsAlpn01);
     let port = v.net().tls_port;
@@ -41,7 +79,13 @@ pub async fn check(
         .filter(|ip| policy.permits(*ip))
         .collect();
     // Through socks5h (or when the perspective has no address of its own) the proxy resolves.
-    let targets: Vec<Option<IpAddr>> = if !v.pins_addresses() {
+    let targets: Vec<Option<IpAddr>> = if let Want::Ip(ip) = want {
+        usable
+            .iter()
+            .filter(|a| **a == ip)
+            .map(|a| Some(*a))
+            .collect()
+    } else if !v.pins_addresses() {
         vec![None]
     } else {
         let v6 = usable.iter().find(|ip| ip.is_ipv6()).copied();
@@ -61,9 +105,9 @@ pub async fn check(
     }
     let mut last = None;
     for target in &targets {
-        match handshake(&v.spec.http, name, *target, port, v.timeout).await {
+        match handshake_with_sni(&v.spec.http, name, &sni, *target, port, v.timeout).await {
             Ok(h) => {
-                judge(&mut o, name, *target, port, &h, key_authorization);
+                judge(&mut o, want, *target, port, &h, key_authorization);
                 o.elapsed_ms = start.elapsed().as_millis() as u64;
                 return o;
             }
@@ -108,12 +152,16 @@ pub async fn check(
 
 fn judge(
     o: &mut Observation,
-    name: &str,
+    want: Want<'_>,
     target: Option<IpAddr>,
     port: u16,
     h: &crate::perspective::tls::Handshake,
     key_authorization: Option<&str>,
 ) {
+    let name = match want {
+        Want::Name(n) => n.to_string(),
+        Want::Ip(ip) => ip.to_string(),
+    };
     let at = target.map_or(format!("{name}:{port}"), |ip| {
         std::net::SocketAddr::new(ip, port).to_string()
     });
@@ -140,7 +188,7 @@ fn judge(
         o.tls = Some(facts);
         return;
     }
-    let examined = examine(name, h.leaf.as_deref(), key_authorization);
+    let examined = examine(want, h.leaf.as_deref(), key_authorization);
     facts.san = examined.san;
     facts.acme_identifier = examined.digest.clone();
     facts.certificate = Some(examined.verdict);
@@ -172,8 +220,8 @@ struct Examined {
     digest: Option<String>,
 }
 
-/// RFC 8737 §3 on one certificate (DER).
-fn examine(name: &str, leaf: Option<&[u8]>, key_authorization: Option<&str>) -> Examined {
+/// RFC 8737 §3 (and RFC 8738 §6 for an address) on one certificate (DER).
+fn examine(want: Want<'_>, leaf: Option<&[u8]>, key_authorization: Option<&str>) -> Examined {
     use x509_cert::der::Decode;
     use x509_cert::ext::pkix::SubjectAltName;
     use x509_cert::ext::pkix::name::GeneralName;
@@ -201,20 +249,31 @@ fn examine(name: &str, leaf: Option<&[u8]>, key_authorization: Option<&str>) -> 
     };
     let tbs = cert.tbs_certificate();
     let mut dns = Vec::new();
-    let mut ips = 0usize;
+    let mut ip_sans: Vec<Option<IpAddr>> = Vec::new();
     if let Ok(Some((_, SubjectAltName(names)))) = tbs.get_extension::<SubjectAltName>() {
         for n in names {
             match n {
                 GeneralName::DnsName(d) => dns.push(d.as_str().to_owned()),
-                GeneralName::IpAddress(_) => ips += 1,
+                GeneralName::IpAddress(a) => ip_sans.push(match a.as_bytes() {
+                    b if b.len() == 4 => <[u8; 4]>::try_from(b).ok().map(IpAddr::from),
+                    b if b.len() == 16 => <[u8; 16]>::try_from(b).ok().map(IpAddr::from),
+                    _ => None,
+                }),
                 _ => {}
             }
         }
     }
+    let ips = ip_sans.len();
+    let mut san = dns.clone();
+    san.extend(
+        ip_sans
+            .iter()
+            .map(|a| a.map_or("(malformed iPAddress)".to_string(), |a| a.to_string())),
+    );
     let mut out = Examined {
         verdict: TlsCertVerdict::Valid,
         why: String::new(),
-        san: dns.clone(),
+        san,
         digest: None,
     };
     let exts: &[x509_cert::ext::Extension] = tbs.extensions().map_or(&[], |e| e.as_slice());
@@ -229,8 +288,21 @@ fn examine(name: &str, leaf: Option<&[u8]>, key_authorization: Option<&str>) -> 
         out.why = "the certificate is not self-signed (a CA would refuse it)".into();
         return out;
     }
-    let name = name.trim_end_matches('.');
-    if dns.len() != 1 || ips != 0 || !dns[0].eq_ignore_ascii_case(name) {
+    let name = match want {
+        Want::Name(n) => n.trim_end_matches('.').to_string(),
+        Want::Ip(ip) => ip.to_string(),
+    };
+    if let Want::Ip(ip) = want {
+        // Boulder `checkExpectedSAN`, TypeIP: exactly one iPAddress, equal, and no dNSName.
+        if ips != 1 || !dns.is_empty() || ip_sans[0] != Some(ip) {
+            out.verdict = TlsCertVerdict::WrongSan;
+            out.why = format!(
+                "the certificate's SANs are {:?}, but RFC 8738 wants exactly one iPAddress, {ip}, and no dNSName",
+                out.san
+            );
+            return out;
+        }
+    } else if dns.len() != 1 || ips != 0 || !dns[0].eq_ignore_ascii_case(&name) {
         out.verdict = TlsCertVerdict::WrongSan;
         out.why = format!(
             "the certificate's SANs are {:?}{}, but RFC 8737 wants exactly one dNSName, {name}",
@@ -378,13 +450,49 @@ mod tests {
             ),
         ];
         for (what, der, ka, want) in cases {
-            let e = examine(name, Some(&der), ka);
+            let e = examine(Want::Name(name), Some(&der), ka);
             assert_eq!(e.verdict, want, "{what}: {}", e.why);
         }
-        assert_eq!(examine(name, None, None).verdict, TlsCertVerdict::Unusable);
         assert_eq!(
-            examine(name, Some(b"junk"), None).verdict,
+            examine(Want::Name(name), None, None).verdict,
             TlsCertVerdict::Unusable
         );
+        assert_eq!(
+            examine(Want::Name(name), Some(b"junk"), None).verdict,
+            TlsCertVerdict::Unusable
+        );
+    }
+
+    #[test]
+    fn rfc8738_ip_certificate_rules() {
+        let ka = "tok.thumb";
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let want = Want::Ip(ip);
+        let good = examine(
+            want,
+            Some(&cert(&["192.0.2.7"], Some((true, octets(ka))))),
+            Some(ka),
+        );
+        assert_eq!(good.verdict, TlsCertVerdict::Valid, "{}", good.why);
+        assert_eq!(good.san, vec!["192.0.2.7".to_string()]);
+        for (what, sans) in [
+            ("a dNSName for the address", vec!["www.example.test"]),
+            ("another address", vec!["192.0.2.8"]),
+            ("address and name", vec!["192.0.2.7", "www.example.test"]),
+        ] {
+            let e = examine(want, Some(&cert(&sans, Some((true, octets(ka))))), Some(ka));
+            assert_eq!(e.verdict, TlsCertVerdict::WrongSan, "{what}: {}", e.why);
+            assert!(e.why.contains("RFC 8738"), "{}", e.why);
+        }
+        // A DNS name's certificate must not carry an iPAddress SAN.
+        let e = examine(
+            Want::Name("www.example.test"),
+            Some(&cert(
+                &["www.example.test", "192.0.2.7"],
+                Some((true, octets(ka))),
+            )),
+            Some(ka),
+        );
+        assert_eq!(e.verdict, TlsCertVerdict::WrongSan, "{}", e.why);
     }
 }

@@ -156,6 +156,13 @@ fn challenge_of(name: &str) -> Result<String, UsageError> {
     let bare = name.trim().trim_end_matches('.');
     let bare = bare.strip_prefix("_acme-challenge.").unwrap_or(bare);
     let id = Identifier::parse(bare).map_err(|e| UsageError(e.to_string()))?;
+    if id.is_ip() {
+        // RFC 8738 §7: an address has no `_acme-challenge` name; dns-01 cannot validate it.
+        return Err(UsageError(format!(
+            "{}: dns-01 cannot validate an IP address (RFC 8738 §7), so there is no TXT record to wait for",
+            id.name
+        )));
+    }
     Ok(id.challenge_name())
 }
 

@@ -123,11 +123,13 @@ pub enum FindingCode {
     TlsAlpnBadCertificate,
     /// dns-01 was asked for without an expected TXT value, so it could not be judged.
     TxtNotJudged,
+    /// An IP-address identifier (RFC 8738): CAA does not apply, no DNS is asked (info).
+    CaaNotApplicable,
 }
 
 impl FindingCode {
     /// Every code, in catalogue order.
-    pub const ALL: [FindingCode; 55] = [
+    pub const ALL: [FindingCode; 56] = [
         FindingCode::PerspectiveError,
         FindingCode::WildcardNeedsDns01,
         FindingCode::GeodnsDivergence,
@@ -183,6 +185,7 @@ impl FindingCode {
         FindingCode::TlsAlpnNotOffered,
         FindingCode::TlsAlpnBadCertificate,
         FindingCode::TxtNotJudged,
+        FindingCode::CaaNotApplicable,
     ];
 
     /// The code as it appears in JSON, tables and metrics.
@@ -243,6 +246,7 @@ impl FindingCode {
             FindingCode::TlsAlpnNotOffered => "tls-alpn-not-offered",
             FindingCode::TlsAlpnBadCertificate => "tls-alpn-bad-certificate",
             FindingCode::TxtNotJudged => "txt-not-judged",
+            FindingCode::CaaNotApplicable => "caa-not-applicable",
         }
     }
 

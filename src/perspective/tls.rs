@@ -69,6 +69,19 @@ pub async fn handshake(
     port: u16,
     timeout: Duration,
 ) -> Result<Handshake, Failure> {
+    handshake_with_sni(spec, host, host, addr, port, timeout).await
+}
+
+/// [`handshake`] with an SNI other than the host connected to: for an IP identifier the
+/// connection goes to the address and the SNI is its reverse-DNS name (RFC 8738 §6).
+pub async fn handshake_with_sni(
+    spec: &HttpSpec,
+    host: &str,
+    sni: &str,
+    addr: Option<IpAddr>,
+    port: u16,
+    timeout: Duration,
+) -> Result<Handshake, Failure> {
     let stream = tokio::time::timeout(timeout, connect(spec, host, addr, port, timeout))
         .await
         .map_err(|_| {
@@ -78,8 +91,8 @@ pub async fn handshake(
             )
         })??;
     let config = client_config();
-    let name = ServerName::try_from(host.trim_end_matches('.').to_string())
-        .map_err(|e| Failure::new(Phase::Tls, format!("{host} is not a usable SNI name: {e}")))?;
+    let name = ServerName::try_from(sni.trim_end_matches('.').to_string())
+        .map_err(|e| Failure::new(Phase::Tls, format!("{sni} is not a usable SNI name: {e}")))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tls = tokio::time::timeout(timeout, connector.connect(name, stream))
         .await
@@ -245,11 +258,13 @@ async fn connect(
             };
             let proxy = (ep.host.as_str(), ep.port);
             // socks5h: the proxy resolves the name where it stands, as its region's CA would.
-            let target: tokio_socks::TargetAddr<'_> = match (kind, addr) {
-                (ProxyKind::Socks5h, _) | (_, None) => {
-                    tokio_socks::TargetAddr::Domain(host.trim_end_matches('.').into(), port)
+            let literal = host.parse::<IpAddr>().ok();
+            let target: tokio_socks::TargetAddr<'_> = match (kind, addr, literal) {
+                // An IP identifier (RFC 8738) has nothing to resolve: its address goes as is.
+                (_, _, Some(ip)) | (ProxyKind::Socks5, Some(ip), None) => {
+                    tokio_socks::TargetAddr::Ip(SocketAddr::new(ip, port))
                 }
-                (_, Some(ip)) => tokio_socks::TargetAddr::Ip(SocketAddr::new(ip, port)),
+                _ => tokio_socks::TargetAddr::Domain(host.trim_end_matches('.').into(), port),
             };
             let r = match &ep.auth {
                 Some((u, p)) => {

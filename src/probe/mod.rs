@@ -207,6 +207,8 @@ impl ProbeSet {
     ) -> (Vec<(PerspectiveInfo, Vec<Observation>)>, Vec<String>) {
         let mut verdicts = Vec::new();
         let id = &t.id;
+        // An IP identifier (RFC 8738) has no DNS side: no address lookup, zone or CAA.
+        let ip = id.is_ip();
         let http = t.methods.contains(&Method::Http01) && !id.is_wildcard();
         let dns01 = t.methods.contains(&Method::Dns01);
         let mut obs: Vec<Observation> = Vec::new();
@@ -214,7 +216,7 @@ impl ProbeSet {
         if let Some(g) = &self.globalping {
             let (addr, txt, web) = tokio::join!(
                 async {
-                    if id.is_wildcard() {
+                    if id.is_wildcard() || ip {
                         Vec::new()
                     } else {
                         g.address(id.base()).await
@@ -229,8 +231,13 @@ impl ProbeSet {
                 },
                 async {
                     if http {
-                        g.http01(&id.name, &plan.http.token, plan.http.expect_body.as_deref())
-                            .await
+                        // An IPv6 identifier goes into the URL in brackets.
+                        g.http01(
+                            &id.url_host(),
+                            &plan.http.token,
+                            plan.http.expect_body.as_deref(),
+                        )
+                        .await
                     } else {
                         Vec::new()
                     }
@@ -241,9 +248,13 @@ impl ProbeSet {
             obs.extend(web);
             // Both need the zone's nameservers: without them (no delegation found) the local
             // checks already report the zone, and neither question could be asked.
-            let (apex, servers) = match self.bootstrap.zone_of(id.base()).await {
-                Ok(z) if !id.is_wildcard() => (z.apex, z.servers),
-                _ => (String::new(), Vec::new()),
+            let (apex, servers) = if ip {
+                (String::new(), Vec::new())
+            } else {
+                match self.bootstrap.zone_of(id.base()).await {
+                    Ok(z) if !id.is_wildcard() => (z.apex, z.servers),
+                    _ => (String::new(), Vec::new()),
+                }
             };
             let (auth, caa_emulated) = match servers.first() {
                 None => (Vec::new(), Vec::new()),
@@ -285,7 +296,7 @@ impl ProbeSet {
         if let Some(m) = &self.openmpic {
             // A certificate whose CA is unknown has no issuer domain and its CAA is not judged
             // (`ca-unknown`); Open MPIC would answer for an empty issuer list instead.
-            let caa = if t.ca.is_empty() {
+            let caa = if t.ca.is_empty() || ip {
                 None
             } else {
                 Some(m.caa(id.base(), &t.ca).await)
@@ -667,7 +678,8 @@ impl ProbeSet {
             }
         };
         let sources = bounded(Box::pin(async {
-            if plan.config.authoritative_sources {
+            // An IP identifier has no zone, so no nameservers to ask.
+            if plan.config.authoritative_sources && !t.id.is_ip() {
                 sources::nameserver_sources(plan, &self.bootstrap, &self.discovery, t).await
             } else {
                 Vec::new()
@@ -1012,7 +1024,11 @@ fn redactor_for(config: &Config) -> Redactor {
 /// What a perspective cut off by the run's deadline contributes: the tool's own timeout for each
 /// check it would have run, so every verdict sees it and leaves it out as not assessed.
 fn cut_off(perspective: &str, t: &Target) -> Vec<Observation> {
-    let mut checks = vec![Check::Address, Check::Caa];
+    let mut checks = if t.id.is_ip() {
+        Vec::new()
+    } else {
+        vec![Check::Address, Check::Caa]
+    };
     checks.extend(t.methods.iter().map(|m| m.check()));
     checks.dedup();
     checks
@@ -1111,12 +1127,15 @@ async fn webroot_fetches(
         if v.broken.is_some() || v.spec.role == Role::Source {
             continue;
         }
-        let addrs: Vec<std::net::IpAddr> = obs
-            .iter()
-            .find(|o| o.check == Check::Address)
-            .map(|o| o.addresses.iter().filter_map(|a| a.parse().ok()).collect())
-            .unwrap_or_default();
-        targets.push((idx, v.clone(), t.id.name.clone(), addrs));
+        let addrs: Vec<std::net::IpAddr> = match t.id.ip() {
+            Some(ip) => vec![ip],
+            None => obs
+                .iter()
+                .find(|o| o.check == Check::Address)
+                .map(|o| o.addresses.iter().filter_map(|a| a.parse().ok()).collect())
+                .unwrap_or_default(),
+        };
+        targets.push((idx, v.clone(), t.id.url_host(), addrs));
     }
     // Whether the edge caches 404s, learned from the first phase's path (never the probe's):
     // fetched a second time now, a cached 404 comes back with Age or a cache HIT header.
@@ -1225,8 +1244,11 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
         } else {
             crate::observation::Phase::Dns
         };
-        let mut all = vec![checks::broken(name, Check::Caa, why, phase)];
-        if !id.is_wildcard() {
+        let mut all = Vec::new();
+        if !id.is_ip() {
+            all.push(checks::broken(name, Check::Caa, why, phase));
+        }
+        if !id.is_wildcard() && !id.is_ip() {
             all.push(checks::broken(name, Check::Address, why, phase));
         }
         if wants_http {
@@ -1239,6 +1261,9 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
             all.push(checks::broken(name, Check::Dns01, why, phase));
         }
         return all;
+    }
+    if let Some(ip) = id.ip() {
+        return ip_checks(plan, v, t, ip, wants_http, wants_tls).await;
     }
     let req = caa_request(plan, t);
     let address = async {
@@ -1308,6 +1333,30 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
             }
         }
         out.push(a);
+    }
+    out
+}
+
+/// The checks of an IP-address identifier (RFC 8738) from one perspective: no DNS at all — the
+/// address is the identifier (Boulder's `va/http.go` `newHTTPValidationTarget` and
+/// `va/tlsalpn.go` `validateTLSALPN01` take it as the only address, no lookup), and CAA does not
+/// apply (`ra/ra.go` `checkDCVAndCAA` skips `DoCAA` for IP identifiers). http-01 fetches
+/// `http://<ip>/…` (IPv6 in brackets, the Host header the address); tls-alpn-01 sends the
+/// reverse-DNS name as SNI.
+async fn ip_checks(
+    plan: &Plan,
+    v: &Vantage,
+    t: &Target,
+    ip: std::net::IpAddr,
+    wants_http: bool,
+    wants_tls: bool,
+) -> Vec<Observation> {
+    let mut out = Vec::new();
+    if wants_http {
+        out.extend(http01::check(v, &t.id.url_host(), &[ip], &plan.http).await);
+    }
+    if wants_tls {
+        out.push(checks::tls_alpn01::check_ip(v, ip, plan.key_authorization.as_deref()).await);
     }
     out
 }

@@ -59,12 +59,14 @@ pub fn challenge_cert(
     )
 }
 
-/// Presents one certificate whatever the client asks for.
+/// Presents one certificate whatever the client asks for, and notes the SNI it asked with.
 #[derive(Debug)]
-struct Fixed(Arc<CertifiedKey>);
+struct Fixed(Arc<CertifiedKey>, Arc<std::sync::Mutex<Vec<String>>>);
 
 impl ResolvesServerCert for Fixed {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let sni = hello.server_name().unwrap_or("").to_string();
+        self.1.lock().unwrap_or_else(|e| e.into_inner()).push(sni);
         Some(self.0.clone())
     }
 }
@@ -74,6 +76,7 @@ impl ResolvesServerCert for Fixed {
 pub struct TlsAlpnServer {
     /// Where it listens (the same port on every address given).
     pub port: u16,
+    snis: Arc<std::sync::Mutex<Vec<String>>>,
     _thread: ServerThread,
 }
 
@@ -106,11 +109,12 @@ impl TlsAlpnServer {
             .load_private_key(cert.1)
             .expect("signing key");
         let certified = Arc::new(CertifiedKey::new(vec![cert.0], key));
+        let snis = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(Fixed(certified)));
+            .with_cert_resolver(Arc::new(Fixed(certified, snis.clone())));
         config.alpn_protocols = alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let thread = ServerThread::spawn(&format!("tls-alpn-{port}"), move || async move {
@@ -147,7 +151,13 @@ impl TlsAlpnServer {
         });
         TlsAlpnServer {
             port,
+            snis,
             _thread: thread,
         }
+    }
+
+    /// The SNI of every ClientHello received, in order ("" when none was sent).
+    pub fn snis(&self) -> Vec<String> {
+        self.snis.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

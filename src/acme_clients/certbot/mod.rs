@@ -83,16 +83,20 @@ fn read_conf(dir: &Path, conf: &Path) -> Result<ManagedCert, ReadError> {
     let (cert_path, facts) =
         read_current_cert(dir, conf, &root, params, &lineage, &mut warnings).map_err(&fail)?;
     let what = format!("certificate {}", cert_path.display());
+    // IP-address SANs (RFC 8738; certbot 5 requests them) are identifiers like the names.
     let names = collect_names(
-        facts.dns_names.iter().map(String::as_str),
+        facts
+            .dns_names
+            .iter()
+            .chain(&facts.ip_names)
+            .map(String::as_str),
         &what,
         &mut warnings,
     );
-    for ip in &facts.ip_names {
-        warnings.push(format!("{what}: IP address {ip} is not checked"));
-    }
     if names.is_empty() {
-        return Err(fail(format!("{what} has no usable DNS names")));
+        return Err(fail(format!(
+            "{what} has no usable DNS names or IP addresses"
+        )));
     }
 
     let capability = capability(&authenticator);
@@ -772,21 +776,17 @@ mod tests {
     }
 
     #[test]
-    fn nginx_is_http01_and_ip_sans_are_reported() {
+    fn nginx_is_http01_and_ip_sans_are_identifiers() {
         let (certs, _) = read_dir(&fixtures());
         let nginx = find(&certs, "nginx.example.test");
-        assert_eq!(names(nginx), ["nginx.example.test"]);
+        // An IP-address SAN is an identifier too (RFC 8738).
+        assert_eq!(names(nginx), ["nginx.example.test", "192.0.2.10"]);
         assert_eq!(
             (nginx.method, nginx.authenticator.as_str()),
             (Method::Http01, "nginx")
         );
         assert!(nginx.webroots.is_empty());
-        assert_eq!(nginx.warnings.len(), 1, "{:?}", nginx.warnings);
-        assert!(
-            nginx.warnings[0].contains("192.0.2.10"),
-            "{:?}",
-            nginx.warnings
-        );
+        assert!(nginx.warnings.is_empty(), "{:?}", nginx.warnings);
     }
 
     #[test]

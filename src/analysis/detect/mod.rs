@@ -66,6 +66,7 @@ pub fn detect(ctx: &Context<'_>, obs: &[Observation]) -> Vec<Finding> {
     deadline_exceeded(ctx, &mut out);
     wildcard_needs_dns01(ctx, &mut out);
     name_validity(ctx, &mut out);
+    caa_not_applicable(ctx, &mut out);
     geodns(ctx, obs, &mut out);
     name_missing_in_region(ctx, obs, &mut out);
     http_failures(ctx, obs, &mut out);
@@ -238,8 +239,8 @@ use fingerprints::{cdn_advice, fingerprints};
 use http::{http_failures, per_address, unexplained as unexplained_http};
 use tls::tls_alpn;
 use txt_doubled::txt_doubled;
-use validity::name_validity;
 pub use validity::refusal;
+use validity::{caa_not_applicable, name_validity};
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,11 @@ const LAB_TLDS: &[&str] = &["test", "example", "invalid", "localhost"];
 
 /// Why a CA refuses the name, if it does.
 pub fn refusal(base: &str) -> Option<String> {
+    // An IP identifier (RFC 8738) has no suffix to judge; its address range was checked when the
+    // plan was made (a reserved address never gets this far).
+    if base.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
     let tld = base.rsplit('.').next().unwrap_or(base);
     if LAB_TLDS.contains(&tld) {
         return None;
@@ -53,6 +58,35 @@ pub(super) fn name_validity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// An IP-address identifier: CAA does not apply and nothing was looked up, said once as info so the
+/// missing address and CAA columns are explained rather than unexplained gaps. Boulder: `ra/ra.go`
+/// `checkDCVAndCAA` calls `DoCAA` for DNS identifiers only, and `va/caa.go` `DoCAA` refuses any
+/// other identifier type ("Identifier type for CAA check was not DNS").
+pub(super) fn caa_not_applicable(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    if ctx.identifier.parse::<std::net::IpAddr>().is_err() {
+        return;
+    }
+    let methods: Vec<&str> = ctx.methods.iter().map(|m| m.as_str()).collect();
+    out.push(finding(
+        ctx,
+        FindingCode::CaaNotApplicable,
+        Severity::Info,
+        Vec::new(),
+        vec![
+            format!(
+                "{} is an IP-address identifier (RFC 8738), checked with {}",
+                ctx.identifier,
+                methods.join(", ")
+            ),
+            "CAA (RFC 8659) is a record of domain names: a CA does not check it for an address, \
+             and nothing was looked up for it (no A/AAAA, CAA or TXT query)"
+                .into(),
+        ],
+        "nothing to fix: an IP address is validated with http-01 or tls-alpn-01 at the address \
+         itself, and CAA does not apply to it",
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::refusal;
@@ -69,5 +103,7 @@ mod tests {
         assert!(refusal("user.github.io").is_none());
         assert!(refusal("github.io").is_none());
         assert!(refusal("example.test").is_none());
+        assert!(refusal("192.0.2.1").is_none());
+        assert!(refusal("2001:db8::1").is_none());
     }
 }
