@@ -1784,6 +1784,9 @@ fn main() {
     println!("mpic-check benchmark harness (issues 11, 19, 22)");
     println!("  machine: {}; load {}", machine(), loadavg());
     println!("  binary:  {}", bin.display());
+    if run("compare") {
+        println!("  (compare: new = the cargo-built binary, old = MPIC_CHECK_BIN)");
+    }
     let mut results = Vec::new();
     let started = Instant::now();
     if run("a") {
