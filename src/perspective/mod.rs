@@ -267,6 +267,8 @@ pub struct Vantage {
     pub broken: Option<String>,
     /// The perspective's HTTP client, built once for the whole run.
     http_client: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// The perspective's UDP sockets, shared by its questions (never by another perspective).
+    udp: Arc<dns::UdpPool>,
 }
 
 impl Vantage {
@@ -279,13 +281,17 @@ impl Vantage {
         discovery: Arc<Discovery>,
     ) -> Vantage {
         let socks = spec.http.socks_endpoint();
+        let udp = Arc::new(dns::UdpPool::default());
         let via = |addr: SocketAddr, tcp_only: bool| match &socks {
             Some(ep) => Transport::SocksTcp {
                 server: addr,
                 proxy: ep.clone(),
             },
             None if tcp_only => Transport::Tcp(addr),
-            None => Transport::Udp(addr),
+            None => Transport::PooledUdp {
+                server: addr,
+                pool: udp.clone(),
+            },
         };
         let mut broken = None;
         let servers = match &spec.dns {
@@ -311,7 +317,10 @@ impl Vantage {
                 }
             }
             DnsSpec::Authoritative => Vec::new(),
-            DnsSpec::Nameserver(a) => vec![Transport::Udp(*a)],
+            DnsSpec::Nameserver(a) => vec![Transport::PooledUdp {
+                server: *a,
+                pool: udp.clone(),
+            }],
         };
         Vantage {
             spec,
@@ -321,6 +330,7 @@ impl Vantage {
             discovery,
             broken,
             http_client: std::sync::OnceLock::new(),
+            udp,
         }
     }
 
@@ -371,6 +381,14 @@ impl Vantage {
                 ..
             }
         )
+    }
+
+    /// UDP to `server` on this perspective's sockets.
+    fn udp_to(&self, server: SocketAddr) -> Transport {
+        Transport::PooledUdp {
+            server,
+            pool: self.udp.clone(),
+        }
     }
 
     fn ask(&self, recursion: bool) -> Ask {
@@ -433,7 +451,7 @@ impl Vantage {
                     server: *a,
                     proxy: ep.clone(),
                 },
-                None => Transport::Udp(*a),
+                None => self.udp_to(*a),
             };
             let ask = self.ask(false);
             async move { dns::exchange(&t, name, rtype, ask).await }
@@ -516,7 +534,7 @@ impl Vantage {
                         server: *a,
                         proxy: ep.clone(),
                     },
-                    None => Transport::Udp(*a),
+                    None => self.udp_to(*a),
                 })
                 .collect();
             if let Err(f) = self.discovery.spend(transports.len()) {
