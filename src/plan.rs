@@ -421,7 +421,8 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             ),
         }));
     }
-    let net = NetSettings::from_env().map_err(UsageError)?;
+    let mut net = NetSettings::from_env().map_err(UsageError)?;
+    net.share &= !cli.no_share;
     Ok(Plan {
         identifiers: targets,
         config_problems,

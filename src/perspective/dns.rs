@@ -227,6 +227,7 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
         ede: None,
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     };
     // RFC 8484 §4.1: DoH queries use ID 0 so HTTP caches can share answers.
     let id = if matches!(t, Transport::Doh { .. }) {
@@ -1092,6 +1093,7 @@ mod tests {
             ede: None,
             retransmits: 0,
             diagnostic: true,
+            reused: false,
         }
     }
 
