@@ -1146,6 +1146,66 @@ mod tests {
         );
     }
 
+    fn answered(answers: &[u32], negative_ttl: Option<u32>, failed: bool) -> Lookup {
+        let facts = DnsExchange {
+            qname: "example.test".into(),
+            qtype: "CAA".into(),
+            server: "udp://127.0.0.1:53".into(),
+            rcode: Some("NOERROR".into()),
+            aa: false,
+            ad: false,
+            answers: answers
+                .iter()
+                .map(|&ttl| crate::observation::Rr {
+                    name: "example.test".into(),
+                    rtype: "CAA".into(),
+                    ttl,
+                    data: String::new(),
+                })
+                .collect(),
+            cname_chain: Vec::new(),
+            negative_ttl,
+            ecs: None,
+            ecs_scope: None,
+            elapsed_ms: 1,
+            error: None,
+            ede: None,
+            retransmits: 0,
+            diagnostic: false,
+            reused: false,
+        };
+        Lookup {
+            exchanges: vec![facts.clone()],
+            answer: Some(Answer {
+                facts,
+                message: None,
+            }),
+            failure: failed.then(|| LookupFailure {
+                phase: Phase::Timeout,
+                message: "timed out".into(),
+                perspective_fault: false,
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_answer_lives_as_long_as_its_ttl_and_a_failure_not_at_all() {
+        let now = tokio::time::Instant::now();
+        let later = |s: u64| now + Duration::from_secs(s);
+        // The smallest TTL of the records counts.
+        let s = Shared::of(answered(&[300, 60], None, false));
+        assert!(s.is_fresh(later(59)) && !s.is_fresh(later(61)));
+        // A negative answer lives as long as its SOA-derived TTL; without one, not at all.
+        let s = Shared::of(answered(&[], Some(30), false));
+        assert!(s.is_fresh(later(29)) && !s.is_fresh(later(31)));
+        assert!(!Shared::of(answered(&[], None, false)).reusable);
+        // TTL 0: only for the question that got it.
+        assert!(!Shared::of(answered(&[0, 300], None, false)).reusable);
+        // A failure is shared with those waiting for it (reusable), but is never fresh later.
+        let s = Shared::of(answered(&[300], None, true));
+        assert!(s.reusable && !s.is_fresh(later(1)));
+    }
+
     #[tokio::test]
     async fn discovery_bookkeeping_is_bounded_and_keeps_what_is_in_flight() {
         let map: Mutex<HashMap<String, ZoneCell>> = Mutex::default();
