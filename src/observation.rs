@@ -319,6 +319,12 @@ pub struct DnsExchange {
     /// of what the perspective's resolver saw. Absent in JSON when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub diagnostic: bool,
+    /// A copy of an exchange another name of the same run and perspective made: an answer about a
+    /// shared parent (a CAA name above the identifier, a zone's NS, a nameserver's address) asked
+    /// once while its TTL lasts and reused, not asked again for this name. Absent in JSON when
+    /// false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reused: bool,
 }
 
 fn is_zero(n: &u32) -> bool {

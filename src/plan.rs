@@ -427,7 +427,8 @@ pub fn plan(cli: &Cli) -> Result<Plan, UsageError> {
             certificate: None,
         })
         .collect();
-    let net = NetSettings::from_env().map_err(UsageError)?;
+    let mut net = NetSettings::from_env().map_err(UsageError)?;
+    net.share &= !cli.no_share;
     // Command-line addresses are refused outright; a client configuration's are reported below.
     for t in &targets {
         refuse_reserved_ip(&t.id, &net)?;

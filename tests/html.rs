@@ -135,6 +135,7 @@ fn exchange(qname: &str, qtype: &str, server: &str, answers: Vec<Rr>) -> DnsExch
         ede: None,
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     }
 }
 

@@ -25,6 +25,7 @@ mod provenance;
 mod secrets;
 mod security;
 mod serve;
+mod share;
 mod support;
 mod tls_alpn;
 mod tty;

@@ -366,6 +366,9 @@ struct DnsExchange {
     /// Absent when false.
     #[serde(default)]
     diagnostic: Option<bool>,
+    /// Absent when false.
+    #[serde(default)]
+    reused: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

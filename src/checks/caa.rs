@@ -309,7 +309,16 @@ async fn climb(v: &Vantage, base: &str, req: Request<'_>, stop_at: Option<&str>)
     // "We depend on our resolver to snap CNAME and DNAME records" (getCAASet), so the records
     // that count are the ones at the end of the chain the resolver returns, which is what
     // `Answer::records` reads (and what an authoritative vantage chases zone by zone).
-    let lookups = join_all(names.iter().map(|n| v.lookup(n, RecordType::CAA))).await;
+    // The identifier's own CAA is asked for it alone; the names above it are shared parents,
+    // asked once per perspective and run while their TTL lasts (`Vantage::lookup_parent`).
+    let lookups = join_all(names.iter().enumerate().map(|(i, n)| async move {
+        if i == 0 {
+            v.lookup(n, RecordType::CAA).await
+        } else {
+            v.lookup_parent(n, RecordType::CAA).await
+        }
+    }))
+    .await;
     o.elapsed_ms = start.elapsed().as_millis() as u64;
     for l in &lookups {
         o.dns.extend(l.exchanges.iter().cloned());

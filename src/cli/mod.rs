@@ -527,6 +527,12 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
     pub concurrency: usize,
 
+    /// Ask every name's shared parents again (the CAA names above it, its zone's ancestors' NS,
+    /// nameserver addresses) instead of reusing one perspective's fresh answer within the run
+    /// (also `MPIC_CHECK_NO_SHARE=1`). The verdicts are the same; only the work differs.
+    #[arg(long, hide = true)]
+    pub no_share: bool,
+
     /// Colour in the table output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,

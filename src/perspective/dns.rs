@@ -6,8 +6,25 @@
 //! refusal reported as such, and a hard bound on time and bytes for hostile servers. A lost UDP
 //! datagram is sent again inside the same deadline (as a CA's resolver retries: Boulder tries a
 //! query 3 times), so one dropped packet is not reported as a dead server, and the count is a fact.
+//!
+//! UDP questions of one perspective share sockets ([`UdpPool`]): per server a pool of up to
+//! [`POOL_SOCKETS`] connected sockets, created when a question needs one and closed when no question
+//! to that server is in flight, each with one reader task that hands a datagram to the question
+//! waiting for its (server, ID). A socket per question cost a bind, a connect and a close (and an
+//! fd) for each of the ~55 questions a name needs in a bulk run. The trade-off is RFC 5452's
+//! spoofing entropy: a fresh socket gives a random ephemeral port per question (about 15 bits) plus
+//! the 16-bit ID; the pool picks one of its sockets at random (3 bits with 8), each bound to a port
+//! the kernel chose at random, plus the random ID, never two in flight with the same (socket, ID).
+//! An off-path attacker must therefore guess about 19 bits instead of 31 for one question in
+//! flight; the protections that do not depend on entropy are unchanged: a reply must match the ID
+//! *and* the question, anything else is ignored and reported, and a reply is only believed from the
+//! connected server (the kernel filters the source). Connected sockets keep today's errors too: an
+//! ICMP port-unreachable is "Connection refused" for the questions waiting on that socket (all to
+//! that one server).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_resolver::proto::op::{Edns, Message, MessageType, Query, ResponseCode};
@@ -38,8 +55,15 @@ pub const UDP_TRIES: u32 = 3;
 /// How to reach one DNS server.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    /// UDP, with TCP to the same server when the reply is truncated.
+    /// UDP, with TCP to the same server when the reply is truncated, on a socket of its own.
     Udp(SocketAddr),
+    /// The same, on the sockets of a perspective's [`UdpPool`].
+    PooledUdp {
+        /// The DNS server.
+        server: SocketAddr,
+        /// The perspective's sockets.
+        pool: Arc<UdpPool>,
+    },
     /// TCP.
     Tcp(SocketAddr),
     /// TCP through a SOCKS5 proxy (UDP is never sent around a proxy).
@@ -62,7 +86,7 @@ impl Transport {
     /// A printable name for the server (never with credentials).
     pub fn label(&self) -> String {
         match self {
-            Transport::Udp(a) => format!("udp://{a}"),
+            Transport::Udp(a) | Transport::PooledUdp { server: a, .. } => format!("udp://{a}"),
             Transport::Tcp(a) => format!("tcp://{a}"),
             Transport::SocksTcp { server, proxy } => format!("tcp://{server} via {proxy:?}"),
             Transport::Doh { url, .. } => crate::config::redact_url(url),
@@ -203,6 +227,7 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
         ede: None,
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     };
     // RFC 8484 §4.1: DoH queries use ID 0 so HTTP caches can share answers.
     let id = if matches!(t, Transport::Doh { .. }) {
@@ -230,7 +255,7 @@ pub async fn exchange(t: &Transport, qname: &str, rtype: RecordType, ask: Ask) -
     match result {
         Ok((msg, via_tcp)) => {
             fill_facts(&mut facts, &msg);
-            if via_tcp && matches!(t, Transport::Udp(_)) {
+            if via_tcp && matches!(t, Transport::Udp(_) | Transport::PooledUdp { .. }) {
                 facts.server.push_str(" (tcp after truncation)");
             }
             Answer {
@@ -378,16 +403,37 @@ async fn send(
     retransmits: &mut u32,
 ) -> Result<(Message, bool), DnsFailure> {
     match t {
-        Transport::Udp(server) => {
-            let udp = udp(*server, id, bytes, q, deadline, timeout, retransmits);
-            match tokio::time::timeout_at(deadline, udp).await {
-                Ok(Ok(msg)) if msg.metadata.truncation => {
+        Transport::Udp(_) | Transport::PooledUdp { .. } => {
+            // A socket of its own: a pool used by this question alone, closed with it.
+            let own;
+            let (server, pool) = match t {
+                Transport::PooledUdp { server, pool } => (server, &**pool),
+                Transport::Udp(server) => {
+                    own = UdpPool::default();
+                    (server, &own)
+                }
+                _ => unreachable!("matched above"),
+            };
+            let mut id = id;
+            let udp = udp(
+                pool,
+                *server,
+                &mut id,
+                bytes,
+                q,
+                deadline,
+                timeout,
+                retransmits,
+            );
+            let reply = tokio::time::timeout_at(deadline, udp).await;
+            match reply {
+                Ok(Ok((msg, bytes))) if msg.metadata.truncation => {
                     // TCP retry to the same server, within what is left of the deadline.
                     let tcp = async {
                         let mut s = TcpStream::connect(server)
                             .await
                             .map_err(|e| DnsFailure::Truncated(e.to_string()))?;
-                        tcp_roundtrip(&mut s, id, bytes, q)
+                        tcp_roundtrip(&mut s, id, &bytes, q)
                             .await
                             .map_err(|e| DnsFailure::Truncated(e.to_string()))
                     };
@@ -396,7 +442,7 @@ async fn send(
                         Err(_) => Err(DnsFailure::Timeout(timeout)),
                     }
                 }
-                Ok(r) => r.map(|m| (m, false)),
+                Ok(r) => r.map(|(m, _)| (m, false)),
                 Err(_) => Err(DnsFailure::Timeout(timeout)),
             }
         }
@@ -442,9 +488,9 @@ async fn send_bounded(
     q: &Query,
 ) -> Result<(Message, bool), DnsFailure> {
     match t {
-        Transport::Udp(_) | Transport::SocksTcp { .. } => Err(DnsFailure::Network(
-            "internal: this transport is sent by send()".into(),
-        )),
+        Transport::Udp(_) | Transport::PooledUdp { .. } | Transport::SocksTcp { .. } => Err(
+            DnsFailure::Network("internal: this transport is sent by send()".into()),
+        ),
         Transport::Tcp(server) => {
             let mut s = TcpStream::connect(server)
                 .await
@@ -500,33 +546,279 @@ fn socks_failure(e: &tokio_socks::Error) -> DnsFailure {
     }
 }
 
-async fn udp(
+/// Sockets per server in a [`UdpPool`]: each question picks one of them at random.
+pub const POOL_SOCKETS: usize = 8;
+
+/// One perspective's UDP sockets, per server (see the module's documentation for the entropy
+/// trade-off). A server's sockets exist while a question to it is in flight: the pool never holds
+/// more descriptors than questions in flight, and none when idle.
+#[derive(Debug)]
+pub struct UdpPool {
+    servers: std::sync::Mutex<HashMap<SocketAddr, Arc<ServerSockets>>>,
+    /// Sockets per server ([`POOL_SOCKETS`]; tests use 1 to make questions share one).
+    size: usize,
+}
+
+impl Default for UdpPool {
+    fn default() -> UdpPool {
+        UdpPool::with_sockets(POOL_SOCKETS)
+    }
+}
+
+#[derive(Debug)]
+struct ServerSockets {
+    slots: std::sync::Mutex<Vec<Option<Arc<PooledSocket>>>>,
+}
+
+/// One connected socket and its reader task (stopped, and the socket closed, when dropped).
+#[derive(Debug)]
+struct PooledSocket {
+    sock: Arc<UdpSocket>,
+    state: Arc<std::sync::Mutex<SocketState>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PooledSocket {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// What a datagram may be handed to: the bytes, or the socket's error.
+type Delivery = Result<Vec<u8>, String>;
+
+#[derive(Debug, Default)]
+struct SocketState {
+    /// Questions in flight by ID.
+    waiting: HashMap<u16, (Query, tokio::sync::mpsc::Sender<Delivery>)>,
+    /// IDs of finished questions, until when a late copy of their reply (to a retransmission) is
+    /// dropped silently, as today's closed socket would have; an ID is not reused meanwhile.
+    finished: HashMap<u16, tokio::time::Instant>,
+    /// Why the socket stopped reading, if it did.
+    dead: Option<String>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain maps behind, still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl UdpPool {
+    /// A pool of `n` sockets per server (at least one).
+    pub fn with_sockets(n: usize) -> UdpPool {
+        UdpPool {
+            servers: std::sync::Mutex::default(),
+            size: n.max(1),
+        }
+    }
+
+    /// Servers with sockets open now (none when no question is in flight).
+    pub fn open_servers(&self) -> usize {
+        lock(&self.servers).len()
+    }
+
+    /// The sockets of `server`, held until the returned lease is dropped.
+    fn lease(&self, server: SocketAddr) -> Lease<'_> {
+        let sockets = lock(&self.servers)
+            .entry(server)
+            .or_insert_with(|| {
+                Arc::new(ServerSockets {
+                    slots: std::sync::Mutex::new(vec![None; self.size]),
+                })
+            })
+            .clone();
+        Lease {
+            pool: self,
+            server,
+            sockets,
+        }
+    }
+}
+
+/// A question's hold on its server's sockets; the last one out closes them.
+struct Lease<'a> {
+    pool: &'a UdpPool,
     server: SocketAddr,
+    sockets: Arc<ServerSockets>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let mut m = lock(&self.pool.servers);
+        // The map's reference and this one: no other question to this server is in flight.
+        if Arc::strong_count(&self.sockets) == 2
+            && m.get(&self.server)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.sockets))
+        {
+            m.remove(&self.server);
+        }
+    }
+}
+
+impl ServerSockets {
+    /// One socket picked at random, created (bound to a kernel-chosen ephemeral port, connected)
+    /// when its slot is empty or its reader stopped.
+    fn pick(&self, server: SocketAddr) -> Result<Arc<PooledSocket>, DnsFailure> {
+        let mut slots = lock(&self.slots);
+        let i = rand::random::<u32>() as usize % slots.len();
+        if let Some(s) = &slots[i]
+            && lock(&s.state).dead.is_none()
+        {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(PooledSocket::open(server)?);
+        slots[i] = Some(s.clone());
+        Ok(s)
+    }
+}
+
+impl PooledSocket {
+    fn open(server: SocketAddr) -> Result<PooledSocket, DnsFailure> {
+        let net = |e: std::io::Error| DnsFailure::Network(e.to_string());
+        let bind: SocketAddr = if server.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let std_sock = std::net::UdpSocket::bind(bind).map_err(net)?;
+        std_sock.connect(server).map_err(net)?;
+        std_sock.set_nonblocking(true).map_err(net)?;
+        let sock = Arc::new(UdpSocket::from_std(std_sock).map_err(net)?);
+        let state = Arc::new(std::sync::Mutex::new(SocketState::default()));
+        let reader = tokio::spawn(read_loop(sock.clone(), state.clone()));
+        Ok(PooledSocket {
+            sock,
+            state,
+            reader,
+        })
+    }
+}
+
+/// Hands every datagram of one socket to the question it belongs to.
+async fn read_loop(sock: Arc<UdpSocket>, state: Arc<std::sync::Mutex<SocketState>>) {
+    // Room for any datagram (a hostile server may ignore the advertised payload size), but not
+    // zero-filled: `recv_buf` writes into spare capacity, and one buffer serves the socket's life.
+    let mut buf: Vec<u8> = Vec::with_capacity(65_535);
+    loop {
+        buf.clear();
+        match sock.recv_buf(&mut buf).await {
+            Ok(n) => route(&state, &buf[..n]),
+            Err(e) => {
+                let refused = e.kind() == std::io::ErrorKind::ConnectionRefused;
+                let mut st = lock(&state);
+                // Every question on this socket asks the one server that reported the error.
+                for (_, tx) in st.waiting.values() {
+                    let _ = tx.try_send(Err(e.to_string()));
+                }
+                // An ICMP error is reported once; anything else leaves the socket unusable.
+                if !refused {
+                    st.dead = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The question waiting for this datagram's ID gets it (and checks its question); a late copy of
+/// a finished question's reply is dropped; anything else is a stray datagram from the server
+/// (wrong ID, too short), handed to the question it claims to answer, or else to every question
+/// in flight on the socket, so each reports what it ignored as a socket of its own would have.
+fn route(state: &std::sync::Mutex<SocketState>, d: &[u8]) {
+    let mut st = lock(state);
+    if d.len() >= 2 {
+        let id = u16::from_be_bytes([d[0], d[1]]);
+        if let Some((_, tx)) = st.waiting.get(&id) {
+            let _ = tx.try_send(Ok(d.to_vec()));
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        st.finished.retain(|_, until| *until > now);
+        if st.finished.contains_key(&id) {
+            return;
+        }
+    }
+    if st.waiting.is_empty() {
+        return;
+    }
+    let claimed = Message::from_vec(d)
+        .ok()
+        .and_then(|m| m.queries.first().cloned());
+    let owner = claimed.and_then(|rq| {
+        st.waiting
+            .iter()
+            .find(|(_, (q, _))| {
+                name_str(q.name()) == name_str(rq.name()) && q.query_type() == rq.query_type()
+            })
+            .map(|(id, _)| *id)
+    });
+    for (id, (_, tx)) in &st.waiting {
+        if owner.is_none_or(|o| o == *id) {
+            let _ = tx.try_send(Ok(d.to_vec()));
+        }
+    }
+}
+
+/// A question's place on a socket; removed (and its ID remembered) when the question ends.
+struct Registration<'a> {
+    state: &'a std::sync::Mutex<SocketState>,
     id: u16,
+    until: tokio::time::Instant,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut st = lock(self.state);
+        st.waiting.remove(&self.id);
+        st.finished.insert(self.id, self.until);
+    }
+}
+
+/// One question over UDP on a socket of `pool`. `id` may be drawn again when another question
+/// in flight on the chosen socket has it; the bytes sent (with the final ID) are returned with the
+/// reply, for a TCP retry after truncation.
+#[allow(clippy::too_many_arguments)]
+async fn udp(
+    pool: &UdpPool,
+    server: SocketAddr,
+    id: &mut u16,
     bytes: &[u8],
     q: &Query,
     deadline: tokio::time::Instant,
     timeout: Duration,
     retransmits: &mut u32,
-) -> Result<Message, DnsFailure> {
-    let bind: SocketAddr = if server.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+) -> Result<(Message, Vec<u8>), DnsFailure> {
+    let lease = pool.lease(server);
+    let ps = lease.sockets.pick(server)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Delivery>(16);
+    {
+        let mut st = lock(&ps.state);
+        if let Some(e) = &st.dead {
+            return Err(DnsFailure::Network(e.clone()));
+        }
+        let now = tokio::time::Instant::now();
+        st.finished.retain(|_, until| *until > now);
+        // Never two questions in flight with the same (socket, ID), nor an ID whose late reply
+        // may still come.
+        while st.waiting.contains_key(id) || st.finished.contains_key(id) {
+            *id = rand::random();
+        }
+        st.waiting.insert(*id, (q.clone(), tx));
+    }
+    let _registration = Registration {
+        state: &ps.state,
+        id: *id,
+        until: deadline + timeout,
     };
-    let sock = UdpSocket::bind(bind)
+    let mut bytes = bytes.to_vec();
+    if bytes.len() >= 2 {
+        bytes[..2].copy_from_slice(&id.to_be_bytes());
+    }
+    let bytes = bytes;
+    let sock = &ps.sock;
+    sock.send(&bytes)
         .await
         .map_err(|e| DnsFailure::Network(e.to_string()))?;
-    sock.connect(server)
-        .await
-        .map_err(|e| DnsFailure::Network(e.to_string()))?;
-    sock.send(bytes)
-        .await
-        .map_err(|e| DnsFailure::Network(e.to_string()))?;
-    // Room for any datagram (a hostile server may ignore the advertised payload size), but not
-    // zero-filled: `recv_buf` writes into spare capacity, and 64 KiB of memset per query was the
-    // largest single cost of a bulk run.
-    let mut buf: Vec<u8> = Vec::with_capacity(65_535);
     let mut last_bad = None;
     // Keep listening past spoofed or stray datagrams (wrong ID, wrong question): they must be
     // ignored, not believed. The deadline bounds the loop; what was ignored is reported with it.
@@ -536,19 +828,23 @@ async fn udp(
     let interval = timeout / UDP_TRIES;
     let mut next_send = tokio::time::Instant::now() + interval;
     loop {
-        buf.clear();
         let wake = if *retransmits + 1 < UDP_TRIES {
             next_send.min(deadline)
         } else {
             deadline
         };
-        let n = match tokio::time::timeout_at(wake, sock.recv_buf(&mut buf)).await {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => {
-                return Err(last_bad.unwrap_or_else(|| DnsFailure::Network(e.to_string())));
+        let d = match tokio::time::timeout_at(wake, rx.recv()).await {
+            Ok(Some(Ok(d))) => d,
+            Ok(Some(Err(e))) => {
+                return Err(last_bad.unwrap_or(DnsFailure::Network(e)));
+            }
+            Ok(None) => {
+                return Err(
+                    last_bad.unwrap_or_else(|| DnsFailure::Network("the socket was closed".into()))
+                );
             }
             Err(_) if wake < deadline => {
-                sock.send(bytes)
+                sock.send(&bytes)
                     .await
                     .map_err(|e| DnsFailure::Network(e.to_string()))?;
                 *retransmits += 1;
@@ -566,9 +862,9 @@ async fn udp(
             }
         };
         ignored += 1;
-        match Message::from_vec(&buf[..n]) {
-            Ok(m) => match check_reply(&m, id, q) {
-                Ok(()) => return Ok(m),
+        match Message::from_vec(&d) {
+            Ok(m) => match check_reply(&m, *id, q) {
+                Ok(()) => return Ok((m, bytes)),
                 Err(e) => last_bad = Some(e),
             },
             Err(e) => last_bad = Some(DnsFailure::Malformed(e.to_string())),
@@ -797,6 +1093,7 @@ mod tests {
             ede: None,
             retransmits: 0,
             diagnostic: true,
+            reused: false,
         }
     }
 
@@ -884,6 +1181,136 @@ mod tests {
             "{}",
             a.facts.elapsed_ms
         );
+    }
+
+    fn pooled(server: SocketAddr, pool: &Arc<UdpPool>) -> Transport {
+        Transport::PooledUdp {
+            server,
+            pool: pool.clone(),
+        }
+    }
+
+    fn ask_ms(ms: u64) -> Ask {
+        Ask {
+            recursion: true,
+            ecs: None,
+            timeout: Duration::from_millis(ms),
+        }
+    }
+
+    #[tokio::test]
+    async fn two_questions_in_flight_on_one_socket_get_their_own_replies() {
+        // The server holds both questions and answers them in reverse order, each with an A
+        // record of its own: each question must get its own reply, from one shared socket.
+        let srv = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = srv.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+                got.push((Message::from_vec(&buf[..n]).unwrap(), from));
+            }
+            let sources: Vec<SocketAddr> = got.iter().map(|(_, f)| *f).collect();
+            for (q, from) in got.into_iter().rev() {
+                let mut r = q.clone();
+                r.metadata.message_type = MessageType::Response;
+                let name = r.queries[0].name().clone();
+                let ip = if name_str(&name) == "one.test" {
+                    [127, 0, 0, 1]
+                } else {
+                    [127, 0, 0, 2]
+                };
+                r.answers.push(Record::from_rdata(
+                    name,
+                    60,
+                    RData::A(hickory_resolver::proto::rr::rdata::A(ip.into())),
+                ));
+                srv.send_to(&r.to_vec().unwrap(), from).await.unwrap();
+            }
+            sources
+        });
+        let pool = Arc::new(UdpPool::with_sockets(1));
+        let t = pooled(addr, &pool);
+        let (one, two) = tokio::join!(
+            exchange(&t, "one.test", RecordType::A, ask_ms(2_000)),
+            exchange(&t, "two.test", RecordType::A, ask_ms(2_000)),
+        );
+        assert_eq!(one.addresses(), vec![IpAddr::from([127, 0, 0, 1])]);
+        assert_eq!(two.addresses(), vec![IpAddr::from([127, 0, 0, 2])]);
+        let sources = server.await.unwrap();
+        assert_eq!(sources[0], sources[1], "both asked on one socket");
+        assert_eq!(pool.open_servers(), 0, "the socket is closed when idle");
+    }
+
+    #[tokio::test]
+    async fn on_a_shared_socket_a_wrong_id_or_question_is_ignored_and_counted() {
+        // Two questions in flight on one socket. The server answers the first with the wrong ID
+        // and then with a reply to another question under the right ID, and never truly: both
+        // must be ignored and counted by that question; the second question is answered and
+        // must not be disturbed.
+        let srv = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = srv.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+                got.push((Message::from_vec(&buf[..n]).unwrap(), from));
+            }
+            for (q, from) in got {
+                let mut r = q.clone();
+                r.metadata.message_type = MessageType::Response;
+                if name_str(r.queries[0].name()) == "bad.test" {
+                    let mut wrong_id = r.clone();
+                    wrong_id.metadata.id = r.metadata.id.wrapping_add(1);
+                    srv.send_to(&wrong_id.to_vec().unwrap(), from)
+                        .await
+                        .unwrap();
+                    let mut other = r.clone();
+                    other.queries = vec![Query::query(
+                        Name::from_ascii("evil.test.").unwrap(),
+                        RecordType::A,
+                    )];
+                    srv.send_to(&other.to_vec().unwrap(), from).await.unwrap();
+                } else {
+                    srv.send_to(&r.to_vec().unwrap(), from).await.unwrap();
+                }
+            }
+            // Silent from now on, but listening (a closed port would refuse the retransmissions).
+            while srv.recv_from(&mut buf).await.is_ok() {}
+        });
+        let pool = Arc::new(UdpPool::with_sockets(1));
+        let t = pooled(addr, &pool);
+        let (bad, good) = tokio::join!(
+            exchange(&t, "bad.test", RecordType::A, ask_ms(600)),
+            exchange(&t, "good.test", RecordType::A, ask_ms(600)),
+        );
+        assert!(bad.message.is_none(), "never believed: {:?}", bad.facts);
+        let e = bad.facts.error.unwrap();
+        assert!(e.contains("ignored 2 bad one(s)"), "{e}");
+        assert!(e.contains("another name (evil.test)"), "{e}");
+        assert!(good.message.is_some(), "{:?}", good.facts.error);
+        assert_eq!(pool.open_servers(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_port_on_a_shared_socket_fails_its_questions_at_once() {
+        // Bound, then released: the kernel answers with ICMP port-unreachable.
+        let addr = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let pool = Arc::new(UdpPool::default());
+        let a = exchange(&pooled(addr, &pool), "x.test", RecordType::A, ask_ms(3_000)).await;
+        assert_eq!(
+            failure_kind(&a),
+            Some(FailureKind::Network),
+            "{:?}",
+            a.facts
+        );
+        assert!(a.facts.error.unwrap().contains("refused"));
+        assert!(a.facts.elapsed_ms < 1_000);
     }
 
     #[tokio::test]

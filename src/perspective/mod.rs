@@ -30,6 +30,8 @@ pub const DNS_PORT_ENV: &str = "MPIC_CHECK_DNS_PORT";
 pub const HTTP_PORT_ENV: &str = "MPIC_CHECK_HTTP_PORT";
 /// Environment variable that moves the TLS-ALPN-01 port 443 (tests and labs only).
 pub const TLS_PORT_ENV: &str = "MPIC_CHECK_TLS_PORT";
+/// Environment variable that turns off sharing answers about shared parents (as `--no-share`).
+pub const NO_SHARE_ENV: &str = "MPIC_CHECK_NO_SHARE";
 
 /// The run-wide network settings that tests and labs may change: the authoritative DNS port, the
 /// HTTP-01 port and the address policy. Read from the environment once at start and handed to every
@@ -45,6 +47,10 @@ pub struct NetSettings {
     pub http_port: Option<u16>,
     /// Port TLS-ALPN-01 handshakes go to (443 unless a test moved it).
     pub tls_port: u16,
+    /// Whether answers about shared parents are asked once per perspective and reused by the
+    /// names of the run while fresh (see [`Vantage::lookup_parent`]); off with `--no-share` or
+    /// [`NO_SHARE_ENV`].
+    pub share: bool,
 }
 
 impl Default for NetSettings {
@@ -54,6 +60,7 @@ impl Default for NetSettings {
             dns_port: 53,
             http_port: None,
             tls_port: 443,
+            share: true,
         }
     }
 }
@@ -80,6 +87,7 @@ impl NetSettings {
             dns_port: port(DNS_PORT_ENV)?.unwrap_or(53),
             http_port: port(HTTP_PORT_ENV)?.filter(|&p| p != 80),
             tls_port: port(TLS_PORT_ENV)?.unwrap_or(443),
+            share: std::env::var_os(NO_SHARE_ENV).is_none_or(|v| v.is_empty() || v == "0"),
         })
     }
 }
@@ -270,6 +278,60 @@ pub struct Vantage {
     pub broken: Option<String>,
     /// The perspective's HTTP client, built once for the whole run.
     http_client: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// The perspective's UDP sockets, shared by its questions (never by another perspective).
+    udp: Arc<dns::UdpPool>,
+    /// Answers about shared parents, when the run shares them.
+    shared: Option<SharedAnswers>,
+}
+
+/// Entries one vantage keeps of answers about shared parents. A run of many names under few
+/// parents needs a handful; the cap keeps a run over many zones from growing with the input.
+pub const SHARED_KEEP: usize = 4096;
+
+/// Answers about shared parents of one perspective, for one run: each asked once and handed to
+/// every name that needs it while its TTL lasts, and to names asking while it is in flight. Keyed
+/// by (name, type, whether a SERVFAIL is diagnosed).
+#[derive(Debug, Default)]
+struct SharedAnswers {
+    map: std::sync::Mutex<HashMap<(String, RecordType, bool), SharedCell>>,
+}
+
+/// One shared answer: the lookup, when it ends, and until when it may be reused.
+#[derive(Debug)]
+struct Shared {
+    lookup: Lookup,
+    /// After this the answer is asked again.
+    fresh_until: tokio::time::Instant,
+    /// False for an answer whose TTL is 0 (or that carries none): used only by the name that asked.
+    reusable: bool,
+}
+
+type SharedCell = Arc<OnceCell<Shared>>;
+
+impl Shared {
+    fn of(lookup: Lookup) -> Shared {
+        let now = tokio::time::Instant::now();
+        // A failure (timeout, SERVFAIL, lame) has no TTL: it is shared with the names that asked
+        // while it was in flight (they would have seen the same), never kept for later ones.
+        let ttl = match (&lookup.failure, &lookup.answer) {
+            (None, Some(a)) => Some(if a.facts.answers.is_empty() {
+                // A negative answer lives as long as its SOA-derived negative TTL.
+                a.facts.negative_ttl.unwrap_or(0)
+            } else {
+                a.facts.answers.iter().map(|r| r.ttl).min().unwrap_or(0)
+            }),
+            _ => None,
+        };
+        Shared {
+            lookup,
+            fresh_until: now + Duration::from_secs(u64::from(ttl.unwrap_or(0))),
+            reusable: ttl != Some(0),
+        }
+    }
+
+    fn is_fresh(&self, now: tokio::time::Instant) -> bool {
+        self.reusable && self.fresh_until > now
+    }
 }
 
 impl Vantage {
@@ -282,13 +344,18 @@ impl Vantage {
         discovery: Arc<Discovery>,
     ) -> Vantage {
         let socks = spec.http.socks_endpoint();
+        let udp = Arc::new(dns::UdpPool::default());
+        let share = discovery.net().share;
         let via = |addr: SocketAddr, tcp_only: bool| match &socks {
             Some(ep) => Transport::SocksTcp {
                 server: addr,
                 proxy: ep.clone(),
             },
             None if tcp_only => Transport::Tcp(addr),
-            None => Transport::Udp(addr),
+            None => Transport::PooledUdp {
+                server: addr,
+                pool: udp.clone(),
+            },
         };
         let mut broken = None;
         let servers = match &spec.dns {
@@ -314,7 +381,10 @@ impl Vantage {
                 }
             }
             DnsSpec::Authoritative => Vec::new(),
-            DnsSpec::Nameserver(a) => vec![Transport::Udp(*a)],
+            DnsSpec::Nameserver(a) => vec![Transport::PooledUdp {
+                server: *a,
+                pool: udp.clone(),
+            }],
         };
         Vantage {
             spec,
@@ -324,6 +394,8 @@ impl Vantage {
             discovery,
             broken,
             http_client: std::sync::OnceLock::new(),
+            udp,
+            shared: share.then(SharedAnswers::default),
         }
     }
 
@@ -376,6 +448,14 @@ impl Vantage {
         )
     }
 
+    /// UDP to `server` on this perspective's sockets.
+    fn udp_to(&self, server: SocketAddr) -> Transport {
+        Transport::PooledUdp {
+            server,
+            pool: self.udp.clone(),
+        }
+    }
+
     fn ask(&self, recursion: bool) -> Ask {
         Ask {
             recursion,
@@ -391,6 +471,78 @@ impl Vantage {
         let mut l = self.lookup_plain(name, rtype).await;
         if self.diagnoses(&l) {
             self.diagnose(name, rtype, &mut l).await;
+        }
+        l
+    }
+
+    /// [`Vantage::lookup`] for a shared parent (a CAA name above the identifier): asked once per
+    /// perspective and run, and reused by every name that needs it while it is fresh.
+    pub async fn lookup_parent(&self, name: &str, rtype: RecordType) -> Lookup {
+        self.lookup_shared(name, rtype, true).await
+    }
+
+    /// The answer for `name`/`rtype` from [`SharedAnswers`]: the one in flight or still fresh, or a
+    /// new one. A copy made for another name says so (`reused` on each exchange); without sharing
+    /// (`--no-share`), past the cap, or for an answer with TTL 0, the question is asked anew.
+    async fn lookup_shared(&self, name: &str, rtype: RecordType, diagnosed: bool) -> Lookup {
+        let ask = || async {
+            if diagnosed {
+                self.lookup(name, rtype).await
+            } else {
+                self.lookup_plain(name, rtype).await
+            }
+        };
+        let Some(shared) = &self.shared else {
+            return ask().await;
+        };
+        let key = (
+            name.trim_end_matches('.').to_ascii_lowercase(),
+            rtype,
+            diagnosed,
+        );
+        let now = tokio::time::Instant::now();
+        let cell = {
+            let mut m = shared
+                .map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match m.get(&key) {
+                Some(c) if c.get().is_none_or(|s| s.is_fresh(now)) => Some(c.clone()),
+                _ => {
+                    if m.len() >= SHARED_KEEP {
+                        m.retain(|_, c| c.get().is_none_or(|s| s.is_fresh(now)));
+                    }
+                    (m.len() < SHARED_KEEP).then(|| {
+                        let c = SharedCell::default();
+                        m.insert(key, c.clone());
+                        c
+                    })
+                }
+            }
+        };
+        let Some(cell) = cell else {
+            return ask().await;
+        };
+        let mut asked_here = false;
+        let s = cell
+            .get_or_init(|| async {
+                asked_here = true;
+                Shared::of(ask().await)
+            })
+            .await;
+        if asked_here {
+            return s.lookup.clone();
+        }
+        // TTL 0: only for the question that got it (RFC 1035 §3.2.1: not to be cached).
+        if s.lookup.failure.is_none() && !s.reusable {
+            return ask().await;
+        }
+        let mut l = s.lookup.clone();
+        for e in &mut l.exchanges {
+            e.reused = true;
+        }
+        if let Some(a) = &mut l.answer {
+            a.facts.reused = true;
         }
         l
     }
@@ -436,7 +588,7 @@ impl Vantage {
                     server: *a,
                     proxy: ep.clone(),
                 },
-                None => Transport::Udp(*a),
+                None => self.udp_to(*a),
             };
             let ask = self.ask(false);
             let pace = &self.discovery.pace;
@@ -538,7 +690,7 @@ impl Vantage {
                         server: *a,
                         proxy: ep.clone(),
                     },
-                    None => Transport::Udp(*a),
+                    None => self.udp_to(*a),
                 })
                 .collect();
             if let Err(f) = self.discovery.spend(transports.len()) {
@@ -861,11 +1013,15 @@ async fn find_zone(
     let candidates: Vec<String> = (0..labels.len()).map(|i| labels[i..].join(".")).collect();
     // Every ancestor at once: the closest one that owns an NS RRset is the zone cut. Asked per
     // name (not reused from a parent) so an NS-delegated _acme-challenge is found.
-    let lookups = join_all(
-        candidates
-            .iter()
-            .map(|c| boot.lookup_plain(c, RecordType::NS)),
-    )
+    // The name's own NS is asked fresh; its ancestors' are shared parents (reused by the other
+    // names of the run under the same parents while fresh).
+    let lookups = join_all(candidates.iter().enumerate().map(|(i, c)| async move {
+        if i == 0 {
+            boot.lookup_plain(c, RecordType::NS).await
+        } else {
+            boot.lookup_shared(c, RecordType::NS, false).await
+        }
+    }))
     .await;
     let mut found = None;
     for (c, l) in candidates.iter().zip(&lookups) {
@@ -914,10 +1070,11 @@ async fn find_zone(
         ns_names.dedup();
         let names = ns_names.len();
         ns_names.truncate(MAX_NS_NAMES);
+        // Nameserver addresses are shared too: many zones are served by the same hosts.
         let addr_lookups = join_all(ns_names.iter().flat_map(|n| {
             [
-                boot.lookup_plain(n, RecordType::A),
-                boot.lookup_plain(n, RecordType::AAAA),
+                boot.lookup_shared(n, RecordType::A, false),
+                boot.lookup_shared(n, RecordType::AAAA, false),
             ]
         }))
         .await;
@@ -1010,6 +1167,66 @@ mod tests {
                 .spend(usize::MAX)
                 .is_ok()
         );
+    }
+
+    fn answered(answers: &[u32], negative_ttl: Option<u32>, failed: bool) -> Lookup {
+        let facts = DnsExchange {
+            qname: "example.test".into(),
+            qtype: "CAA".into(),
+            server: "udp://127.0.0.1:53".into(),
+            rcode: Some("NOERROR".into()),
+            aa: false,
+            ad: false,
+            answers: answers
+                .iter()
+                .map(|&ttl| crate::observation::Rr {
+                    name: "example.test".into(),
+                    rtype: "CAA".into(),
+                    ttl,
+                    data: String::new(),
+                })
+                .collect(),
+            cname_chain: Vec::new(),
+            negative_ttl,
+            ecs: None,
+            ecs_scope: None,
+            elapsed_ms: 1,
+            error: None,
+            ede: None,
+            retransmits: 0,
+            diagnostic: false,
+            reused: false,
+        };
+        Lookup {
+            exchanges: vec![facts.clone()],
+            answer: Some(Answer {
+                facts,
+                message: None,
+            }),
+            failure: failed.then(|| LookupFailure {
+                phase: Phase::Timeout,
+                message: "timed out".into(),
+                perspective_fault: false,
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_answer_lives_as_long_as_its_ttl_and_a_failure_not_at_all() {
+        let now = tokio::time::Instant::now();
+        let later = |s: u64| now + Duration::from_secs(s);
+        // The smallest TTL of the records counts.
+        let s = Shared::of(answered(&[300, 60], None, false));
+        assert!(s.is_fresh(later(59)) && !s.is_fresh(later(61)));
+        // A negative answer lives as long as its SOA-derived TTL; without one, not at all.
+        let s = Shared::of(answered(&[], Some(30), false));
+        assert!(s.is_fresh(later(29)) && !s.is_fresh(later(31)));
+        assert!(!Shared::of(answered(&[], None, false)).reusable);
+        // TTL 0: only for the question that got it.
+        assert!(!Shared::of(answered(&[0, 300], None, false)).reusable);
+        // A failure is shared with those waiting for it (reusable), but is never fresh later.
+        let s = Shared::of(answered(&[300], None, true));
+        assert!(s.reusable && !s.is_fresh(later(1)));
     }
 
     #[tokio::test]

@@ -143,6 +143,7 @@ fn failed(p: &str, check: Check, phase: Phase, summary: &str) -> Observation {
             ede: None,
             retransmits: 0,
             diagnostic: false,
+            reused: false,
         });
     }
     o
@@ -374,6 +375,7 @@ fn no_txt(p: &str, negative_ttl: u32) -> Observation {
         ede: None,
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     }];
     o
 }
@@ -2016,6 +2018,7 @@ fn txt_via_cname(p: &str) -> Observation {
         ede: None,
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     }];
     o
 }

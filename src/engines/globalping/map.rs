@@ -257,6 +257,7 @@ pub(super) fn dns_outcome(
         ede: r.get("rawOutput").and_then(Value::as_str).and_then(dig_ede),
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     };
     let failure = match status {
         "finished" => {

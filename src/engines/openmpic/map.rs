@@ -527,6 +527,7 @@ fn dns_facts(o: &mut Observation, p: &Perspective, name: &str, hash: &str, error
         ede: None,
         retransmits: 0,
         diagnostic: false,
+        reused: false,
     }];
     values.sort();
     values.dedup();

@@ -147,6 +147,7 @@ fn observations(kind: Kind) -> Vec<Observation> {
             }),
             retransmits: 0,
             diagnostic: false,
+            reused: false,
         }];
         v.push(a);
         if p.role == Role::Source {
