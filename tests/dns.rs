@@ -1208,3 +1208,96 @@ fn a_resolver_that_rate_limits_this_host_is_the_perspectives_fault_not_the_domai
         }
     }
 }
+
+#[test]
+fn running_out_of_open_files_is_the_tools_fault_with_the_remedy() {
+    // The tool runs under a hard open-file limit too small for even one name's sockets (it can
+    // neither raise it nor fit a name in it). Whatever runs out, the sockets that could not be
+    // opened are the tool's fault with the remedy, never a domain's failure, and the JSON is whole.
+    let names: Vec<String> = (0..4).map(|i| format!("n{i}.example.test")).collect();
+    let zone = many_names_zone(&names);
+    let resolvers = DnsServer::start_many(
+        &[lo(0, 0, 90), lo(0, 0, 91), lo(0, 0, 92), lo(0, 0, 93)],
+        |_| zone.clone(),
+    );
+    let origin = crate::support::http::HttpOrigin::start(
+        "127.0.20.1".parse().unwrap(),
+        crate::support::http::Site::new(),
+    );
+    let (dir, config) = recursive_config(&resolvers.iter().collect::<Vec<_>>(), "2s");
+    let list = dir.path().join("names.txt");
+    std::fs::write(&list, names.join("\n") + "\n").unwrap();
+    let mut typed = 0;
+    let mut seen = Vec::new();
+    for limit in [14, 16, 18, 20, 22, 24, 28, 32] {
+        let mut c = crate::support::base_command(dir.path());
+        // `ulimit -n` in sh sets the soft and the hard limit: the tool cannot raise it.
+        c.env("MPIC_CHECK_HTTP_PORT", origin.port().to_string());
+        let prog = c.get_program().to_owned();
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$@\""))
+            .arg("sh")
+            .arg(prog);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        for a in c.get_args() {
+            sh.arg(a);
+        }
+        sh.arg("--config")
+            .arg(&config)
+            .args([
+                "--as-of",
+                "2026-11-28",
+                "--format",
+                "json",
+                "--method",
+                "http-01",
+            ])
+            .arg("--from-file")
+            .arg(&list);
+        let out = Command::from_std(sh)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!stderr.contains("panicked"), "limit {limit}: {stderr}");
+        let Ok(doc) = serde_json::from_slice::<Value>(&out.stdout) else {
+            // Too few files to start at all: a one-line error and exit 3, never a panic.
+            assert_eq!(out.status.code(), Some(3), "limit {limit}: {stderr}");
+            assert_eq!(stderr.trim().lines().count(), 1, "limit {limit}: {stderr}");
+            seen.push(format!("{limit}: exit 3 {}", stderr.trim()));
+            continue;
+        };
+        seen.push(format!("{limit}: exit {:?}", out.status.code()));
+        for id in doc["identifiers"].as_array().unwrap() {
+            for o in id["observations"].as_array().unwrap() {
+                let s = o["summary"].as_str().unwrap_or("");
+                if s.contains("open files") {
+                    assert_eq!(o["perspective_fault"], true, "limit {limit}: {o}");
+                    assert_eq!(o["tool_fault"], "out-of-files", "limit {limit}: {o}");
+                    typed += 1;
+                }
+            }
+        }
+        if typed > 0 {
+            let f = finding(&doc, "perspective-error");
+            assert!(f["fix"].as_str().unwrap().contains("ulimit -n"), "{f}");
+            // No domain is blamed for the tool's want of files.
+            for c in codes(&doc) {
+                assert!(
+                    ["perspective-error", "deadline-exceeded"].contains(&c.as_str())
+                        || finding(&doc, &c)["severity"] == "info",
+                    "limit {limit}: {c} {:#}",
+                    doc["findings"]
+                );
+            }
+            break;
+        }
+    }
+    assert!(typed > 0, "no run ran out of files: {seen:#?}");
+}

@@ -339,6 +339,7 @@ async fn climb(v: &Vantage, base: &str, req: Request<'_>, stop_at: Option<&str>)
                 });
             o.phase = Some(f.phase);
             o.perspective_fault = f.perspective_fault;
+            o.tool_fault = super::tool_fault_of(&f);
             o.summary = format!("DNS problem: {} looking up CAA for {name}", f.message);
             o.signature = Signature::CaaError;
             o.caa = Some(CaaFacts {

@@ -46,11 +46,19 @@ pub fn blank(perspective: &str, check: Check) -> Observation {
     }
 }
 
+/// The tool's own fault behind a lookup failure, when it is one that has a typed remedy: a
+/// socket that could not be opened (the transport's own words, `http::OUT_OF_FILES`).
+pub fn tool_fault_of(f: &LookupFailure) -> Option<crate::observation::ToolFault> {
+    (f.perspective_fault && f.message.contains(crate::perspective::http::OUT_OF_FILES))
+        .then_some(crate::observation::ToolFault::OutOfFiles)
+}
+
 /// Records a lookup failure on an observation.
 pub fn fail_with(o: &mut Observation, f: &LookupFailure) {
     o.ok = false;
     o.phase = Some(f.phase);
     o.perspective_fault = f.perspective_fault;
+    o.tool_fault = tool_fault_of(f);
     o.summary = f.message.clone();
     o.signature = Signature::Failed(f.phase);
 }

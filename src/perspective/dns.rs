@@ -135,6 +135,23 @@ pub enum DnsFailure {
     /// TC=1 and TCP was not possible.
     #[error("reply truncated and TCP retry failed: {0}")]
     Truncated(String),
+    /// This process (EMFILE) or the system (ENFILE) had no file descriptor for the socket: the
+    /// tool's fault, never the server's.
+    #[error("{}: {why}", crate::perspective::http::out_of_files_summary("DNS"))]
+    OutOfFiles {
+        /// The OS error.
+        why: String,
+    },
+}
+
+/// A socket error as a failure: running out of file descriptors is told apart (typed), every
+/// other error is the network's.
+fn io_failure(e: std::io::Error) -> DnsFailure {
+    if crate::perspective::http::io_out_of_files(&e) {
+        DnsFailure::OutOfFiles { why: e.to_string() }
+    } else {
+        DnsFailure::Network(e.to_string())
+    }
 }
 
 impl Answer {
@@ -278,6 +295,8 @@ pub fn failure_kind(a: &Answer) -> Option<FailureKind> {
     let err = a.facts.error.as_deref()?;
     Some(if err.starts_with("proxy:") {
         FailureKind::Proxy
+    } else if err.starts_with(crate::perspective::http::OUT_OF_FILES) {
+        FailureKind::OutOfFiles
     } else if err.starts_with("timed out") {
         FailureKind::Timeout
     } else if err.starts_with("malformed") || err.starts_with("reply truncated") {
@@ -361,6 +380,8 @@ pub enum FailureKind {
     Protocol,
     /// Refused connection, unreachable.
     Network,
+    /// No file descriptor for the socket: the tool's own fault.
+    OutOfFiles,
 }
 
 fn build_query(
@@ -492,9 +513,7 @@ async fn send_bounded(
             DnsFailure::Network("internal: this transport is sent by send()".into()),
         ),
         Transport::Tcp(server) => {
-            let mut s = TcpStream::connect(server)
-                .await
-                .map_err(|e| DnsFailure::Network(e.to_string()))?;
+            let mut s = TcpStream::connect(server).await.map_err(io_failure)?;
             Ok((tcp_roundtrip(&mut s, id, bytes, q).await?, true))
         }
         Transport::Doh { url, client } => {
@@ -674,7 +693,7 @@ impl ServerSockets {
 
 impl PooledSocket {
     fn open(server: SocketAddr) -> Result<PooledSocket, DnsFailure> {
-        let net = |e: std::io::Error| DnsFailure::Network(e.to_string());
+        let net = io_failure;
         let bind: SocketAddr = if server.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
         } else {
@@ -816,9 +835,7 @@ async fn udp(
     }
     let bytes = bytes;
     let sock = &ps.sock;
-    sock.send(&bytes)
-        .await
-        .map_err(|e| DnsFailure::Network(e.to_string()))?;
+    sock.send(&bytes).await.map_err(io_failure)?;
     let mut last_bad = None;
     // Keep listening past spoofed or stray datagrams (wrong ID, wrong question): they must be
     // ignored, not believed. The deadline bounds the loop; what was ignored is reported with it.
@@ -844,9 +861,7 @@ async fn udp(
                 );
             }
             Err(_) if wake < deadline => {
-                sock.send(&bytes)
-                    .await
-                    .map_err(|e| DnsFailure::Network(e.to_string()))?;
+                sock.send(&bytes).await.map_err(io_failure)?;
                 *retransmits += 1;
                 next_send += interval;
                 continue;
@@ -881,7 +896,7 @@ async fn tcp_roundtrip<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let net = |e: std::io::Error| DnsFailure::Network(e.to_string());
+    let net = io_failure;
     let mut framed = Vec::with_capacity(bytes.len() + 2);
     framed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
     framed.extend_from_slice(bytes);

@@ -250,11 +250,14 @@ pub fn io_out_of_files(e: &std::io::Error) -> bool {
         || code == Some(rustix::io::Errno::NFILE.raw_os_error())
 }
 
+/// How every summary of a failure for want of file descriptors starts (the tool's own words,
+/// which [`crate::perspective::dns::failure_kind`] and the checks recognise).
+pub const OUT_OF_FILES: &str = "mpic-check ran out of open files";
+
 /// The one-line summary of a failure for want of file descriptors, with the remedy.
 pub fn out_of_files_summary(what: &str) -> String {
     format!(
-        "mpic-check ran out of open files ({what}): raise the limit (ulimit -n) or lower --concurrency; \
-         not the domain's fault"
+        "{OUT_OF_FILES} ({what}): raise the limit (ulimit -n) or lower --concurrency; not the domain's fault"
     )
 }
 

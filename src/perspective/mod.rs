@@ -949,7 +949,13 @@ fn summarize_failures(answers: &[Answer]) -> LookupFailure {
         )
     });
     let message = first.unwrap_or_else(|| "no server answered".into());
-    if kinds.contains(&FailureKind::Proxy) {
+    if kinds.contains(&FailureKind::OutOfFiles) {
+        LookupFailure {
+            phase: Phase::Dns,
+            message,
+            perspective_fault: true,
+        }
+    } else if kinds.contains(&FailureKind::Proxy) {
         LookupFailure {
             phase: Phase::Proxy,
             message,

@@ -1300,6 +1300,7 @@ async fn perspective_checks(plan: &Plan, v: &Vantage, t: &Target) -> Vec<Observa
                 };
                 o.phase = phase;
                 o.perspective_fault = a.perspective_fault;
+                o.tool_fault = a.tool_fault;
                 o.summary = format!("not fetched: the name did not resolve ({})", a.summary);
                 o.signature = match (&a.signature, phase) {
                     (Signature::Failed(_), Some(p)) => Signature::Failed(p),
