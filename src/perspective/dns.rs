@@ -146,6 +146,8 @@ pub enum DnsFailure {
 
 /// A socket error as a failure: running out of file descriptors is told apart (typed), every
 /// other error is the network's.
+// By value: it is the `map_err` adaptor of every socket call.
+#[allow(clippy::needless_pass_by_value)]
 fn io_failure(e: std::io::Error) -> DnsFailure {
     if crate::perspective::http::io_out_of_files(&e) {
         DnsFailure::OutOfFiles { why: e.to_string() }
