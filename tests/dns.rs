@@ -787,6 +787,41 @@ fn recursive_config(resolvers: &[&DnsServer], timeout: &str) -> (tempfile::TempD
     crate::support::write_config("lossy.toml", &toml)
 }
 
+/// The JSON report of a run; a document that does not parse panics with both output streams.
+pub fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Checks the names listed in `list` for dns-01 (`--expect-txt TOKEN`) with `config`, so many at
+/// once, as JSON; the process output and the report.
+fn bulk_dns01(
+    dir: &tempfile::TempDir,
+    config: &std::path::Path,
+    list: &std::path::Path,
+    concurrency: usize,
+    wait: Duration,
+) -> (std::process::Output, Value) {
+    let out = crate::support::base_cmd(dir.path())
+        .arg("--config")
+        .arg(config)
+        .args(["--as-of", "2026-11-28", "--format", "json"])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--method", "dns-01", "--expect-txt", TOKEN])
+        .arg("--from-file")
+        .arg(list)
+        .timeout(wait)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    (out, doc)
+}
+
 #[test]
 fn one_percent_udp_loss_gives_no_false_alarm_on_200_names() {
     // Every resolver drops 1% of the datagrams it receives (seeded). A lost datagram is sent
@@ -810,30 +845,7 @@ fn one_percent_udp_loss_gives_no_false_alarm_on_200_names() {
     let (dir, config) = recursive_config(&resolvers.iter().collect::<Vec<_>>(), "5s");
     let list = dir.path().join("names.txt");
     std::fs::write(&list, names.join("\n") + "\n").unwrap();
-    let out = crate::support::base_cmd(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .args(["--as-of", "2026-11-28", "--format", "json"])
-        .args([
-            "--concurrency",
-            "4",
-            "--method",
-            "dns-01",
-            "--expect-txt",
-            TOKEN,
-        ])
-        .arg("--from-file")
-        .arg(&list)
-        .timeout(Duration::from_secs(240))
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (out, doc) = bulk_dns01(&dir, &config, &list, 4, Duration::from_secs(240));
     let ids = doc["identifiers"].as_array().unwrap();
     assert_eq!(ids.len(), 200);
     let not_ready: Vec<String> = ids
@@ -1147,30 +1159,7 @@ fn a_resolver_that_rate_limits_this_host_is_the_perspectives_fault_not_the_domai
     let (dir, config) = recursive_config(&[&good[0], &good[1], &good[2], &limited], "1s");
     let list = dir.path().join("names.txt");
     std::fs::write(&list, names.join("\n") + "\n").unwrap();
-    let out = crate::support::base_cmd(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .args(["--as-of", "2026-11-28", "--format", "json"])
-        .args([
-            "--concurrency",
-            "24",
-            "--method",
-            "dns-01",
-            "--expect-txt",
-            TOKEN,
-        ])
-        .arg("--from-file")
-        .arg(&list)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (out, doc) = bulk_dns01(&dir, &config, &list, 24, Duration::from_secs(120));
     assert!(limited.dropped() > 0, "the limit never applied");
     let ids = doc["identifiers"].as_array().unwrap();
     assert_eq!(ids.len(), 24);

@@ -88,13 +88,7 @@ fn run(lab: &AuthLab, names: &[&str], extra: &[&str]) -> (i32, Value, usize) {
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let doc = crate::dns::json_of(&out);
     (out.status.code().unwrap(), doc, asked(lab))
 }
 
