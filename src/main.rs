@@ -4,7 +4,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use mpic_check::{app, cli::Cli, exit::Exit};
+use mpic_check::{
+    app,
+    cli::{Cli, Command},
+    exit::Exit,
+};
 
 fn main() -> ExitCode {
     // Read before parsing: a flag error must still give a Nagios check its UNKNOWN line.
@@ -32,10 +36,22 @@ fn main() -> ExitCode {
             };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A check is one future (every name, every perspective, joined under one semaphore) that
+    // `block_on` polls on this thread: worker threads would only read sockets and hand each
+    // reply across with a futex wake-up, which cost a fifth of the CPU per name in the bulk
+    // benchmark (BENCHMARKS.md, issue 22) for no parallelism. The exporter serves scrapes side by
+    // side, each check on its own blocking-pool thread, so it keeps the worker pool.
+    let exporter = matches!(cli.command, Some(Command::Serve(_)));
+    let built = if exporter {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match built {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mpic-check: error: cannot start the async runtime: {e}");

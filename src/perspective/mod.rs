@@ -481,6 +481,15 @@ impl Vantage {
         self.lookup_shared(name, rtype, true).await
     }
 
+    /// [`Vantage::lookup`] for an HTTP-01 redirect target, shared the same way: hosting providers
+    /// send every name's `/.well-known/acme-challenge/` to one responder host, so a bulk run
+    /// would otherwise ask its A and AAAA again for every name from every perspective. Reusing
+    /// the answer while its TTL lasts is what the perspective's (and the CA's) caching resolver
+    /// does anyway; the identifier's own addresses are never taken from here.
+    pub async fn lookup_redirect_target(&self, name: &str, rtype: RecordType) -> Lookup {
+        self.lookup_shared(name, rtype, true).await
+    }
+
     /// The answer for `name`/`rtype` from [`SharedAnswers`]: the one in flight or still fresh, or a
     /// new one. A copy made for another name says so (`reused` on each exchange); without sharing
     /// (`--no-share`), past the cap, or for an answer with TTL 0, the question is asked anew.
