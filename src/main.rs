@@ -10,6 +10,12 @@ use mpic_check::{
     exit::Exit,
 };
 
+// Small, short-lived allocations dominate a bulk run (a query, a reply, an observation per
+// question); glibc's malloc spent an eighth of the CPU per name on its free lists
+// (BENCHMARKS.md, issue 22).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Read before parsing: a flag error must still give a Nagios check its UNKNOWN line.
     let nagios = app::nagios_requested(std::env::args_os());
