@@ -113,6 +113,12 @@ pub fn client(spec: &HttpSpec, mut pins: Pins, t: Timeouts) -> Result<reqwest::C
         .tls_version_min(reqwest::tls::Version::TLS_1_2)
         .http1_only()
         .pool_max_idle_per_host(0)
+        // One request per fresh connection, bounded by `total`: keepalive probes and a user
+        // timeout could never fire, and cost five system calls per connection.
+        .tcp_keepalive(None)
+        .tcp_keepalive_interval(None)
+        .tcp_keepalive_retries(None)
+        .tcp_user_timeout(None)
         .connect_timeout(t.connect)
         .read_timeout(t.total)
         .timeout(t.total)

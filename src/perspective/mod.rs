@@ -160,6 +160,11 @@ pub struct Discovery {
     budget_total: u64,
     /// Every DNS server's window of questions in flight (back-pressure, run-wide).
     pub pace: pace::Pacer,
+    /// UDP sockets of the vantages that ask from this host as sources (a nameserver asked
+    /// directly, an ECS emulation). Those vantages are made per name, so a pool of their own
+    /// would open and close a socket for every question of a bulk run; sockets are keyed by
+    /// server, so sharing them never mixes two servers' replies.
+    host_udp: Arc<dns::UdpPool>,
 }
 
 impl Discovery {
@@ -344,7 +349,10 @@ impl Vantage {
         discovery: Arc<Discovery>,
     ) -> Vantage {
         let socks = spec.http.socks_endpoint();
-        let udp = Arc::new(dns::UdpPool::default());
+        let udp = match spec.role {
+            crate::observation::Role::Source => discovery.host_udp.clone(),
+            _ => Arc::new(dns::UdpPool::default()),
+        };
         let share = discovery.net().share;
         let via = |addr: SocketAddr, tcp_only: bool| match &socks {
             Some(ep) => Transport::SocksTcp {
