@@ -1,6 +1,6 @@
 //! Shared parents (issue 22): within one run and one perspective, the answers about parents many
 //! names share (the CAA names above each identifier, zone discovery's NS of ancestors, nameserver
-//! addresses) are asked once and reused while their TTL lasts. What a user must see: the same
+//! addresses, the host HTTP-01 redirects lead to) are asked once and reused while their TTL lasts. What a user must see: the same
 //! verdicts and findings as with `--no-share`, fewer questions at the servers, `reused` on the
 //! copied exchanges, and an expired parent asked again.
 
@@ -285,4 +285,101 @@ fn a_parent_whose_ttl_expired_is_asked_again() {
     assert_eq!(code, 0);
     assert_eq!(caa_everywhere("ttl1.example.test."), ttl1);
     assert!(caa_everywhere("example.test.") > parent);
+}
+
+/// HTTP-01 names whose challenge redirects to one responder host (a common set-up: one ACME
+/// responder for many sites): the responder's A/AAAA is asked once per perspective with sharing,
+/// once per name and perspective without, and every verdict is the same, also for names whose
+/// redirect leads to a host that does not resolve.
+#[test]
+fn a_shared_redirect_target_is_resolved_once_per_perspective_with_the_same_verdicts() {
+    use crate::support::http::{HttpOrigin, Resp, Site};
+    use crate::support::lo;
+    const GOOD: &[&str] = &["r1.example.test", "r2.example.test", "r3.example.test"];
+    const DEAD: &[&str] = &["d1.example.test", "d2.example.test"];
+    let token = "redirect-share-token";
+    let body = "redirect-share-token.thumbprint";
+    let path = format!("/.well-known/acme-challenge/{token}");
+    let zone = |z: Zone| {
+        let mut z = z
+            .ns("example.test", "ns1.example.test")
+            .ns("example.test", "ns2.example.test")
+            .a("ns1.example.test", "127.0.1.1")
+            .a("ns2.example.test", "127.0.1.2")
+            .caa("example.test", 0, "issue", "letsencrypt.org")
+            .a("acme.example.test", "127.0.20.2");
+        for n in GOOD {
+            z = z.a(n, "127.0.20.1");
+        }
+        for n in DEAD {
+            z = z.a(n, "127.0.20.3");
+        }
+        z
+    };
+    let lab = lab_with_timeout(
+        zone(Zone::new("test")),
+        |_| zone(Zone::new("example.test")),
+        "3s",
+    );
+    let origin = HttpOrigin::start_many(&[lo(0, 20, 1), lo(0, 20, 2), lo(0, 20, 3)], |ip| {
+        let to = match ip.to_string().as_str() {
+            "127.0.20.1" => Some("acme.example.test"),
+            "127.0.20.3" => Some("gone.example.test"),
+            _ => None,
+        };
+        match to {
+            Some(host) => {
+                Site::new().response(&path, Resp::redirect(302, &format!("http://{host}{path}")))
+            }
+            None => Site::new().file(&path, body),
+        }
+    });
+    let names: Vec<&str> = GOOD.iter().chain(DEAD).copied().collect();
+    let run_http = |extra: &[&str]| {
+        clear(&lab);
+        let list = lab.dir.path().join("names.txt");
+        std::fs::write(&list, names.join("\n") + "\n").unwrap();
+        let out = lab
+            .cmd()
+            .env("MPIC_CHECK_HTTP_PORT", origin.port().to_string())
+            .args(["--format", "json", "--method", "http-01"])
+            .args(["--token", token, "--expect-body", body])
+            .args(extra)
+            .arg("--from-file")
+            .arg(&list)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let doc = crate::dns::json_of(&out);
+        let target_questions = servers(&lab)
+            .iter()
+            .flat_map(|s| s.queries_for("acme.example.test"))
+            .filter(|q| q.qtype == "A" || q.qtype == "AAAA")
+            .count();
+        (out.status.code().unwrap(), doc, target_questions)
+    };
+    let (code_shared, shared, n_shared) = run_http(&[]);
+    let (code_alone, alone, n_alone) = run_http(&["--no-share"]);
+    assert_eq!(code_shared, code_alone);
+    assert_eq!(comparable(&shared), comparable(&alone));
+    let outcome = |name: &str| {
+        shared["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .map(|i| i["outcome"].as_str().unwrap_or("").to_string())
+            .unwrap()
+    };
+    for n in GOOD {
+        assert_eq!(outcome(n), "pass", "{n}: {:#}", shared["findings"]);
+    }
+    for n in DEAD {
+        assert_ne!(outcome(n), "pass", "{n}");
+    }
+    // A and AAAA from the primary (its resolver) and from each remote (which asks both
+    // nameservers itself): 14 questions when shared, 14 per redirected name when not.
+    let once = 2 * (1 + 2 * REMOTES.len());
+    assert_eq!(n_shared, once, "shared");
+    assert_eq!(n_alone, once * GOOD.len(), "alone");
 }
