@@ -1,8 +1,8 @@
 //! Shared parents (issue 22): within one run and one perspective, the answers about parents many
 //! names share (the CAA names above each identifier, zone discovery's NS of ancestors, nameserver
-//! addresses, the host HTTP-01 redirects lead to) are asked once and reused while their TTL lasts. What a user must see: the same
-//! verdicts and findings as with `--no-share`, fewer questions at the servers, `reused` on the
-//! copied exchanges, and an expired parent asked again.
+//! addresses, the host HTTP-01 redirects lead to) are asked once and reused while their TTL lasts.
+//! What a user must see: the same verdicts and findings as with `--no-share`, fewer questions at
+//! the servers, `reused` on the copied exchanges, and an expired parent asked again.
 
 use std::time::Duration;
 
