@@ -11,17 +11,20 @@ use serde_json::Value;
 use crate::dns::{AuthLab, REMOTES, TOKEN, auth_lab};
 use crate::support::dns::{Behaviour, DnsServer, Zone};
 
-/// The records of the mixed set, in any zone (the resolver's "test" or the servers'
-/// "example.test"): two healthy names, two under a parent whose CAA forbids the CA, one without
-/// its TXT, two under a parent whose CAA has TTL 0.
-fn mixed(zone: Zone) -> Zone {
-    let mut z = zone
-        .ns("example.test", "ns1.example.test")
+/// example.test's delegation (NS and glue) and its CAA, which lets the CA issue.
+fn delegated(zone: Zone) -> Zone {
+    zone.ns("example.test", "ns1.example.test")
         .ns("example.test", "ns2.example.test")
         .a("ns1.example.test", "127.0.1.1")
         .a("ns2.example.test", "127.0.1.2")
         .caa("example.test", 0, "issue", "letsencrypt.org")
-        .caa("deny.example.test", 0, "issue", "pki.goog");
+}
+
+/// The records of the mixed set, in any zone (the resolver's "test" or the servers'
+/// "example.test"): two healthy names, two under a parent whose CAA forbids the CA, one without
+/// its TXT, two under a parent whose CAA has TTL 0.
+fn mixed(zone: Zone) -> Zone {
+    let mut z = delegated(zone).caa("deny.example.test", 0, "issue", "pki.goog");
     for n in MIXED {
         z = z.a(n, "127.0.20.1");
         if *n != "notxt.example.test" {
@@ -67,29 +70,33 @@ fn clear(lab: &AuthLab) {
     }
 }
 
-/// Runs the names with `extra` arguments; the report, and the questions the servers saw.
-fn run(lab: &AuthLab, names: &[&str], extra: &[&str]) -> (i32, Value, usize) {
+/// Runs the names with `args` (and port 80 moved to `http_port`): the exit code and the report.
+fn report(lab: &AuthLab, names: &[&str], http_port: Option<u16>, args: &[&str]) -> (i32, Value) {
     clear(lab);
     let list = lab.dir.path().join("names.txt");
     std::fs::write(&list, names.join("\n") + "\n").unwrap();
-    let out = lab
-        .cmd()
-        .args([
-            "--format",
-            "json",
-            "--method",
-            "dns-01",
-            "--expect-txt",
-            TOKEN,
-        ])
-        .args(extra)
+    let mut cmd = lab.cmd();
+    if let Some(port) = http_port {
+        cmd.env("MPIC_CHECK_HTTP_PORT", port.to_string());
+    }
+    let out = cmd
+        .args(["--format", "json"])
+        .args(args)
         .arg("--from-file")
         .arg(&list)
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
-    let doc = crate::dns::json_of(&out);
-    (out.status.code().unwrap(), doc, asked(lab))
+    (out.status.code().unwrap(), crate::dns::json_of(&out))
+}
+
+/// Runs the names for DNS-01 with `extra` arguments; the report, and the questions the servers
+/// saw.
+fn run(lab: &AuthLab, names: &[&str], extra: &[&str]) -> (i32, Value, usize) {
+    let mut args = vec!["--method", "dns-01", "--expect-txt", TOKEN];
+    args.extend(extra);
+    let (code, doc) = report(lab, names, None, &args);
+    (code, doc, asked(lab))
 }
 
 /// The report without what may differ between two runs of the same input: timings, the
@@ -111,6 +118,17 @@ fn comparable(doc: &Value) -> Value {
     });
     strip(&mut v);
     v
+}
+
+/// The outcome of `name` in a report.
+fn outcome_of(doc: &Value, name: &str) -> String {
+    doc["identifiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .map(|i| i["outcome"].as_str().unwrap_or("").to_string())
+        .unwrap()
 }
 
 fn reused_exchanges(doc: &Value) -> Vec<String> {
@@ -158,15 +176,7 @@ fn shared_parents_give_the_same_verdicts_with_fewer_questions() {
         );
     }
     // The mix is what it says: each kind of name ends as it should.
-    let outcome = |name: &str| {
-        shared["identifiers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["name"] == name)
-            .map(|i| i["outcome"].as_str().unwrap_or("").to_string())
-            .unwrap()
-    };
+    let outcome = |name: &str| outcome_of(&shared, name);
     assert_eq!(outcome("ok1.example.test"), "pass");
     assert_eq!(outcome("p.zero.example.test"), "pass");
     assert_ne!(outcome("a.deny.example.test"), "pass");
@@ -301,13 +311,7 @@ fn a_shared_redirect_target_is_resolved_once_per_perspective_with_the_same_verdi
     let body = "redirect-share-token.thumbprint";
     let path = format!("/.well-known/acme-challenge/{token}");
     let zone = |z: Zone| {
-        let mut z = z
-            .ns("example.test", "ns1.example.test")
-            .ns("example.test", "ns2.example.test")
-            .a("ns1.example.test", "127.0.1.1")
-            .a("ns2.example.test", "127.0.1.2")
-            .caa("example.test", 0, "issue", "letsencrypt.org")
-            .a("acme.example.test", "127.0.20.2");
+        let mut z = delegated(z).a("acme.example.test", "127.0.20.2");
         for n in GOOD {
             z = z.a(n, "127.0.20.1");
         }
@@ -336,41 +340,28 @@ fn a_shared_redirect_target_is_resolved_once_per_perspective_with_the_same_verdi
     });
     let names: Vec<&str> = GOOD.iter().chain(DEAD).copied().collect();
     let run_http = |extra: &[&str]| {
-        clear(&lab);
-        let list = lab.dir.path().join("names.txt");
-        std::fs::write(&list, names.join("\n") + "\n").unwrap();
-        let out = lab
-            .cmd()
-            .env("MPIC_CHECK_HTTP_PORT", origin.port().to_string())
-            .args(["--format", "json", "--method", "http-01"])
-            .args(["--token", token, "--expect-body", body])
-            .args(extra)
-            .arg("--from-file")
-            .arg(&list)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        let doc = crate::dns::json_of(&out);
+        let mut args = vec![
+            "--method",
+            "http-01",
+            "--token",
+            token,
+            "--expect-body",
+            body,
+        ];
+        args.extend(extra);
+        let (code, doc) = report(&lab, &names, Some(origin.port()), &args);
         let target_questions = servers(&lab)
             .iter()
             .flat_map(|s| s.queries_for("acme.example.test"))
             .filter(|q| q.qtype == "A" || q.qtype == "AAAA")
             .count();
-        (out.status.code().unwrap(), doc, target_questions)
+        (code, doc, target_questions)
     };
     let (code_shared, shared, n_shared) = run_http(&[]);
     let (code_alone, alone, n_alone) = run_http(&["--no-share"]);
     assert_eq!(code_shared, code_alone);
     assert_eq!(comparable(&shared), comparable(&alone));
-    let outcome = |name: &str| {
-        shared["identifiers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["name"] == name)
-            .map(|i| i["outcome"].as_str().unwrap_or("").to_string())
-            .unwrap()
-    };
+    let outcome = |name: &str| outcome_of(&shared, name);
     for n in GOOD {
         assert_eq!(outcome(n), "pass", "{n}: {:#}", shared["findings"]);
     }

@@ -615,8 +615,31 @@ struct SocketState {
     /// IDs of finished questions, until when a late copy of their reply (to a retransmission) is
     /// dropped silently, as today's closed socket would have; an ID is not reused meanwhile.
     finished: HashMap<u16, tokio::time::Instant>,
+    /// The same entries in the order they were added, to forget the expired ones from the front:
+    /// a long bulk run keeps thousands per socket, and sweeping the whole map for every question
+    /// made a question's cost grow with the run's length.
+    expiry: std::collections::VecDeque<(tokio::time::Instant, u16)>,
     /// Why the socket stopped reading, if it did.
     dead: Option<String>,
+}
+
+impl SocketState {
+    /// Forgets finished IDs whose late replies can no longer come. Questions end in about the
+    /// order of their deadlines, so the queue is nearly sorted; an entry behind a later one waits
+    /// for it, which only keeps an ID out of use a little longer.
+    fn forget_expired(&mut self, now: tokio::time::Instant) {
+        while let Some(&(until, id)) = self.expiry.front() {
+            if until > now {
+                break;
+            }
+            self.expiry.pop_front();
+            // An ID is reused only after its entry left the map, so the map holds this entry's
+            // time unless the same ID finished again later (then that later entry stays).
+            if self.finished.get(&id).is_some_and(|t| *t <= now) {
+                self.finished.remove(&id);
+            }
+        }
+    }
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -753,8 +776,7 @@ fn route(state: &std::sync::Mutex<SocketState>, d: &[u8]) {
             let _ = tx.try_send(Ok(d.to_vec()));
             return;
         }
-        let now = tokio::time::Instant::now();
-        st.finished.retain(|_, until| *until > now);
+        st.forget_expired(tokio::time::Instant::now());
         if st.finished.contains_key(&id) {
             return;
         }
@@ -792,6 +814,7 @@ impl Drop for Registration<'_> {
         let mut st = lock(self.state);
         st.waiting.remove(&self.id);
         st.finished.insert(self.id, self.until);
+        st.expiry.push_back((self.until, self.id));
     }
 }
 
@@ -817,8 +840,7 @@ async fn udp(
         if let Some(e) = &st.dead {
             return Err(DnsFailure::Network(e.clone()));
         }
-        let now = tokio::time::Instant::now();
-        st.finished.retain(|_, until| *until > now);
+        st.forget_expired(tokio::time::Instant::now());
         // Never two questions in flight with the same (socket, ID), nor an ID whose late reply
         // may still come.
         while st.waiting.contains_key(id) || st.finished.contains_key(id) {
@@ -1091,6 +1113,28 @@ pub fn txt_joined(t: &hickory_resolver::proto::rr::rdata::TXT) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finished IDs stay out of use until their late replies can no longer come, also when they
+    /// finished out of deadline order, and leave once they are past it.
+    #[test]
+    fn finished_ids_are_forgotten_only_after_their_time() {
+        let t0 = tokio::time::Instant::now();
+        let s = Duration::from_secs(1);
+        let mut st = SocketState::default();
+        for (id, until) in [(1u16, t0 + s), (2, t0 + 3 * s), (3, t0 + 2 * s)] {
+            st.finished.insert(id, until);
+            st.expiry.push_back((until, id));
+        }
+        st.forget_expired(t0);
+        assert_eq!(st.finished.len(), 3);
+        st.forget_expired(t0 + s);
+        assert!(!st.finished.contains_key(&1));
+        // 3 is past its time but behind 2 in the queue: kept a little longer, never too short.
+        st.forget_expired(t0 + 2 * s);
+        assert!(st.finished.contains_key(&2) && st.finished.contains_key(&3));
+        st.forget_expired(t0 + 3 * s);
+        assert!(st.finished.is_empty() && st.expiry.is_empty());
+    }
 
     fn ex(rcode: Option<&str>, aa: bool, error: Option<&str>) -> DnsExchange {
         DnsExchange {
