@@ -612,12 +612,12 @@ type Delivery = Result<Vec<u8>, String>;
 struct SocketState {
     /// Questions in flight by ID.
     waiting: HashMap<u16, (Query, tokio::sync::mpsc::Sender<Delivery>)>,
-    /// IDs of finished questions, until when a late copy of their reply (to a retransmission) is
-    /// dropped silently, as today's closed socket would have; an ID is not reused meanwhile.
-    finished: HashMap<u16, tokio::time::Instant>,
-    /// The same entries in the order they were added, to forget the expired ones from the front:
-    /// a long bulk run keeps thousands per socket, and sweeping the whole map for every question
-    /// made a question's cost grow with the run's length.
+    /// IDs of finished questions whose late replies (to a retransmission) are still dropped
+    /// silently, as today's closed socket would have; an ID is not reused meanwhile.
+    finished: std::collections::HashSet<u16>,
+    /// The same IDs with the time until when they stay in `finished`, in the order they finished,
+    /// to forget the expired ones from the front: a long bulk run keeps thousands per socket, and
+    /// sweeping them all for every question made a question's cost grow with the run's length.
     expiry: std::collections::VecDeque<(tokio::time::Instant, u16)>,
     /// Why the socket stopped reading, if it did.
     dead: Option<String>,
@@ -633,11 +633,8 @@ impl SocketState {
                 break;
             }
             self.expiry.pop_front();
-            // An ID is reused only after its entry left the map, so the map holds this entry's
-            // time unless the same ID finished again later (then that later entry stays).
-            if self.finished.get(&id).is_some_and(|t| *t <= now) {
-                self.finished.remove(&id);
-            }
+            // An ID is reused only after it left `finished`, so it is in the queue once.
+            self.finished.remove(&id);
         }
     }
 }
@@ -777,7 +774,7 @@ fn route(state: &std::sync::Mutex<SocketState>, d: &[u8]) {
             return;
         }
         st.forget_expired(tokio::time::Instant::now());
-        if st.finished.contains_key(&id) {
+        if st.finished.contains(&id) {
             return;
         }
     }
@@ -813,7 +810,7 @@ impl Drop for Registration<'_> {
     fn drop(&mut self) {
         let mut st = lock(self.state);
         st.waiting.remove(&self.id);
-        st.finished.insert(self.id, self.until);
+        st.finished.insert(self.id);
         st.expiry.push_back((self.until, self.id));
     }
 }
@@ -843,7 +840,7 @@ async fn udp(
         st.forget_expired(tokio::time::Instant::now());
         // Never two questions in flight with the same (socket, ID), nor an ID whose late reply
         // may still come.
-        while st.waiting.contains_key(id) || st.finished.contains_key(id) {
+        while st.waiting.contains_key(id) || st.finished.contains(id) {
             *id = rand::random();
         }
         st.waiting.insert(*id, (q.clone(), tx));
@@ -1122,16 +1119,16 @@ mod tests {
         let s = Duration::from_secs(1);
         let mut st = SocketState::default();
         for (id, until) in [(1u16, t0 + s), (2, t0 + 3 * s), (3, t0 + 2 * s)] {
-            st.finished.insert(id, until);
+            st.finished.insert(id);
             st.expiry.push_back((until, id));
         }
         st.forget_expired(t0);
         assert_eq!(st.finished.len(), 3);
         st.forget_expired(t0 + s);
-        assert!(!st.finished.contains_key(&1));
+        assert!(!st.finished.contains(&1));
         // 3 is past its time but behind 2 in the queue: kept a little longer, never too short.
         st.forget_expired(t0 + 2 * s);
-        assert!(st.finished.contains_key(&2) && st.finished.contains_key(&3));
+        assert!(st.finished.contains(&2) && st.finished.contains(&3));
         st.forget_expired(t0 + 3 * s);
         assert!(st.finished.is_empty() && st.expiry.is_empty());
     }
