@@ -287,23 +287,19 @@ async fn fetch(v: &Vantage, start_url: &Url, first_pin: Option<IpAddr>, plan: &P
         if (v.pins_addresses() || pin_first) && host.parse::<IpAddr>().is_err() {
             let addrs = match (f.hops.is_empty(), first_pin) {
                 (true, Some(ip)) => vec![ip],
-                // A redirect target is usually one responder for many names: its answers are
-                // shared within the run (TTL-bounded, per perspective); a first hop without a pin
-                // asks afresh.
-                _ if redirected => {
-                    let (a, aaaa) = tokio::join!(
-                        v.lookup_redirect_target(&host, RecordType::A),
-                        v.lookup_redirect_target(&host, RecordType::AAAA)
-                    );
-                    let mut l = aaaa.addresses();
-                    l.extend(a.addresses());
-                    l
-                }
                 _ => {
-                    let (a, aaaa) = tokio::join!(
-                        v.lookup(&host, RecordType::A),
-                        v.lookup(&host, RecordType::AAAA)
-                    );
+                    // A redirect target is usually one responder for many names: its answers
+                    // are shared within the run (TTL-bounded, per perspective); a first hop
+                    // without a pin asks afresh.
+                    let host = host.as_str();
+                    let ask = |rtype| async move {
+                        if redirected {
+                            v.lookup_redirect_target(host, rtype).await
+                        } else {
+                            v.lookup(host, rtype).await
+                        }
+                    };
+                    let (a, aaaa) = tokio::join!(ask(RecordType::A), ask(RecordType::AAAA));
                     let mut l = aaaa.addresses();
                     l.extend(a.addresses());
                     l
